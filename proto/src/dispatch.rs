@@ -1,0 +1,288 @@
+//! From a JSON-RPC request to a typed MCP request, plus the era it belongs to.
+//!
+//! [`ClientRequest::parse`] maps method names to typed params (-32601 for unknown methods, -32602
+//! for params that do not fit). [`Era::of`] reads the 2026-07-28 `_meta` keys and decides whether
+//! the request is stateless-modern or belongs to a legacy session, refusing unsupported versions
+//! (-32022) and incomplete meta (-32602). [`ResultShape`] then adds what each era's results carry.
+
+use crate::jsonrpc::{code, ErrorObject};
+use crate::revision::{supported_versions, ProtocolVersion};
+use crate::types::*;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// A typed client request.
+#[derive(Debug, Clone)]
+pub enum ClientRequest {
+    /// `initialize` (legacy).
+    Initialize(Box<InitializeParams>),
+    /// `ping` (legacy).
+    Ping(MetaOnlyParams),
+    /// `server/discover` (2026-07-28).
+    Discover(MetaOnlyParams),
+    /// `tools/list`.
+    ListTools(PaginatedParams),
+    /// `tools/call`.
+    CallTool(Box<CallToolParams>),
+    /// `resources/list`.
+    ListResources(PaginatedParams),
+    /// `resources/templates/list`.
+    ListResourceTemplates(PaginatedParams),
+    /// `resources/read`.
+    ReadResource(Box<ReadResourceParams>),
+    /// `resources/subscribe` (legacy).
+    Subscribe(SubscribeParams),
+    /// `resources/unsubscribe` (legacy).
+    Unsubscribe(SubscribeParams),
+    /// `prompts/list`.
+    ListPrompts(PaginatedParams),
+    /// `prompts/get`.
+    GetPrompt(Box<GetPromptParams>),
+    /// `completion/complete`.
+    Complete(Box<CompleteParams>),
+    /// `logging/setLevel` (legacy).
+    SetLevel(SetLevelParams),
+    /// `subscriptions/listen` (2026-07-28).
+    Listen(Box<ListenParams>),
+}
+
+fn params<T: DeserializeOwned + Default>(raw: Option<&RawValue>) -> Result<T, ErrorObject> {
+    match raw {
+        None => Ok(T::default()),
+        Some(raw) => serde_json::from_str(raw.get()).map_err(ErrorObject::invalid_params),
+    }
+}
+
+fn required<T: DeserializeOwned>(raw: Option<&RawValue>) -> Result<T, ErrorObject> {
+    match raw {
+        None => Err(ErrorObject::invalid_params("params are required")),
+        Some(raw) => serde_json::from_str(raw.get()).map_err(ErrorObject::invalid_params),
+    }
+}
+
+impl ClientRequest {
+    /// Type a request by its method name.
+    pub fn parse(method: &str, raw: Option<&RawValue>) -> Result<Self, ErrorObject> {
+        Ok(match method {
+            "initialize" => ClientRequest::Initialize(Box::new(required(raw)?)),
+            "ping" => ClientRequest::Ping(params(raw)?),
+            "server/discover" => ClientRequest::Discover(params(raw)?),
+            "tools/list" => ClientRequest::ListTools(params(raw)?),
+            "tools/call" => ClientRequest::CallTool(Box::new(required(raw)?)),
+            "resources/list" => ClientRequest::ListResources(params(raw)?),
+            "resources/templates/list" => ClientRequest::ListResourceTemplates(params(raw)?),
+            "resources/read" => ClientRequest::ReadResource(Box::new(required(raw)?)),
+            "resources/subscribe" => ClientRequest::Subscribe(required(raw)?),
+            "resources/unsubscribe" => ClientRequest::Unsubscribe(required(raw)?),
+            "prompts/list" => ClientRequest::ListPrompts(params(raw)?),
+            "prompts/get" => ClientRequest::GetPrompt(Box::new(required(raw)?)),
+            "completion/complete" => ClientRequest::Complete(Box::new(required(raw)?)),
+            "logging/setLevel" => ClientRequest::SetLevel(required(raw)?),
+            "subscriptions/listen" => ClientRequest::Listen(Box::new(required(raw)?)),
+            other => return Err(ErrorObject::method_not_found(other)),
+        })
+    }
+
+    /// The request's `_meta`, if it has one.
+    pub fn meta(&self) -> Option<&RequestMeta> {
+        match self {
+            ClientRequest::Initialize(p) => p.meta.as_ref(),
+            ClientRequest::Ping(p) | ClientRequest::Discover(p) => p.meta.as_ref(),
+            ClientRequest::ListTools(p)
+            | ClientRequest::ListResources(p)
+            | ClientRequest::ListResourceTemplates(p)
+            | ClientRequest::ListPrompts(p) => p.meta.as_ref(),
+            ClientRequest::CallTool(p) => p.meta.as_ref(),
+            ClientRequest::ReadResource(p) => p.meta.as_ref(),
+            ClientRequest::Subscribe(p) | ClientRequest::Unsubscribe(p) => p.meta.as_ref(),
+            ClientRequest::GetPrompt(p) => p.meta.as_ref(),
+            ClientRequest::Complete(p) => p.meta.as_ref(),
+            ClientRequest::SetLevel(_) => None,
+            ClientRequest::Listen(p) => p.meta.as_ref(),
+        }
+    }
+
+    /// Whether the method exists in the stateless revision.
+    pub fn is_modern_method(&self) -> bool {
+        !matches!(
+            self,
+            ClientRequest::Initialize(_)
+                | ClientRequest::Ping(_)
+                | ClientRequest::Subscribe(_)
+                | ClientRequest::Unsubscribe(_)
+                | ClientRequest::SetLevel(_)
+        )
+    }
+
+    /// Whether the method exists in session-based revisions.
+    pub fn is_legacy_method(&self) -> bool {
+        !matches!(self, ClientRequest::Discover(_) | ClientRequest::Listen(_))
+    }
+}
+
+/// What a 2026-07-28 request said about its client in `_meta`.
+#[derive(Debug, Clone)]
+pub struct ModernContext {
+    /// The revision (always 2026-07-28 today).
+    pub version: ProtocolVersion,
+    /// Declared client capabilities.
+    pub client_capabilities: Value,
+    /// Self-reported client info.
+    pub client_info: Option<Value>,
+    /// Minimum level for this request's log notifications; none means no log notifications.
+    pub log_level: Option<LogLevel>,
+}
+
+impl ModernContext {
+    /// Whether the client declared a capability (e.g. `"elicitation"`).
+    pub fn has_capability(&self, name: &str) -> bool {
+        self.client_capabilities.get(name).is_some_and(|v| !v.is_null())
+    }
+}
+
+/// Which era a request belongs to.
+#[derive(Debug, Clone)]
+pub enum Era {
+    /// Served by the connection's legacy session.
+    Legacy,
+    /// Stateless 2026-07-28.
+    Modern(ModernContext),
+}
+
+/// The -32022 error for a version this server does not speak.
+pub fn unsupported_version(requested: &str) -> ErrorObject {
+    ErrorObject::new(code::UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version")
+        .with_data(json!({ "supported": supported_versions(), "requested": requested }))
+}
+
+impl Era {
+    /// Decide the era from `_meta`. A request naming 2026-07-28 is modern and must carry client
+    /// capabilities; one naming a legacy revision, or none, goes to the session.
+    pub fn of(request: &ClientRequest) -> Result<Era, ErrorObject> {
+        let meta = request.meta();
+        let Some(version) = meta.and_then(|m| m.protocol_version.as_ref()) else {
+            return match request {
+                ClientRequest::Discover(_) | ClientRequest::Listen(_) => Err(ErrorObject::invalid_params(
+                    "_meta must carry io.modelcontextprotocol/protocolVersion and clientCapabilities",
+                )),
+                _ => Ok(Era::Legacy),
+            };
+        };
+        let Some(version_str) = version.as_str() else {
+            return Err(ErrorObject::invalid_params("io.modelcontextprotocol/protocolVersion must be a string"));
+        };
+        let version = match ProtocolVersion::parse(version_str) {
+            Some(v) if v.is_modern() => v,
+            Some(_) if !matches!(request, ClientRequest::Discover(_) | ClientRequest::Listen(_)) => {
+                return Ok(Era::Legacy)
+            }
+            _ => return Err(unsupported_version(version_str)),
+        };
+        let meta = meta.cloned().unwrap_or_default();
+        let client_capabilities = match meta.client_capabilities {
+            Some(caps @ Value::Object(_)) => caps,
+            Some(_) => {
+                return Err(ErrorObject::invalid_params("io.modelcontextprotocol/clientCapabilities must be an object"))
+            }
+            None => {
+                return Err(ErrorObject::invalid_params(
+                    "_meta must carry io.modelcontextprotocol/clientCapabilities",
+                ))
+            }
+        };
+        let log_level = match meta.log_level {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                serde_json::from_value::<LogLevel>(v)
+                    .map_err(|_| ErrorObject::invalid_params("io.modelcontextprotocol/logLevel is not a log level"))?,
+            ),
+        };
+        if !request.is_modern_method() {
+            return Err(ErrorObject::method_not_found(match request {
+                ClientRequest::Initialize(_) => "initialize (not part of 2026-07-28; use server/discover)",
+                ClientRequest::Ping(_) => "ping (not part of 2026-07-28)",
+                ClientRequest::SetLevel(_) => "logging/setLevel (not part of 2026-07-28; use _meta logLevel)",
+                _ => "resources/subscribe (not part of 2026-07-28; use subscriptions/listen)",
+            }));
+        }
+        Ok(Era::Modern(ModernContext { version, client_capabilities, client_info: meta.client_info, log_level }))
+    }
+
+    /// The modern context, if modern.
+    pub fn modern(&self) -> Option<&ModernContext> {
+        match self {
+            Era::Modern(m) => Some(m),
+            Era::Legacy => None,
+        }
+    }
+}
+
+/// What a result looks like in the era it is answered in: cache hints and server info for modern
+/// results, nothing for legacy ones.
+#[derive(Debug, Clone)]
+pub struct ResultShape {
+    /// Pre-serialised `{"io.modelcontextprotocol/serverInfo": ...}`.
+    pub server_meta: Arc<RawValue>,
+    /// `ttlMs` on cacheable results.
+    pub ttl_ms: u64,
+    /// `cacheScope` on cacheable results.
+    pub cache_scope: CacheScope,
+}
+
+impl ResultShape {
+    /// Shape for a server named by `info`.
+    pub fn new(info: &Implementation, ttl_ms: u64, cache_scope: CacheScope) -> Self {
+        let meta = json!({ SERVER_INFO_KEY: info }).to_string();
+        let server_meta = RawValue::from_string(meta)
+            .map(Arc::from)
+            .unwrap_or_else(|_| Arc::from(RawValue::NULL.to_owned()));
+        ResultShape { server_meta, ttl_ms, cache_scope }
+    }
+
+    /// The envelope for a result; `cacheable` for list, read and discover results.
+    pub fn envelope(&self, era: &Era, cacheable: bool) -> ResultEnvelope {
+        match era {
+            Era::Legacy => ResultEnvelope::default(),
+            Era::Modern(_) => ResultEnvelope {
+                result_type: Some(ResultType::Complete),
+                ttl_ms: cacheable.then_some(self.ttl_ms),
+                cache_scope: cacheable.then_some(self.cache_scope),
+                meta: Some(self.server_meta.clone()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, params: &str) -> Result<ClientRequest, ErrorObject> {
+        let raw = RawValue::from_string(params.to_owned()).unwrap_or_else(|_| RawValue::NULL.to_owned());
+        ClientRequest::parse(method, Some(&raw))
+    }
+
+    #[test]
+    fn unknown_and_bad_params() {
+        assert_eq!(req("nope", "{}").unwrap_err().code, code::METHOD_NOT_FOUND);
+        assert_eq!(req("tools/call", r#"{"name":3}"#).unwrap_err().code, code::INVALID_PARAMS);
+        assert_eq!(ClientRequest::parse("tools/call", None).unwrap_err().code, code::INVALID_PARAMS);
+        assert!(req("tools/list", "{}").is_ok());
+    }
+
+    #[test]
+    fn eras() {
+        let m = r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}"#;
+        assert!(matches!(Era::of(&req("tools/list", m).unwrap_or(ClientRequest::Ping(Default::default()))), Ok(Era::Modern(_))));
+        assert!(matches!(Era::of(&req("tools/list", "{}").unwrap_or(ClientRequest::Ping(Default::default()))), Ok(Era::Legacy)));
+        let bad = r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"1900-01-01","io.modelcontextprotocol/clientCapabilities":{}}}"#;
+        let e = Era::of(&req("tools/list", bad).unwrap_or(ClientRequest::Ping(Default::default()))).unwrap_err();
+        assert_eq!(e.code, code::UNSUPPORTED_PROTOCOL_VERSION);
+        let no_caps = r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#;
+        assert_eq!(Era::of(&req("tools/list", no_caps).unwrap_or(ClientRequest::Ping(Default::default()))).unwrap_err().code, code::INVALID_PARAMS);
+        let ping = Era::of(&req("ping", m).unwrap_or(ClientRequest::Discover(Default::default()))).unwrap_err();
+        assert_eq!(ping.code, code::METHOD_NOT_FOUND);
+    }
+}

@@ -1,0 +1,415 @@
+//! JSON-RPC 2.0 envelope: parsing one line (or batch) of bytes into requests, notifications and
+//! responses, and writing responses back out.
+//!
+//! This module owns the wire shape only. It knows nothing of MCP methods or sessions; ids are kept
+//! as their exact JSON text so that whatever a client sent (`7`, `"7"`, `1e3`, `18446744073709551616`)
+//! comes back byte for byte.
+
+use serde::de::{Deserializer, IgnoredAny};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::fmt;
+
+/// Standard JSON-RPC and MCP error codes.
+pub mod code {
+    /// Invalid JSON was received.
+    pub const PARSE_ERROR: i32 = -32700;
+    /// The JSON sent is not a valid request object.
+    pub const INVALID_REQUEST: i32 = -32600;
+    /// The method does not exist or is not available.
+    pub const METHOD_NOT_FOUND: i32 = -32601;
+    /// Invalid method parameters.
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// Internal error (a handler failed).
+    pub const INTERNAL_ERROR: i32 = -32603;
+    /// Legacy MCP: resource not found.
+    pub const RESOURCE_NOT_FOUND: i32 = -32002;
+    /// 2026-07-28: HTTP headers disagree with the body.
+    pub const HEADER_MISMATCH: i32 = -32020;
+    /// 2026-07-28: the request needs a client capability the client did not declare.
+    pub const MISSING_CLIENT_CAPABILITY: i32 = -32021;
+    /// 2026-07-28: the protocol version is not supported.
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+    /// Server overloaded or rate limited (implementation-defined range).
+    pub const SERVER_BUSY: i32 = -32000;
+}
+
+/// A request id, kept as the exact JSON text the client sent (a string or a number).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(Box<str>);
+
+impl RequestId {
+    /// Build from already-validated JSON text of a string or number.
+    fn from_raw(raw: &RawValue) -> Option<Self> {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'"') | Some(b'-') | Some(b'0'..=b'9') => Some(RequestId(text.into())),
+            _ => None,
+        }
+    }
+
+    /// A numeric id minted by this side (server-to-client requests).
+    pub fn number(n: u64) -> Self {
+        RequestId(n.to_string().into())
+    }
+
+    /// The id's exact JSON text.
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+
+    /// The id as a JSON value (for embedding in typed structures such as `notifications/cancelled`).
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+
+    /// Parse an id from a JSON value (used by `notifications/cancelled`'s `requestId`).
+    pub fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::String(_) | Value::Number(_) => Some(RequestId(v.to_string().into())),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for RequestId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match serde_json::from_str::<&RawValue>(&self.0) {
+            Ok(raw) => raw.serialize(s),
+            Err(_) => s.serialize_none(),
+        }
+    }
+}
+
+/// A JSON-RPC error object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorObject {
+    /// Error code (see [`code`]).
+    pub code: i32,
+    /// Short human-readable description.
+    pub message: String,
+    /// Extra structured detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl ErrorObject {
+    /// An error with no data.
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        ErrorObject { code, message: message.into(), data: None }
+    }
+    /// Attach structured data.
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+    /// -32700.
+    pub fn parse_error(detail: impl fmt::Display) -> Self {
+        Self::new(code::PARSE_ERROR, format!("Parse error: {detail}"))
+    }
+    /// -32600.
+    pub fn invalid_request(detail: impl fmt::Display) -> Self {
+        Self::new(code::INVALID_REQUEST, format!("Invalid Request: {detail}"))
+    }
+    /// -32601.
+    pub fn method_not_found(method: &str) -> Self {
+        Self::new(code::METHOD_NOT_FOUND, format!("Method not found: {method}"))
+    }
+    /// -32602.
+    pub fn invalid_params(detail: impl fmt::Display) -> Self {
+        Self::new(code::INVALID_PARAMS, format!("Invalid params: {detail}"))
+    }
+    /// -32603.
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        Self::new(code::INTERNAL_ERROR, format!("Internal error: {detail}"))
+    }
+}
+
+impl fmt::Display for ErrorObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+/// A request: has an id and expects a response.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The id to answer with.
+    pub id: RequestId,
+    /// Method name.
+    pub method: String,
+    /// Raw params (an object or array), parsed later against the method's type.
+    pub params: Option<Box<RawValue>>,
+}
+
+/// A notification: no id, no response.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    /// Method name.
+    pub method: String,
+    /// Raw params.
+    pub params: Option<Box<RawValue>>,
+}
+
+/// A response to a request this side sent.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Id of the request it answers (None when the peer answered with `id: null`).
+    pub id: Option<RequestId>,
+    /// The result, or the error.
+    pub outcome: Result<Box<RawValue>, ErrorObject>,
+}
+
+/// One well-formed JSON-RPC message.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Expects a response.
+    Request(Request),
+    /// Fire and forget.
+    Notification(Notification),
+    /// Answers a request this side sent.
+    Response(Response),
+}
+
+/// A message that could not be accepted, with the id to answer it under (if one was readable).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    /// The request's id when it could be read, else `null` on the wire.
+    pub id: Option<RequestId>,
+    /// What was wrong.
+    pub error: ErrorObject,
+}
+
+/// The result of parsing one frame.
+#[derive(Debug)]
+pub enum Parsed {
+    /// A single message (or the reason it was rejected).
+    Single(Result<Message, Rejected>),
+    /// A JSON array: each element parsed on its own. Empty arrays are rejected as `Single`.
+    Batch(Vec<Result<Message, Rejected>>),
+}
+
+fn raw_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default, borrow, deserialize_with = "raw_field")]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw_field")]
+    id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw_field")]
+    method: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw_field")]
+    params: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw_field")]
+    result: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw_field")]
+    error: Option<&'a RawValue>,
+}
+
+/// Parse one frame (a JSON object or a batch array).
+pub fn parse(bytes: &[u8]) -> Parsed {
+    let trimmed = trim_ascii(bytes);
+    if trimmed.first() == Some(&b'[') {
+        let items: Vec<&RawValue> = match serde_json::from_slice(trimmed) {
+            Ok(items) => items,
+            Err(e) => return Parsed::Single(Err(reject(None, ErrorObject::parse_error(e)))),
+        };
+        if items.is_empty() {
+            return Parsed::Single(Err(reject(None, ErrorObject::invalid_request("empty batch"))));
+        }
+        return Parsed::Batch(items.into_iter().map(|raw| parse_object(raw.get().as_bytes())).collect());
+    }
+    // Syntax first, so that `{"a":` is a parse error and `{"id":{}}` an invalid request.
+    if let Err(e) = serde_json::from_slice::<IgnoredAny>(trimmed) {
+        return Parsed::Single(Err(reject(None, ErrorObject::parse_error(e))));
+    }
+    Parsed::Single(parse_object(trimmed))
+}
+
+fn reject(id: Option<RequestId>, error: ErrorObject) -> Rejected {
+    Rejected { id, error }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    &b[start..end]
+}
+
+fn parse_object(bytes: &[u8]) -> Result<Message, Rejected> {
+    if trim_ascii(bytes).first() != Some(&b'{') {
+        return Err(reject(None, ErrorObject::invalid_request("a message must be a JSON object")));
+    }
+    let env: Envelope<'_> = serde_json::from_slice(bytes)
+        .map_err(|e| reject(None, ErrorObject::invalid_request(e)))?;
+    let id = match env.id {
+        None => None,
+        Some(raw) if raw.get() == "null" => None,
+        Some(raw) => Some(RequestId::from_raw(raw).ok_or_else(|| {
+            reject(None, ErrorObject::invalid_request("id must be a string or a number"))
+        })?),
+    };
+    let id_present_null = matches!(env.id, Some(raw) if raw.get() == "null");
+    match env.jsonrpc.map(|r| r.get()) {
+        Some("\"2.0\"") => {}
+        _ => return Err(reject(id, ErrorObject::invalid_request("jsonrpc must be \"2.0\""))),
+    }
+    if let Some(method) = env.method {
+        let method: String = serde_json::from_str(method.get())
+            .map_err(|_| reject(id.clone(), ErrorObject::invalid_request("method must be a string")))?;
+        if env.result.is_some() || env.error.is_some() {
+            return Err(reject(id, ErrorObject::invalid_request("a request cannot carry result or error")));
+        }
+        let params = match env.params {
+            None => None,
+            Some(p) if p.get() == "null" => None,
+            Some(p) if matches!(p.get().as_bytes().first(), Some(b'{') | Some(b'[')) => Some(p.to_owned()),
+            Some(_) => {
+                return Err(reject(id, ErrorObject::invalid_request("params must be an object or an array")))
+            }
+        };
+        return Ok(match id {
+            Some(id) => Message::Request(Request { id, method, params }),
+            None if id_present_null => {
+                return Err(reject(None, ErrorObject::invalid_request("id must not be null")))
+            }
+            None => Message::Notification(Notification { method, params }),
+        });
+    }
+    match (env.result, env.error) {
+        (Some(result), None) => match id {
+            Some(id) => Ok(Message::Response(Response { id: Some(id), outcome: Ok(result.to_owned()) })),
+            None => Err(reject(None, ErrorObject::invalid_request("a result needs an id"))),
+        },
+        (None, Some(error)) => {
+            let error: ErrorObject = serde_json::from_str(error.get())
+                .map_err(|e| reject(id.clone(), ErrorObject::invalid_request(format!("bad error object: {e}"))))?;
+            Ok(Message::Response(Response { id, outcome: Err(error) }))
+        }
+        (Some(_), Some(_)) => Err(reject(id, ErrorObject::invalid_request("both result and error"))),
+        (None, None) => Err(reject(id, ErrorObject::invalid_request("no method, result or error"))),
+    }
+}
+
+/// Append a success response to `out` (no trailing newline).
+pub fn write_result<T: Serialize + ?Sized>(out: &mut Vec<u8>, id: &RequestId, result: &T) {
+    #[derive(Serialize)]
+    struct Out<'a, T: ?Sized> {
+        jsonrpc: &'static str,
+        id: &'a RequestId,
+        result: &'a T,
+    }
+    let mark = out.len();
+    if serde_json::to_writer(&mut *out, &Out { jsonrpc: "2.0", id, result }).is_err() {
+        out.truncate(mark);
+        write_error(out, Some(id), &ErrorObject::internal("result could not be serialised"));
+    }
+}
+
+/// Append an error response to `out` (no trailing newline). `id: None` writes `"id":null`.
+pub fn write_error(out: &mut Vec<u8>, id: Option<&RequestId>, error: &ErrorObject) {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        jsonrpc: &'static str,
+        id: Option<&'a RequestId>,
+        error: &'a ErrorObject,
+    }
+    let mark = out.len();
+    if serde_json::to_writer(&mut *out, &Out { jsonrpc: "2.0", id, error }).is_err() {
+        out.truncate(mark);
+        out.extend_from_slice(br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error"}}"#);
+    }
+}
+
+/// Append a notification to `out` (no trailing newline).
+pub fn write_notification<T: Serialize + ?Sized>(out: &mut Vec<u8>, method: &str, params: &T) {
+    #[derive(Serialize)]
+    struct Out<'a, T: ?Sized> {
+        jsonrpc: &'static str,
+        method: &'a str,
+        params: &'a T,
+    }
+    // Serialising our own types into a Vec cannot fail; a failure would leave `out` untouched.
+    let mark = out.len();
+    if serde_json::to_writer(&mut *out, &Out { jsonrpc: "2.0", method, params }).is_err() {
+        out.truncate(mark);
+    }
+}
+
+/// Append a request (server-to-client) to `out` (no trailing newline).
+pub fn write_request<T: Serialize + ?Sized>(out: &mut Vec<u8>, id: &RequestId, method: &str, params: &T) {
+    #[derive(Serialize)]
+    struct Out<'a, T: ?Sized> {
+        jsonrpc: &'static str,
+        id: &'a RequestId,
+        method: &'a str,
+        params: &'a T,
+    }
+    let mark = out.len();
+    if serde_json::to_writer(&mut *out, &Out { jsonrpc: "2.0", id, method, params }).is_err() {
+        out.truncate(mark);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn single(s: &str) -> Result<Message, Rejected> {
+        match parse(s.as_bytes()) {
+            Parsed::Single(m) => m,
+            Parsed::Batch(_) => panic!("unexpected batch"),
+        }
+    }
+
+    #[test]
+    fn ids_are_preserved_exactly() {
+        for id in ["7", "\"7\"", "1e3", "18446744073709551616", "-0", "\"\\u00e9\""] {
+            let line = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
+            let Ok(Message::Request(req)) = single(&line) else { panic!("{line}") };
+            let mut out = Vec::new();
+            write_result(&mut out, &req.id, &serde_json::json!({}));
+            let text = String::from_utf8(out).unwrap_or_default();
+            assert!(text.contains(&format!(r#""id":{id}"#)), "{text}");
+        }
+    }
+
+    #[test]
+    fn classifies_errors() {
+        assert_eq!(single("{\"a\":").unwrap_err().error.code, code::PARSE_ERROR);
+        assert_eq!(single("nope").unwrap_err().error.code, code::PARSE_ERROR);
+        let r = single(r#"{"jsonrpc":"1.0","id":3,"method":"x"}"#).unwrap_err();
+        assert_eq!((r.error.code, r.id.map(|i| i.as_json().to_owned())), (code::INVALID_REQUEST, Some("3".into())));
+        assert_eq!(single(r#"{"jsonrpc":"2.0","id":{},"method":"x"}"#).unwrap_err().error.code, code::INVALID_REQUEST);
+        assert_eq!(single("42").unwrap_err().error.code, code::INVALID_REQUEST);
+        assert_eq!(single(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":3}"#).unwrap_err().error.code, code::INVALID_REQUEST);
+    }
+
+    #[test]
+    fn kinds() {
+        assert!(matches!(single(r#"{"jsonrpc":"2.0","method":"n"}"#), Ok(Message::Notification(_))));
+        assert!(matches!(single(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#), Ok(Message::Response(_))));
+        assert!(matches!(
+            single(r#"{"jsonrpc":"2.0","id":null,"error":{"code":1,"message":"m"}}"#),
+            Ok(Message::Response(Response { id: None, outcome: Err(_) }))
+        ));
+        match parse(br#"[{"jsonrpc":"2.0","method":"n"}, 1]"#) {
+            Parsed::Batch(items) => {
+                assert!(items[0].is_ok());
+                assert!(items[1].is_err());
+            }
+            Parsed::Single(_) => panic!("expected a batch"),
+        }
+        assert!(matches!(parse(b"[]"), Parsed::Single(Err(_))));
+    }
+}

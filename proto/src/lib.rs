@@ -1,0 +1,18 @@
+//! # ringmcp-proto
+//!
+//! The Model Context Protocol, sans-IO: JSON-RPC envelopes, protocol revisions, typed messages,
+//! newline framing, the legacy session lifecycle and request dispatch. Nothing here owns a socket,
+//! a runtime or a clock; every function takes bytes (or parsed values) and returns values, so the
+//! whole crate can be fuzzed and benchmarked alone. The server crate (`ringmcp`) does the I/O.
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod dispatch;
+pub mod framing;
+pub mod jsonrpc;
+pub mod pagination;
+pub mod revision;
+pub mod session;
+pub mod types;
+
+pub use jsonrpc::{ErrorObject, Message, Notification, Parsed, Request, RequestId, Response};
+pub use revision::ProtocolVersion;
