@@ -316,6 +316,15 @@ pub fn write_result<T: Serialize + ?Sized>(out: &mut Vec<u8>, id: &RequestId, re
     }
 }
 
+/// Append a success response whose result is already serialised JSON (no trailing newline).
+pub fn write_result_raw(out: &mut Vec<u8>, id: &RequestId, result_json: &[u8]) {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    out.extend_from_slice(id.as_json().as_bytes());
+    out.extend_from_slice(br#","result":"#);
+    out.extend_from_slice(result_json);
+    out.push(b'}');
+}
+
 /// Append an error response to `out` (no trailing newline). `id: None` writes `"id":null`.
 pub fn write_error(out: &mut Vec<u8>, id: Option<&RequestId>, error: &ErrorObject) {
     #[derive(Serialize)]

@@ -13,6 +13,7 @@ pub mod pagination;
 pub mod revision;
 pub mod session;
 pub mod types;
+pub mod uri_template;
 
 pub use jsonrpc::{ErrorObject, Message, Notification, Parsed, Request, RequestId, Response};
 pub use revision::ProtocolVersion;

@@ -1,1 +1,140 @@
-fn main() {}
+//! The `ringmcp` command: `ringmcp serve` runs the built-in demo set.
+
+use clap::{Args, Parser, Subcommand};
+use ringmcp::netring::DriverConfig;
+use ringmcp::service::Limits;
+use ringmcp::{serve, ServeOptions, Transport};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Thread-per-core io_uring Model Context Protocol server.
+#[derive(Parser)]
+#[command(name = "ringmcp", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the built-in demo tools, resources and prompts.
+    Serve(ServeArgs),
+}
+
+/// Default listener until the HTTP transport lands.
+const DEFAULT_TCP: &str = "127.0.0.1:7000";
+
+#[derive(Args)]
+struct ServeArgs {
+    /// One session on stdin/stdout (logs go to stderr).
+    #[arg(long, conflicts_with = "tcp")]
+    stdio: bool,
+    /// Newline-delimited JSON-RPC over TCP on this address (default 127.0.0.1:7000).
+    #[arg(long, value_name = "ADDR")]
+    tcp: Option<SocketAddr>,
+    /// Shards, one pinned core each (default: every core).
+    #[arg(long, default_value_t = 0, env = "RINGMCP_CORES")]
+    cores: usize,
+    /// Largest accepted message in bytes; longer lines get an error and are skipped.
+    #[arg(long, default_value_t = 4 << 20, env = "RINGMCP_MAX_MESSAGE_BYTES")]
+    max_message_bytes: usize,
+    /// Items per page of tools/list, resources/list, resources/templates/list and prompts/list.
+    #[arg(long, default_value_t = 100, env = "RINGMCP_PAGE_SIZE")]
+    page_size: usize,
+    /// Requests one session may have running at once.
+    #[arg(long, default_value_t = 256, env = "RINGMCP_MAX_INFLIGHT")]
+    max_inflight: usize,
+    /// Connections one shard holds at most.
+    #[arg(long, default_value_t = 200_000, env = "RINGMCP_MAX_CONNECTIONS")]
+    max_connections: usize,
+    /// Bytes queued for one connection before it is dropped as a slow reader.
+    #[arg(long, default_value_t = 16 << 20, env = "RINGMCP_MAX_QUEUED_BYTES")]
+    max_queued_bytes: usize,
+    /// Milliseconds in-flight requests get to finish on shutdown or end of input.
+    #[arg(long, default_value_t = 5000, env = "RINGMCP_SHUTDOWN_GRACE_MS")]
+    shutdown_grace_ms: u64,
+    /// `ttlMs` on cacheable 2026-07-28 results.
+    #[arg(long, default_value_t = 0, env = "RINGMCP_CACHE_TTL_MS")]
+    cache_ttl_ms: u64,
+    /// Microseconds an idle executor spins before parking (lower latency, more CPU).
+    #[arg(long, default_value_t = 0, env = "RINGMCP_SPIN_US")]
+    spin_us: u64,
+    /// listen(2) backlog.
+    #[arg(long, default_value_t = 4096, env = "RINGMCP_BACKLOG")]
+    backlog: i32,
+    /// Provided receive buffers per shard (a power of two).
+    #[arg(long, default_value_t = 512, env = "RINGMCP_RECV_BUFFERS")]
+    recv_buffers: u16,
+    /// Bytes per receive buffer.
+    #[arg(long, default_value_t = 4096, env = "RINGMCP_RECV_BUFFER_SIZE")]
+    recv_buffer_size: usize,
+    /// Log filter (error, warn, info, debug, trace or a RUST_LOG directive).
+    #[arg(long, env = "RINGMCP_LOG_LEVEL")]
+    log_level: Option<String>,
+}
+
+fn init_logging(level: Option<&str>) {
+    let filter = match level {
+        Some(l) => tracing_subscriber::EnvFilter::new(l),
+        None => tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+    };
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).with_target(false).init();
+    // Handler panics are caught and answered with -32603; log them as one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::error!(%location, "panic: {}", info);
+    }));
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(args.log_level.as_deref());
+            let transport = if args.stdio {
+                Transport::Stdio
+            } else {
+                match args.tcp {
+                    Some(addr) => Transport::Tcp(addr),
+                    None => Transport::Tcp(DEFAULT_TCP.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 7000)))),
+                }
+            };
+            let mut options = ServeOptions::new(transport);
+            options.cores = args.cores;
+            options.limits = Limits {
+                max_message_bytes: args.max_message_bytes,
+                page_size: args.page_size,
+                max_inflight_per_session: args.max_inflight,
+                cache_ttl_ms: args.cache_ttl_ms,
+            };
+            options.driver = DriverConfig {
+                max_connections: args.max_connections,
+                max_queued_bytes: args.max_queued_bytes,
+                shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
+                recv_buffers: args.recv_buffers,
+                recv_buffer_size: args.recv_buffer_size,
+                ..DriverConfig::default()
+            };
+            options.backlog = args.backlog;
+            options.spin_before_park = Duration::from_micros(args.spin_us);
+            let registry = match ringmcp::demo::demo_builder().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "demo registry is invalid");
+                    return ExitCode::from(2);
+                }
+            };
+            match serve(registry, options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "server failed");
+                    eprintln!("ringmcp: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,618 @@
+//! [`NetDriver`]: the event loop of one shard's net ring.
+//!
+//! Each turn: reap completions (accepts, received bytes, finished sends), hand complete lines to
+//! the engine, let the handler tasks it spawned run, then turn every dirty outbox into one send per
+//! connection and submit everything with a single `io_uring_enter`. When a turn finds nothing to do
+//! the loop sleeps on the ring's eventfd, read through glommio, so timers and channels keep running.
+
+use super::bufring::BufRing;
+use crate::service::{ConnRef, McpService, Outbox, Session};
+use glommio::io::BufferedFile;
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+use ringmcp_proto::framing::NdjsonCodec;
+use slab::Slab;
+use std::cell::Cell;
+use std::io;
+use std::os::fd::{FromRawFd, RawFd};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `IORING_ENTER_GETEVENTS`: with DEFER_TASKRUN, completions are only posted when we ask.
+const IORING_ENTER_GETEVENTS: u32 = 1;
+
+const OP_ACCEPT: u64 = 1;
+const OP_RECV: u64 = 2;
+const OP_SEND: u64 = 3;
+const OP_READ: u64 = 4;
+
+fn user_data(op: u64, key: usize) -> u64 {
+    (op << 56) | key as u64
+}
+
+fn split(user_data: u64) -> (u64, usize) {
+    (user_data >> 56, (user_data & 0xffff_ffff) as usize)
+}
+
+/// Where a shard's connections come from.
+pub enum Source {
+    /// Listening sockets (already bound and listening) to accept from.
+    Listeners(Vec<RawFd>),
+    /// One session on a pair of pipes or files (stdin, stdout).
+    Stdio {
+        /// Read side.
+        input: RawFd,
+        /// Write side.
+        output: RawFd,
+    },
+}
+
+/// Tunables of the net loop.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// Submission queue entries.
+    pub ring_entries: u32,
+    /// Provided buffers (a power of two).
+    pub recv_buffers: u16,
+    /// Bytes per provided buffer.
+    pub recv_buffer_size: usize,
+    /// Connections this shard holds at most; more are closed on accept.
+    pub max_connections: usize,
+    /// Bytes queued for one connection before it is dropped as a slow reader.
+    pub max_queued_bytes: usize,
+    /// How long in-flight requests get to finish on shutdown or EOF.
+    pub shutdown_grace: Duration,
+    /// Back-off before accepting again after EMFILE/ENFILE.
+    pub accept_backoff: Duration,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            ring_entries: 1024,
+            recv_buffers: 512,
+            recv_buffer_size: 4096,
+            max_connections: 200_000,
+            max_queued_bytes: 16 << 20,
+            shutdown_grace: Duration::from_secs(5),
+            accept_backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+enum Kind {
+    Socket,
+    Pipe { output: RawFd, read_buf: Box<[u8]> },
+}
+
+struct Conn {
+    fd: RawFd,
+    kind: Kind,
+    gen: u32,
+    session: Rc<Session>,
+    codec: NdjsonCodec,
+    sending: Vec<u8>,
+    sent: usize,
+    send_inflight: bool,
+    recv_armed: bool,
+    /// Operations in flight (recv + send); the fd is closed only when this is zero.
+    ops: u32,
+    /// Peer finished sending (EOF): answer what is in flight, then close.
+    eof: bool,
+    eof_at: Option<Instant>,
+    closing: bool,
+}
+
+struct Listener {
+    fd: RawFd,
+    armed: bool,
+    resume_at: Option<Instant>,
+}
+
+/// The net loop of one shard.
+pub struct NetDriver {
+    // Dropped before `bufs`: the kernel must let go of the buffer ring before it is unmapped.
+    ring: IoUring,
+    bufs: BufRing,
+    wake_fd: RawFd,
+    conns: Slab<Conn>,
+    next_gen: u32,
+    listeners: Vec<Listener>,
+    service: Rc<McpService>,
+    cfg: DriverConfig,
+    stop: Arc<AtomicBool>,
+    stopping_since: Option<Instant>,
+    stdio: bool,
+    dirty: Vec<ConnRef>,
+    closed: Vec<usize>,
+    draining: Vec<usize>,
+    tick_armed: Rc<Cell<bool>>,
+}
+
+impl NetDriver {
+    /// Build the ring for one shard. Must run on the shard's own thread (the ring is single-issuer).
+    pub fn new(
+        service: Rc<McpService>,
+        source: Source,
+        wake_fd: RawFd,
+        stop: Arc<AtomicBool>,
+        cfg: DriverConfig,
+    ) -> io::Result<Self> {
+        let ring = IoUring::builder()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_cqsize(cfg.ring_entries * 4)
+            .build(cfg.ring_entries)?;
+        ring.submitter().register_eventfd(wake_fd)?;
+        let bufs = BufRing::new(&ring, cfg.recv_buffers, cfg.recv_buffer_size, 0)?;
+        let mut driver = NetDriver {
+            ring,
+            bufs,
+            wake_fd,
+            conns: Slab::new(),
+            next_gen: 0,
+            listeners: Vec::new(),
+            service,
+            cfg,
+            stop,
+            stopping_since: None,
+            stdio: false,
+            dirty: Vec::new(),
+            closed: Vec::new(),
+            draining: Vec::new(),
+            tick_armed: Rc::new(Cell::new(false)),
+        };
+        match source {
+            Source::Listeners(fds) => {
+                driver.listeners = fds.into_iter().map(|fd| Listener { fd, armed: false, resume_at: None }).collect();
+                for i in 0..driver.listeners.len() {
+                    driver.arm_accept(i);
+                }
+            }
+            Source::Stdio { input, output } => {
+                driver.stdio = true;
+                let kind = Kind::Pipe { output, read_buf: vec![0u8; 64 * 1024].into_boxed_slice() };
+                let key = driver.open_conn(input, kind);
+                driver.arm_read(key);
+            }
+        }
+        Ok(driver)
+    }
+
+    fn push(&mut self, sqe: squeue::Entry) {
+        // SAFETY: every SQE built here points at memory owned by `self` (connection buffers, the
+        // buffer ring) that stays put until its completion is reaped.
+        unsafe {
+            while self.ring.submission().push(&sqe).is_err() {
+                if let Err(e) = self.ring.submit() {
+                    tracing::error!(error = %e, "io_uring submit failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn arm_accept(&mut self, idx: usize) {
+        let l = &mut self.listeners[idx];
+        if l.armed {
+            return;
+        }
+        l.armed = true;
+        let sqe = opcode::AcceptMulti::new(types::Fd(l.fd))
+            .flags(libc::SOCK_CLOEXEC)
+            .build()
+            .user_data(user_data(OP_ACCEPT, idx));
+        self.push(sqe);
+    }
+
+    fn arm_recv(&mut self, key: usize) {
+        let group = self.bufs.group();
+        let Some(c) = self.conns.get_mut(key) else { return };
+        if c.recv_armed || c.closing || c.eof {
+            return;
+        }
+        c.recv_armed = true;
+        c.ops += 1;
+        let sqe = opcode::RecvMulti::new(types::Fd(c.fd), group).build().user_data(user_data(OP_RECV, key));
+        self.push(sqe);
+    }
+
+    fn arm_read(&mut self, key: usize) {
+        let Some(c) = self.conns.get_mut(key) else { return };
+        if c.recv_armed || c.closing || c.eof {
+            return;
+        }
+        let Kind::Pipe { read_buf, .. } = &mut c.kind else { return };
+        c.recv_armed = true;
+        c.ops += 1;
+        let sqe = opcode::Read::new(types::Fd(c.fd), read_buf.as_mut_ptr(), read_buf.len() as u32)
+            .offset(u64::MAX)
+            .build()
+            .user_data(user_data(OP_READ, key));
+        self.push(sqe);
+    }
+
+    fn open_conn(&mut self, fd: RawFd, kind: Kind) -> usize {
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let gen = self.next_gen;
+        let conn_ref = ConnRef { key: key as u32, gen };
+        let outbox = Outbox::new(conn_ref, self.service.shard().signal.clone(), self.cfg.max_queued_bytes);
+        entry.insert(Conn {
+            fd,
+            kind,
+            gen,
+            session: Rc::new(Session::new(outbox)),
+            codec: NdjsonCodec::new(self.service.max_message_bytes()),
+            sending: Vec::new(),
+            sent: 0,
+            send_inflight: false,
+            recv_armed: false,
+            ops: 0,
+            eof: false,
+            eof_at: None,
+            closing: false,
+        });
+        key
+    }
+
+    /// Stop reading, cancel the session's requests, and close once no operation is in flight.
+    fn close_conn(&mut self, key: usize, why: &str) {
+        let Some(c) = self.conns.get_mut(key) else { return };
+        if !c.closing {
+            tracing::debug!(key, reason = why, "closing connection");
+            c.closing = true;
+            c.session.close();
+            if matches!(c.kind, Kind::Socket) {
+                // Ends the multishot recv and any pending send, so `ops` drains to zero.
+                // SAFETY: plain syscall on an fd we own.
+                unsafe { libc::shutdown(c.fd, libc::SHUT_RDWR) };
+            }
+        }
+        if c.ops == 0 {
+            let c = self.conns.remove(key);
+            if !matches!(c.kind, Kind::Pipe { .. }) {
+                // SAFETY: closing an fd we own, once, with no operation in flight on it.
+                unsafe { libc::close(c.fd) };
+            }
+        }
+    }
+
+    /// Run until stopped (signal) or, for stdio, until the input ends.
+    pub async fn run(mut self) -> io::Result<()> {
+        // SAFETY: dup gives glommio its own fd to own and close.
+        let dup = unsafe { libc::dup(self.wake_fd) };
+        if dup < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `dup` is a fresh fd that nothing else owns.
+        let wake = unsafe { BufferedFile::from_raw_fd(dup) };
+        let signal = self.service.shard().signal.clone();
+        loop {
+            let reaped = self.reap();
+            if reaped > 0 {
+                // Let the handler tasks spawned for these frames run before flushing.
+                futures_lite::future::yield_now().await;
+            }
+            let flushed = self.flush();
+            self.maintain();
+            if self.finished() {
+                break;
+            }
+            self.enter()?;
+            if reaped == 0 && flushed == 0 && !signal.has_dirty() {
+                signal.set_sleeping(true);
+                self.enter()?;
+                if self.ring.completion().is_empty() && !signal.has_dirty() && !self.stop_requested() {
+                    if let Err(e) = wake.read_at(0, 8).await {
+                        tracing::warn!(error = %e, "eventfd read failed");
+                    }
+                }
+                signal.set_sleeping(false);
+            } else {
+                glommio::yield_if_needed().await;
+            }
+        }
+        let _ = wake.close().await;
+        Ok(())
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Submit queued SQEs and let the kernel post completions (needed with DEFER_TASKRUN).
+    fn enter(&mut self) -> io::Result<()> {
+        let to_submit = self.ring.submission().len() as u32;
+        // SAFETY: no timeout argument; GETEVENTS with min_complete 0 does not block.
+        match unsafe { self.ring.submitter().enter::<libc::sigset_t>(to_submit, 0, IORING_ENTER_GETEVENTS, None) } {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) || e.raw_os_error() == Some(libc::EBUSY) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn reap(&mut self) -> usize {
+        let mut n = 0;
+        let mut returned = false;
+        loop {
+            let cqe = match self.ring.completion().next() {
+                Some(c) => c,
+                None => break,
+            };
+            n += 1;
+            let (op, key) = split(cqe.user_data());
+            match op {
+                OP_ACCEPT => self.on_accept(key, cqe.result(), cqe.flags()),
+                OP_RECV => returned |= self.on_recv(key, cqe.result(), cqe.flags()),
+                OP_SEND => self.on_send(key, cqe.result()),
+                OP_READ => self.on_read(key, cqe.result()),
+                _ => {}
+            }
+        }
+        if returned {
+            self.bufs.publish();
+        }
+        n
+    }
+
+    fn on_accept(&mut self, idx: usize, res: i32, flags: u32) {
+        let more = cqueue::more(flags);
+        if !more {
+            if let Some(l) = self.listeners.get_mut(idx) {
+                l.armed = false;
+            }
+        }
+        if res < 0 {
+            let err = io::Error::from_raw_os_error(-res);
+            match -res {
+                libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM => {
+                    tracing::warn!(error = %err, "accept failed; backing off");
+                    if let Some(l) = self.listeners.get_mut(idx) {
+                        l.resume_at = Some(Instant::now() + self.cfg.accept_backoff);
+                    }
+                    let signal = self.service.shard().signal.clone();
+                    let backoff = self.cfg.accept_backoff;
+                    glommio::spawn_local(async move {
+                        glommio::timer::sleep(backoff).await;
+                        signal.ring();
+                    })
+                    .detach();
+                }
+                libc::ECANCELED | libc::EBADF | libc::EINVAL => {}
+                _ => tracing::debug!(error = %err, "accept error"),
+            }
+            return;
+        }
+        let fd = res;
+        if self.stop_requested() || self.conns.len() >= self.cfg.max_connections {
+            tracing::warn!(limit = self.cfg.max_connections, "connection refused: shard at its connection limit");
+            // SAFETY: fd was just accepted and is ours.
+            unsafe { libc::close(fd) };
+            return;
+        }
+        let one: libc::c_int = 1;
+        // SAFETY: setsockopt with a valid int option on our fd.
+        unsafe {
+            libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, (&one as *const libc::c_int).cast(), 4);
+        }
+        let key = self.open_conn(fd, Kind::Socket);
+        self.arm_recv(key);
+    }
+
+    /// Returns whether a buffer went back to the ring.
+    fn on_recv(&mut self, key: usize, res: i32, flags: u32) -> bool {
+        let more = cqueue::more(flags);
+        let bid = cqueue::buffer_select(flags);
+        let Some(c) = self.conns.get_mut(key) else {
+            if let Some(bid) = bid {
+                self.bufs.push(bid);
+                return true;
+            }
+            return false;
+        };
+        if !more {
+            c.recv_armed = false;
+            c.ops -= 1;
+        }
+        if res > 0 {
+            if let Some(bid) = bid {
+                if !c.closing {
+                    let data = self.bufs.get(bid, res as usize);
+                    let service = &self.service;
+                    let session = &c.session;
+                    c.codec.decode(data, |frame| service.on_frame(session, frame));
+                }
+                self.bufs.push(bid);
+            }
+            if !more {
+                self.arm_recv(key);
+            }
+            return bid.is_some();
+        }
+        if res == 0 {
+            c.eof = true;
+            c.eof_at = Some(Instant::now());
+            self.draining.push(key);
+        } else if -res == libc::ENOBUFS {
+            tracing::debug!("recv buffers exhausted; re-arming");
+            if !more {
+                self.arm_recv(key);
+            }
+        } else if !c.closing {
+            let err = io::Error::from_raw_os_error(-res);
+            tracing::debug!(error = %err, "recv error");
+            self.close_conn(key, "recv error");
+            return false;
+        }
+        if let Some(c) = self.conns.get(key) {
+            if c.closing {
+                self.close_conn(key, "closed");
+            }
+        }
+        bid.is_some_and(|bid| {
+            self.bufs.push(bid);
+            true
+        })
+    }
+
+    fn on_read(&mut self, key: usize, res: i32) {
+        let Some(c) = self.conns.get_mut(key) else { return };
+        c.recv_armed = false;
+        c.ops -= 1;
+        if res > 0 {
+            if let Kind::Pipe { read_buf, .. } = &c.kind {
+                if !c.closing {
+                    let service = &self.service;
+                    let session = &c.session;
+                    c.codec.decode(&read_buf[..res as usize], |frame| service.on_frame(session, frame));
+                }
+            }
+            self.arm_read(key);
+        } else if res == 0 || -res != libc::EINTR {
+            if res < 0 {
+                tracing::debug!(error = %io::Error::from_raw_os_error(-res), "stdin read error");
+            }
+            c.eof = true;
+            c.eof_at = Some(Instant::now());
+            self.draining.push(key);
+        } else {
+            self.arm_read(key);
+        }
+    }
+
+    fn on_send(&mut self, key: usize, res: i32) {
+        let Some(c) = self.conns.get_mut(key) else { return };
+        c.ops -= 1;
+        c.send_inflight = false;
+        if res < 0 {
+            if -res == libc::EINTR || -res == libc::EAGAIN {
+                self.start_send(key);
+                return;
+            }
+            tracing::debug!(error = %io::Error::from_raw_os_error(-res), "send error");
+            self.close_conn(key, "send error");
+            return;
+        }
+        c.sent += res as usize;
+        if c.sent >= c.sending.len() {
+            c.sending.clear();
+            c.sent = 0;
+            // Anything queued while this send was in flight goes next.
+            c.session.out.take(&mut c.sending);
+        }
+        if c.closing {
+            self.close_conn(key, "closed");
+        } else {
+            self.start_send(key);
+        }
+    }
+
+    fn start_send(&mut self, key: usize) {
+        let Some(c) = self.conns.get_mut(key) else { return };
+        if c.send_inflight || c.sent >= c.sending.len() || c.closing {
+            return;
+        }
+        let ptr = c.sending[c.sent..].as_ptr();
+        let len = (c.sending.len() - c.sent).min(u32::MAX as usize) as u32;
+        let sqe = match &c.kind {
+            Kind::Socket => opcode::Send::new(types::Fd(c.fd), ptr, len).flags(libc::MSG_NOSIGNAL).build(),
+            Kind::Pipe { output, .. } => opcode::Write::new(types::Fd(*output), ptr, len).offset(u64::MAX).build(),
+        };
+        c.send_inflight = true;
+        c.ops += 1;
+        self.push(sqe.user_data(user_data(OP_SEND, key)));
+    }
+
+    /// Move every dirty outbox into its connection's send buffer and start the sends.
+    fn flush(&mut self) -> usize {
+        let signal = self.service.shard().signal.clone();
+        let mut dirty = std::mem::take(&mut self.dirty);
+        signal.take_dirty(&mut dirty);
+        let n = dirty.len();
+        for conn in dirty.drain(..) {
+            let key = conn.key as usize;
+            let Some(c) = self.conns.get_mut(key) else { continue };
+            if c.gen != conn.gen {
+                continue;
+            }
+            if c.session.out.overflowed() {
+                tracing::warn!(key, limit = self.cfg.max_queued_bytes, "dropping connection: peer does not read its responses");
+                self.close_conn(key, "output limit");
+                continue;
+            }
+            if !c.send_inflight {
+                c.session.out.take(&mut c.sending);
+                self.start_send(key);
+            }
+        }
+        self.dirty = dirty;
+        n
+    }
+
+    /// Listener back-off, EOF and shutdown bookkeeping. Touches only connections that are
+    /// draining (EOF seen) unless the shard is stopping, so idle connections cost nothing here.
+    fn maintain(&mut self) {
+        let now = Instant::now();
+        for i in 0..self.listeners.len() {
+            if let Some(t) = self.listeners[i].resume_at {
+                if now >= t && !self.stop_requested() {
+                    self.listeners[i].resume_at = None;
+                    self.arm_accept(i);
+                }
+            }
+        }
+        if self.stop_requested() && self.stopping_since.is_none() {
+            tracing::info!(shard = self.service.shard().id, "stopping: no new connections; finishing requests in flight");
+            self.stopping_since = Some(now);
+            for l in self.listeners.drain(..) {
+                // SAFETY: closing our listening fd; a multishot accept on it completes with an error.
+                unsafe { libc::close(l.fd) };
+            }
+            self.draining = self.conns.iter().map(|(k, _)| k).collect();
+        }
+        if self.draining.is_empty() {
+            return;
+        }
+        let grace = self.cfg.shutdown_grace;
+        let stopping = self.stopping_since;
+        let mut draining = std::mem::take(&mut self.draining);
+        draining.retain(|&key| {
+            let Some(c) = self.conns.get(key) else { return false };
+            if c.closing {
+                return false;
+            }
+            let idle = c.session.inflight() == 0 && !c.send_inflight && c.sent >= c.sending.len();
+            let expired = c.eof_at.or(stopping).is_some_and(|t| now.duration_since(t) >= grace);
+            if idle || expired {
+                self.closed.push(key);
+                return false;
+            }
+            true
+        });
+        self.draining = draining;
+        for key in std::mem::take(&mut self.closed) {
+            self.close_conn(key, "finished");
+        }
+        if !self.draining.is_empty() && !self.tick_armed.replace(true) {
+            // Come back to re-check deadlines even if nothing else happens.
+            let signal = self.service.shard().signal.clone();
+            let armed = self.tick_armed.clone();
+            glommio::spawn_local(async move {
+                glommio::timer::sleep(Duration::from_millis(20)).await;
+                armed.set(false);
+                signal.ring();
+            })
+            .detach();
+        }
+    }
+
+    fn finished(&self) -> bool {
+        if self.stdio {
+            return self.conns.is_empty();
+        }
+        self.stopping_since.is_some() && self.conns.is_empty()
+    }
+}

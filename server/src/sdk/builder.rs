@@ -1,0 +1,360 @@
+//! [`ServerBuilder`]: typed registration of tools, resources, templates and prompts.
+
+use super::context::RequestContext;
+use super::error::{BuildError, HandlerError};
+use super::registry::*;
+use ringmcp_proto::types::{
+    CallToolResult, Content, GetPromptResult, Implementation, Prompt, PromptArgument, Resource, ResourceContents,
+    ResourceTemplate, Tool, ToolAnnotations,
+};
+use ringmcp_proto::uri_template::UriTemplate;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+
+/// A concrete resource to register.
+#[derive(Debug, Clone)]
+pub struct ResourceDef {
+    /// URI.
+    pub uri: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// MIME type.
+    pub mime_type: Option<String>,
+    /// Whether clients may subscribe to its updates.
+    pub subscribable: bool,
+}
+
+impl ResourceDef {
+    /// A resource with a URI and a name.
+    pub fn new(uri: impl Into<String>, name: impl Into<String>) -> Self {
+        ResourceDef { uri: uri.into(), name: name.into(), description: None, mime_type: None, subscribable: false }
+    }
+    /// Set the description.
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+    /// Set the MIME type.
+    pub fn mime_type(mut self, m: impl Into<String>) -> Self {
+        self.mime_type = Some(m.into());
+        self
+    }
+    /// Allow subscriptions.
+    pub fn subscribable(mut self) -> Self {
+        self.subscribable = true;
+        self
+    }
+}
+
+/// A resource template to register.
+#[derive(Clone)]
+pub struct TemplateDef {
+    /// RFC 6570 level-1 template.
+    pub uri_template: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// MIME type.
+    pub mime_type: Option<String>,
+    completions: HashMap<String, CompleteFn>,
+}
+
+impl TemplateDef {
+    /// A template with a name.
+    pub fn new(uri_template: impl Into<String>, name: impl Into<String>) -> Self {
+        TemplateDef {
+            uri_template: uri_template.into(),
+            name: name.into(),
+            description: None,
+            mime_type: None,
+            completions: HashMap::new(),
+        }
+    }
+    /// Set the description.
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+    /// Set the MIME type.
+    pub fn mime_type(mut self, m: impl Into<String>) -> Self {
+        self.mime_type = Some(m.into());
+        self
+    }
+    /// Complete a template variable.
+    pub fn complete(
+        mut self,
+        variable: impl Into<String>,
+        f: impl Fn(&str, &BTreeMap<String, String>) -> Vec<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.completions.insert(variable.into(), Arc::new(f));
+        self
+    }
+}
+
+/// A prompt to register.
+#[derive(Clone)]
+pub struct PromptDef {
+    prompt: Prompt,
+    completions: HashMap<String, CompleteFn>,
+}
+
+impl PromptDef {
+    /// A prompt with a name and description.
+    pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
+        PromptDef {
+            prompt: Prompt { name: name.into(), title: None, description: Some(description.into()), arguments: vec![] },
+            completions: HashMap::new(),
+        }
+    }
+    /// Add an argument.
+    pub fn argument(mut self, name: impl Into<String>, description: impl Into<String>, required: bool) -> Self {
+        self.prompt.arguments.push(PromptArgument {
+            name: name.into(),
+            description: Some(description.into()),
+            required,
+        });
+        self
+    }
+    /// Complete an argument.
+    pub fn complete(
+        mut self,
+        argument: impl Into<String>,
+        f: impl Fn(&str, &BTreeMap<String, String>) -> Vec<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.completions.insert(argument.into(), Arc::new(f));
+        self
+    }
+}
+
+/// Builds a [`Registry`].
+///
+/// ```
+/// use ringmcp::{HandlerError, ServerBuilder};
+/// use ringmcp_proto::types::CallToolResult;
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Shout { text: String }
+///
+/// let registry = ServerBuilder::new("shouter", "1.0.0")
+///     .tool("shout", "Upper-cases text", |_ctx, a: Shout| async move {
+///         Ok::<_, HandlerError>(CallToolResult::text(a.text.to_uppercase()))
+///     })
+///     .build()
+///     .expect("valid registry");
+/// assert_eq!(registry.info().name, "shouter");
+/// ```
+pub struct ServerBuilder {
+    info: Implementation,
+    instructions: Option<String>,
+    tools: Vec<Result<ToolEntry, BuildError>>,
+    resources: Vec<ResourceEntry>,
+    templates: Vec<Result<TemplateEntry, BuildError>>,
+    prompts: Vec<PromptEntry>,
+}
+
+fn schema_of<T: JsonSchema>() -> Value {
+    let mut v = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_else(|_| serde_json::json!({"type": "object"}));
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("$schema");
+        obj.entry("type").or_insert_with(|| Value::String("object".into()));
+    }
+    v
+}
+
+impl ServerBuilder {
+    /// A server with a name and version.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        ServerBuilder {
+            info: Implementation { name: name.into(), version: version.into(), title: None },
+            instructions: None,
+            tools: vec![],
+            resources: vec![],
+            templates: vec![],
+            prompts: vec![],
+        }
+    }
+
+    /// Usage hints sent in `initialize` and `server/discover` results.
+    pub fn instructions(mut self, text: impl Into<String>) -> Self {
+        self.instructions = Some(text.into());
+        self
+    }
+
+    /// A tool taking typed arguments `A` (schema derived with schemars) and returning any result.
+    pub fn tool<A, F, Fut>(self, name: &str, description: &str, handler: F) -> Self
+    where
+        A: DeserializeOwned + JsonSchema + 'static,
+        F: Fn(RequestContext, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<CallToolResult, HandlerError>> + 'static,
+    {
+        let handler = Arc::new(handler);
+        let erased: ToolFn = Arc::new(move |ctx, args| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let args: A = serde_json::from_value(Value::Object(args))
+                    .map_err(|e| HandlerError::InvalidParams(e.to_string()))?;
+                handler(ctx, args).await
+            })
+        });
+        self.raw_tool(tool_def::<A>(name, description, None), erased)
+    }
+
+    /// A tool with typed arguments and typed structured output `O`: its `outputSchema` is derived
+    /// from `O`, and each result carries `structuredContent` plus the same JSON as text.
+    pub fn structured_tool<A, O, F, Fut>(self, name: &str, description: &str, handler: F) -> Self
+    where
+        A: DeserializeOwned + JsonSchema + 'static,
+        O: Serialize + JsonSchema + 'static,
+        F: Fn(RequestContext, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, HandlerError>> + 'static,
+    {
+        let handler = Arc::new(handler);
+        let erased: ToolFn = Arc::new(move |ctx, args| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let args: A = serde_json::from_value(Value::Object(args))
+                    .map_err(|e| HandlerError::InvalidParams(e.to_string()))?;
+                let out = handler(ctx, args).await?;
+                let value = serde_json::to_value(&out).map_err(|e| HandlerError::Internal(e.to_string()))?;
+                Ok(CallToolResult {
+                    content: vec![Content::text(value.to_string())],
+                    structured_content: Some(value),
+                    is_error: None,
+                })
+            })
+        });
+        self.raw_tool(tool_def::<A>(name, description, Some(schema_of::<O>())), erased)
+    }
+
+    /// A tool described by hand (schema included) with an untyped handler.
+    pub fn raw_tool(mut self, tool: Tool, handler: ToolFn) -> Self {
+        let entry = jsonschema::validator_for(&tool.input_schema)
+            .map(|validator| ToolEntry { tool: tool.clone(), validator, handler })
+            .map_err(|e| BuildError::InvalidSchema { tool: tool.name.clone(), reason: e.to_string() });
+        self.tools.push(entry);
+        self
+    }
+
+    /// A concrete resource with an async reader.
+    pub fn resource<F, Fut>(mut self, def: ResourceDef, reader: F) -> Self
+    where
+        F: Fn(RequestContext, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<ResourceContents>, HandlerError>> + 'static,
+    {
+        let reader = Arc::new(reader);
+        let read: ReadFn = Arc::new(move |ctx, uri, _vars| {
+            let reader = reader.clone();
+            Box::pin(async move { reader(ctx, uri).await })
+        });
+        self.resources.push(ResourceEntry {
+            resource: Resource {
+                uri: def.uri,
+                name: def.name,
+                title: None,
+                description: def.description,
+                mime_type: def.mime_type,
+                annotations: None,
+            },
+            subscribable: def.subscribable,
+            read,
+        });
+        self
+    }
+
+    /// A resource template; the reader gets the matched variables.
+    pub fn resource_template<F, Fut>(mut self, def: TemplateDef, reader: F) -> Self
+    where
+        F: Fn(RequestContext, String, BTreeMap<String, String>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<ResourceContents>, HandlerError>> + 'static,
+    {
+        let reader = Arc::new(reader);
+        let read: ReadFn = Arc::new(move |ctx, uri, vars| {
+            let reader = reader.clone();
+            Box::pin(async move { reader(ctx, uri, vars).await })
+        });
+        let entry = UriTemplate::parse(&def.uri_template).map_err(BuildError::from).map(|matcher| TemplateEntry {
+            template: ResourceTemplate {
+                uri_template: def.uri_template,
+                name: def.name,
+                title: None,
+                description: def.description,
+                mime_type: def.mime_type,
+            },
+            matcher,
+            read,
+            completions: def.completions,
+        });
+        self.templates.push(entry);
+        self
+    }
+
+    /// A prompt; the renderer gets the argument values (required ones are checked first).
+    pub fn prompt<F, Fut>(mut self, def: PromptDef, render: F) -> Self
+    where
+        F: Fn(RequestContext, BTreeMap<String, String>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<GetPromptResult, HandlerError>> + 'static,
+    {
+        let render = Arc::new(render);
+        let get: PromptFn = Arc::new(move |ctx, args| {
+            let render = render.clone();
+            Box::pin(async move { render(ctx, args).await })
+        });
+        self.prompts.push(PromptEntry { prompt: def.prompt, get, completions: def.completions });
+        self
+    }
+
+    /// Check everything and freeze it.
+    pub fn build(self) -> Result<Registry, BuildError> {
+        let tool_entries = self.tools.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let template_entries = self.templates.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let tool_index = index("tool", tool_entries.iter().map(|t| t.tool.name.as_str()))?;
+        let resource_index = index("resource", self.resources.iter().map(|r| r.resource.uri.as_str()))?;
+        let prompt_index = index("prompt", self.prompts.iter().map(|p| p.prompt.name.as_str()))?;
+        index("resource template", template_entries.iter().map(|t| t.template.uri_template.as_str()))?;
+        Ok(Registry {
+            info: self.info,
+            instructions: self.instructions,
+            tools: tool_entries.iter().map(|t| t.tool.clone()).collect(),
+            tool_entries,
+            tool_index,
+            resources: self.resources.iter().map(|r| r.resource.clone()).collect(),
+            resource_entries: self.resources,
+            resource_index,
+            templates: template_entries.iter().map(|t| t.template.clone()).collect(),
+            template_entries,
+            prompts: self.prompts.iter().map(|p| p.prompt.clone()).collect(),
+            prompt_entries: self.prompts,
+            prompt_index,
+        })
+    }
+}
+
+fn tool_def<A: JsonSchema>(name: &str, description: &str, output_schema: Option<Value>) -> Tool {
+    Tool {
+        name: name.to_owned(),
+        title: None,
+        description: Some(description.to_owned()),
+        input_schema: schema_of::<A>(),
+        output_schema,
+        annotations: None::<ToolAnnotations>,
+    }
+}
+
+fn index<'a>(kind: &'static str, names: impl Iterator<Item = &'a str>) -> Result<HashMap<String, usize>, BuildError> {
+    let mut map = HashMap::new();
+    for (i, name) in names.enumerate() {
+        if map.insert(name.to_owned(), i).is_some() {
+            return Err(BuildError::Duplicate { kind, name: name.to_owned() });
+        }
+    }
+    Ok(map)
+}
+

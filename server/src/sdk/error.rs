@@ -1,0 +1,46 @@
+//! Errors a user's handler returns, and errors from building a registry.
+
+use ringmcp_proto::uri_template::TemplateError;
+
+/// What a handler can fail with. The server maps each variant to what the spec prescribes for the
+/// method: a tool's `Failed` becomes an `isError: true` result the model sees; `InvalidParams` a
+/// -32602 error; `NotFound` the revision's resource-not-found code; `Internal` -32603.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HandlerError {
+    /// The operation failed in a way the caller (the model) should see.
+    #[error("{0}")]
+    Failed(String),
+    /// The request's parameters are wrong.
+    #[error("invalid params: {0}")]
+    InvalidParams(String),
+    /// The named thing (resource, prompt) does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A bug or an unexpected condition in the server.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Why [`crate::ServerBuilder::build`] refused a registration.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Two tools, prompts or resources share a name or URI.
+    #[error("duplicate {kind} {name:?}")]
+    Duplicate {
+        /// "tool", "prompt", "resource" or "resource template".
+        kind: &'static str,
+        /// The repeated name.
+        name: String,
+    },
+    /// A tool's input schema is not a valid JSON Schema.
+    #[error("tool {tool:?}: invalid input schema: {reason}")]
+    InvalidSchema {
+        /// Tool name.
+        tool: String,
+        /// What the validator said.
+        reason: String,
+    },
+    /// A resource template is malformed.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}

@@ -1,0 +1,19 @@
+//! The SDK: what a user writes against. [`ServerBuilder`] registers tools, resources, resource
+//! templates, prompts and completion providers with typed, async handlers and produces a
+//! [`Registry`], an immutable table that every shard reads without locks.
+//!
+//! Handlers run on the shard that received the request; their futures need not be `Send`. They
+//! receive a [`RequestContext`] to report progress, log to the client, observe cancellation and
+//! publish resource updates.
+
+mod builder;
+mod context;
+mod error;
+mod registry;
+
+pub use builder::{PromptDef, ResourceDef, ServerBuilder, TemplateDef};
+pub use context::{CancelToken, RequestContext};
+pub use error::{BuildError, HandlerError};
+pub use registry::{
+    BoxFuture, CompleteFn, PromptEntry, PromptFn, ReadFn, Registry, ResourceEntry, TemplateEntry, ToolEntry, ToolFn,
+};

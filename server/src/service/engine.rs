@@ -1,0 +1,600 @@
+//! [`McpService`]: frame -> JSON-RPC message -> lifecycle / era check -> handler -> response bytes.
+//!
+//! Cheap methods (lists, ping, discover, completion) are answered inline. Handler calls (tools,
+//! resource reads, prompts) run as shard-local tasks: they are registered in the session's in-flight
+//! table so that `notifications/cancelled` can stop them, and a panic inside one becomes -32603 for
+//! that request only.
+
+use super::session::Session;
+use super::shard::ShardCtx;
+use crate::sdk::{BoxFuture, CancelToken, HandlerError, Registry, RequestContext};
+use futures_lite::FutureExt;
+use ringmcp_proto::dispatch::{ClientRequest, Era, ResultShape};
+use ringmcp_proto::framing::Frame;
+use ringmcp_proto::jsonrpc::{self, code, ErrorObject, Message, Notification, Parsed, Rejected, Request, RequestId};
+use ringmcp_proto::pagination::{CursorCodec, ListKind};
+use ringmcp_proto::revision::{supported_versions, ProtocolVersion};
+use ringmcp_proto::types::*;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Protocol limits of the engine (all configurable from the command line).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest accepted message, in bytes.
+    pub max_message_bytes: usize,
+    /// Items per page of every list.
+    pub page_size: usize,
+    /// Requests one session may have running at once.
+    pub max_inflight_per_session: usize,
+    /// `ttlMs` on cacheable 2026-07-28 results.
+    pub cache_ttl_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_message_bytes: 4 << 20, page_size: 100, max_inflight_per_session: 256, cache_ttl_ms: 0 }
+    }
+}
+
+/// The engine of one shard.
+pub struct McpService {
+    registry: Arc<Registry>,
+    shape: ResultShape,
+    cursors: CursorCodec,
+    limits: Limits,
+    shard: Rc<ShardCtx>,
+}
+
+/// Where the answer to a request goes: straight to the connection, or into a batch reply.
+#[derive(Clone)]
+enum Sink {
+    Direct(Rc<Session>),
+    Batch(Rc<BatchReply>),
+}
+
+struct BatchReply {
+    session: Rc<Session>,
+    parts: RefCell<Vec<Vec<u8>>>,
+    pending: Cell<usize>,
+}
+
+impl BatchReply {
+    fn finish_one(&self) {
+        self.pending.set(self.pending.get().saturating_sub(1));
+        if self.pending.get() == 0 {
+            let parts = std::mem::take(&mut *self.parts.borrow_mut());
+            if parts.is_empty() {
+                return;
+            }
+            self.session.out.send(|out| {
+                out.push(b'[');
+                for (i, p) in parts.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(p);
+                }
+                out.push(b']');
+            });
+        }
+    }
+}
+
+impl Sink {
+    fn session(&self) -> &Rc<Session> {
+        match self {
+            Sink::Direct(s) => s,
+            Sink::Batch(b) => &b.session,
+        }
+    }
+
+    fn write(&self, f: impl FnOnce(&mut Vec<u8>)) {
+        match self {
+            Sink::Direct(s) => s.out.send(f),
+            Sink::Batch(b) => {
+                let mut part = Vec::new();
+                f(&mut part);
+                b.parts.borrow_mut().push(part);
+                b.finish_one();
+            }
+        }
+    }
+
+    /// The request produced no answer (cancelled): a batch still has to count it.
+    fn skip(&self) {
+        if let Sink::Batch(b) = self {
+            b.finish_one();
+        }
+    }
+
+    fn error(&self, id: Option<&RequestId>, e: &ErrorObject) {
+        self.write(|out| jsonrpc::write_error(out, id, e));
+    }
+
+    fn result<T: Serialize + ?Sized>(&self, id: &RequestId, result: &T) {
+        self.write(|out| jsonrpc::write_result(out, id, result));
+    }
+}
+
+/// A request in progress: its id, era and revision.
+struct Call {
+    id: RequestId,
+    era: Era,
+    version: ProtocolVersion,
+}
+
+#[derive(Serialize)]
+struct Enveloped<'a, T: Serialize> {
+    #[serde(flatten)]
+    inner: &'a T,
+    #[serde(flatten)]
+    envelope: ResultEnvelope,
+}
+
+impl McpService {
+    /// An engine serving `registry` on `shard`; `cursor_key` must be the same on every shard.
+    pub fn new(registry: Arc<Registry>, limits: Limits, shard: Rc<ShardCtx>, cursor_key: [u64; 2]) -> Self {
+        let shape = ResultShape::new(registry.info(), limits.cache_ttl_ms, CacheScope::Public);
+        McpService { registry, shape, cursors: CursorCodec::new(cursor_key), limits, shard }
+    }
+
+    /// The shard this engine runs on.
+    pub fn shard(&self) -> &Rc<ShardCtx> {
+        &self.shard
+    }
+
+    /// The message limit (for the line codec).
+    pub fn max_message_bytes(&self) -> usize {
+        self.limits.max_message_bytes
+    }
+
+    /// Handle one decoded frame from `session`.
+    pub fn on_frame(self: &Rc<Self>, session: &Rc<Session>, frame: Frame<'_>) {
+        match frame {
+            Frame::Oversize => {
+                tracing::debug!(limit = self.limits.max_message_bytes, "oversize message discarded");
+                let e = ErrorObject::invalid_request(format!(
+                    "message exceeds the {} byte limit",
+                    self.limits.max_message_bytes
+                ));
+                session.out.send(|out| jsonrpc::write_error(out, None, &e));
+            }
+            Frame::Line(bytes) => match jsonrpc::parse(bytes) {
+                Parsed::Single(Ok(msg)) => self.on_message(&Sink::Direct(session.clone()), msg, false),
+                Parsed::Single(Err(Rejected { id, error })) => {
+                    session.out.send(|out| jsonrpc::write_error(out, id.as_ref(), &error))
+                }
+                Parsed::Batch(items) => self.on_batch(session, items),
+            },
+        }
+    }
+
+    fn on_batch(self: &Rc<Self>, session: &Rc<Session>, items: Vec<Result<Message, Rejected>>) {
+        let version = session.legacy.borrow().version();
+        if !version.is_some_and(ProtocolVersion::allows_batches) {
+            let why = match version {
+                Some(v) => format!("JSON-RPC batches are not part of protocol revision {v}"),
+                None => "JSON-RPC batches are only accepted on initialized 2025-03-26 sessions".to_owned(),
+            };
+            let e = ErrorObject::invalid_request(why);
+            session.out.send(|out| jsonrpc::write_error(out, None, &e));
+            return;
+        }
+        let expecting = items.iter().filter(|m| !matches!(m, Ok(Message::Notification(_)) | Ok(Message::Response(_)))).count();
+        let reply = Rc::new(BatchReply { session: session.clone(), parts: RefCell::new(Vec::new()), pending: Cell::new(expecting + 1) });
+        let sink = Sink::Batch(reply.clone());
+        for item in items {
+            match item {
+                Ok(msg) => self.on_message(&sink, msg, true),
+                Err(Rejected { id, error }) => sink.error(id.as_ref(), &error),
+            }
+        }
+        // The extra count keeps the reply open until every item has been dispatched.
+        reply.finish_one();
+    }
+
+    fn on_message(self: &Rc<Self>, sink: &Sink, msg: Message, in_batch: bool) {
+        match msg {
+            Message::Request(req) => self.on_request(sink, req, in_batch),
+            Message::Notification(n) => self.on_notification(sink.session(), n),
+            Message::Response(r) => {
+                tracing::debug!(id = ?r.id, "response to no request of ours; ignored");
+            }
+        }
+    }
+
+    fn on_notification(&self, session: &Rc<Session>, n: Notification) {
+        match n.method.as_str() {
+            "notifications/initialized" => session.legacy.borrow_mut().initialized(),
+            "notifications/cancelled" => {
+                let params: Value = n.params.as_deref().and_then(|p| serde_json::from_str(p.get()).ok()).unwrap_or(Value::Null);
+                let Some(id) = params.get("requestId").and_then(RequestId::from_value) else {
+                    tracing::debug!("notifications/cancelled without a usable requestId");
+                    return;
+                };
+                let token = session.inflight.borrow_mut().remove(&id);
+                if let Some(token) = token {
+                    tracing::debug!(?id, "request cancelled by client");
+                    token.cancel();
+                }
+                session.listens.borrow_mut().retain(|(lid, _)| *lid != id);
+            }
+            other => tracing::debug!(method = other, "notification ignored"),
+        }
+    }
+
+    fn on_request(self: &Rc<Self>, sink: &Sink, req: Request, in_batch: bool) {
+        let Request { id, method, params } = req;
+        let typed = match ClientRequest::parse(&method, params.as_deref()) {
+            Ok(t) => t,
+            Err(e) => return sink.error(Some(&id), &e),
+        };
+        let era = match Era::of(&typed) {
+            Ok(era) => era,
+            Err(e) => return sink.error(Some(&id), &e),
+        };
+        let session = sink.session().clone();
+        let version = match &era {
+            Era::Modern(m) => m.version,
+            Era::Legacy => {
+                if let ClientRequest::Initialize(p) = &typed {
+                    if in_batch {
+                        let e = ErrorObject::invalid_request("initialize must not be part of a batch");
+                        return sink.error(Some(&id), &e);
+                    }
+                    return match session.legacy.borrow_mut().initialize(p) {
+                        Ok(v) => sink.result(&id, &self.initialize_result(v)),
+                        Err(e) => sink.error(Some(&id), &e),
+                    };
+                }
+                if !typed.is_legacy_method() {
+                    return sink.error(Some(&id), &ErrorObject::method_not_found(&method));
+                }
+                match session.legacy.borrow().admit(&method) {
+                    Ok(v) => v,
+                    Err(e) => return sink.error(Some(&id), &e),
+                }
+            }
+        };
+        let call = Call { id, era, version };
+        match typed {
+            ClientRequest::Initialize(_) => {}
+            ClientRequest::Ping(_) => sink.result(&call.id, &json!({})),
+            ClientRequest::Discover(_) => {
+                let result = DiscoverResult {
+                    supported_versions: supported_versions(),
+                    capabilities: self.registry.capabilities(),
+                    instructions: self.registry.instructions.clone(),
+                    envelope: self.shape.envelope(&call.era, true),
+                };
+                sink.result(&call.id, &result)
+            }
+            ClientRequest::ListTools(p) => {
+                match self.cursors.page(ListKind::Tools, &self.registry.tools, p.cursor.as_deref(), self.limits.page_size) {
+                    Ok((page, next_cursor)) => {
+                        let tools: Vec<Tool> = page.iter().map(|t| downgrade_tool(t, call.version)).collect();
+                        sink.result(&call.id, &ListToolsResult { tools: &tools, next_cursor, envelope: self.shape.envelope(&call.era, true) })
+                    }
+                    Err(e) => sink.error(Some(&call.id), &e),
+                }
+            }
+            ClientRequest::ListResources(p) => {
+                match self.cursors.page(ListKind::Resources, &self.registry.resources, p.cursor.as_deref(), self.limits.page_size) {
+                    Ok((resources, next_cursor)) => sink.result(
+                        &call.id,
+                        &ListResourcesResult { resources, next_cursor, envelope: self.shape.envelope(&call.era, true) },
+                    ),
+                    Err(e) => sink.error(Some(&call.id), &e),
+                }
+            }
+            ClientRequest::ListResourceTemplates(p) => {
+                match self.cursors.page(ListKind::ResourceTemplates, &self.registry.templates, p.cursor.as_deref(), self.limits.page_size) {
+                    Ok((resource_templates, next_cursor)) => sink.result(
+                        &call.id,
+                        &ListResourceTemplatesResult {
+                            resource_templates,
+                            next_cursor,
+                            envelope: self.shape.envelope(&call.era, true),
+                        },
+                    ),
+                    Err(e) => sink.error(Some(&call.id), &e),
+                }
+            }
+            ClientRequest::ListPrompts(p) => {
+                match self.cursors.page(ListKind::Prompts, &self.registry.prompts, p.cursor.as_deref(), self.limits.page_size) {
+                    Ok((prompts, next_cursor)) => sink.result(
+                        &call.id,
+                        &ListPromptsResult { prompts, next_cursor, envelope: self.shape.envelope(&call.era, true) },
+                    ),
+                    Err(e) => sink.error(Some(&call.id), &e),
+                }
+            }
+            ClientRequest::SetLevel(p) => {
+                session.legacy.borrow_mut().set_log_level(p.level);
+                sink.result(&call.id, &json!({}))
+            }
+            ClientRequest::Subscribe(p) => self.subscribe(sink, &call, &p.uri, true),
+            ClientRequest::Unsubscribe(p) => self.subscribe(sink, &call, &p.uri, false),
+            ClientRequest::Complete(p) => match self.complete(&p) {
+                Ok(completion) => sink.result(&call.id, &CompleteResult { completion, envelope: self.shape.envelope(&call.era, false) }),
+                Err(e) => sink.error(Some(&call.id), &e),
+            },
+            ClientRequest::Listen(p) => self.listen(sink, call, p.notifications),
+            ClientRequest::CallTool(p) => self.call_tool(sink, call, *p),
+            ClientRequest::ReadResource(p) => self.read_resource(sink, call, *p),
+            ClientRequest::GetPrompt(p) => self.get_prompt(sink, call, *p),
+        }
+    }
+
+    fn initialize_result(&self, version: ProtocolVersion) -> InitializeResult {
+        let mut info = self.registry.info().clone();
+        if !version.has_structured_output() {
+            info.title = None;
+        }
+        let mut capabilities = self.registry.capabilities();
+        if !version.has_audio_and_annotations() {
+            capabilities.completions = None;
+        }
+        InitializeResult {
+            protocol_version: version.as_str(),
+            capabilities,
+            server_info: info,
+            instructions: self.registry.instructions.clone(),
+        }
+    }
+
+    fn subscribe(&self, sink: &Sink, call: &Call, uri: &str, on: bool) {
+        let known = self.registry.resource(uri).map(|r| r.subscribable).or_else(|| self.registry.reader(uri).map(|_| false));
+        match known {
+            None => {
+                let e = ErrorObject::new(call.version.resource_not_found_code(), "Resource not found").with_data(json!({ "uri": uri }));
+                sink.error(Some(&call.id), &e)
+            }
+            Some(false) if on => sink.error(Some(&call.id), &ErrorObject::invalid_params(format!("resource {uri} does not support subscriptions"))),
+            Some(_) => {
+                let session = sink.session();
+                if on {
+                    if session.subscriptions.borrow_mut().insert(uri.to_owned()) {
+                        self.shard.subscribe(uri, session);
+                    }
+                } else {
+                    session.subscriptions.borrow_mut().remove(uri);
+                }
+                sink.result(&call.id, &json!({}))
+            }
+        }
+    }
+
+    fn listen(&self, sink: &Sink, call: Call, filter: SubscriptionFilter) {
+        let session = sink.session().clone();
+        let honoured = SubscriptionFilter {
+            tools_list_changed: filter.tools_list_changed.filter(|&b| b),
+            prompts_list_changed: filter.prompts_list_changed.filter(|&b| b),
+            resources_list_changed: filter.resources_list_changed.filter(|&b| b),
+            resource_subscriptions: filter.resource_subscriptions.map(|uris| {
+                uris.into_iter().filter(|u| self.registry.resource(u).is_some_and(|r| r.subscribable)).collect()
+            }),
+        };
+        let params = json!({
+            "_meta": { "io.modelcontextprotocol/subscriptionId": call.id.to_value() },
+            "notifications": honoured,
+        });
+        session.out.send(|out| jsonrpc::write_notification(out, "notifications/subscriptions/acknowledged", &params));
+        let first = session.listens.borrow().is_empty();
+        session.listens.borrow_mut().push((call.id, honoured));
+        if first {
+            self.shard.add_listener(&session);
+        }
+    }
+
+    fn complete(&self, p: &CompleteParams) -> Result<Completion, ErrorObject> {
+        let provider = match &p.reference {
+            CompletionRef::Prompt { name } => {
+                let prompt = self.registry.prompt(name).ok_or_else(|| ErrorObject::invalid_params(format!("Unknown prompt: {name}")))?;
+                prompt.completions.get(&p.argument.name).cloned()
+            }
+            CompletionRef::Resource { uri } => {
+                let template = self
+                    .registry
+                    .template_by_uri(uri)
+                    .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown resource template: {uri}")))?;
+                template.completions.get(&p.argument.name).cloned()
+            }
+        };
+        let empty = BTreeMap::new();
+        let context = p.context.as_ref().map_or(&empty, |c| &c.arguments);
+        let mut values = provider.map(|f| f(&p.argument.value, context)).unwrap_or_default();
+        let total = values.len();
+        values.truncate(100);
+        Ok(Completion { has_more: total > values.len(), total: Some(total), values })
+    }
+
+    /// Register the call as in flight and run `work` as a task; `work` returns the serialised
+    /// result or an error.
+    fn spawn_call(
+        self: &Rc<Self>,
+        sink: &Sink,
+        call: Call,
+        meta: Option<&RequestMeta>,
+        work: impl FnOnce(RequestContext) -> BoxFuture<Result<Vec<u8>, ErrorObject>>,
+    ) {
+        let session = sink.session().clone();
+        if session.inflight.borrow().contains_key(&call.id) {
+            let e = ErrorObject::invalid_request("a request with this id is already in flight");
+            return sink.error(Some(&call.id), &e);
+        }
+        if session.inflight() >= self.limits.max_inflight_per_session {
+            let e = ErrorObject::new(code::SERVER_BUSY, "too many requests in flight on this session");
+            return sink.error(Some(&call.id), &e);
+        }
+        let token = CancelToken::new();
+        session.inflight.borrow_mut().insert(call.id.clone(), token.clone());
+        let log_level = match &call.era {
+            Era::Modern(m) => m.log_level,
+            Era::Legacy => Some(session.legacy.borrow().log_level().unwrap_or(LogLevel::Info)),
+        };
+        let progress_token = meta.and_then(|m| m.progress_token.clone());
+        let ctx = RequestContext::new(session.clone(), self.shard.clone(), progress_token, log_level, token.clone());
+        let fut = work(ctx);
+        let shard = self.shard.clone();
+        let sink = sink.clone();
+        shard.request_started();
+        glommio::spawn_local(async move {
+            let run = async { Some(AssertUnwindSafe(fut).catch_unwind().await) };
+            let outcome = run.or(async { token.cancelled().await; None }).await;
+            session.inflight.borrow_mut().remove(&call.id);
+            shard.request_finished();
+            match outcome {
+                None => sink.skip(),
+                Some(Ok(Ok(bytes))) => sink.write(|out| jsonrpc::write_result_raw(out, &call.id, &bytes)),
+                Some(Ok(Err(e))) => sink.error(Some(&call.id), &e),
+                Some(Err(panic)) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "handler panicked".into());
+                    tracing::error!(id = ?call.id, panic = %what, "handler panicked");
+                    sink.error(Some(&call.id), &ErrorObject::internal("handler panicked"));
+                }
+            }
+        })
+        .detach();
+    }
+
+    fn call_tool(self: &Rc<Self>, sink: &Sink, call: Call, p: CallToolParams) {
+        let Some(entry) = self.registry.tool(&p.name) else {
+            return sink.error(Some(&call.id), &ErrorObject::invalid_params(format!("Unknown tool: {}", p.name)));
+        };
+        let args = Value::Object(p.arguments.unwrap_or_default());
+        let problems: Vec<String> = entry.validator.iter_errors(&args).map(|e| format!("{}: {e}", e.instance_path())).collect();
+        let as_result = call.version.validation_errors_as_tool_results();
+        if !problems.is_empty() {
+            let text = format!("Invalid arguments for tool {}: {}", p.name, problems.join("; "));
+            if as_result {
+                let bytes = self.tool_result_bytes(&call, CallToolResult::error(text));
+                return sink.write(|out| jsonrpc::write_result_raw(out, &call.id, &bytes));
+            }
+            return sink.error(Some(&call.id), &ErrorObject::invalid_params(text));
+        }
+        let Value::Object(args) = args else { return };
+        let handler = entry.handler.clone();
+        let this = self.clone();
+        let version = call.version;
+        let era = call.era.clone();
+        self.spawn_call(sink, call, p.meta.as_ref(), move |ctx| {
+            Box::pin(async move {
+                let call = Call { id: RequestId::number(0), era, version };
+                let result = match handler(ctx, args).await {
+                    Ok(r) => r,
+                    Err(HandlerError::Failed(msg)) => CallToolResult::error(msg),
+                    Err(HandlerError::InvalidParams(msg)) if version.validation_errors_as_tool_results() => {
+                        CallToolResult::error(format!("Invalid arguments: {msg}"))
+                    }
+                    Err(e) => return Err(handler_error(e, version)),
+                };
+                Ok(this.tool_result_bytes(&call, result))
+            })
+        });
+    }
+
+    fn tool_result_bytes(&self, call: &Call, mut result: CallToolResult) -> Vec<u8> {
+        if !call.version.has_structured_output() {
+            result.structured_content = None;
+            result.content.retain(|c| !matches!(c, Content::ResourceLink { .. }));
+        }
+        if !call.version.has_audio_and_annotations() {
+            result.content.retain(|c| !matches!(c, Content::Audio { .. }));
+        }
+        to_bytes(&Enveloped { inner: &result, envelope: self.shape.envelope(&call.era, false) })
+    }
+
+    fn read_resource(self: &Rc<Self>, sink: &Sink, call: Call, p: ReadResourceParams) {
+        let not_found = |version: ProtocolVersion, uri: &str| {
+            ErrorObject::new(version.resource_not_found_code(), "Resource not found").with_data(json!({ "uri": uri }))
+        };
+        let Some((read, vars)) = self.registry.reader(&p.uri) else {
+            return sink.error(Some(&call.id), &not_found(call.version, &p.uri));
+        };
+        let envelope = self.shape.envelope(&call.era, true);
+        let version = call.version;
+        let uri = p.uri;
+        self.spawn_call(sink, call, p.meta.as_ref(), move |ctx| {
+            Box::pin(async move {
+                match read(ctx, uri.clone(), vars).await {
+                    Ok(contents) if contents.is_empty() => Err(not_found(version, &uri)),
+                    Ok(contents) => Ok(to_bytes(&ReadResourceResult { contents, envelope })),
+                    Err(HandlerError::NotFound(_)) => Err(not_found(version, &uri)),
+                    Err(e) => Err(handler_error(e, version)),
+                }
+            })
+        });
+    }
+
+    fn get_prompt(self: &Rc<Self>, sink: &Sink, call: Call, p: GetPromptParams) {
+        let Some(entry) = self.registry.prompt(&p.name) else {
+            return sink.error(Some(&call.id), &ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name)));
+        };
+        let args = p.arguments.unwrap_or_default();
+        let missing: Vec<&str> = entry
+            .prompt
+            .arguments
+            .iter()
+            .filter(|a| a.required && !args.contains_key(&a.name))
+            .map(|a| a.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let e = ErrorObject::invalid_params(format!("missing required argument(s): {}", missing.join(", ")));
+            return sink.error(Some(&call.id), &e);
+        }
+        let get = entry.get.clone();
+        let envelope = self.shape.envelope(&call.era, false);
+        let version = call.version;
+        self.spawn_call(sink, call, p.meta.as_ref(), move |ctx| {
+            Box::pin(async move {
+                match get(ctx, args).await {
+                    Ok(mut result) => {
+                        result.envelope = envelope;
+                        Ok(to_bytes(&result))
+                    }
+                    Err(e) => Err(handler_error(e, version)),
+                }
+            })
+        });
+    }
+}
+
+fn handler_error(e: HandlerError, version: ProtocolVersion) -> ErrorObject {
+    match e {
+        HandlerError::Failed(m) => ErrorObject::internal(m),
+        HandlerError::InvalidParams(m) => ErrorObject::invalid_params(m),
+        HandlerError::NotFound(m) => ErrorObject::new(version.resource_not_found_code(), format!("Not found: {m}")),
+        HandlerError::Internal(m) => ErrorObject::internal(m),
+    }
+}
+
+fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "result could not be serialised");
+        b"{}".to_vec()
+    })
+}
+
+fn downgrade_tool(tool: &Tool, version: ProtocolVersion) -> Tool {
+    let mut t = tool.clone();
+    if !version.has_structured_output() {
+        t.title = None;
+        t.output_schema = None;
+    }
+    if !version.has_audio_and_annotations() {
+        t.annotations = None;
+    }
+    t
+}
+

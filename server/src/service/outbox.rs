@@ -1,0 +1,142 @@
+//! [`Outbox`]: the bytes waiting to be sent on one connection, and [`ShardSignal`], the shard's list
+//! of outboxes with bytes in them plus the doorbell that wakes a sleeping net loop.
+//!
+//! Handlers write here from any task on the shard; only the net ring driver takes bytes out. An
+//! outbox over its byte limit (a client that does not read) is closed, and the driver drops the
+//! connection with a logged reason.
+
+use std::cell::{Cell, RefCell};
+use std::os::fd::RawFd;
+use std::rc::Rc;
+
+/// Names a connection inside its shard's slab: the key plus a generation, so that a late write
+/// for a closed connection never lands on the connection that reused its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnRef {
+    /// Slab key.
+    pub key: u32,
+    /// Generation of the slot when the connection was opened.
+    pub gen: u32,
+}
+
+/// The shard's dirty list and doorbell.
+pub struct ShardSignal {
+    dirty: RefCell<Vec<ConnRef>>,
+    sleeping: Cell<bool>,
+    wake_fd: RawFd,
+}
+
+impl ShardSignal {
+    /// A signal that rings `wake_fd` (an eventfd) when the net loop sleeps.
+    pub fn new(wake_fd: RawFd) -> Self {
+        ShardSignal { dirty: RefCell::new(Vec::new()), sleeping: Cell::new(false), wake_fd }
+    }
+
+    pub(crate) fn mark(&self, conn: ConnRef) {
+        self.dirty.borrow_mut().push(conn);
+        self.ring();
+    }
+
+    /// Wake the net loop if it sleeps.
+    pub fn ring(&self) {
+        if self.sleeping.replace(false) {
+            let one: u64 = 1;
+            // SAFETY: writing 8 bytes from a valid u64 to an eventfd we own for the shard's life.
+            let n = unsafe { libc::write(self.wake_fd, (&one as *const u64).cast(), 8) };
+            if n != 8 {
+                tracing::warn!(error = %std::io::Error::last_os_error(), "eventfd doorbell failed");
+            }
+        }
+    }
+
+    /// The driver is about to sleep: from now on a mark rings the doorbell.
+    pub(crate) fn set_sleeping(&self, sleeping: bool) {
+        self.sleeping.set(sleeping);
+    }
+
+    pub(crate) fn has_dirty(&self) -> bool {
+        !self.dirty.borrow().is_empty()
+    }
+
+    pub(crate) fn take_dirty(&self, into: &mut Vec<ConnRef>) {
+        std::mem::swap(&mut *self.dirty.borrow_mut(), into);
+    }
+}
+
+/// Bytes queued for one connection.
+pub struct Outbox {
+    buf: RefCell<Vec<u8>>,
+    queued: Cell<bool>,
+    closed: Cell<bool>,
+    overflowed: Cell<bool>,
+    conn: ConnRef,
+    signal: Rc<ShardSignal>,
+    max_bytes: usize,
+}
+
+impl Outbox {
+    /// An empty outbox for `conn` holding at most `max_bytes`.
+    pub fn new(conn: ConnRef, signal: Rc<ShardSignal>, max_bytes: usize) -> Self {
+        Outbox {
+            buf: RefCell::new(Vec::new()),
+            queued: Cell::new(false),
+            closed: Cell::new(false),
+            overflowed: Cell::new(false),
+            conn,
+            signal,
+            max_bytes,
+        }
+    }
+
+    /// Append one message (the writer appends its JSON; the newline is added here).
+    pub fn send(&self, write: impl FnOnce(&mut Vec<u8>)) {
+        if self.closed.get() {
+            return;
+        }
+        let mut buf = self.buf.borrow_mut();
+        write(&mut buf);
+        buf.push(b'\n');
+        if buf.len() > self.max_bytes {
+            buf.clear();
+            self.overflowed.set(true);
+            self.closed.set(true);
+        }
+        drop(buf);
+        if !self.queued.replace(true) {
+            self.signal.mark(self.conn);
+        }
+    }
+
+    /// Take everything queued (the driver sends it).
+    pub(crate) fn take(&self, into: &mut Vec<u8>) {
+        self.queued.set(false);
+        let mut buf = self.buf.borrow_mut();
+        if into.is_empty() {
+            std::mem::swap(&mut *buf, into);
+        } else {
+            into.extend_from_slice(&buf);
+            buf.clear();
+        }
+    }
+
+    /// Stop accepting writes (the connection is going away).
+    pub fn close(&self) {
+        self.closed.set(true);
+        self.buf.borrow_mut().clear();
+    }
+
+    /// Whether writes are refused.
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    /// Whether the outbox was closed because the peer did not read fast enough.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed.get()
+    }
+
+    /// Which connection this is.
+    pub fn conn(&self) -> ConnRef {
+        self.conn
+    }
+}

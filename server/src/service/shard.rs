@@ -1,0 +1,134 @@
+//! [`ShardCtx`]: what the protocol engine of one shard shares between its connections: the dirty
+//! list, the subscriber index, and the senders to the other shards for broadcasts.
+
+use super::outbox::ShardSignal;
+use super::session::Session;
+use glommio::channels::channel_mesh::Senders;
+use ringmcp_proto::jsonrpc;
+
+use serde_json::json;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+/// A message between shards.
+#[derive(Debug, Clone)]
+pub enum MeshMsg {
+    /// A resource changed: tell local subscribers.
+    ResourceUpdated(String),
+}
+
+/// Per-shard shared state of the engine.
+pub struct ShardCtx {
+    /// Shard index (0-based).
+    pub id: usize,
+    /// Dirty outboxes and the net loop's doorbell.
+    pub signal: Rc<ShardSignal>,
+    subscribers: RefCell<HashMap<String, Vec<Weak<Session>>>>,
+    listeners: RefCell<Vec<Weak<Session>>>,
+    mesh: RefCell<Option<Rc<Senders<MeshMsg>>>>,
+    inflight: Cell<usize>,
+}
+
+impl ShardCtx {
+    /// A shard context.
+    pub fn new(id: usize, signal: Rc<ShardSignal>) -> Self {
+        ShardCtx {
+            id,
+            signal,
+            subscribers: RefCell::new(HashMap::new()),
+            listeners: RefCell::new(Vec::new()),
+            mesh: RefCell::new(None),
+            inflight: Cell::new(0),
+        }
+    }
+
+    /// Attach the senders to the other shards.
+    pub fn set_mesh(&self, senders: Senders<MeshMsg>) {
+        *self.mesh.borrow_mut() = Some(Rc::new(senders));
+    }
+
+    /// Requests running on this shard.
+    pub fn inflight(&self) -> usize {
+        self.inflight.get()
+    }
+
+    pub(crate) fn request_started(&self) {
+        self.inflight.set(self.inflight.get() + 1);
+    }
+
+    pub(crate) fn request_finished(&self) {
+        self.inflight.set(self.inflight.get().saturating_sub(1));
+    }
+
+    pub(crate) fn subscribe(&self, uri: &str, session: &Rc<Session>) {
+        self.subscribers.borrow_mut().entry(uri.to_owned()).or_default().push(Rc::downgrade(session));
+    }
+
+    pub(crate) fn add_listener(&self, session: &Rc<Session>) {
+        self.listeners.borrow_mut().push(Rc::downgrade(session));
+    }
+
+    /// Deliver an update locally and broadcast it to every other shard.
+    pub fn publish_resource_updated(&self, uri: &str) {
+        self.deliver(&MeshMsg::ResourceUpdated(uri.to_owned()));
+        let Some(mesh) = self.mesh.borrow().clone() else { return };
+        let me = mesh.peer_id();
+        for peer in 0..mesh.nr_consumers() {
+            if peer == me {
+                continue;
+            }
+            let mesh = mesh.clone();
+            let msg = MeshMsg::ResourceUpdated(uri.to_owned());
+            glommio::spawn_local(async move {
+                if mesh.send_to(peer, msg).await.is_err() {
+                    tracing::debug!(peer, "mesh peer gone; update not forwarded");
+                }
+            })
+            .detach();
+        }
+    }
+
+    /// Deliver a message from the mesh (or from this shard) to local sessions.
+    pub fn deliver(&self, msg: &MeshMsg) {
+        match msg {
+            MeshMsg::ResourceUpdated(uri) => self.deliver_resource_updated(uri),
+        }
+    }
+
+    fn deliver_resource_updated(&self, uri: &str) {
+        let mut subs = self.subscribers.borrow_mut();
+        if let Some(list) = subs.get_mut(uri) {
+            list.retain(|weak| {
+                let Some(s) = weak.upgrade() else { return false };
+                if !s.subscriptions.borrow().contains(uri) || s.out.is_closed() {
+                    return false;
+                }
+                s.out.send(|out| jsonrpc::write_notification(out, "notifications/resources/updated", &json!({ "uri": uri })));
+                true
+            });
+            if list.is_empty() {
+                subs.remove(uri);
+            }
+        }
+        drop(subs);
+        self.listeners.borrow_mut().retain(|weak| {
+            let Some(s) = weak.upgrade() else { return false };
+            let listens = s.listens.borrow();
+            if listens.is_empty() || s.out.is_closed() {
+                return false;
+            }
+            for (id, filter) in listens.iter() {
+                if filter.resource_subscriptions.as_ref().is_some_and(|l| l.iter().any(|u| u == uri)) {
+                    let params = json!({
+                        "_meta": { "io.modelcontextprotocol/subscriptionId": id.to_value() },
+                        "uri": uri,
+                    });
+                    s.out.send(|out| jsonrpc::write_notification(out, "notifications/resources/updated", &params));
+                }
+            }
+            true
+        });
+    }
+}
+

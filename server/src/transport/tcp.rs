@@ -1,0 +1,31 @@
+//! Raw TCP, newline-delimited JSON-RPC: one listening socket per shard on the same address
+//! (SO_REUSEPORT), so the kernel spreads connections over the cores.
+
+use socket2::{Domain, Protocol, Socket, Type};
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{IntoRawFd, RawFd};
+
+/// Bind `count` listening sockets to `addr`. With port 0 the first socket picks the port and
+/// the others join it. Returns the fds and the bound address.
+pub fn bind_reuseport(addr: SocketAddr, count: usize, backlog: i32) -> io::Result<(Vec<RawFd>, SocketAddr)> {
+    let mut fds = Vec::with_capacity(count);
+    let mut bound = addr;
+    for _ in 0..count.max(1) {
+        let socket = Socket::new(Domain::for_address(bound), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        socket.set_tcp_nodelay(true)?;
+        socket.set_nonblocking(true)?;
+        socket.set_cloexec(true)?;
+        socket.bind(&bound.into())?;
+        socket.listen(backlog)?;
+        if bound.port() == 0 {
+            if let Some(local) = socket.local_addr()?.as_socket() {
+                bound = local;
+            }
+        }
+        fds.push(socket.into_raw_fd());
+    }
+    Ok((fds, bound))
+}
