@@ -99,7 +99,7 @@ impl ClientRequest {
             ClientRequest::Subscribe(p) | ClientRequest::Unsubscribe(p) => p.meta.as_ref(),
             ClientRequest::GetPrompt(p) => p.meta.as_ref(),
             ClientRequest::Complete(p) => p.meta.as_ref(),
-            ClientRequest::SetLevel(_) => None,
+            ClientRequest::SetLevel(p) => p.meta.as_ref(),
             ClientRequest::Listen(p) => p.meta.as_ref(),
         }
     }

@@ -31,6 +31,9 @@ pub enum LogLevel {
 pub struct SetLevelParams {
     /// Minimum level to send.
     pub level: LogLevel,
+    /// Request meta.
+    #[serde(rename = "_meta", default)]
+    pub meta: Option<super::meta::RequestMeta>,
 }
 
 /// `notifications/message` params.

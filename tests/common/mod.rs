@@ -1,0 +1,274 @@
+//! Black-box harness: spawn the built `ringmcp` binary and talk raw JSON lines to it over stdio or
+//! TCP. Every read has a timeout, so a server that hangs fails the test instead of blocking it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub const LEGACY: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+pub const MODERN: &str = "2026-07-28";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ringmcp")
+}
+
+/// A running server process; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub port: Option<u16>,
+    pub stderr: Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lines_of(reader: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Server {
+    /// `ringmcp serve --tcp 127.0.0.1:0 <extra>`; waits for the listening line.
+    pub fn tcp(extra: &[&str]) -> Server {
+        let mut child = Command::new(bin())
+            .args(["serve", "--tcp", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ringmcp");
+        let stderr = lines_of(child.stderr.take().expect("stderr"));
+        let deadline = Instant::now() + TIMEOUT;
+        let port = loop {
+            let line = stderr.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("server did not say where it listens");
+            if let Some(rest) = line.split("tcp://127.0.0.1:").nth(1) {
+                break rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|p| p.parse().ok()).expect("port");
+            }
+        };
+        Server { child, port: Some(port), stderr }
+    }
+
+    /// A new TCP connection to this server.
+    pub fn connect(&self) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", self.port.expect("tcp server"))).expect("connect");
+        stream.set_nodelay(true).ok();
+        let reader = stream.try_clone().expect("clone");
+        Client { writer: Box::new(stream), lines: lines_of(reader), pending: Vec::new() }
+    }
+
+    /// `ringmcp serve --stdio <extra>` and a client on its pipes.
+    pub fn stdio(extra: &[&str]) -> (Server, Client) {
+        let mut child = Command::new(bin())
+            .args(["serve", "--stdio"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ringmcp");
+        let stdin: ChildStdin = child.stdin.take().expect("stdin");
+        let lines = lines_of(child.stdout.take().expect("stdout"));
+        let stderr = lines_of(child.stderr.take().expect("stderr"));
+        (Server { child, port: None, stderr }, Client { writer: Box::new(stdin), lines, pending: Vec::new() })
+    }
+
+    /// Wait for the process to exit; returns its code.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Which transport a protocol test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Via {
+    Stdio,
+    Tcp,
+}
+
+/// A server plus one client on it.
+pub fn open(via: Via, extra: &[&str]) -> (Server, Client) {
+    match via {
+        Via::Stdio => Server::stdio(extra),
+        Via::Tcp => {
+            let server = Server::tcp(extra);
+            let client = server.connect();
+            (server, client)
+        }
+    }
+}
+
+/// One connection (TCP socket or the process' pipes).
+pub struct Client {
+    writer: Box<dyn Write + Send>,
+    lines: Receiver<String>,
+    /// Messages read while looking for something else.
+    pub pending: Vec<Value>,
+}
+
+impl Client {
+    /// Close the sending side (stdin of a stdio server).
+    pub fn close_write(&mut self) {
+        self.writer = Box::new(std::io::sink());
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+        self.writer.flush().expect("flush");
+    }
+
+    pub fn send(&mut self, msg: &Value) {
+        let mut line = serde_json::to_vec(msg).expect("json");
+        line.push(b'\n');
+        self.send_raw(&line);
+    }
+
+    pub fn request(&mut self, id: impl Into<Value>, method: &str, params: Value) {
+        let mut msg = json!({"jsonrpc": "2.0", "id": id.into(), "method": method});
+        if !params.is_null() {
+            msg["params"] = params;
+        }
+        self.send(&msg);
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) {
+        let mut msg = json!({"jsonrpc": "2.0", "method": method});
+        if !params.is_null() {
+            msg["params"] = params;
+        }
+        self.send(&msg);
+    }
+
+    /// The next line from the server, as sent.
+    pub fn next_line(&mut self, within: Duration) -> Option<String> {
+        self.lines.recv_timeout(within).ok()
+    }
+
+    /// The next line from the server, parsed.
+    pub fn next(&mut self, within: Duration) -> Option<Value> {
+        match self.lines.recv_timeout(within) {
+            Ok(line) => Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("server wrote invalid JSON {line:?}: {e}"))),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
+    /// The response with this id (notifications and other responses seen meanwhile go to `pending`).
+    pub fn response(&mut self, id: impl Into<Value>) -> Value {
+        let id = id.into();
+        if let Some(i) = self.pending.iter().position(|m| m.get("id") == Some(&id) && m.get("method").is_none()) {
+            return self.pending.remove(i);
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let msg = self.next(left).unwrap_or_else(|| panic!("no response with id {id} (seen: {:?})", self.pending));
+            if msg.get("id") == Some(&id) && msg.get("method").is_none() {
+                return msg;
+            }
+            self.pending.push(msg);
+        }
+    }
+
+    /// The next message that is not a response (a notification).
+    pub fn notification(&mut self, method: &str) -> Value {
+        if let Some(i) = self.pending.iter().position(|m| m.get("method").and_then(Value::as_str) == Some(method)) {
+            return self.pending.remove(i);
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let msg = self.next(left).unwrap_or_else(|| panic!("no {method} notification (seen: {:?})", self.pending));
+            if msg.get("method").and_then(Value::as_str) == Some(method) {
+                return msg;
+            }
+            self.pending.push(msg);
+        }
+    }
+
+    /// Send a request and return its result (panics on an error response).
+    pub fn call(&mut self, id: impl Into<Value> + Clone, method: &str, params: Value) -> Value {
+        self.request(id.clone(), method, params);
+        let resp = self.response(id);
+        resp.get("result").cloned().unwrap_or_else(|| panic!("{method} failed: {resp}"))
+    }
+
+    /// Send a request and return its error object (panics on success).
+    pub fn call_err(&mut self, id: impl Into<Value> + Clone, method: &str, params: Value) -> Value {
+        self.request(id.clone(), method, params);
+        let resp = self.response(id);
+        resp.get("error").cloned().unwrap_or_else(|| panic!("{method} should have failed: {resp}"))
+    }
+
+    /// Legacy handshake at `version`; returns the initialize result.
+    pub fn initialize(&mut self, version: &str) -> Value {
+        let result = self.call(
+            0,
+            "initialize",
+            json!({"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "ringmcp-tests", "version": "1"}}),
+        );
+        self.notify("notifications/initialized", Value::Null);
+        result
+    }
+
+    /// Nothing arrives within `within`.
+    pub fn assert_silent(&mut self, within: Duration) {
+        if let Some(msg) = self.next(within) {
+            panic!("expected silence, got {msg}");
+        }
+    }
+}
+
+/// `_meta` of a 2026-07-28 request.
+pub fn modern_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "ringmcp-tests", "version": "1"}
+    })
+}
+
+/// Params with a modern `_meta` merged in.
+pub fn modern(mut params: Value) -> Value {
+    if params.is_null() {
+        params = json!({});
+    }
+    params["_meta"] = modern_meta();
+    params
+}
+
+pub fn code(err: &Value) -> i64 {
+    err["code"].as_i64().unwrap_or_else(|| panic!("no code in {err}"))
+}
+
+pub fn text_of(result: &Value) -> String {
+    result["content"][0]["text"].as_str().unwrap_or_else(|| panic!("no text in {result}")).to_owned()
+}
