@@ -138,7 +138,9 @@ pub struct ModernContext {
 impl ModernContext {
     /// Whether the client declared a capability (e.g. `"elicitation"`).
     pub fn has_capability(&self, name: &str) -> bool {
-        self.client_capabilities.get(name).is_some_and(|v| !v.is_null())
+        self.client_capabilities
+            .get(name)
+            .is_some_and(|v| !v.is_null())
     }
 }
 
@@ -153,8 +155,11 @@ pub enum Era {
 
 /// The -32022 error for a version this server does not speak.
 pub fn unsupported_version(requested: &str) -> ErrorObject {
-    ErrorObject::new(code::UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version")
-        .with_data(json!({ "supported": supported_versions(), "requested": requested }))
+    ErrorObject::new(
+        code::UNSUPPORTED_PROTOCOL_VERSION,
+        "Unsupported protocol version",
+    )
+    .with_data(json!({ "supported": supported_versions(), "requested": requested }))
 }
 
 impl Era {
@@ -171,11 +176,18 @@ impl Era {
             };
         };
         let Some(version_str) = version.as_str() else {
-            return Err(ErrorObject::invalid_params("io.modelcontextprotocol/protocolVersion must be a string"));
+            return Err(ErrorObject::invalid_params(
+                "io.modelcontextprotocol/protocolVersion must be a string",
+            ));
         };
         let version = match ProtocolVersion::parse(version_str) {
             Some(v) if v.is_modern() => v,
-            Some(_) if !matches!(request, ClientRequest::Discover(_) | ClientRequest::Listen(_)) => {
+            Some(_)
+                if !matches!(
+                    request,
+                    ClientRequest::Discover(_) | ClientRequest::Listen(_)
+                ) =>
+            {
                 return Ok(Era::Legacy)
             }
             _ => return Err(unsupported_version(version_str)),
@@ -184,7 +196,9 @@ impl Era {
         let client_capabilities = match meta.client_capabilities {
             Some(caps @ Value::Object(_)) => caps,
             Some(_) => {
-                return Err(ErrorObject::invalid_params("io.modelcontextprotocol/clientCapabilities must be an object"))
+                return Err(ErrorObject::invalid_params(
+                    "io.modelcontextprotocol/clientCapabilities must be an object",
+                ))
             }
             None => {
                 return Err(ErrorObject::invalid_params(
@@ -194,20 +208,28 @@ impl Era {
         };
         let log_level = match meta.log_level {
             None | Some(Value::Null) => None,
-            Some(v) => Some(
-                serde_json::from_value::<LogLevel>(v)
-                    .map_err(|_| ErrorObject::invalid_params("io.modelcontextprotocol/logLevel is not a log level"))?,
-            ),
+            Some(v) => Some(serde_json::from_value::<LogLevel>(v).map_err(|_| {
+                ErrorObject::invalid_params("io.modelcontextprotocol/logLevel is not a log level")
+            })?),
         };
         if !request.is_modern_method() {
             return Err(ErrorObject::method_not_found(match request {
-                ClientRequest::Initialize(_) => "initialize (not part of 2026-07-28; use server/discover)",
+                ClientRequest::Initialize(_) => {
+                    "initialize (not part of 2026-07-28; use server/discover)"
+                }
                 ClientRequest::Ping(_) => "ping (not part of 2026-07-28)",
-                ClientRequest::SetLevel(_) => "logging/setLevel (not part of 2026-07-28; use _meta logLevel)",
+                ClientRequest::SetLevel(_) => {
+                    "logging/setLevel (not part of 2026-07-28; use _meta logLevel)"
+                }
                 _ => "resources/subscribe (not part of 2026-07-28; use subscriptions/listen)",
             }));
         }
-        Ok(Era::Modern(ModernContext { version, client_capabilities, client_info: meta.client_info, log_level }))
+        Ok(Era::Modern(ModernContext {
+            version,
+            client_capabilities,
+            client_info: meta.client_info,
+            log_level,
+        }))
     }
 
     /// The modern context, if modern.
@@ -238,7 +260,11 @@ impl ResultShape {
         let server_meta = RawValue::from_string(meta)
             .map(Arc::from)
             .unwrap_or_else(|_| Arc::from(RawValue::NULL.to_owned()));
-        ResultShape { server_meta, ttl_ms, cache_scope }
+        ResultShape {
+            server_meta,
+            ttl_ms,
+            cache_scope,
+        }
     }
 
     /// The envelope for a result; `cacheable` for list, read and discover results.
@@ -260,29 +286,49 @@ mod tests {
     use super::*;
 
     fn req(method: &str, params: &str) -> Result<ClientRequest, ErrorObject> {
-        let raw = RawValue::from_string(params.to_owned()).unwrap_or_else(|_| RawValue::NULL.to_owned());
+        let raw =
+            RawValue::from_string(params.to_owned()).unwrap_or_else(|_| RawValue::NULL.to_owned());
         ClientRequest::parse(method, Some(&raw))
     }
 
     #[test]
     fn unknown_and_bad_params() {
         assert_eq!(req("nope", "{}").unwrap_err().code, code::METHOD_NOT_FOUND);
-        assert_eq!(req("tools/call", r#"{"name":3}"#).unwrap_err().code, code::INVALID_PARAMS);
-        assert_eq!(ClientRequest::parse("tools/call", None).unwrap_err().code, code::INVALID_PARAMS);
+        assert_eq!(
+            req("tools/call", r#"{"name":3}"#).unwrap_err().code,
+            code::INVALID_PARAMS
+        );
+        assert_eq!(
+            ClientRequest::parse("tools/call", None).unwrap_err().code,
+            code::INVALID_PARAMS
+        );
         assert!(req("tools/list", "{}").is_ok());
     }
 
     #[test]
     fn eras() {
         let m = r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}"#;
-        assert!(matches!(Era::of(&req("tools/list", m).unwrap_or(ClientRequest::Ping(Default::default()))), Ok(Era::Modern(_))));
-        assert!(matches!(Era::of(&req("tools/list", "{}").unwrap_or(ClientRequest::Ping(Default::default()))), Ok(Era::Legacy)));
+        assert!(matches!(
+            Era::of(&req("tools/list", m).unwrap_or(ClientRequest::Ping(Default::default()))),
+            Ok(Era::Modern(_))
+        ));
+        assert!(matches!(
+            Era::of(&req("tools/list", "{}").unwrap_or(ClientRequest::Ping(Default::default()))),
+            Ok(Era::Legacy)
+        ));
         let bad = r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"1900-01-01","io.modelcontextprotocol/clientCapabilities":{}}}"#;
-        let e = Era::of(&req("tools/list", bad).unwrap_or(ClientRequest::Ping(Default::default()))).unwrap_err();
+        let e = Era::of(&req("tools/list", bad).unwrap_or(ClientRequest::Ping(Default::default())))
+            .unwrap_err();
         assert_eq!(e.code, code::UNSUPPORTED_PROTOCOL_VERSION);
         let no_caps = r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#;
-        assert_eq!(Era::of(&req("tools/list", no_caps).unwrap_or(ClientRequest::Ping(Default::default()))).unwrap_err().code, code::INVALID_PARAMS);
-        let ping = Era::of(&req("ping", m).unwrap_or(ClientRequest::Discover(Default::default()))).unwrap_err();
+        assert_eq!(
+            Era::of(&req("tools/list", no_caps).unwrap_or(ClientRequest::Ping(Default::default())))
+                .unwrap_err()
+                .code,
+            code::INVALID_PARAMS
+        );
+        let ping = Era::of(&req("ping", m).unwrap_or(ClientRequest::Discover(Default::default())))
+            .unwrap_err();
         assert_eq!(ping.code, code::METHOD_NOT_FOUND);
     }
 }

@@ -103,7 +103,11 @@ pub struct ErrorObject {
 impl ErrorObject {
     /// An error with no data.
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        ErrorObject { code, message: message.into(), data: None }
+        ErrorObject {
+            code,
+            message: message.into(),
+            data: None,
+        }
     }
     /// Attach structured data.
     pub fn with_data(mut self, data: Value) -> Self {
@@ -120,7 +124,10 @@ impl ErrorObject {
     }
     /// -32601.
     pub fn method_not_found(method: &str) -> Self {
-        Self::new(code::METHOD_NOT_FOUND, format!("Method not found: {method}"))
+        Self::new(
+            code::METHOD_NOT_FOUND,
+            format!("Method not found: {method}"),
+        )
     }
     /// -32602.
     pub fn invalid_params(detail: impl fmt::Display) -> Self {
@@ -225,9 +232,17 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             Err(e) => return Parsed::Single(Err(reject(None, ErrorObject::parse_error(e)))),
         };
         if items.is_empty() {
-            return Parsed::Single(Err(reject(None, ErrorObject::invalid_request("empty batch"))));
+            return Parsed::Single(Err(reject(
+                None,
+                ErrorObject::invalid_request("empty batch"),
+            )));
         }
-        return Parsed::Batch(items.into_iter().map(|raw| parse_object(raw.get().as_bytes())).collect());
+        return Parsed::Batch(
+            items
+                .into_iter()
+                .map(|raw| parse_object(raw.get().as_bytes()))
+                .collect(),
+        );
     }
     // Syntax first, so that `{"a":` is a parse error and `{"id":{}}` an invalid request.
     if let Err(e) = serde_json::from_slice::<IgnoredAny>(trimmed) {
@@ -241,63 +256,114 @@ fn reject(id: Option<RequestId>, error: ErrorObject) -> Rejected {
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
     &b[start..end]
 }
 
 fn parse_object(bytes: &[u8]) -> Result<Message, Rejected> {
     if trim_ascii(bytes).first() != Some(&b'{') {
-        return Err(reject(None, ErrorObject::invalid_request("a message must be a JSON object")));
+        return Err(reject(
+            None,
+            ErrorObject::invalid_request("a message must be a JSON object"),
+        ));
     }
-    let env: Envelope<'_> = serde_json::from_slice(bytes)
-        .map_err(|e| reject(None, ErrorObject::invalid_request(e)))?;
+    let env: Envelope<'_> =
+        serde_json::from_slice(bytes).map_err(|e| reject(None, ErrorObject::invalid_request(e)))?;
     let id = match env.id {
         None => None,
         Some(raw) if raw.get() == "null" => None,
         Some(raw) => Some(RequestId::from_raw(raw).ok_or_else(|| {
-            reject(None, ErrorObject::invalid_request("id must be a string or a number"))
+            reject(
+                None,
+                ErrorObject::invalid_request("id must be a string or a number"),
+            )
         })?),
     };
     let id_present_null = matches!(env.id, Some(raw) if raw.get() == "null");
     match env.jsonrpc.map(|r| r.get()) {
         Some("\"2.0\"") => {}
-        _ => return Err(reject(id, ErrorObject::invalid_request("jsonrpc must be \"2.0\""))),
+        _ => {
+            return Err(reject(
+                id,
+                ErrorObject::invalid_request("jsonrpc must be \"2.0\""),
+            ))
+        }
     }
     if let Some(method) = env.method {
-        let method: String = serde_json::from_str(method.get())
-            .map_err(|_| reject(id.clone(), ErrorObject::invalid_request("method must be a string")))?;
+        let method: String = serde_json::from_str(method.get()).map_err(|_| {
+            reject(
+                id.clone(),
+                ErrorObject::invalid_request("method must be a string"),
+            )
+        })?;
         if env.result.is_some() || env.error.is_some() {
-            return Err(reject(id, ErrorObject::invalid_request("a request cannot carry result or error")));
+            return Err(reject(
+                id,
+                ErrorObject::invalid_request("a request cannot carry result or error"),
+            ));
         }
         let params = match env.params {
             None => None,
             Some(p) if p.get() == "null" => None,
-            Some(p) if matches!(p.get().as_bytes().first(), Some(b'{') | Some(b'[')) => Some(p.to_owned()),
+            Some(p) if matches!(p.get().as_bytes().first(), Some(b'{') | Some(b'[')) => {
+                Some(p.to_owned())
+            }
             Some(_) => {
-                return Err(reject(id, ErrorObject::invalid_request("params must be an object or an array")))
+                return Err(reject(
+                    id,
+                    ErrorObject::invalid_request("params must be an object or an array"),
+                ))
             }
         };
         return Ok(match id {
             Some(id) => Message::Request(Request { id, method, params }),
             None if id_present_null => {
-                return Err(reject(None, ErrorObject::invalid_request("id must not be null")))
+                return Err(reject(
+                    None,
+                    ErrorObject::invalid_request("id must not be null"),
+                ))
             }
             None => Message::Notification(Notification { method, params }),
         });
     }
     match (env.result, env.error) {
         (Some(result), None) => match id {
-            Some(id) => Ok(Message::Response(Response { id: Some(id), outcome: Ok(result.to_owned()) })),
-            None => Err(reject(None, ErrorObject::invalid_request("a result needs an id"))),
+            Some(id) => Ok(Message::Response(Response {
+                id: Some(id),
+                outcome: Ok(result.to_owned()),
+            })),
+            None => Err(reject(
+                None,
+                ErrorObject::invalid_request("a result needs an id"),
+            )),
         },
         (None, Some(error)) => {
-            let error: ErrorObject = serde_json::from_str(error.get())
-                .map_err(|e| reject(id.clone(), ErrorObject::invalid_request(format!("bad error object: {e}"))))?;
-            Ok(Message::Response(Response { id, outcome: Err(error) }))
+            let error: ErrorObject = serde_json::from_str(error.get()).map_err(|e| {
+                reject(
+                    id.clone(),
+                    ErrorObject::invalid_request(format!("bad error object: {e}")),
+                )
+            })?;
+            Ok(Message::Response(Response {
+                id,
+                outcome: Err(error),
+            }))
         }
-        (Some(_), Some(_)) => Err(reject(id, ErrorObject::invalid_request("both result and error"))),
-        (None, None) => Err(reject(id, ErrorObject::invalid_request("no method, result or error"))),
+        (Some(_), Some(_)) => Err(reject(
+            id,
+            ErrorObject::invalid_request("both result and error"),
+        )),
+        (None, None) => Err(reject(
+            id,
+            ErrorObject::invalid_request("no method, result or error"),
+        )),
     }
 }
 
@@ -310,9 +376,22 @@ pub fn write_result<T: Serialize + ?Sized>(out: &mut Vec<u8>, id: &RequestId, re
         result: &'a T,
     }
     let mark = out.len();
-    if serde_json::to_writer(&mut *out, &Out { jsonrpc: "2.0", id, result }).is_err() {
+    if serde_json::to_writer(
+        &mut *out,
+        &Out {
+            jsonrpc: "2.0",
+            id,
+            result,
+        },
+    )
+    .is_err()
+    {
         out.truncate(mark);
-        write_error(out, Some(id), &ErrorObject::internal("result could not be serialised"));
+        write_error(
+            out,
+            Some(id),
+            &ErrorObject::internal("result could not be serialised"),
+        );
     }
 }
 
@@ -334,9 +413,20 @@ pub fn write_error(out: &mut Vec<u8>, id: Option<&RequestId>, error: &ErrorObjec
         error: &'a ErrorObject,
     }
     let mark = out.len();
-    if serde_json::to_writer(&mut *out, &Out { jsonrpc: "2.0", id, error }).is_err() {
+    if serde_json::to_writer(
+        &mut *out,
+        &Out {
+            jsonrpc: "2.0",
+            id,
+            error,
+        },
+    )
+    .is_err()
+    {
         out.truncate(mark);
-        out.extend_from_slice(br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error"}}"#);
+        out.extend_from_slice(
+            br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error"}}"#,
+        );
     }
 }
 
@@ -350,13 +440,27 @@ pub fn write_notification<T: Serialize + ?Sized>(out: &mut Vec<u8>, method: &str
     }
     // Serialising our own types into a Vec cannot fail; a failure would leave `out` untouched.
     let mark = out.len();
-    if serde_json::to_writer(&mut *out, &Out { jsonrpc: "2.0", method, params }).is_err() {
+    if serde_json::to_writer(
+        &mut *out,
+        &Out {
+            jsonrpc: "2.0",
+            method,
+            params,
+        },
+    )
+    .is_err()
+    {
         out.truncate(mark);
     }
 }
 
 /// Append a request (server-to-client) to `out` (no trailing newline).
-pub fn write_request<T: Serialize + ?Sized>(out: &mut Vec<u8>, id: &RequestId, method: &str, params: &T) {
+pub fn write_request<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    id: &RequestId,
+    method: &str,
+    params: &T,
+) {
     #[derive(Serialize)]
     struct Out<'a, T: ?Sized> {
         jsonrpc: &'static str,
@@ -365,7 +469,17 @@ pub fn write_request<T: Serialize + ?Sized>(out: &mut Vec<u8>, id: &RequestId, m
         params: &'a T,
     }
     let mark = out.len();
-    if serde_json::to_writer(&mut *out, &Out { jsonrpc: "2.0", id, method, params }).is_err() {
+    if serde_json::to_writer(
+        &mut *out,
+        &Out {
+            jsonrpc: "2.0",
+            id,
+            method,
+            params,
+        },
+    )
+    .is_err()
+    {
         out.truncate(mark);
     }
 }
@@ -383,9 +497,18 @@ mod tests {
 
     #[test]
     fn ids_are_preserved_exactly() {
-        for id in ["7", "\"7\"", "1e3", "18446744073709551616", "-0", "\"\\u00e9\""] {
+        for id in [
+            "7",
+            "\"7\"",
+            "1e3",
+            "18446744073709551616",
+            "-0",
+            "\"\\u00e9\"",
+        ] {
             let line = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
-            let Ok(Message::Request(req)) = single(&line) else { panic!("{line}") };
+            let Ok(Message::Request(req)) = single(&line) else {
+                panic!("{line}")
+            };
             let mut out = Vec::new();
             write_result(&mut out, &req.id, &serde_json::json!({}));
             let text = String::from_utf8(out).unwrap_or_default();
@@ -398,19 +521,43 @@ mod tests {
         assert_eq!(single("{\"a\":").unwrap_err().error.code, code::PARSE_ERROR);
         assert_eq!(single("nope").unwrap_err().error.code, code::PARSE_ERROR);
         let r = single(r#"{"jsonrpc":"1.0","id":3,"method":"x"}"#).unwrap_err();
-        assert_eq!((r.error.code, r.id.map(|i| i.as_json().to_owned())), (code::INVALID_REQUEST, Some("3".into())));
-        assert_eq!(single(r#"{"jsonrpc":"2.0","id":{},"method":"x"}"#).unwrap_err().error.code, code::INVALID_REQUEST);
+        assert_eq!(
+            (r.error.code, r.id.map(|i| i.as_json().to_owned())),
+            (code::INVALID_REQUEST, Some("3".into()))
+        );
+        assert_eq!(
+            single(r#"{"jsonrpc":"2.0","id":{},"method":"x"}"#)
+                .unwrap_err()
+                .error
+                .code,
+            code::INVALID_REQUEST
+        );
         assert_eq!(single("42").unwrap_err().error.code, code::INVALID_REQUEST);
-        assert_eq!(single(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":3}"#).unwrap_err().error.code, code::INVALID_REQUEST);
+        assert_eq!(
+            single(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":3}"#)
+                .unwrap_err()
+                .error
+                .code,
+            code::INVALID_REQUEST
+        );
     }
 
     #[test]
     fn kinds() {
-        assert!(matches!(single(r#"{"jsonrpc":"2.0","method":"n"}"#), Ok(Message::Notification(_))));
-        assert!(matches!(single(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#), Ok(Message::Response(_))));
+        assert!(matches!(
+            single(r#"{"jsonrpc":"2.0","method":"n"}"#),
+            Ok(Message::Notification(_))
+        ));
+        assert!(matches!(
+            single(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+            Ok(Message::Response(_))
+        ));
         assert!(matches!(
             single(r#"{"jsonrpc":"2.0","id":null,"error":{"code":1,"message":"m"}}"#),
-            Ok(Message::Response(Response { id: None, outcome: Err(_) }))
+            Ok(Message::Response(Response {
+                id: None,
+                outcome: Err(_)
+            }))
         ));
         match parse(br#"[{"jsonrpc":"2.0","method":"n"}, 1]"#) {
             Parsed::Batch(items) => {

@@ -100,12 +100,23 @@ mod tests {
         let (p1, next) = c.page(ListKind::Tools, &items, None, 2).unwrap_or_default();
         assert_eq!(p1, &[0, 1]);
         let next = next.unwrap_or_default();
-        let (p2, _) = c.page(ListKind::Tools, &items, Some(&next), 2).unwrap_or_default();
+        let (p2, _) = c
+            .page(ListKind::Tools, &items, Some(&next), 2)
+            .unwrap_or_default();
         assert_eq!(p2, &[2, 3]);
         assert!(c.open(ListKind::Prompts, &next).is_err());
-        assert!(CursorCodec::new([9, 9]).open(ListKind::Tools, &next).is_err());
+        assert!(CursorCodec::new([9, 9])
+            .open(ListKind::Tools, &next)
+            .is_err());
         assert!(c.open(ListKind::Tools, "bogus").is_err());
-        let (last, none) = c.page(ListKind::Tools, &items, Some(&c.mint(ListKind::Tools, 4)), 2).unwrap_or_default();
+        let (last, none) = c
+            .page(
+                ListKind::Tools,
+                &items,
+                Some(&c.mint(ListKind::Tools, 4)),
+                2,
+            )
+            .unwrap_or_default();
         assert_eq!((last, none), (&[4u32][..], None));
     }
 }

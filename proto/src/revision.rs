@@ -116,7 +116,11 @@ impl fmt::Display for ProtocolVersion {
 
 /// The supported revision strings, newest first (for error data and `server/discover`).
 pub fn supported_versions() -> Vec<&'static str> {
-    ProtocolVersion::ALL.iter().rev().map(|v| v.as_str()).collect()
+    ProtocolVersion::ALL
+        .iter()
+        .rev()
+        .map(|v| v.as_str())
+        .collect()
 }
 
 #[cfg(test)]
@@ -125,10 +129,22 @@ mod tests {
 
     #[test]
     fn negotiation() {
-        assert_eq!(ProtocolVersion::negotiate("2025-03-26"), ProtocolVersion::V2025_03_26);
-        assert_eq!(ProtocolVersion::negotiate("2024-11-05"), ProtocolVersion::V2024_11_05);
-        assert_eq!(ProtocolVersion::negotiate("1999-01-01"), ProtocolVersion::LATEST_LEGACY);
-        assert_eq!(ProtocolVersion::negotiate("2026-07-28"), ProtocolVersion::LATEST_LEGACY);
+        assert_eq!(
+            ProtocolVersion::negotiate("2025-03-26"),
+            ProtocolVersion::V2025_03_26
+        );
+        assert_eq!(
+            ProtocolVersion::negotiate("2024-11-05"),
+            ProtocolVersion::V2024_11_05
+        );
+        assert_eq!(
+            ProtocolVersion::negotiate("1999-01-01"),
+            ProtocolVersion::LATEST_LEGACY
+        );
+        assert_eq!(
+            ProtocolVersion::negotiate("2026-07-28"),
+            ProtocolVersion::LATEST_LEGACY
+        );
         assert!(ProtocolVersion::V2025_03_26.allows_batches());
         assert!(!ProtocolVersion::V2025_06_18.allows_batches());
         assert!(!ProtocolVersion::V2024_11_05.allows_batches());

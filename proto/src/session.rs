@@ -72,9 +72,15 @@ impl LegacySession {
     }
 
     /// Handle `initialize`: negotiate and move on, or refuse a second one.
-    pub fn initialize(&mut self, params: &InitializeParams) -> Result<ProtocolVersion, ErrorObject> {
+    pub fn initialize(
+        &mut self,
+        params: &InitializeParams,
+    ) -> Result<ProtocolVersion, ErrorObject> {
         if self.phase != Phase::AwaitingInitialize {
-            return Err(ErrorObject::new(code::INVALID_REQUEST, "Invalid Request: session already initialized"));
+            return Err(ErrorObject::new(
+                code::INVALID_REQUEST,
+                "Invalid Request: session already initialized",
+            ));
         }
         let version = ProtocolVersion::negotiate(&params.protocol_version);
         self.version = Some(version);
@@ -98,7 +104,9 @@ impl LegacySession {
             None if method == "ping" => Ok(ProtocolVersion::LATEST_LEGACY),
             None => Err(ErrorObject::new(
                 code::INVALID_REQUEST,
-                format!("Invalid Request: session not initialized; send initialize before {method}"),
+                format!(
+                    "Invalid Request: session not initialized; send initialize before {method}"
+                ),
             )),
         }
     }
@@ -117,7 +125,11 @@ mod tests {
         InitializeParams {
             protocol_version: version.into(),
             capabilities: Value::Object(Default::default()),
-            client_info: Implementation { name: "t".into(), version: "1".into(), title: None },
+            client_info: Implementation {
+                name: "t".into(),
+                version: "1".into(),
+                title: None,
+            },
             meta: None,
         }
     }
@@ -127,7 +139,10 @@ mod tests {
         let mut s = LegacySession::new();
         assert!(s.admit("tools/list").is_err());
         assert!(s.admit("ping").is_ok());
-        assert_eq!(s.initialize(&init("2025-03-26")), Ok(ProtocolVersion::V2025_03_26));
+        assert_eq!(
+            s.initialize(&init("2025-03-26")),
+            Ok(ProtocolVersion::V2025_03_26)
+        );
         assert_eq!(s.phase(), Phase::Initializing);
         assert!(s.admit("tools/list").is_ok());
         s.initialized();

@@ -35,7 +35,10 @@ impl UriTemplate {
             if open > 0 {
                 parts.push(Part::Literal(rest[..open].to_owned()));
             }
-            let close = rest[open..].find('}').ok_or_else(|| TemplateError::Malformed(template.into()))? + open;
+            let close = rest[open..]
+                .find('}')
+                .ok_or_else(|| TemplateError::Malformed(template.into()))?
+                + open;
             let name = &rest[open + 1..close];
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(TemplateError::Malformed(template.into()));
@@ -91,12 +94,18 @@ mod tests {
 
     #[test]
     fn matching() {
-        let t = UriTemplate::parse("demo://greeting/{name}").unwrap_or_else(|_| UriTemplate { parts: vec![] });
-        assert_eq!(t.matches("demo://greeting/ada").and_then(|v| v.get("name").cloned()), Some("ada".into()));
+        let t = UriTemplate::parse("demo://greeting/{name}")
+            .unwrap_or_else(|_| UriTemplate { parts: vec![] });
+        assert_eq!(
+            t.matches("demo://greeting/ada")
+                .and_then(|v| v.get("name").cloned()),
+            Some("ada".into())
+        );
         assert_eq!(t.matches("demo://greeting/"), None);
         assert_eq!(t.matches("demo://greeting/a/b"), None);
         assert_eq!(t.matches("demo://other/ada"), None);
-        let t2 = UriTemplate::parse("x://{a}.{b}/z").unwrap_or_else(|_| UriTemplate { parts: vec![] });
+        let t2 =
+            UriTemplate::parse("x://{a}.{b}/z").unwrap_or_else(|_| UriTemplate { parts: vec![] });
         let m = t2.matches("x://one.two/z").unwrap_or_default();
         assert_eq!((m["a"].as_str(), m["b"].as_str()), ("one", "two"));
         assert!(UriTemplate::parse("x://{a}{b}").is_err());

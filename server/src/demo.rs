@@ -1,8 +1,12 @@
 //! The built-in demo set served by `ringmcp serve`: a few tools, resources (one templated, one
 //! subscribable) and prompts with completable arguments. Also the example of the SDK in use.
 
-use crate::sdk::{HandlerError, PromptDef, RequestContext, ResourceDef, ServerBuilder, TemplateDef};
-use ringmcp_proto::types::{CallToolResult, Content, GetPromptResult, LogLevel, PromptMessage, ResourceContents, Role};
+use crate::sdk::{
+    HandlerError, PromptDef, RequestContext, ResourceDef, ServerBuilder, TemplateDef,
+};
+use ringmcp_proto::types::{
+    CallToolResult, Content, GetPromptResult, LogLevel, PromptMessage, ResourceContents, Role,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -86,11 +90,17 @@ struct LogArgs {
 #[derive(Deserialize, JsonSchema)]
 struct NoArgs {}
 
-const COLOURS: [&str; 8] = ["amber", "azure", "crimson", "emerald", "indigo", "ivory", "jade", "scarlet"];
+const COLOURS: [&str; 8] = [
+    "amber", "azure", "crimson", "emerald", "indigo", "ivory", "jade", "scarlet",
+];
 const NAMES: [&str; 6] = ["ada", "alan", "barbara", "edsger", "grace", "linus"];
 
 fn starting_with(options: &[&str], prefix: &str) -> Vec<String> {
-    options.iter().filter(|o| o.starts_with(prefix)).map(|o| (*o).to_owned()).collect()
+    options
+        .iter()
+        .filter(|o| o.starts_with(prefix))
+        .map(|o| (*o).to_owned())
+        .collect()
 }
 
 /// The demo registry builder (call `.build()` on it, or add more first).
@@ -194,7 +204,10 @@ pub fn demo_builder() -> ServerBuilder {
 fn prompt_result(description: &str, text: String) -> GetPromptResult {
     GetPromptResult {
         description: Some(description.to_owned()),
-        messages: vec![PromptMessage { role: Role::User, content: Content::text(text) }],
+        messages: vec![PromptMessage {
+            role: Role::User,
+            content: Content::text(text),
+        }],
         envelope: Default::default(),
     }
 }

@@ -34,5 +34,8 @@ pub mod transport;
 mod serve;
 
 pub use ringmcp_proto as proto;
-pub use sdk::{BuildError, HandlerError, PromptDef, Registry, RequestContext, ResourceDef, ServerBuilder, TemplateDef};
+pub use sdk::{
+    BuildError, HandlerError, PromptDef, Registry, RequestContext, ResourceDef, ServerBuilder,
+    TemplateDef,
+};
 pub use serve::{serve, ServeOptions, Transport};

@@ -81,10 +81,18 @@ fn init_logging(level: Option<&str>) {
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
     };
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .init();
     // Handler panics are caught and answered with -32603; log them as one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         tracing::error!(%location, "panic: {}", info);
     }));
 }
@@ -99,7 +107,11 @@ fn main() -> ExitCode {
             } else {
                 match args.tcp {
                     Some(addr) => Transport::Tcp(addr),
-                    None => Transport::Tcp(DEFAULT_TCP.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 7000)))),
+                    None => Transport::Tcp(
+                        DEFAULT_TCP
+                            .parse()
+                            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 7000))),
+                    ),
                 }
             };
             let mut options = ServeOptions::new(transport);

@@ -53,17 +53,37 @@ impl ServeOptions {
 
 /// Serve `registry` until SIGINT/SIGTERM (or, on stdio, end of input).
 pub fn serve(registry: Registry, options: ServeOptions) -> Result<(), ServeError> {
-    let available: Vec<usize> = core_affinity::get_core_ids().unwrap_or_default().into_iter().map(|c| c.id).collect();
-    let available = if available.is_empty() { vec![0] } else { available };
-    let cores = if options.cores == 0 { available.len() } else { options.cores.min(available.len()) };
+    let available: Vec<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let available = if available.is_empty() {
+        vec![0]
+    } else {
+        available
+    };
+    let cores = if options.cores == 0 {
+        available.len()
+    } else {
+        options.cores.min(available.len())
+    };
     let cpus: Vec<usize> = available.into_iter().take(cores).collect();
     let listen = match options.transport {
         Transport::Stdio => Listen::Stdio,
         Transport::Tcp(addr) => {
-            let (fds, bound) = crate::transport::tcp::bind_reuseport(addr, cpus.len(), options.backlog)
-                .map_err(|source| ServeError::Io { what: "binding the TCP listener", source })?;
+            let (fds, bound) =
+                crate::transport::tcp::bind_reuseport(addr, cpus.len(), options.backlog).map_err(
+                    |source| ServeError::Io {
+                        what: "binding the TCP listener",
+                        source,
+                    },
+                )?;
             tracing::info!(shards = cpus.len(), "listening on tcp://{bound}");
-            eprintln!("ringmcp: listening on tcp://{bound} ({} shards)", cpus.len());
+            eprintln!(
+                "ringmcp: listening on tcp://{bound} ({} shards)",
+                cpus.len()
+            );
             Listen::Tcp(fds)
         }
     };

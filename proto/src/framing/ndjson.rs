@@ -24,7 +24,11 @@ pub struct NdjsonCodec {
 impl NdjsonCodec {
     /// A codec that accepts lines of at most `max_line` bytes (newline excluded).
     pub fn new(max_line: usize) -> Self {
-        NdjsonCodec { partial: Vec::new(), discarding: false, max_line }
+        NdjsonCodec {
+            partial: Vec::new(),
+            discarding: false,
+            max_line,
+        }
     }
 
     /// Bytes of an incomplete line held between calls.
@@ -48,7 +52,9 @@ impl NdjsonCodec {
                 }
                 continue;
             }
-            if self.partial.len() + chunk.len() > self.max_line + usize::from(complete && chunk.ends_with(b"\r")) {
+            if self.partial.len() + chunk.len()
+                > self.max_line + usize::from(complete && chunk.ends_with(b"\r"))
+            {
                 self.partial = Vec::new();
                 self.discarding = !complete;
                 on_frame(Frame::Oversize);
@@ -101,7 +107,14 @@ mod tests {
     fn splits_and_joins() {
         let mut c = NdjsonCodec::new(100);
         let got = run(&mut c, &[b"ab", b"c\nde\r\n\n  \nf", b"g\n"]);
-        assert_eq!(got, vec![Some(b"abc".to_vec()), Some(b"de".to_vec()), Some(b"fg".to_vec())]);
+        assert_eq!(
+            got,
+            vec![
+                Some(b"abc".to_vec()),
+                Some(b"de".to_vec()),
+                Some(b"fg".to_vec())
+            ]
+        );
         assert_eq!(c.buffered(), 0);
     }
 
@@ -109,13 +122,19 @@ mod tests {
     fn oversize_is_reported_once_and_skipped() {
         let mut c = NdjsonCodec::new(4);
         let got = run(&mut c, &[b"12345", b"678", b"9\nok\n", b"abcde\nxy\n"]);
-        assert_eq!(got, vec![None, Some(b"ok".to_vec()), None, Some(b"xy".to_vec())]);
+        assert_eq!(
+            got,
+            vec![None, Some(b"ok".to_vec()), None, Some(b"xy".to_vec())]
+        );
         assert_eq!(c.buffered(), 0);
     }
 
     #[test]
     fn exact_limit_is_accepted() {
         let mut c = NdjsonCodec::new(4);
-        assert_eq!(run(&mut c, &[b"1234\n", b"12", b"34\r\n"]), vec![Some(b"1234".to_vec()), Some(b"1234".to_vec())]);
+        assert_eq!(
+            run(&mut c, &[b"1234\n", b"12", b"34\r\n"]),
+            vec![Some(b"1234".to_vec()), Some(b"1234".to_vec())]
+        );
     }
 }

@@ -112,16 +112,32 @@ pub struct SubscribeParams {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SubscriptionFilter {
     /// `notifications/tools/list_changed`.
-    #[serde(rename = "toolsListChanged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "toolsListChanged",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tools_list_changed: Option<bool>,
     /// `notifications/prompts/list_changed`.
-    #[serde(rename = "promptsListChanged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "promptsListChanged",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub prompts_list_changed: Option<bool>,
     /// `notifications/resources/list_changed`.
-    #[serde(rename = "resourcesListChanged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourcesListChanged",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resources_list_changed: Option<bool>,
     /// `notifications/resources/updated` for these URIs.
-    #[serde(rename = "resourceSubscriptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceSubscriptions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resource_subscriptions: Option<Vec<String>>,
 }
 

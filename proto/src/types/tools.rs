@@ -95,10 +95,18 @@ pub struct CallToolResult {
 impl CallToolResult {
     /// A successful text result.
     pub fn text(text: impl Into<String>) -> Self {
-        CallToolResult { content: vec![Content::text(text)], structured_content: None, is_error: None }
+        CallToolResult {
+            content: vec![Content::text(text)],
+            structured_content: None,
+            is_error: None,
+        }
     }
     /// A failed result whose text the model sees.
     pub fn error(text: impl Into<String>) -> Self {
-        CallToolResult { content: vec![Content::text(text)], structured_content: None, is_error: Some(true) }
+        CallToolResult {
+            content: vec![Content::text(text)],
+            structured_content: None,
+            is_error: Some(true),
+        }
     }
 }

@@ -19,9 +19,17 @@ pub(crate) struct BufRing {
 
 impl BufRing {
     /// Map and register `entries` (a power of two) buffers of `buf_size` bytes as group `bgid`.
-    pub(crate) fn new(uring: &IoUring, entries: u16, buf_size: usize, bgid: u16) -> io::Result<Self> {
+    pub(crate) fn new(
+        uring: &IoUring,
+        entries: u16,
+        buf_size: usize,
+        bgid: u16,
+    ) -> io::Result<Self> {
         if !entries.is_power_of_two() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "buffer ring entries must be a power of two"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "buffer ring entries must be a power of two",
+            ));
         }
         let ring_bytes = usize::from(entries) * std::mem::size_of::<BufRingEntry>();
         // SAFETY: anonymous private mapping; checked for MAP_FAILED below.
@@ -49,7 +57,11 @@ impl BufRing {
         };
         // SAFETY: the mapping is page aligned, `entries` long, and lives until `Drop` unmaps it,
         // which happens after the ring (owned by the same driver) has been dropped or unregistered.
-        unsafe { uring.submitter().register_buf_ring_with_flags(this.ring as u64, entries, bgid, 0)? };
+        unsafe {
+            uring
+                .submitter()
+                .register_buf_ring_with_flags(this.ring as u64, entries, bgid, 0)?
+        };
         for bid in 0..entries {
             this.push(bid);
         }

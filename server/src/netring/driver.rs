@@ -165,14 +165,24 @@ impl NetDriver {
         };
         match source {
             Source::Listeners(fds) => {
-                driver.listeners = fds.into_iter().map(|fd| Listener { fd, armed: false, resume_at: None }).collect();
+                driver.listeners = fds
+                    .into_iter()
+                    .map(|fd| Listener {
+                        fd,
+                        armed: false,
+                        resume_at: None,
+                    })
+                    .collect();
                 for i in 0..driver.listeners.len() {
                     driver.arm_accept(i);
                 }
             }
             Source::Stdio { input, output } => {
                 driver.stdio = true;
-                let kind = Kind::Pipe { output, read_buf: vec![0u8; 64 * 1024].into_boxed_slice() };
+                let kind = Kind::Pipe {
+                    output,
+                    read_buf: vec![0u8; 64 * 1024].into_boxed_slice(),
+                };
                 let key = driver.open_conn(input, kind);
                 driver.arm_read(key);
             }
@@ -208,28 +218,40 @@ impl NetDriver {
 
     fn arm_recv(&mut self, key: usize) {
         let group = self.bufs.group();
-        let Some(c) = self.conns.get_mut(key) else { return };
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
         if c.recv_armed || c.closing || c.eof {
             return;
         }
         c.recv_armed = true;
         c.ops += 1;
-        let sqe = opcode::RecvMulti::new(types::Fd(c.fd), group).build().user_data(user_data(OP_RECV, key));
+        let sqe = opcode::RecvMulti::new(types::Fd(c.fd), group)
+            .build()
+            .user_data(user_data(OP_RECV, key));
         self.push(sqe);
     }
 
     fn arm_read(&mut self, key: usize) {
-        let Some(c) = self.conns.get_mut(key) else { return };
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
         if c.recv_armed || c.closing || c.eof {
             return;
         }
-        let Kind::Pipe { read_buf, .. } = &mut c.kind else { return };
+        let Kind::Pipe { read_buf, .. } = &mut c.kind else {
+            return;
+        };
         c.recv_armed = true;
         c.ops += 1;
-        let sqe = opcode::Read::new(types::Fd(c.fd), read_buf.as_mut_ptr(), read_buf.len() as u32)
-            .offset(u64::MAX)
-            .build()
-            .user_data(user_data(OP_READ, key));
+        let sqe = opcode::Read::new(
+            types::Fd(c.fd),
+            read_buf.as_mut_ptr(),
+            read_buf.len() as u32,
+        )
+        .offset(u64::MAX)
+        .build()
+        .user_data(user_data(OP_READ, key));
         self.push(sqe);
     }
 
@@ -238,8 +260,15 @@ impl NetDriver {
         let key = entry.key();
         self.next_gen = self.next_gen.wrapping_add(1);
         let gen = self.next_gen;
-        let conn_ref = ConnRef { key: key as u32, gen };
-        let outbox = Outbox::new(conn_ref, self.service.shard().signal.clone(), self.cfg.max_queued_bytes);
+        let conn_ref = ConnRef {
+            key: key as u32,
+            gen,
+        };
+        let outbox = Outbox::new(
+            conn_ref,
+            self.service.shard().signal.clone(),
+            self.cfg.max_queued_bytes,
+        );
         entry.insert(Conn {
             fd,
             kind,
@@ -260,7 +289,9 @@ impl NetDriver {
 
     /// Stop reading, cancel the session's requests, and close once no operation is in flight.
     fn close_conn(&mut self, key: usize, why: &str) {
-        let Some(c) = self.conns.get_mut(key) else { return };
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
         if !c.closing {
             tracing::debug!(key, reason = why, "closing connection");
             c.closing = true;
@@ -305,7 +336,10 @@ impl NetDriver {
             if reaped == 0 && flushed == 0 && !signal.has_dirty() {
                 signal.set_sleeping(true);
                 self.enter()?;
-                if self.ring.completion().is_empty() && !signal.has_dirty() && !self.stop_requested() {
+                if self.ring.completion().is_empty()
+                    && !signal.has_dirty()
+                    && !self.stop_requested()
+                {
                     if let Err(e) = wake.read_at(0, 8).await {
                         tracing::warn!(error = %e, "eventfd read failed");
                     }
@@ -327,9 +361,21 @@ impl NetDriver {
     fn enter(&mut self) -> io::Result<()> {
         let to_submit = self.ring.submission().len() as u32;
         // SAFETY: no timeout argument; GETEVENTS with min_complete 0 does not block.
-        match unsafe { self.ring.submitter().enter::<libc::sigset_t>(to_submit, 0, IORING_ENTER_GETEVENTS, None) } {
+        match unsafe {
+            self.ring.submitter().enter::<libc::sigset_t>(
+                to_submit,
+                0,
+                IORING_ENTER_GETEVENTS,
+                None,
+            )
+        } {
             Ok(_) => Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EINTR) || e.raw_os_error() == Some(libc::EBUSY) => Ok(()),
+            Err(e)
+                if e.raw_os_error() == Some(libc::EINTR)
+                    || e.raw_os_error() == Some(libc::EBUSY) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(e),
         }
     }
@@ -388,7 +434,10 @@ impl NetDriver {
         }
         let fd = res;
         if self.stop_requested() || self.conns.len() >= self.cfg.max_connections {
-            tracing::warn!(limit = self.cfg.max_connections, "connection refused: shard at its connection limit");
+            tracing::warn!(
+                limit = self.cfg.max_connections,
+                "connection refused: shard at its connection limit"
+            );
             // SAFETY: fd was just accepted and is ours.
             unsafe { libc::close(fd) };
             return;
@@ -396,7 +445,13 @@ impl NetDriver {
         let one: libc::c_int = 1;
         // SAFETY: setsockopt with a valid int option on our fd.
         unsafe {
-            libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, (&one as *const libc::c_int).cast(), 4);
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                (&one as *const libc::c_int).cast(),
+                4,
+            );
         }
         let key = self.open_conn(fd, Kind::Socket);
         self.arm_recv(key);
@@ -423,7 +478,8 @@ impl NetDriver {
                     let data = self.bufs.get(bid, res as usize);
                     let service = &self.service;
                     let session = &c.session;
-                    c.codec.decode(data, |frame| service.on_frame(session, frame));
+                    c.codec
+                        .decode(data, |frame| service.on_frame(session, frame));
                 }
                 self.bufs.push(bid);
             }
@@ -459,7 +515,9 @@ impl NetDriver {
     }
 
     fn on_read(&mut self, key: usize, res: i32) {
-        let Some(c) = self.conns.get_mut(key) else { return };
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
         c.recv_armed = false;
         c.ops -= 1;
         if res > 0 {
@@ -467,7 +525,9 @@ impl NetDriver {
                 if !c.closing {
                     let service = &self.service;
                     let session = &c.session;
-                    c.codec.decode(&read_buf[..res as usize], |frame| service.on_frame(session, frame));
+                    c.codec.decode(&read_buf[..res as usize], |frame| {
+                        service.on_frame(session, frame)
+                    });
                 }
             }
             self.arm_read(key);
@@ -484,7 +544,9 @@ impl NetDriver {
     }
 
     fn on_send(&mut self, key: usize, res: i32) {
-        let Some(c) = self.conns.get_mut(key) else { return };
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
         c.ops -= 1;
         c.send_inflight = false;
         if res < 0 {
@@ -511,15 +573,21 @@ impl NetDriver {
     }
 
     fn start_send(&mut self, key: usize) {
-        let Some(c) = self.conns.get_mut(key) else { return };
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
         if c.send_inflight || c.sent >= c.sending.len() || c.closing {
             return;
         }
         let ptr = c.sending[c.sent..].as_ptr();
         let len = (c.sending.len() - c.sent).min(u32::MAX as usize) as u32;
         let sqe = match &c.kind {
-            Kind::Socket => opcode::Send::new(types::Fd(c.fd), ptr, len).flags(libc::MSG_NOSIGNAL).build(),
-            Kind::Pipe { output, .. } => opcode::Write::new(types::Fd(*output), ptr, len).offset(u64::MAX).build(),
+            Kind::Socket => opcode::Send::new(types::Fd(c.fd), ptr, len)
+                .flags(libc::MSG_NOSIGNAL)
+                .build(),
+            Kind::Pipe { output, .. } => opcode::Write::new(types::Fd(*output), ptr, len)
+                .offset(u64::MAX)
+                .build(),
         };
         c.send_inflight = true;
         c.ops += 1;
@@ -534,12 +602,18 @@ impl NetDriver {
         let n = dirty.len();
         for conn in dirty.drain(..) {
             let key = conn.key as usize;
-            let Some(c) = self.conns.get_mut(key) else { continue };
+            let Some(c) = self.conns.get_mut(key) else {
+                continue;
+            };
             if c.gen != conn.gen {
                 continue;
             }
             if c.session.out.overflowed() {
-                tracing::warn!(key, limit = self.cfg.max_queued_bytes, "dropping connection: peer does not read its responses");
+                tracing::warn!(
+                    key,
+                    limit = self.cfg.max_queued_bytes,
+                    "dropping connection: peer does not read its responses"
+                );
                 self.close_conn(key, "output limit");
                 continue;
             }
@@ -565,7 +639,10 @@ impl NetDriver {
             }
         }
         if self.stop_requested() && self.stopping_since.is_none() {
-            tracing::info!(shard = self.service.shard().id, "stopping: no new connections; finishing requests in flight");
+            tracing::info!(
+                shard = self.service.shard().id,
+                "stopping: no new connections; finishing requests in flight"
+            );
             self.stopping_since = Some(now);
             for l in self.listeners.drain(..) {
                 // SAFETY: closing our listening fd; a multishot accept on it completes with an error.
@@ -580,12 +657,17 @@ impl NetDriver {
         let stopping = self.stopping_since;
         let mut draining = std::mem::take(&mut self.draining);
         draining.retain(|&key| {
-            let Some(c) = self.conns.get(key) else { return false };
+            let Some(c) = self.conns.get(key) else {
+                return false;
+            };
             if c.closing {
                 return false;
             }
             let idle = c.session.inflight() == 0 && !c.send_inflight && c.sent >= c.sending.len();
-            let expired = c.eof_at.or(stopping).is_some_and(|t| now.duration_since(t) >= grace);
+            let expired = c
+                .eof_at
+                .or(stopping)
+                .is_some_and(|t| now.duration_since(t) >= grace);
             if idle || expired {
                 self.closed.push(key);
                 return false;

@@ -100,12 +100,17 @@ fn signal_fd() -> Result<RawFd, ServeError> {
 }
 
 /// Run the shards until a signal (or, for stdio, end of input). Returns when every shard is done.
-pub fn run(config: RuntimeConfig, registry: Arc<Registry>, listen: Listen) -> Result<(), ServeError> {
+pub fn run(
+    config: RuntimeConfig,
+    registry: Arc<Registry>,
+    listen: Listen,
+) -> Result<(), ServeError> {
     let sigfd = signal_fd()?;
     let done_fd = eventfd()?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut cursor_key = [0u8; 16];
-    getrandom::fill(&mut cursor_key).map_err(|e| io_err("getrandom")(io::Error::other(e.to_string())))?;
+    getrandom::fill(&mut cursor_key)
+        .map_err(|e| io_err("getrandom")(io::Error::other(e.to_string())))?;
     let key = [
         u64::from_le_bytes(cursor_key[..8].try_into().unwrap_or_default()),
         u64::from_le_bytes(cursor_key[8..].try_into().unwrap_or_default()),
@@ -113,11 +118,19 @@ pub fn run(config: RuntimeConfig, registry: Arc<Registry>, listen: Listen) -> Re
     let (sources, cpus): (Vec<Source>, Vec<usize>) = match listen {
         Listen::Stdio => {
             let (input, output) = crate::transport::stdio::fds();
-            (vec![Source::Stdio { input, output }], config.cpus.iter().take(1).copied().collect())
+            (
+                vec![Source::Stdio { input, output }],
+                config.cpus.iter().take(1).copied().collect(),
+            )
         }
         Listen::Tcp(fds) => {
             let n = fds.len();
-            (fds.into_iter().map(|fd| Source::Listeners(vec![fd])).collect(), config.cpus.iter().take(n).copied().collect())
+            (
+                fds.into_iter()
+                    .map(|fd| Source::Listeners(vec![fd]))
+                    .collect(),
+                config.cpus.iter().take(n).copied().collect(),
+            )
         }
     };
     let shards = sources.len();
@@ -137,13 +150,19 @@ pub fn run(config: RuntimeConfig, registry: Arc<Registry>, listen: Listen) -> Re
             .io_memory(config.io_memory)
             .spin_before_park(config.spin_before_park)
             .spawn(move || async move {
-                let result = shard_main(shard, registry, limits, driver_cfg, source, wake_fd, stop, mesh, key).await;
+                let result = shard_main(
+                    shard, registry, limits, driver_cfg, source, wake_fd, stop, mesh, key,
+                )
+                .await;
                 let one: u64 = 1;
                 // SAFETY: 8-byte write to the done eventfd, owned by main for the process' life.
                 unsafe { libc::write(done_fd, (&one as *const u64).cast(), 8) };
                 result
             })
-            .map_err(|e| ServeError::Executor { shard, reason: e.to_string() })?;
+            .map_err(|e| ServeError::Executor {
+                shard,
+                reason: e.to_string(),
+            })?;
         handles.push(handle);
     }
     wait_for_stop(sigfd, done_fd, shards, &stop, &wake_fds);
@@ -151,19 +170,43 @@ pub fn run(config: RuntimeConfig, registry: Arc<Registry>, listen: Listen) -> Re
     for (shard, h) in handles.into_iter().enumerate() {
         match h.join() {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => failure = Some(ServeError::Shard { shard, reason: e.to_string() }),
-            Err(e) => failure = Some(ServeError::Shard { shard, reason: format!("{e:?}") }),
+            Ok(Err(e)) => {
+                failure = Some(ServeError::Shard {
+                    shard,
+                    reason: e.to_string(),
+                })
+            }
+            Err(e) => {
+                failure = Some(ServeError::Shard {
+                    shard,
+                    reason: format!("{e:?}"),
+                })
+            }
         }
     }
     failure.map_or(Ok(()), Err)
 }
 
-fn wait_for_stop(sigfd: RawFd, done_fd: RawFd, shards: usize, stop: &AtomicBool, wake_fds: &[RawFd]) {
+fn wait_for_stop(
+    sigfd: RawFd,
+    done_fd: RawFd,
+    shards: usize,
+    stop: &AtomicBool,
+    wake_fds: &[RawFd],
+) {
     let mut finished = 0u64;
     loop {
         let mut fds = [
-            libc::pollfd { fd: sigfd, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: done_fd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: sigfd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: done_fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: poll on two valid pollfds.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
@@ -216,8 +259,10 @@ async fn shard_main(
     let signal = Rc::new(ShardSignal::new(wake_fd));
     let ctx = Rc::new(ShardCtx::new(shard, signal));
     if let Some(mesh) = mesh {
-        let (senders, mut receivers) =
-            mesh.join().await.map_err(|_| io::Error::other("joining the channel mesh failed"))?;
+        let (senders, mut receivers) = mesh
+            .join()
+            .await
+            .map_err(|_| io::Error::other("joining the channel mesh failed"))?;
         ctx.set_mesh(senders);
         for (_, receiver) in receivers.streams() {
             let ctx = ctx.clone();

@@ -4,8 +4,8 @@ use super::context::RequestContext;
 use super::error::{BuildError, HandlerError};
 use super::registry::*;
 use ringmcp_proto::types::{
-    CallToolResult, Content, GetPromptResult, Implementation, Prompt, PromptArgument, Resource, ResourceContents,
-    ResourceTemplate, Tool, ToolAnnotations,
+    CallToolResult, Content, GetPromptResult, Implementation, Prompt, PromptArgument, Resource,
+    ResourceContents, ResourceTemplate, Tool, ToolAnnotations,
 };
 use ringmcp_proto::uri_template::UriTemplate;
 use schemars::JsonSchema;
@@ -34,7 +34,13 @@ pub struct ResourceDef {
 impl ResourceDef {
     /// A resource with a URI and a name.
     pub fn new(uri: impl Into<String>, name: impl Into<String>) -> Self {
-        ResourceDef { uri: uri.into(), name: name.into(), description: None, mime_type: None, subscribable: false }
+        ResourceDef {
+            uri: uri.into(),
+            name: name.into(),
+            description: None,
+            mime_type: None,
+            subscribable: false,
+        }
     }
     /// Set the description.
     pub fn description(mut self, d: impl Into<String>) -> Self {
@@ -110,12 +116,22 @@ impl PromptDef {
     /// A prompt with a name and description.
     pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
         PromptDef {
-            prompt: Prompt { name: name.into(), title: None, description: Some(description.into()), arguments: vec![] },
+            prompt: Prompt {
+                name: name.into(),
+                title: None,
+                description: Some(description.into()),
+                arguments: vec![],
+            },
             completions: HashMap::new(),
         }
     }
     /// Add an argument.
-    pub fn argument(mut self, name: impl Into<String>, description: impl Into<String>, required: bool) -> Self {
+    pub fn argument(
+        mut self,
+        name: impl Into<String>,
+        description: impl Into<String>,
+        required: bool,
+    ) -> Self {
         self.prompt.arguments.push(PromptArgument {
             name: name.into(),
             description: Some(description.into()),
@@ -161,10 +177,12 @@ pub struct ServerBuilder {
 }
 
 fn schema_of<T: JsonSchema>() -> Value {
-    let mut v = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_else(|_| serde_json::json!({"type": "object"}));
+    let mut v = serde_json::to_value(schemars::schema_for!(T))
+        .unwrap_or_else(|_| serde_json::json!({"type": "object"}));
     if let Some(obj) = v.as_object_mut() {
         obj.remove("$schema");
-        obj.entry("type").or_insert_with(|| Value::String("object".into()));
+        obj.entry("type")
+            .or_insert_with(|| Value::String("object".into()));
     }
     v
 }
@@ -173,7 +191,11 @@ impl ServerBuilder {
     /// A server with a name and version.
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
         ServerBuilder {
-            info: Implementation { name: name.into(), version: version.into(), title: None },
+            info: Implementation {
+                name: name.into(),
+                version: version.into(),
+                title: None,
+            },
             instructions: None,
             tools: vec![],
             resources: vec![],
@@ -223,7 +245,8 @@ impl ServerBuilder {
                 let args: A = serde_json::from_value(Value::Object(args))
                     .map_err(|e| HandlerError::InvalidParams(e.to_string()))?;
                 let out = handler(ctx, args).await?;
-                let value = serde_json::to_value(&out).map_err(|e| HandlerError::Internal(e.to_string()))?;
+                let value = serde_json::to_value(&out)
+                    .map_err(|e| HandlerError::Internal(e.to_string()))?;
                 Ok(CallToolResult {
                     content: vec![Content::text(value.to_string())],
                     structured_content: Some(value),
@@ -231,14 +254,24 @@ impl ServerBuilder {
                 })
             })
         });
-        self.raw_tool(tool_def::<A>(name, description, Some(schema_of::<O>())), erased)
+        self.raw_tool(
+            tool_def::<A>(name, description, Some(schema_of::<O>())),
+            erased,
+        )
     }
 
     /// A tool described by hand (schema included) with an untyped handler.
     pub fn raw_tool(mut self, tool: Tool, handler: ToolFn) -> Self {
         let entry = jsonschema::validator_for(&tool.input_schema)
-            .map(|validator| ToolEntry { tool: tool.clone(), validator, handler })
-            .map_err(|e| BuildError::InvalidSchema { tool: tool.name.clone(), reason: e.to_string() });
+            .map(|validator| ToolEntry {
+                tool: tool.clone(),
+                validator,
+                handler,
+            })
+            .map_err(|e| BuildError::InvalidSchema {
+                tool: tool.name.clone(),
+                reason: e.to_string(),
+            });
         self.tools.push(entry);
         self
     }
@@ -280,18 +313,20 @@ impl ServerBuilder {
             let reader = reader.clone();
             Box::pin(async move { reader(ctx, uri, vars).await })
         });
-        let entry = UriTemplate::parse(&def.uri_template).map_err(BuildError::from).map(|matcher| TemplateEntry {
-            template: ResourceTemplate {
-                uri_template: def.uri_template,
-                name: def.name,
-                title: None,
-                description: def.description,
-                mime_type: def.mime_type,
-            },
-            matcher,
-            read,
-            completions: def.completions,
-        });
+        let entry = UriTemplate::parse(&def.uri_template)
+            .map_err(BuildError::from)
+            .map(|matcher| TemplateEntry {
+                template: ResourceTemplate {
+                    uri_template: def.uri_template,
+                    name: def.name,
+                    title: None,
+                    description: def.description,
+                    mime_type: def.mime_type,
+                },
+                matcher,
+                read,
+                completions: def.completions,
+            });
         self.templates.push(entry);
         self
     }
@@ -307,7 +342,11 @@ impl ServerBuilder {
             let render = render.clone();
             Box::pin(async move { render(ctx, args).await })
         });
-        self.prompts.push(PromptEntry { prompt: def.prompt, get, completions: def.completions });
+        self.prompts.push(PromptEntry {
+            prompt: def.prompt,
+            get,
+            completions: def.completions,
+        });
         self
     }
 
@@ -316,9 +355,20 @@ impl ServerBuilder {
         let tool_entries = self.tools.into_iter().collect::<Result<Vec<_>, _>>()?;
         let template_entries = self.templates.into_iter().collect::<Result<Vec<_>, _>>()?;
         let tool_index = index("tool", tool_entries.iter().map(|t| t.tool.name.as_str()))?;
-        let resource_index = index("resource", self.resources.iter().map(|r| r.resource.uri.as_str()))?;
-        let prompt_index = index("prompt", self.prompts.iter().map(|p| p.prompt.name.as_str()))?;
-        index("resource template", template_entries.iter().map(|t| t.template.uri_template.as_str()))?;
+        let resource_index = index(
+            "resource",
+            self.resources.iter().map(|r| r.resource.uri.as_str()),
+        )?;
+        let prompt_index = index(
+            "prompt",
+            self.prompts.iter().map(|p| p.prompt.name.as_str()),
+        )?;
+        index(
+            "resource template",
+            template_entries
+                .iter()
+                .map(|t| t.template.uri_template.as_str()),
+        )?;
         Ok(Registry {
             info: self.info,
             instructions: self.instructions,
@@ -328,7 +378,10 @@ impl ServerBuilder {
             resources: self.resources.iter().map(|r| r.resource.clone()).collect(),
             resource_entries: self.resources,
             resource_index,
-            templates: template_entries.iter().map(|t| t.template.clone()).collect(),
+            templates: template_entries
+                .iter()
+                .map(|t| t.template.clone())
+                .collect(),
             template_entries,
             prompts: self.prompts.iter().map(|p| p.prompt.clone()).collect(),
             prompt_entries: self.prompts,
@@ -348,13 +401,18 @@ fn tool_def<A: JsonSchema>(name: &str, description: &str, output_schema: Option<
     }
 }
 
-fn index<'a>(kind: &'static str, names: impl Iterator<Item = &'a str>) -> Result<HashMap<String, usize>, BuildError> {
+fn index<'a>(
+    kind: &'static str,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, usize>, BuildError> {
     let mut map = HashMap::new();
     for (i, name) in names.enumerate() {
         if map.insert(name.to_owned(), i).is_some() {
-            return Err(BuildError::Duplicate { kind, name: name.to_owned() });
+            return Err(BuildError::Duplicate {
+                kind,
+                name: name.to_owned(),
+            });
         }
     }
     Ok(map)
 }
-

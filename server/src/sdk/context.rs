@@ -121,13 +121,23 @@ impl RequestContext {
     /// Send `notifications/progress` if the caller gave a progress token. Progress must increase;
     /// a value that does not is dropped.
     pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
-        let Some(token) = &self.inner.progress_token else { return };
+        let Some(token) = &self.inner.progress_token else {
+            return;
+        };
         if self.inner.cancel.is_cancelled() || progress <= self.inner.last_progress.get() {
             return;
         }
         self.inner.last_progress.set(progress);
-        let params = ProgressParams { progress_token: token, progress, total, message };
-        self.inner.session.out.send(|out| jsonrpc::write_notification(out, "notifications/progress", &params));
+        let params = ProgressParams {
+            progress_token: token,
+            progress,
+            total,
+            message,
+        };
+        self.inner
+            .session
+            .out
+            .send(|out| jsonrpc::write_notification(out, "notifications/progress", &params));
     }
 
     /// Send `notifications/message` if the client's log level lets `level` through.
@@ -135,8 +145,15 @@ impl RequestContext {
         if self.inner.log_level.is_none_or(|min| level < min) || self.inner.cancel.is_cancelled() {
             return;
         }
-        let params = LoggingMessageParams { level, logger: logger.map(str::to_owned), data };
-        self.inner.session.out.send(|out| jsonrpc::write_notification(out, "notifications/message", &params));
+        let params = LoggingMessageParams {
+            level,
+            logger: logger.map(str::to_owned),
+            data,
+        };
+        self.inner
+            .session
+            .out
+            .send(|out| jsonrpc::write_notification(out, "notifications/message", &params));
     }
 
     /// Whether the client cancelled this request.

@@ -15,5 +15,6 @@ pub use builder::{PromptDef, ResourceDef, ServerBuilder, TemplateDef};
 pub use context::{CancelToken, RequestContext};
 pub use error::{BuildError, HandlerError};
 pub use registry::{
-    BoxFuture, CompleteFn, PromptEntry, PromptFn, ReadFn, Registry, ResourceEntry, TemplateEntry, ToolEntry, ToolFn,
+    BoxFuture, CompleteFn, PromptEntry, PromptFn, ReadFn, Registry, ResourceEntry, TemplateEntry,
+    ToolEntry, ToolFn,
 };

@@ -4,8 +4,8 @@
 use super::context::RequestContext;
 use super::error::HandlerError;
 use ringmcp_proto::types::{
-    CallToolResult, GetPromptResult, Implementation, Prompt, Resource, ResourceContents, ResourceTemplate,
-    ServerCapabilities, Tool,
+    CallToolResult, GetPromptResult, Implementation, Prompt, Resource, ResourceContents,
+    ResourceTemplate, ServerCapabilities, Tool,
 };
 use ringmcp_proto::uri_template::UriTemplate;
 use serde_json::{Map, Value};
@@ -17,16 +17,30 @@ use std::sync::Arc;
 /// A boxed, shard-local future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 /// A tool handler: arguments already validated against the tool's input schema.
-pub type ToolFn = Arc<dyn Fn(RequestContext, Map<String, Value>) -> BoxFuture<Result<CallToolResult, HandlerError>> + Send + Sync>;
+pub type ToolFn = Arc<
+    dyn Fn(RequestContext, Map<String, Value>) -> BoxFuture<Result<CallToolResult, HandlerError>>
+        + Send
+        + Sync,
+>;
 /// A resource reader: gets the URI and, for templates, the matched variables.
 pub type ReadFn = Arc<
-    dyn Fn(RequestContext, String, BTreeMap<String, String>) -> BoxFuture<Result<Vec<ResourceContents>, HandlerError>>
+    dyn Fn(
+            RequestContext,
+            String,
+            BTreeMap<String, String>,
+        ) -> BoxFuture<Result<Vec<ResourceContents>, HandlerError>>
         + Send
         + Sync,
 >;
 /// A prompt renderer: gets the argument values.
-pub type PromptFn =
-    Arc<dyn Fn(RequestContext, BTreeMap<String, String>) -> BoxFuture<Result<GetPromptResult, HandlerError>> + Send + Sync>;
+pub type PromptFn = Arc<
+    dyn Fn(
+            RequestContext,
+            BTreeMap<String, String>,
+        ) -> BoxFuture<Result<GetPromptResult, HandlerError>>
+        + Send
+        + Sync,
+>;
 /// A completion provider: gets the partial value and the other arguments, returns candidates.
 pub type CompleteFn = Arc<dyn Fn(&str, &BTreeMap<String, String>) -> Vec<String> + Send + Sync>;
 
@@ -91,8 +105,14 @@ impl Registry {
     pub fn capabilities(&self) -> ServerCapabilities {
         use ringmcp_proto::types::{ListChangedCapability, ResourcesCapability};
         let has_resources = !self.resources.is_empty() || !self.templates.is_empty();
-        let has_completions = self.prompt_entries.iter().any(|p| !p.completions.is_empty())
-            || self.template_entries.iter().any(|t| !t.completions.is_empty());
+        let has_completions = self
+            .prompt_entries
+            .iter()
+            .any(|p| !p.completions.is_empty())
+            || self
+                .template_entries
+                .iter()
+                .any(|t| !t.completions.is_empty());
         ServerCapabilities {
             tools: (!self.tools.is_empty()).then(ListChangedCapability::default),
             resources: has_resources.then(|| ResourcesCapability {
@@ -111,11 +131,15 @@ impl Registry {
     }
 
     pub(crate) fn prompt(&self, name: &str) -> Option<&PromptEntry> {
-        self.prompt_index.get(name).map(|&i| &self.prompt_entries[i])
+        self.prompt_index
+            .get(name)
+            .map(|&i| &self.prompt_entries[i])
     }
 
     pub(crate) fn resource(&self, uri: &str) -> Option<&ResourceEntry> {
-        self.resource_index.get(uri).map(|&i| &self.resource_entries[i])
+        self.resource_index
+            .get(uri)
+            .map(|&i| &self.resource_entries[i])
     }
 
     /// The reader for a URI: a concrete resource first, then the first matching template.
@@ -123,10 +147,14 @@ impl Registry {
         if let Some(r) = self.resource(uri) {
             return Some((r.read.clone(), BTreeMap::new()));
         }
-        self.template_entries.iter().find_map(|t| t.matcher.matches(uri).map(|vars| (t.read.clone(), vars)))
+        self.template_entries
+            .iter()
+            .find_map(|t| t.matcher.matches(uri).map(|vars| (t.read.clone(), vars)))
     }
 
     pub(crate) fn template_by_uri(&self, uri_template: &str) -> Option<&TemplateEntry> {
-        self.template_entries.iter().find(|t| t.template.uri_template == uri_template)
+        self.template_entries
+            .iter()
+            .find(|t| t.template.uri_template == uri_template)
     }
 }

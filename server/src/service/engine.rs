@@ -11,7 +11,9 @@ use crate::sdk::{BoxFuture, CancelToken, HandlerError, Registry, RequestContext}
 use futures_lite::FutureExt;
 use ringmcp_proto::dispatch::{ClientRequest, Era, ResultShape};
 use ringmcp_proto::framing::Frame;
-use ringmcp_proto::jsonrpc::{self, code, ErrorObject, Message, Notification, Parsed, Rejected, Request, RequestId};
+use ringmcp_proto::jsonrpc::{
+    self, code, ErrorObject, Message, Notification, Parsed, Rejected, Request, RequestId,
+};
 use ringmcp_proto::pagination::{CursorCodec, ListKind};
 use ringmcp_proto::revision::{supported_versions, ProtocolVersion};
 use ringmcp_proto::types::*;
@@ -38,7 +40,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_message_bytes: 4 << 20, page_size: 100, max_inflight_per_session: 256, cache_ttl_ms: 0 }
+        Limits {
+            max_message_bytes: 4 << 20,
+            page_size: 100,
+            max_inflight_per_session: 256,
+            cache_ttl_ms: 0,
+        }
     }
 }
 
@@ -139,9 +146,20 @@ struct Enveloped<'a, T: Serialize> {
 
 impl McpService {
     /// An engine serving `registry` on `shard`; `cursor_key` must be the same on every shard.
-    pub fn new(registry: Arc<Registry>, limits: Limits, shard: Rc<ShardCtx>, cursor_key: [u64; 2]) -> Self {
+    pub fn new(
+        registry: Arc<Registry>,
+        limits: Limits,
+        shard: Rc<ShardCtx>,
+        cursor_key: [u64; 2],
+    ) -> Self {
         let shape = ResultShape::new(registry.info(), limits.cache_ttl_ms, CacheScope::Public);
-        McpService { registry, shape, cursors: CursorCodec::new(cursor_key), limits, shard }
+        McpService {
+            registry,
+            shape,
+            cursors: CursorCodec::new(cursor_key),
+            limits,
+            shard,
+        }
     }
 
     /// The shard this engine runs on.
@@ -158,7 +176,10 @@ impl McpService {
     pub fn on_frame(self: &Rc<Self>, session: &Rc<Session>, frame: Frame<'_>) {
         match frame {
             Frame::Oversize => {
-                tracing::debug!(limit = self.limits.max_message_bytes, "oversize message discarded");
+                tracing::debug!(
+                    limit = self.limits.max_message_bytes,
+                    "oversize message discarded"
+                );
                 let e = ErrorObject::invalid_request(format!(
                     "message exceeds the {} byte limit",
                     self.limits.max_message_bytes
@@ -166,10 +187,12 @@ impl McpService {
                 session.out.send(|out| jsonrpc::write_error(out, None, &e));
             }
             Frame::Line(bytes) => match jsonrpc::parse(bytes) {
-                Parsed::Single(Ok(msg)) => self.on_message(&Sink::Direct(session.clone()), msg, false),
-                Parsed::Single(Err(Rejected { id, error })) => {
-                    session.out.send(|out| jsonrpc::write_error(out, id.as_ref(), &error))
+                Parsed::Single(Ok(msg)) => {
+                    self.on_message(&Sink::Direct(session.clone()), msg, false)
                 }
+                Parsed::Single(Err(Rejected { id, error })) => session
+                    .out
+                    .send(|out| jsonrpc::write_error(out, id.as_ref(), &error)),
                 Parsed::Batch(items) => self.on_batch(session, items),
             },
         }
@@ -180,14 +203,22 @@ impl McpService {
         if !version.is_some_and(ProtocolVersion::allows_batches) {
             let why = match version {
                 Some(v) => format!("JSON-RPC batches are not part of protocol revision {v}"),
-                None => "JSON-RPC batches are only accepted on initialized 2025-03-26 sessions".to_owned(),
+                None => "JSON-RPC batches are only accepted on initialized 2025-03-26 sessions"
+                    .to_owned(),
             };
             let e = ErrorObject::invalid_request(why);
             session.out.send(|out| jsonrpc::write_error(out, None, &e));
             return;
         }
-        let expecting = items.iter().filter(|m| !matches!(m, Ok(Message::Notification(_)) | Ok(Message::Response(_)))).count();
-        let reply = Rc::new(BatchReply { session: session.clone(), parts: RefCell::new(Vec::new()), pending: Cell::new(expecting + 1) });
+        let expecting = items
+            .iter()
+            .filter(|m| !matches!(m, Ok(Message::Notification(_)) | Ok(Message::Response(_))))
+            .count();
+        let reply = Rc::new(BatchReply {
+            session: session.clone(),
+            parts: RefCell::new(Vec::new()),
+            pending: Cell::new(expecting + 1),
+        });
         let sink = Sink::Batch(reply.clone());
         for item in items {
             match item {
@@ -213,7 +244,11 @@ impl McpService {
         match n.method.as_str() {
             "notifications/initialized" => session.legacy.borrow_mut().initialized(),
             "notifications/cancelled" => {
-                let params: Value = n.params.as_deref().and_then(|p| serde_json::from_str(p.get()).ok()).unwrap_or(Value::Null);
+                let params: Value = n
+                    .params
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str(p.get()).ok())
+                    .unwrap_or(Value::Null);
                 let Some(id) = params.get("requestId").and_then(RequestId::from_value) else {
                     tracing::debug!("notifications/cancelled without a usable requestId");
                     return;
@@ -245,7 +280,8 @@ impl McpService {
             Era::Legacy => {
                 if let ClientRequest::Initialize(p) = &typed {
                     if in_batch {
-                        let e = ErrorObject::invalid_request("initialize must not be part of a batch");
+                        let e =
+                            ErrorObject::invalid_request("initialize must not be part of a batch");
                         return sink.error(Some(&id), &e);
                     }
                     return match session.legacy.borrow_mut().initialize(p) {
@@ -276,25 +312,54 @@ impl McpService {
                 sink.result(&call.id, &result)
             }
             ClientRequest::ListTools(p) => {
-                match self.cursors.page(ListKind::Tools, &self.registry.tools, p.cursor.as_deref(), self.limits.page_size) {
+                match self.cursors.page(
+                    ListKind::Tools,
+                    &self.registry.tools,
+                    p.cursor.as_deref(),
+                    self.limits.page_size,
+                ) {
                     Ok((page, next_cursor)) => {
-                        let tools: Vec<Tool> = page.iter().map(|t| downgrade_tool(t, call.version)).collect();
-                        sink.result(&call.id, &ListToolsResult { tools: &tools, next_cursor, envelope: self.shape.envelope(&call.era, true) })
+                        let tools: Vec<Tool> = page
+                            .iter()
+                            .map(|t| downgrade_tool(t, call.version))
+                            .collect();
+                        sink.result(
+                            &call.id,
+                            &ListToolsResult {
+                                tools: &tools,
+                                next_cursor,
+                                envelope: self.shape.envelope(&call.era, true),
+                            },
+                        )
                     }
                     Err(e) => sink.error(Some(&call.id), &e),
                 }
             }
             ClientRequest::ListResources(p) => {
-                match self.cursors.page(ListKind::Resources, &self.registry.resources, p.cursor.as_deref(), self.limits.page_size) {
+                match self.cursors.page(
+                    ListKind::Resources,
+                    &self.registry.resources,
+                    p.cursor.as_deref(),
+                    self.limits.page_size,
+                ) {
                     Ok((resources, next_cursor)) => sink.result(
                         &call.id,
-                        &ListResourcesResult { resources, next_cursor, envelope: self.shape.envelope(&call.era, true) },
+                        &ListResourcesResult {
+                            resources,
+                            next_cursor,
+                            envelope: self.shape.envelope(&call.era, true),
+                        },
                     ),
                     Err(e) => sink.error(Some(&call.id), &e),
                 }
             }
             ClientRequest::ListResourceTemplates(p) => {
-                match self.cursors.page(ListKind::ResourceTemplates, &self.registry.templates, p.cursor.as_deref(), self.limits.page_size) {
+                match self.cursors.page(
+                    ListKind::ResourceTemplates,
+                    &self.registry.templates,
+                    p.cursor.as_deref(),
+                    self.limits.page_size,
+                ) {
                     Ok((resource_templates, next_cursor)) => sink.result(
                         &call.id,
                         &ListResourceTemplatesResult {
@@ -307,10 +372,19 @@ impl McpService {
                 }
             }
             ClientRequest::ListPrompts(p) => {
-                match self.cursors.page(ListKind::Prompts, &self.registry.prompts, p.cursor.as_deref(), self.limits.page_size) {
+                match self.cursors.page(
+                    ListKind::Prompts,
+                    &self.registry.prompts,
+                    p.cursor.as_deref(),
+                    self.limits.page_size,
+                ) {
                     Ok((prompts, next_cursor)) => sink.result(
                         &call.id,
-                        &ListPromptsResult { prompts, next_cursor, envelope: self.shape.envelope(&call.era, true) },
+                        &ListPromptsResult {
+                            prompts,
+                            next_cursor,
+                            envelope: self.shape.envelope(&call.era, true),
+                        },
                     ),
                     Err(e) => sink.error(Some(&call.id), &e),
                 }
@@ -322,7 +396,13 @@ impl McpService {
             ClientRequest::Subscribe(p) => self.subscribe(sink, &call, &p.uri, true),
             ClientRequest::Unsubscribe(p) => self.subscribe(sink, &call, &p.uri, false),
             ClientRequest::Complete(p) => match self.complete(&p) {
-                Ok(completion) => sink.result(&call.id, &CompleteResult { completion, envelope: self.shape.envelope(&call.era, false) }),
+                Ok(completion) => sink.result(
+                    &call.id,
+                    &CompleteResult {
+                        completion,
+                        envelope: self.shape.envelope(&call.era, false),
+                    },
+                ),
                 Err(e) => sink.error(Some(&call.id), &e),
             },
             ClientRequest::Listen(p) => self.listen(sink, call, p.notifications),
@@ -350,13 +430,24 @@ impl McpService {
     }
 
     fn subscribe(&self, sink: &Sink, call: &Call, uri: &str, on: bool) {
-        let known = self.registry.resource(uri).map(|r| r.subscribable).or_else(|| self.registry.reader(uri).map(|_| false));
+        let known = self
+            .registry
+            .resource(uri)
+            .map(|r| r.subscribable)
+            .or_else(|| self.registry.reader(uri).map(|_| false));
         match known {
             None => {
-                let e = ErrorObject::new(call.version.resource_not_found_code(), "Resource not found").with_data(json!({ "uri": uri }));
+                let e =
+                    ErrorObject::new(call.version.resource_not_found_code(), "Resource not found")
+                        .with_data(json!({ "uri": uri }));
                 sink.error(Some(&call.id), &e)
             }
-            Some(false) if on => sink.error(Some(&call.id), &ErrorObject::invalid_params(format!("resource {uri} does not support subscriptions"))),
+            Some(false) if on => sink.error(
+                Some(&call.id),
+                &ErrorObject::invalid_params(format!(
+                    "resource {uri} does not support subscriptions"
+                )),
+            ),
             Some(_) => {
                 let session = sink.session();
                 if on {
@@ -378,14 +469,18 @@ impl McpService {
             prompts_list_changed: filter.prompts_list_changed.filter(|&b| b),
             resources_list_changed: filter.resources_list_changed.filter(|&b| b),
             resource_subscriptions: filter.resource_subscriptions.map(|uris| {
-                uris.into_iter().filter(|u| self.registry.resource(u).is_some_and(|r| r.subscribable)).collect()
+                uris.into_iter()
+                    .filter(|u| self.registry.resource(u).is_some_and(|r| r.subscribable))
+                    .collect()
             }),
         };
         let params = json!({
             "_meta": { "io.modelcontextprotocol/subscriptionId": call.id.to_value() },
             "notifications": honoured,
         });
-        session.out.send(|out| jsonrpc::write_notification(out, "notifications/subscriptions/acknowledged", &params));
+        session.out.send(|out| {
+            jsonrpc::write_notification(out, "notifications/subscriptions/acknowledged", &params)
+        });
         let first = session.listens.borrow().is_empty();
         session.listens.borrow_mut().push((call.id, honoured));
         if first {
@@ -396,23 +491,30 @@ impl McpService {
     fn complete(&self, p: &CompleteParams) -> Result<Completion, ErrorObject> {
         let provider = match &p.reference {
             CompletionRef::Prompt { name } => {
-                let prompt = self.registry.prompt(name).ok_or_else(|| ErrorObject::invalid_params(format!("Unknown prompt: {name}")))?;
+                let prompt = self.registry.prompt(name).ok_or_else(|| {
+                    ErrorObject::invalid_params(format!("Unknown prompt: {name}"))
+                })?;
                 prompt.completions.get(&p.argument.name).cloned()
             }
             CompletionRef::Resource { uri } => {
-                let template = self
-                    .registry
-                    .template_by_uri(uri)
-                    .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown resource template: {uri}")))?;
+                let template = self.registry.template_by_uri(uri).ok_or_else(|| {
+                    ErrorObject::invalid_params(format!("Unknown resource template: {uri}"))
+                })?;
                 template.completions.get(&p.argument.name).cloned()
             }
         };
         let empty = BTreeMap::new();
         let context = p.context.as_ref().map_or(&empty, |c| &c.arguments);
-        let mut values = provider.map(|f| f(&p.argument.value, context)).unwrap_or_default();
+        let mut values = provider
+            .map(|f| f(&p.argument.value, context))
+            .unwrap_or_default();
         let total = values.len();
         values.truncate(100);
-        Ok(Completion { has_more: total > values.len(), total: Some(total), values })
+        Ok(Completion {
+            has_more: total > values.len(),
+            total: Some(total),
+            values,
+        })
     }
 
     /// Register the call as in flight and run `work` as a task; `work` returns the serialised
@@ -430,29 +532,54 @@ impl McpService {
             return sink.error(Some(&call.id), &e);
         }
         if session.inflight() >= self.limits.max_inflight_per_session {
-            let e = ErrorObject::new(code::SERVER_BUSY, "too many requests in flight on this session");
+            let e = ErrorObject::new(
+                code::SERVER_BUSY,
+                "too many requests in flight on this session",
+            );
             return sink.error(Some(&call.id), &e);
         }
         let token = CancelToken::new();
-        session.inflight.borrow_mut().insert(call.id.clone(), token.clone());
+        session
+            .inflight
+            .borrow_mut()
+            .insert(call.id.clone(), token.clone());
         let log_level = match &call.era {
             Era::Modern(m) => m.log_level,
-            Era::Legacy => Some(session.legacy.borrow().log_level().unwrap_or(LogLevel::Info)),
+            Era::Legacy => Some(
+                session
+                    .legacy
+                    .borrow()
+                    .log_level()
+                    .unwrap_or(LogLevel::Info),
+            ),
         };
         let progress_token = meta.and_then(|m| m.progress_token.clone());
-        let ctx = RequestContext::new(session.clone(), self.shard.clone(), progress_token, log_level, token.clone());
+        let ctx = RequestContext::new(
+            session.clone(),
+            self.shard.clone(),
+            progress_token,
+            log_level,
+            token.clone(),
+        );
         let fut = work(ctx);
         let shard = self.shard.clone();
         let sink = sink.clone();
         shard.request_started();
         glommio::spawn_local(async move {
             let run = async { Some(AssertUnwindSafe(fut).catch_unwind().await) };
-            let outcome = run.or(async { token.cancelled().await; None }).await;
+            let outcome = run
+                .or(async {
+                    token.cancelled().await;
+                    None
+                })
+                .await;
             session.inflight.borrow_mut().remove(&call.id);
             shard.request_finished();
             match outcome {
                 None => sink.skip(),
-                Some(Ok(Ok(bytes))) => sink.write(|out| jsonrpc::write_result_raw(out, &call.id, &bytes)),
+                Some(Ok(Ok(bytes))) => {
+                    sink.write(|out| jsonrpc::write_result_raw(out, &call.id, &bytes))
+                }
                 Some(Ok(Err(e))) => sink.error(Some(&call.id), &e),
                 Some(Err(panic)) => {
                     let what = panic
@@ -470,13 +597,24 @@ impl McpService {
 
     fn call_tool(self: &Rc<Self>, sink: &Sink, call: Call, p: CallToolParams) {
         let Some(entry) = self.registry.tool(&p.name) else {
-            return sink.error(Some(&call.id), &ErrorObject::invalid_params(format!("Unknown tool: {}", p.name)));
+            return sink.error(
+                Some(&call.id),
+                &ErrorObject::invalid_params(format!("Unknown tool: {}", p.name)),
+            );
         };
         let args = Value::Object(p.arguments.unwrap_or_default());
-        let problems: Vec<String> = entry.validator.iter_errors(&args).map(|e| format!("{}: {e}", e.instance_path())).collect();
+        let problems: Vec<String> = entry
+            .validator
+            .iter_errors(&args)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
         let as_result = call.version.validation_errors_as_tool_results();
         if !problems.is_empty() {
-            let text = format!("Invalid arguments for tool {}: {}", p.name, problems.join("; "));
+            let text = format!(
+                "Invalid arguments for tool {}: {}",
+                p.name,
+                problems.join("; ")
+            );
             if as_result {
                 let bytes = self.tool_result_bytes(&call, CallToolResult::error(text));
                 return sink.write(|out| jsonrpc::write_result_raw(out, &call.id, &bytes));
@@ -490,11 +628,17 @@ impl McpService {
         let era = call.era.clone();
         self.spawn_call(sink, call, p.meta.as_ref(), move |ctx| {
             Box::pin(async move {
-                let call = Call { id: RequestId::number(0), era, version };
+                let call = Call {
+                    id: RequestId::number(0),
+                    era,
+                    version,
+                };
                 let result = match handler(ctx, args).await {
                     Ok(r) => r,
                     Err(HandlerError::Failed(msg)) => CallToolResult::error(msg),
-                    Err(HandlerError::InvalidParams(msg)) if version.validation_errors_as_tool_results() => {
+                    Err(HandlerError::InvalidParams(msg))
+                        if version.validation_errors_as_tool_results() =>
+                    {
                         CallToolResult::error(format!("Invalid arguments: {msg}"))
                     }
                     Err(e) => return Err(handler_error(e, version)),
@@ -507,17 +651,25 @@ impl McpService {
     fn tool_result_bytes(&self, call: &Call, mut result: CallToolResult) -> Vec<u8> {
         if !call.version.has_structured_output() {
             result.structured_content = None;
-            result.content.retain(|c| !matches!(c, Content::ResourceLink { .. }));
+            result
+                .content
+                .retain(|c| !matches!(c, Content::ResourceLink { .. }));
         }
         if !call.version.has_audio_and_annotations() {
-            result.content.retain(|c| !matches!(c, Content::Audio { .. }));
+            result
+                .content
+                .retain(|c| !matches!(c, Content::Audio { .. }));
         }
-        to_bytes(&Enveloped { inner: &result, envelope: self.shape.envelope(&call.era, false) })
+        to_bytes(&Enveloped {
+            inner: &result,
+            envelope: self.shape.envelope(&call.era, false),
+        })
     }
 
     fn read_resource(self: &Rc<Self>, sink: &Sink, call: Call, p: ReadResourceParams) {
         let not_found = |version: ProtocolVersion, uri: &str| {
-            ErrorObject::new(version.resource_not_found_code(), "Resource not found").with_data(json!({ "uri": uri }))
+            ErrorObject::new(version.resource_not_found_code(), "Resource not found")
+                .with_data(json!({ "uri": uri }))
         };
         let Some((read, vars)) = self.registry.reader(&p.uri) else {
             return sink.error(Some(&call.id), &not_found(call.version, &p.uri));
@@ -539,7 +691,10 @@ impl McpService {
 
     fn get_prompt(self: &Rc<Self>, sink: &Sink, call: Call, p: GetPromptParams) {
         let Some(entry) = self.registry.prompt(&p.name) else {
-            return sink.error(Some(&call.id), &ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name)));
+            return sink.error(
+                Some(&call.id),
+                &ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name)),
+            );
         };
         let args = p.arguments.unwrap_or_default();
         let missing: Vec<&str> = entry
@@ -550,7 +705,10 @@ impl McpService {
             .map(|a| a.name.as_str())
             .collect();
         if !missing.is_empty() {
-            let e = ErrorObject::invalid_params(format!("missing required argument(s): {}", missing.join(", ")));
+            let e = ErrorObject::invalid_params(format!(
+                "missing required argument(s): {}",
+                missing.join(", ")
+            ));
             return sink.error(Some(&call.id), &e);
         }
         let get = entry.get.clone();
@@ -574,7 +732,9 @@ fn handler_error(e: HandlerError, version: ProtocolVersion) -> ErrorObject {
     match e {
         HandlerError::Failed(m) => ErrorObject::internal(m),
         HandlerError::InvalidParams(m) => ErrorObject::invalid_params(m),
-        HandlerError::NotFound(m) => ErrorObject::new(version.resource_not_found_code(), format!("Not found: {m}")),
+        HandlerError::NotFound(m) => {
+            ErrorObject::new(version.resource_not_found_code(), format!("Not found: {m}"))
+        }
         HandlerError::Internal(m) => ErrorObject::internal(m),
     }
 }
@@ -597,4 +757,3 @@ fn downgrade_tool(tool: &Tool, version: ProtocolVersion) -> Tool {
     }
     t
 }
-

@@ -11,4 +11,3 @@ pub use engine::{Limits, McpService};
 pub use outbox::{ConnRef, Outbox, ShardSignal};
 pub use session::Session;
 pub use shard::{MeshMsg, ShardCtx};
-

@@ -29,7 +29,11 @@ pub struct ShardSignal {
 impl ShardSignal {
     /// A signal that rings `wake_fd` (an eventfd) when the net loop sleeps.
     pub fn new(wake_fd: RawFd) -> Self {
-        ShardSignal { dirty: RefCell::new(Vec::new()), sleeping: Cell::new(false), wake_fd }
+        ShardSignal {
+            dirty: RefCell::new(Vec::new()),
+            sleeping: Cell::new(false),
+            wake_fd,
+        }
     }
 
     pub(crate) fn mark(&self, conn: ConnRef) {

@@ -39,7 +39,8 @@ impl Session {
     /// The connection closed: cancel everything still running and refuse further writes.
     pub fn close(&self) {
         self.out.close();
-        let running: Vec<CancelToken> = self.inflight.borrow_mut().drain().map(|(_, t)| t).collect();
+        let running: Vec<CancelToken> =
+            self.inflight.borrow_mut().drain().map(|(_, t)| t).collect();
         for token in running {
             token.cancel();
         }

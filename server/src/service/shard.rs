@@ -62,7 +62,11 @@ impl ShardCtx {
     }
 
     pub(crate) fn subscribe(&self, uri: &str, session: &Rc<Session>) {
-        self.subscribers.borrow_mut().entry(uri.to_owned()).or_default().push(Rc::downgrade(session));
+        self.subscribers
+            .borrow_mut()
+            .entry(uri.to_owned())
+            .or_default()
+            .push(Rc::downgrade(session));
     }
 
     pub(crate) fn add_listener(&self, session: &Rc<Session>) {
@@ -72,7 +76,9 @@ impl ShardCtx {
     /// Deliver an update locally and broadcast it to every other shard.
     pub fn publish_resource_updated(&self, uri: &str) {
         self.deliver(&MeshMsg::ResourceUpdated(uri.to_owned()));
-        let Some(mesh) = self.mesh.borrow().clone() else { return };
+        let Some(mesh) = self.mesh.borrow().clone() else {
+            return;
+        };
         let me = mesh.peer_id();
         for peer in 0..mesh.nr_consumers() {
             if peer == me {
@@ -100,11 +106,19 @@ impl ShardCtx {
         let mut subs = self.subscribers.borrow_mut();
         if let Some(list) = subs.get_mut(uri) {
             list.retain(|weak| {
-                let Some(s) = weak.upgrade() else { return false };
+                let Some(s) = weak.upgrade() else {
+                    return false;
+                };
                 if !s.subscriptions.borrow().contains(uri) || s.out.is_closed() {
                     return false;
                 }
-                s.out.send(|out| jsonrpc::write_notification(out, "notifications/resources/updated", &json!({ "uri": uri })));
+                s.out.send(|out| {
+                    jsonrpc::write_notification(
+                        out,
+                        "notifications/resources/updated",
+                        &json!({ "uri": uri }),
+                    )
+                });
                 true
             });
             if list.is_empty() {
@@ -113,22 +127,29 @@ impl ShardCtx {
         }
         drop(subs);
         self.listeners.borrow_mut().retain(|weak| {
-            let Some(s) = weak.upgrade() else { return false };
+            let Some(s) = weak.upgrade() else {
+                return false;
+            };
             let listens = s.listens.borrow();
             if listens.is_empty() || s.out.is_closed() {
                 return false;
             }
             for (id, filter) in listens.iter() {
-                if filter.resource_subscriptions.as_ref().is_some_and(|l| l.iter().any(|u| u == uri)) {
+                if filter
+                    .resource_subscriptions
+                    .as_ref()
+                    .is_some_and(|l| l.iter().any(|u| u == uri))
+                {
                     let params = json!({
                         "_meta": { "io.modelcontextprotocol/subscriptionId": id.to_value() },
                         "uri": uri,
                     });
-                    s.out.send(|out| jsonrpc::write_notification(out, "notifications/resources/updated", &params));
+                    s.out.send(|out| {
+                        jsonrpc::write_notification(out, "notifications/resources/updated", &params)
+                    });
                 }
             }
             true
         });
     }
 }
-

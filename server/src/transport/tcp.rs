@@ -8,11 +8,19 @@ use std::os::fd::{IntoRawFd, RawFd};
 
 /// Bind `count` listening sockets to `addr`. With port 0 the first socket picks the port and
 /// the others join it. Returns the fds and the bound address.
-pub fn bind_reuseport(addr: SocketAddr, count: usize, backlog: i32) -> io::Result<(Vec<RawFd>, SocketAddr)> {
+pub fn bind_reuseport(
+    addr: SocketAddr,
+    count: usize,
+    backlog: i32,
+) -> io::Result<(Vec<RawFd>, SocketAddr)> {
     let mut fds = Vec::with_capacity(count);
     let mut bound = addr;
     for _ in 0..count.max(1) {
-        let socket = Socket::new(Domain::for_address(bound), Type::STREAM, Some(Protocol::TCP))?;
+        let socket = Socket::new(
+            Domain::for_address(bound),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )?;
         socket.set_reuse_address(true)?;
         socket.set_reuse_port(true)?;
         socket.set_tcp_nodelay(true)?;
