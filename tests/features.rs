@@ -11,28 +11,66 @@ fn methods(via: Via) {
     let (_s, mut c) = open(via, &[]);
     c.initialize("2025-11-25");
     let tools = c.call(1, "tools/list", Value::Null);
-    let names: Vec<&str> = tools["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     for want in ["echo", "add", "sleep", "progress"] {
         assert!(names.contains(&want), "{names:?}");
     }
-    let add = tools["tools"].as_array().unwrap().iter().find(|t| t["name"] == "add").unwrap();
+    let add = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "add")
+        .unwrap();
     assert_eq!(add["inputSchema"]["type"], "object");
-    assert!(add["outputSchema"]["properties"]["sum"].is_object(), "{add}");
-    let r = c.call(2, "tools/call", json!({"name": "add", "arguments": {"a": 2, "b": 3.5}}));
+    assert!(
+        add["outputSchema"]["properties"]["sum"].is_object(),
+        "{add}"
+    );
+    let r = c.call(
+        2,
+        "tools/call",
+        json!({"name": "add", "arguments": {"a": 2, "b": 3.5}}),
+    );
     assert_eq!(r["structuredContent"]["sum"], 5.5, "{r}");
-    assert!(r.get("resultType").is_none(), "legacy results carry no resultType: {r}");
+    assert!(
+        r.get("resultType").is_none(),
+        "legacy results carry no resultType: {r}"
+    );
     let r = c.call(3, "resources/list", Value::Null);
-    assert!(r["resources"].as_array().unwrap().iter().any(|x| x["uri"] == "demo://counter"));
+    assert!(r["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["uri"] == "demo://counter"));
     let r = c.call(4, "resources/templates/list", Value::Null);
-    assert_eq!(r["resourceTemplates"][0]["uriTemplate"], "demo://greeting/{name}");
+    assert_eq!(
+        r["resourceTemplates"][0]["uriTemplate"],
+        "demo://greeting/{name}"
+    );
     let r = c.call(5, "resources/read", json!({"uri": "demo://greeting/ada"}));
     assert_eq!(r["contents"][0]["text"], "Hello, ada!");
     assert_eq!(r["contents"][0]["uri"], "demo://greeting/ada");
     let r = c.call(6, "resources/read", json!({"uri": "demo://readme"}));
-    assert!(r["contents"][0]["text"].as_str().unwrap().contains("ringmcp demo"));
+    assert!(r["contents"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("ringmcp demo"));
     let r = c.call(7, "prompts/list", Value::Null);
-    assert!(r["prompts"].as_array().unwrap().iter().any(|p| p["name"] == "greet"));
-    let r = c.call(8, "prompts/get", json!({"name": "greet", "arguments": {"name": "Bob", "style": "formal"}}));
+    assert!(r["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "greet"));
+    let r = c.call(
+        8,
+        "prompts/get",
+        json!({"name": "greet", "arguments": {"name": "Bob", "style": "formal"}}),
+    );
     assert_eq!(r["messages"][0]["content"]["text"], "Good day, Bob.");
     let r = c.call(9, "completion/complete", json!({"ref": {"type": "ref/prompt", "name": "greet"}, "argument": {"name": "name", "value": "a"}}));
     assert_eq!(r["completion"]["values"], json!(["ada", "alan"]), "{r}");
@@ -67,18 +105,46 @@ fn progress_and_logging(via: Via) {
         assert_eq!(msg["params"]["progressToken"], "tok");
         seen.push(msg["params"]["progress"].as_f64().unwrap());
     }
-    assert_eq!(seen, vec![1.0, 2.0, 3.0, 4.0], "one notification per step, increasing");
+    assert_eq!(
+        seen,
+        vec![1.0, 2.0, 3.0, 4.0],
+        "one notification per step, increasing"
+    );
     // No token, no progress.
-    c.request(2, "tools/call", json!({"name": "progress", "arguments": {"steps": 2, "delay_ms": 1}}));
+    c.request(
+        2,
+        "tools/call",
+        json!({"name": "progress", "arguments": {"steps": 2, "delay_ms": 1}}),
+    );
     let msg = c.next(TIMEOUT).expect("result");
-    assert_eq!(msg["id"], 2, "no notifications without a progressToken: {msg}");
+    assert_eq!(
+        msg["id"], 2,
+        "no notifications without a progressToken: {msg}"
+    );
     // Logging honours logging/setLevel.
-    assert_eq!(c.call(3, "logging/setLevel", json!({"level": "warning"})), json!({}));
-    c.call(4, "tools/call", json!({"name": "log", "arguments": {"level": "info", "message": "quiet"}}));
-    c.request(5, "tools/call", json!({"name": "log", "arguments": {"level": "error", "message": "loud"}}));
+    assert_eq!(
+        c.call(3, "logging/setLevel", json!({"level": "warning"})),
+        json!({})
+    );
+    c.call(
+        4,
+        "tools/call",
+        json!({"name": "log", "arguments": {"level": "info", "message": "quiet"}}),
+    );
+    c.request(
+        5,
+        "tools/call",
+        json!({"name": "log", "arguments": {"level": "error", "message": "loud"}}),
+    );
     let note = c.next(TIMEOUT).expect("log notification");
     assert_eq!(note["method"], "notifications/message", "{note}");
-    assert_eq!((note["params"]["level"].clone(), note["params"]["data"].clone()), (json!("error"), json!("loud")));
+    assert_eq!(
+        (
+            note["params"]["level"].clone(),
+            note["params"]["data"].clone()
+        ),
+        (json!("error"), json!("loud"))
+    );
     c.response(5);
 }
 
@@ -95,16 +161,34 @@ fn progress_and_logging_tcp() {
 fn cancellation(via: Via) {
     let (_s, mut c) = open(via, &[]);
     c.initialize("2025-11-25");
-    c.request(1, "tools/call", json!({"name": "sleep", "arguments": {"ms": 1500}}));
+    c.request(
+        1,
+        "tools/call",
+        json!({"name": "sleep", "arguments": {"ms": 1500}}),
+    );
     std::thread::sleep(Duration::from_millis(100));
-    c.notify("notifications/cancelled", json!({"requestId": 1, "reason": "changed my mind"}));
-    let r = c.call(2, "tools/call", json!({"name": "echo", "arguments": {"text": "after"}}));
+    c.notify(
+        "notifications/cancelled",
+        json!({"requestId": 1, "reason": "changed my mind"}),
+    );
+    let r = c.call(
+        2,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "after"}}),
+    );
     assert_eq!(text_of(&r), "after");
     // The cancelled request is never answered, even after its sleep would have ended.
     c.assert_silent(Duration::from_millis(2000));
     // Cancelling something unknown is ignored.
     c.notify("notifications/cancelled", json!({"requestId": 99}));
-    assert_eq!(text_of(&c.call(3, "tools/call", json!({"name": "echo", "arguments": {"text": "ok"}}))), "ok");
+    assert_eq!(
+        text_of(&c.call(
+            3,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "ok"}})
+        )),
+        "ok"
+    );
 }
 
 #[test]
@@ -172,9 +256,17 @@ fn batches(via: Via) {
     c.initialize("2025-03-26");
     c.send(&batch);
     let reply = c.next(TIMEOUT).expect("batch reply");
-    let items = reply.as_array().unwrap_or_else(|| panic!("batch answered with {reply}"));
+    let items = reply
+        .as_array()
+        .unwrap_or_else(|| panic!("batch answered with {reply}"));
     assert_eq!(items.len(), 4, "one answer per request: {reply}");
-    let by_id = |id: &str| items.iter().find(|m| m["id"] == id).cloned().unwrap_or_else(|| panic!("no {id} in {reply}"));
+    let by_id = |id: &str| {
+        items
+            .iter()
+            .find(|m| m["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {id} in {reply}"))
+    };
     assert_eq!(by_id("a")["result"], json!({}));
     assert_eq!(text_of(&by_id("b")["result"]), "slept 20 ms");
     assert_eq!(text_of(&by_id("c")["result"]), "x");
@@ -189,7 +281,11 @@ fn batches(via: Via) {
         c.initialize(version);
         c.send(&batch);
         let r = c.next(TIMEOUT).expect("refusal");
-        assert_eq!((code(&r["error"]), r["id"].clone()), (-32600, Value::Null), "{version}: {r}");
+        assert_eq!(
+            (code(&r["error"]), r["id"].clone()),
+            (-32600, Value::Null),
+            "{version}: {r}"
+        );
     }
 }
 
@@ -207,27 +303,63 @@ fn modern_requests(via: Via) {
     let (_s, mut c) = open(via, &[]);
     // No handshake: every request carries its own _meta.
     let d = c.call(1, "server/discover", modern(Value::Null));
-    assert!(d["supportedVersions"].as_array().unwrap().contains(&json!(MODERN)), "{d}");
-    assert!(d["supportedVersions"].as_array().unwrap().contains(&json!("2025-11-25")));
+    assert!(
+        d["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(MODERN)),
+        "{d}"
+    );
+    assert!(d["supportedVersions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("2025-11-25")));
     assert_eq!(d["resultType"], "complete");
     assert!(d["ttlMs"].is_u64() && d["cacheScope"].is_string(), "{d}");
-    assert_eq!(d["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "ringmcp-demo");
+    assert_eq!(
+        d["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "ringmcp-demo"
+    );
     assert!(d["capabilities"]["tools"].is_object());
     let t = c.call(2, "tools/list", modern(Value::Null));
     assert_eq!(t["resultType"], "complete");
     assert!(t["ttlMs"].is_u64() && t["cacheScope"].is_string(), "{t}");
-    let r = c.call(3, "tools/call", modern(json!({"name": "echo", "arguments": {"text": "m"}})));
-    assert_eq!((text_of(&r), r["resultType"].clone()), ("m".into(), json!("complete")));
-    assert!(r.get("ttlMs").is_none(), "tool results are not cacheable: {r}");
-    assert_eq!(r["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "ringmcp-demo");
+    let r = c.call(
+        3,
+        "tools/call",
+        modern(json!({"name": "echo", "arguments": {"text": "m"}})),
+    );
+    assert_eq!(
+        (text_of(&r), r["resultType"].clone()),
+        ("m".into(), json!("complete"))
+    );
+    assert!(
+        r.get("ttlMs").is_none(),
+        "tool results are not cacheable: {r}"
+    );
+    assert_eq!(
+        r["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "ringmcp-demo"
+    );
     let r = c.call(4, "resources/read", modern(json!({"uri": "demo://readme"})));
-    assert!(r["ttlMs"].is_u64() && r["cacheScope"].is_string() && r["resultType"] == "complete", "{r}");
-    let r = c.call(5, "prompts/get", modern(json!({"name": "greet", "arguments": {"name": "Ann"}})));
+    assert!(
+        r["ttlMs"].is_u64() && r["cacheScope"].is_string() && r["resultType"] == "complete",
+        "{r}"
+    );
+    let r = c.call(
+        5,
+        "prompts/get",
+        modern(json!({"name": "greet", "arguments": {"name": "Ann"}})),
+    );
     assert_eq!(r["messages"][0]["content"]["text"], "Hello, Ann!");
     let r = c.call(6, "completion/complete", modern(json!({"ref": {"type": "ref/prompt", "name": "haiku"}, "argument": {"name": "colour", "value": "i"}})));
     assert_eq!(r["completion"]["values"], json!(["indigo", "ivory"]));
     // Validation failures are tool results on 2026-07-28.
-    let r = c.call(7, "tools/call", modern(json!({"name": "add", "arguments": {"a": 1}})));
+    let r = c.call(
+        7,
+        "tools/call",
+        modern(json!({"name": "add", "arguments": {"a": 1}})),
+    );
     assert_eq!(r["isError"], true);
     // Unsupported version: -32022 with the supported list.
     let mut p = modern(Value::Null);
@@ -235,15 +367,35 @@ fn modern_requests(via: Via) {
     let e = c.call_err(8, "tools/list", p);
     assert_eq!(code(&e), -32022, "{e}");
     assert_eq!(e["data"]["requested"], "1900-01-01");
-    assert!(e["data"]["supported"].as_array().unwrap().contains(&json!(MODERN)));
+    assert!(e["data"]["supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(MODERN)));
     // Missing client capabilities: -32602.
-    let e = c.call_err(9, "tools/list", json!({"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN}}));
+    let e = c.call_err(
+        9,
+        "tools/list",
+        json!({"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN}}),
+    );
     assert_eq!(code(&e), -32602, "{e}");
     // discover without _meta: -32602.
-    assert_eq!(code(&c.call_err(10, "server/discover", Value::Null)), -32602);
+    assert_eq!(
+        code(&c.call_err(10, "server/discover", Value::Null)),
+        -32602
+    );
     // Methods removed in 2026-07-28.
-    for (id, method) in [(11, "ping"), (12, "logging/setLevel"), (13, "resources/subscribe")] {
-        let params = if method == "logging/setLevel" { json!({"level": "info"}) } else if method == "ping" { json!({}) } else { json!({"uri": "demo://counter"}) };
+    for (id, method) in [
+        (11, "ping"),
+        (12, "logging/setLevel"),
+        (13, "resources/subscribe"),
+    ] {
+        let params = if method == "logging/setLevel" {
+            json!({"level": "info"})
+        } else if method == "ping" {
+            json!({})
+        } else {
+            json!({"uri": "demo://counter"})
+        };
         let e = c.call_err(id, method, modern(params));
         assert_eq!(code(&e), -32601, "{method}: {e}");
     }
@@ -251,14 +403,26 @@ fn modern_requests(via: Via) {
     let mut p = modern(json!({"name": "log", "arguments": {"level": "warning", "message": "w"}}));
     p["_meta"]["io.modelcontextprotocol/logLevel"] = json!("warning");
     c.request(14, "tools/call", p);
-    assert_eq!(c.notification("notifications/message")["params"]["data"], "w");
+    assert_eq!(
+        c.notification("notifications/message")["params"]["data"],
+        "w"
+    );
     c.response(14);
     let p = modern(json!({"name": "log", "arguments": {"level": "emergency", "message": "never"}}));
     c.call(15, "tools/call", p);
-    assert!(!c.pending.iter().any(|m| m["method"] == "notifications/message"), "no logLevel, no logs: {:?}", c.pending);
+    assert!(
+        !c.pending
+            .iter()
+            .any(|m| m["method"] == "notifications/message"),
+        "no logLevel, no logs: {:?}",
+        c.pending
+    );
     // A modern request on a legacy session does not disturb it.
     c.initialize("2025-11-25");
-    assert!(c.call(16, "tools/list", Value::Null).get("resultType").is_none());
+    assert!(c
+        .call(16, "tools/list", Value::Null)
+        .get("resultType")
+        .is_none());
 }
 
 #[test]
@@ -277,13 +441,30 @@ fn resource_updates_reach_subscribers_on_every_shard() {
     let mut subscribers: Vec<Client> = (0..8).map(|_| s.connect()).collect();
     for (i, c) in subscribers.iter_mut().enumerate() {
         c.initialize("2025-11-25");
-        assert_eq!(c.call(i as i64, "resources/subscribe", json!({"uri": "demo://counter"})), json!({}));
+        assert_eq!(
+            c.call(
+                i as i64,
+                "resources/subscribe",
+                json!({"uri": "demo://counter"})
+            ),
+            json!({})
+        );
     }
     let mut listener = s.connect();
-    listener.request("listen-1", "subscriptions/listen", modern(json!({"notifications": {"resourceSubscriptions": ["demo://counter"]}})));
+    listener.request(
+        "listen-1",
+        "subscriptions/listen",
+        modern(json!({"notifications": {"resourceSubscriptions": ["demo://counter"]}})),
+    );
     let ack = listener.notification("notifications/subscriptions/acknowledged");
-    assert_eq!(ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "listen-1");
-    assert_eq!(ack["params"]["notifications"]["resourceSubscriptions"], json!(["demo://counter"]));
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        "listen-1"
+    );
+    assert_eq!(
+        ack["params"]["notifications"]["resourceSubscriptions"],
+        json!(["demo://counter"])
+    );
     let mut bumper = s.connect();
     bumper.initialize("2025-11-25");
     // Unsubscribed sessions hear nothing.
@@ -295,10 +476,17 @@ fn resource_updates_reach_subscribers_on_every_shard() {
         assert_eq!(n["params"]["uri"], "demo://counter");
     }
     let n = listener.notification("notifications/resources/updated");
-    assert_eq!(n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "listen-1");
+    assert_eq!(
+        n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        "listen-1"
+    );
     quiet.assert_silent(Duration::from_millis(200));
     // Unsubscribe stops them.
-    subscribers[0].call(200, "resources/unsubscribe", json!({"uri": "demo://counter"}));
+    subscribers[0].call(
+        200,
+        "resources/unsubscribe",
+        json!({"uri": "demo://counter"}),
+    );
     bumper.call(101, "tools/call", json!({"name": "bump", "arguments": {}}));
     subscribers[1].notification("notifications/resources/updated");
     subscribers[0].assert_silent(Duration::from_millis(200));
@@ -314,7 +502,11 @@ fn many_connections_many_shards() {
     let mut clients: Vec<Client> = (0..64).map(|_| s.connect()).collect();
     for (i, c) in clients.iter_mut().enumerate() {
         c.initialize("2025-11-25");
-        c.request(i as i64, "tools/call", json!({"name": "echo", "arguments": {"text": format!("c{i}")}}));
+        c.request(
+            i as i64,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": format!("c{i}")}}),
+        );
     }
     for (i, c) in clients.iter_mut().enumerate() {
         assert_eq!(text_of(&c.response(i as i64)["result"]), format!("c{i}"));

@@ -13,14 +13,24 @@ fn negotiation(via: Via) {
         assert_eq!(r["serverInfo"]["name"], "ringmcp-demo");
         // Capabilities reflect the demo registry.
         for cap in ["tools", "resources", "prompts", "logging"] {
-            assert!(r["capabilities"].get(cap).is_some(), "{version}: missing {cap} in {r}");
+            assert!(
+                r["capabilities"].get(cap).is_some(),
+                "{version}: missing {cap} in {r}"
+            );
         }
         assert_eq!(r["capabilities"]["resources"]["subscribe"], true);
-        assert_eq!(r["capabilities"].get("completions").is_some(), version != "2024-11-05", "{r}");
+        assert_eq!(
+            r["capabilities"].get("completions").is_some(),
+            version != "2024-11-05",
+            "{r}"
+        );
     }
     let (_s, mut c) = open(via, &[]);
     let r = c.initialize("1999-01-01");
-    assert_eq!(r["protocolVersion"], "2025-11-25", "unknown version answers with the newest legacy one");
+    assert_eq!(
+        r["protocolVersion"], "2025-11-25",
+        "unknown version answers with the newest legacy one"
+    );
 }
 
 #[test]
@@ -35,10 +45,18 @@ fn negotiation_tcp() {
 
 fn before_initialize(via: Via) {
     let (_s, mut c) = open(via, &[]);
-    assert_eq!(c.call(1, "ping", Value::Null), json!({}), "ping is answered before initialize");
+    assert_eq!(
+        c.call(1, "ping", Value::Null),
+        json!({}),
+        "ping is answered before initialize"
+    );
     let e = c.call_err(2, "tools/list", Value::Null);
     assert_eq!(code(&e), -32600, "{e}");
-    let e = c.call_err("three", "tools/call", json!({"name": "echo", "arguments": {"text": "x"}}));
+    let e = c.call_err(
+        "three",
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "x"}}),
+    );
     assert_eq!(code(&e), -32600);
     c.initialize("2025-06-18");
     assert!(c.call(4, "tools/list", Value::Null)["tools"].is_array());
@@ -61,7 +79,11 @@ fn before_initialize_tcp() {
 fn stdio_exits_zero_on_eof_after_answering() {
     let (mut s, mut c) = Server::stdio(&[]);
     c.initialize("2025-11-25");
-    c.request(1, "tools/call", json!({"name": "sleep", "arguments": {"ms": 100}}));
+    c.request(
+        1,
+        "tools/call",
+        json!({"name": "sleep", "arguments": {"ms": 100}}),
+    );
     // Close stdin: the request in flight is still answered, then the process exits 0.
     c.close_write();
     assert_eq!(text_of(&c.response(1)["result"]), "slept 100 ms");

@@ -12,5 +12,8 @@ fn official_python_sdk() {
         .env("RINGMCP_BIN", env!("CARGO_BIN_EXE_ringmcp"))
         .status()
         .unwrap_or_else(|e| panic!("could not run {script}: {e}"));
-    assert!(status.success(), "the Python SDK suite failed ({status}); see its output above");
+    assert!(
+        status.success(),
+        "the Python SDK suite failed ({status}); see its output above"
+    );
 }

@@ -59,20 +59,35 @@ impl Server {
         let stderr = lines_of(child.stderr.take().expect("stderr"));
         let deadline = Instant::now() + TIMEOUT;
         let port = loop {
-            let line = stderr.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("server did not say where it listens");
+            let line = stderr
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("server did not say where it listens");
             if let Some(rest) = line.split("tcp://127.0.0.1:").nth(1) {
-                break rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|p| p.parse().ok()).expect("port");
+                break rest
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .expect("port");
             }
         };
-        Server { child, port: Some(port), stderr }
+        Server {
+            child,
+            port: Some(port),
+            stderr,
+        }
     }
 
     /// A new TCP connection to this server.
     pub fn connect(&self) -> Client {
-        let stream = TcpStream::connect(("127.0.0.1", self.port.expect("tcp server"))).expect("connect");
+        let stream =
+            TcpStream::connect(("127.0.0.1", self.port.expect("tcp server"))).expect("connect");
         stream.set_nodelay(true).ok();
         let reader = stream.try_clone().expect("clone");
-        Client { writer: Box::new(stream), lines: lines_of(reader), pending: Vec::new() }
+        Client {
+            writer: Box::new(stream),
+            lines: lines_of(reader),
+            pending: Vec::new(),
+        }
     }
 
     /// `ringmcp serve --stdio <extra>` and a client on its pipes.
@@ -89,7 +104,18 @@ impl Server {
         let stdin: ChildStdin = child.stdin.take().expect("stdin");
         let lines = lines_of(child.stdout.take().expect("stdout"));
         let stderr = lines_of(child.stderr.take().expect("stderr"));
-        (Server { child, port: None, stderr }, Client { writer: Box::new(stdin), lines, pending: Vec::new() })
+        (
+            Server {
+                child,
+                port: None,
+                stderr,
+            },
+            Client {
+                writer: Box::new(stdin),
+                lines,
+                pending: Vec::new(),
+            },
+        )
     }
 
     /// Wait for the process to exit; returns its code.
@@ -175,7 +201,10 @@ impl Client {
     /// The next line from the server, parsed.
     pub fn next(&mut self, within: Duration) -> Option<Value> {
         match self.lines.recv_timeout(within) {
-            Ok(line) => Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("server wrote invalid JSON {line:?}: {e}"))),
+            Ok(line) => Some(
+                serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("server wrote invalid JSON {line:?}: {e}")),
+            ),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => None,
         }
@@ -184,13 +213,19 @@ impl Client {
     /// The response with this id (notifications and other responses seen meanwhile go to `pending`).
     pub fn response(&mut self, id: impl Into<Value>) -> Value {
         let id = id.into();
-        if let Some(i) = self.pending.iter().position(|m| m.get("id") == Some(&id) && m.get("method").is_none()) {
+        if let Some(i) = self
+            .pending
+            .iter()
+            .position(|m| m.get("id") == Some(&id) && m.get("method").is_none())
+        {
             return self.pending.remove(i);
         }
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let msg = self.next(left).unwrap_or_else(|| panic!("no response with id {id} (seen: {:?})", self.pending));
+            let msg = self
+                .next(left)
+                .unwrap_or_else(|| panic!("no response with id {id} (seen: {:?})", self.pending));
             if msg.get("id") == Some(&id) && msg.get("method").is_none() {
                 return msg;
             }
@@ -200,13 +235,19 @@ impl Client {
 
     /// The next message that is not a response (a notification).
     pub fn notification(&mut self, method: &str) -> Value {
-        if let Some(i) = self.pending.iter().position(|m| m.get("method").and_then(Value::as_str) == Some(method)) {
+        if let Some(i) = self
+            .pending
+            .iter()
+            .position(|m| m.get("method").and_then(Value::as_str) == Some(method))
+        {
             return self.pending.remove(i);
         }
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let msg = self.next(left).unwrap_or_else(|| panic!("no {method} notification (seen: {:?})", self.pending));
+            let msg = self
+                .next(left)
+                .unwrap_or_else(|| panic!("no {method} notification (seen: {:?})", self.pending));
             if msg.get("method").and_then(Value::as_str) == Some(method) {
                 return msg;
             }
@@ -218,14 +259,18 @@ impl Client {
     pub fn call(&mut self, id: impl Into<Value> + Clone, method: &str, params: Value) -> Value {
         self.request(id.clone(), method, params);
         let resp = self.response(id);
-        resp.get("result").cloned().unwrap_or_else(|| panic!("{method} failed: {resp}"))
+        resp.get("result")
+            .cloned()
+            .unwrap_or_else(|| panic!("{method} failed: {resp}"))
     }
 
     /// Send a request and return its error object (panics on success).
     pub fn call_err(&mut self, id: impl Into<Value> + Clone, method: &str, params: Value) -> Value {
         self.request(id.clone(), method, params);
         let resp = self.response(id);
-        resp.get("error").cloned().unwrap_or_else(|| panic!("{method} should have failed: {resp}"))
+        resp.get("error")
+            .cloned()
+            .unwrap_or_else(|| panic!("{method} should have failed: {resp}"))
     }
 
     /// Legacy handshake at `version`; returns the initialize result.
@@ -266,9 +311,14 @@ pub fn modern(mut params: Value) -> Value {
 }
 
 pub fn code(err: &Value) -> i64 {
-    err["code"].as_i64().unwrap_or_else(|| panic!("no code in {err}"))
+    err["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no code in {err}"))
 }
 
 pub fn text_of(result: &Value) -> String {
-    result["content"][0]["text"].as_str().unwrap_or_else(|| panic!("no text in {result}")).to_owned()
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text in {result}"))
+        .to_owned()
 }
