@@ -10,8 +10,8 @@ fn check(msg: Result<Message, jsonrpc::Rejected>) {
     let mut out = Vec::new();
     match msg {
         Ok(Message::Request(req)) => match ClientRequest::parse(&req.method, req.params.as_deref()) {
-            Ok(typed) => {
-                let _ = Era::of(&typed);
+            Ok(mut typed) => {
+                let _ = Era::of(&mut typed);
                 jsonrpc::write_result(&mut out, &req.id, &());
             }
             Err(e) => jsonrpc::write_error(&mut out, Some(&req.id), &e),

@@ -104,6 +104,24 @@ impl ClientRequest {
         }
     }
 
+    fn meta_mut(&mut self) -> Option<&mut RequestMeta> {
+        match self {
+            ClientRequest::Initialize(p) => p.meta.as_mut(),
+            ClientRequest::Ping(p) | ClientRequest::Discover(p) => p.meta.as_mut(),
+            ClientRequest::ListTools(p)
+            | ClientRequest::ListResources(p)
+            | ClientRequest::ListResourceTemplates(p)
+            | ClientRequest::ListPrompts(p) => p.meta.as_mut(),
+            ClientRequest::CallTool(p) => p.meta.as_mut(),
+            ClientRequest::ReadResource(p) => p.meta.as_mut(),
+            ClientRequest::Subscribe(p) | ClientRequest::Unsubscribe(p) => p.meta.as_mut(),
+            ClientRequest::GetPrompt(p) => p.meta.as_mut(),
+            ClientRequest::Complete(p) => p.meta.as_mut(),
+            ClientRequest::SetLevel(p) => p.meta.as_mut(),
+            ClientRequest::Listen(p) => p.meta.as_mut(),
+        }
+    }
+
     /// Whether the method exists in the stateless revision.
     pub fn is_modern_method(&self) -> bool {
         !matches!(
@@ -127,10 +145,10 @@ impl ClientRequest {
 pub struct ModernContext {
     /// The revision (always 2026-07-28 today).
     pub version: ProtocolVersion,
-    /// Declared client capabilities.
-    pub client_capabilities: Value,
-    /// Self-reported client info.
-    pub client_info: Option<Value>,
+    /// Declared client capabilities (a JSON object, unparsed).
+    pub client_capabilities: Box<RawValue>,
+    /// Self-reported client info (unparsed).
+    pub client_info: Option<Box<RawValue>>,
     /// Minimum level for this request's log notifications; none means no log notifications.
     pub log_level: Option<LogLevel>,
 }
@@ -138,9 +156,8 @@ pub struct ModernContext {
 impl ModernContext {
     /// Whether the client declared a capability (e.g. `"elicitation"`).
     pub fn has_capability(&self, name: &str) -> bool {
-        self.client_capabilities
-            .get(name)
-            .is_some_and(|v| !v.is_null())
+        serde_json::from_str::<serde_json::Map<String, Value>>(self.client_capabilities.get())
+            .is_ok_and(|caps| caps.get(name).is_some_and(|v| !v.is_null()))
     }
 }
 
@@ -165,7 +182,7 @@ pub fn unsupported_version(requested: &str) -> ErrorObject {
 impl Era {
     /// Decide the era from `_meta`. A request naming 2026-07-28 is modern and must carry client
     /// capabilities; one naming a legacy revision, or none, goes to the session.
-    pub fn of(request: &ClientRequest) -> Result<Era, ErrorObject> {
+    pub fn of(request: &mut ClientRequest) -> Result<Era, ErrorObject> {
         let meta = request.meta();
         let Some(version) = meta.and_then(|m| m.protocol_version.as_ref()) else {
             return match request {
@@ -192,9 +209,18 @@ impl Era {
             }
             _ => return Err(unsupported_version(version_str)),
         };
-        let meta = meta.cloned().unwrap_or_default();
-        let client_capabilities = match meta.client_capabilities {
-            Some(caps @ Value::Object(_)) => caps,
+        let is_modern_method = request.is_modern_method();
+        // Take what the context needs; the progress token stays for the handler.
+        let (caps, client_info, log_level) = match request.meta_mut() {
+            Some(m) => (
+                m.client_capabilities.take(),
+                m.client_info.take(),
+                m.log_level.take(),
+            ),
+            None => (None, None, None),
+        };
+        let client_capabilities = match caps {
+            Some(caps) if caps.get().starts_with('{') => caps,
             Some(_) => {
                 return Err(ErrorObject::invalid_params(
                     "io.modelcontextprotocol/clientCapabilities must be an object",
@@ -206,13 +232,13 @@ impl Era {
                 ))
             }
         };
-        let log_level = match meta.log_level {
+        let log_level = match log_level {
             None | Some(Value::Null) => None,
             Some(v) => Some(serde_json::from_value::<LogLevel>(v).map_err(|_| {
                 ErrorObject::invalid_params("io.modelcontextprotocol/logLevel is not a log level")
             })?),
         };
-        if !request.is_modern_method() {
+        if !is_modern_method {
             return Err(ErrorObject::method_not_found(match request {
                 ClientRequest::Initialize(_) => {
                     "initialize (not part of 2026-07-28; use server/discover)"
@@ -227,7 +253,7 @@ impl Era {
         Ok(Era::Modern(ModernContext {
             version,
             client_capabilities,
-            client_info: meta.client_info,
+            client_info,
             log_level,
         }))
     }
@@ -309,26 +335,32 @@ mod tests {
     fn eras() {
         let m = r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}"#;
         assert!(matches!(
-            Era::of(&req("tools/list", m).unwrap_or(ClientRequest::Ping(Default::default()))),
+            Era::of(&mut req("tools/list", m).unwrap_or(ClientRequest::Ping(Default::default()))),
             Ok(Era::Modern(_))
         ));
         assert!(matches!(
-            Era::of(&req("tools/list", "{}").unwrap_or(ClientRequest::Ping(Default::default()))),
+            Era::of(
+                &mut req("tools/list", "{}").unwrap_or(ClientRequest::Ping(Default::default()))
+            ),
             Ok(Era::Legacy)
         ));
         let bad = r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"1900-01-01","io.modelcontextprotocol/clientCapabilities":{}}}"#;
-        let e = Era::of(&req("tools/list", bad).unwrap_or(ClientRequest::Ping(Default::default())))
-            .unwrap_err();
+        let e =
+            Era::of(&mut req("tools/list", bad).unwrap_or(ClientRequest::Ping(Default::default())))
+                .unwrap_err();
         assert_eq!(e.code, code::UNSUPPORTED_PROTOCOL_VERSION);
         let no_caps = r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#;
         assert_eq!(
-            Era::of(&req("tools/list", no_caps).unwrap_or(ClientRequest::Ping(Default::default())))
-                .unwrap_err()
-                .code,
+            Era::of(
+                &mut req("tools/list", no_caps).unwrap_or(ClientRequest::Ping(Default::default()))
+            )
+            .unwrap_err()
+            .code,
             code::INVALID_PARAMS
         );
-        let ping = Era::of(&req("ping", m).unwrap_or(ClientRequest::Discover(Default::default())))
-            .unwrap_err();
+        let ping =
+            Era::of(&mut req("ping", m).unwrap_or(ClientRequest::Discover(Default::default())))
+                .unwrap_err();
         assert_eq!(ping.code, code::METHOD_NOT_FOUND);
     }
 }

@@ -26,12 +26,12 @@ pub struct RequestMeta {
     /// 2026-07-28 protocol revision.
     #[serde(rename = "io.modelcontextprotocol/protocolVersion", default)]
     pub protocol_version: Option<Value>,
-    /// 2026-07-28 client capabilities.
+    /// 2026-07-28 client capabilities, kept as raw JSON: most requests never look inside.
     #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
-    pub client_capabilities: Option<Value>,
-    /// 2026-07-28 client info.
+    pub client_capabilities: Option<Box<RawValue>>,
+    /// 2026-07-28 client info (self-reported; for logs only), kept as raw JSON.
     #[serde(rename = "io.modelcontextprotocol/clientInfo", default)]
-    pub client_info: Option<Value>,
+    pub client_info: Option<Box<RawValue>>,
     /// 2026-07-28 per-request log level.
     #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
     pub log_level: Option<Value>,

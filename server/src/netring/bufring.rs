@@ -7,7 +7,7 @@ use std::io;
 use std::sync::atomic::{AtomicU16, Ordering};
 
 /// Buffers shared by every connection of one shard.
-pub(crate) struct BufRing {
+pub struct BufRing {
     ring: *mut BufRingEntry,
     ring_bytes: usize,
     entries: u16,
@@ -19,7 +19,11 @@ pub(crate) struct BufRing {
 
 impl BufRing {
     /// Map and register `entries` (a power of two) buffers of `buf_size` bytes as group `bgid`.
-    pub(crate) fn new(
+    ///
+    /// # Safety
+    /// `uring` must be dropped, or the group unregistered, before this value is dropped: the kernel
+    /// writes into these buffers and reads the ring until then.
+    pub unsafe fn new(
         uring: &IoUring,
         entries: u16,
         buf_size: usize,
@@ -55,8 +59,8 @@ impl BufRing {
             bufs: vec![0u8; usize::from(entries) * buf_size].into_boxed_slice(),
             bgid,
         };
-        // SAFETY: the mapping is page aligned, `entries` long, and lives until `Drop` unmaps it,
-        // which happens after the ring (owned by the same driver) has been dropped or unregistered.
+        // SAFETY: the mapping is page aligned and `entries` long; the caller keeps it alive for as
+        // long as the ring can use it.
         unsafe {
             uring
                 .submitter()
@@ -70,18 +74,18 @@ impl BufRing {
     }
 
     /// The group id to name in recv SQEs.
-    pub(crate) fn group(&self) -> u16 {
+    pub fn group(&self) -> u16 {
         self.bgid
     }
 
     /// The bytes the kernel wrote into buffer `bid`.
-    pub(crate) fn get(&self, bid: u16, len: usize) -> &[u8] {
+    pub fn get(&self, bid: u16, len: usize) -> &[u8] {
         let start = usize::from(bid) * self.buf_size;
         &self.bufs[start..start + len.min(self.buf_size)]
     }
 
     /// Give buffer `bid` back (visible to the kernel after [`BufRing::publish`]).
-    pub(crate) fn push(&mut self, bid: u16) {
+    pub fn push(&mut self, bid: u16) {
         let idx = usize::from(self.tail & (self.entries - 1));
         let addr = self.bufs.as_ptr() as u64 + (usize::from(bid) * self.buf_size) as u64;
         // SAFETY: idx < entries, inside the mapping.
@@ -93,7 +97,7 @@ impl BufRing {
     }
 
     /// Publish pushed buffers to the kernel.
-    pub(crate) fn publish(&self) {
+    pub fn publish(&self) {
         // SAFETY: the tail field lives in the first entry of our mapping; the kernel reads it with
         // acquire semantics, so a release store orders the entry writes before it.
         unsafe {

@@ -145,7 +145,8 @@ impl NetDriver {
             .setup_cqsize(cfg.ring_entries * 4)
             .build(cfg.ring_entries)?;
         ring.submitter().register_eventfd(wake_fd)?;
-        let bufs = BufRing::new(&ring, cfg.recv_buffers, cfg.recv_buffer_size, 0)?;
+        // SAFETY: `ring` is declared before `bufs` in `NetDriver`, so it is dropped first.
+        let bufs = unsafe { BufRing::new(&ring, cfg.recv_buffers, cfg.recv_buffer_size, 0)? };
         let mut driver = NetDriver {
             ring,
             bufs,

@@ -10,4 +10,5 @@
 mod bufring;
 mod driver;
 
+pub use bufring::BufRing;
 pub use driver::{DriverConfig, NetDriver, Source};

@@ -266,11 +266,11 @@ impl McpService {
 
     fn on_request(self: &Rc<Self>, sink: &Sink, req: Request, in_batch: bool) {
         let Request { id, method, params } = req;
-        let typed = match ClientRequest::parse(&method, params.as_deref()) {
+        let mut typed = match ClientRequest::parse(&method, params.as_deref()) {
             Ok(t) => t,
             Err(e) => return sink.error(Some(&id), &e),
         };
-        let era = match Era::of(&typed) {
+        let era = match Era::of(&mut typed) {
             Ok(era) => era,
             Err(e) => return sink.error(Some(&id), &e),
         };
