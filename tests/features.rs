@@ -512,3 +512,120 @@ fn many_connections_many_shards() {
         assert_eq!(text_of(&c.response(i as i64)["result"]), format!("c{i}"));
     }
 }
+
+fn modern_input_required(via: Via) {
+    let (_s, mut c) = open(via, &[]);
+    let mut params = modern(json!({"name": "confirm", "arguments": {"question": "Deploy?"}}));
+    params["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json!({"elicitation": {}});
+    let r = c.call(1, "tools/call", params.clone());
+    assert_eq!(r["resultType"], "input_required", "{r}");
+    let requests = r["inputRequests"].as_object().unwrap();
+    assert_eq!(requests.len(), 1);
+    let (key, req) = requests.iter().next().unwrap();
+    assert_eq!(req["method"], "elicitation/create");
+    assert_eq!(req["params"]["message"], "Deploy?");
+    assert_eq!(req["params"]["requestedSchema"]["type"], "object");
+    // Retry with the answer under the same key, on a new id.
+    params["inputResponses"] =
+        json!({ key.clone(): {"action": "accept", "content": {"confirmed": true}} });
+    let r = c.call(2, "tools/call", params.clone());
+    assert_eq!(
+        (text_of(&r), r["resultType"].clone()),
+        ("confirmed: yes".into(), json!("complete")),
+        "{r}"
+    );
+    params["inputResponses"] = json!({ key.clone(): {"action": "decline"} });
+    assert_eq!(text_of(&c.call(3, "tools/call", params)), "declined");
+    // Without the elicitation capability: -32021 naming it.
+    let e = c.call_err(
+        4,
+        "tools/call",
+        modern(json!({"name": "confirm", "arguments": {"question": "Deploy?"}})),
+    );
+    assert_eq!(code(&e), -32021, "{e}");
+    assert!(
+        e["data"]["requiredCapabilities"]["elicitation"].is_object(),
+        "{e}"
+    );
+    // roots/list the same way.
+    let mut params = modern(json!({"name": "roots", "arguments": {}}));
+    params["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json!({"roots": {}});
+    let r = c.call(5, "tools/call", params.clone());
+    let key = r["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(r["inputRequests"][&key]["method"], "roots/list");
+    params["inputResponses"] = json!({ key: {"roots": [{"uri": "file:///work", "name": "work"}]} });
+    assert_eq!(text_of(&c.call(6, "tools/call", params)), "file:///work");
+}
+
+#[test]
+fn modern_input_required_stdio() {
+    modern_input_required(Via::Stdio)
+}
+
+#[test]
+fn modern_input_required_tcp() {
+    modern_input_required(Via::Tcp)
+}
+
+fn legacy_server_to_client_requests(via: Via) {
+    let (_s, mut c) = open(via, &[]);
+    let init = json!({"protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}, "roots": {}}, "clientInfo": {"name": "t", "version": "1"}});
+    c.call(0, "initialize", init);
+    c.notify("notifications/initialized", Value::Null);
+    c.request(
+        1,
+        "tools/call",
+        json!({"name": "confirm", "arguments": {"question": "Ship it?"}}),
+    );
+    let ask = c.next(TIMEOUT).expect("elicitation request");
+    assert_eq!(ask["method"], "elicitation/create", "{ask}");
+    assert_eq!(ask["params"]["message"], "Ship it?");
+    let ask_id = ask["id"].clone();
+    assert!(!ask_id.is_null());
+    c.send(&json!({"jsonrpc": "2.0", "id": ask_id, "result": {"action": "accept", "content": {"confirmed": false}}}));
+    assert_eq!(text_of(&c.response(1)["result"]), "confirmed: no");
+    // The client may refuse: the tool reports it.
+    c.request(2, "tools/call", json!({"name": "roots", "arguments": {}}));
+    let ask = c.next(TIMEOUT).expect("roots request");
+    assert_eq!(ask["method"], "roots/list");
+    c.send(
+        &json!({"jsonrpc": "2.0", "id": ask["id"].clone(), "error": {"code": -1, "message": "no"}}),
+    );
+    let r = c.response(2)["result"].clone();
+    assert_eq!(r["isError"], true, "{r}");
+    // A session that did not declare elicitation gets -32021.
+    let (_s2, mut c2) = open(via, &[]);
+    c2.initialize("2025-11-25");
+    let e = c2.call_err(
+        3,
+        "tools/call",
+        json!({"name": "confirm", "arguments": {"question": "?"}}),
+    );
+    assert_eq!(code(&e), -32021, "{e}");
+    // A response to nothing is ignored.
+    c2.send(&json!({"jsonrpc": "2.0", "id": 424242, "result": {}}));
+    assert_eq!(
+        text_of(&c2.call(
+            4,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "ok"}})
+        )),
+        "ok"
+    );
+}
+
+#[test]
+fn legacy_server_to_client_requests_stdio() {
+    legacy_server_to_client_requests(Via::Stdio)
+}
+
+#[test]
+fn legacy_server_to_client_requests_tcp() {
+    legacy_server_to_client_requests(Via::Tcp)
+}

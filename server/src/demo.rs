@@ -90,6 +90,12 @@ struct LogArgs {
 #[derive(Deserialize, JsonSchema)]
 struct NoArgs {}
 
+#[derive(Deserialize, JsonSchema)]
+struct ConfirmArgs {
+    /// The yes/no question to put to the user.
+    question: String,
+}
+
 const COLOURS: [&str; 8] = [
     "amber", "azure", "crimson", "emerald", "indigo", "ivory", "jade", "scarlet",
 ];
@@ -108,7 +114,7 @@ pub fn demo_builder() -> ServerBuilder {
     let counter = Arc::new(AtomicU64::new(0));
     let read_counter = counter.clone();
     ServerBuilder::new("ringmcp-demo", env!("CARGO_PKG_VERSION"))
-        .instructions("Demo server: echo, add, sleep, progress, log, bump and crash tools; demo:// resources; greet and haiku prompts.")
+        .instructions("Demo server: echo, add, sleep, progress, log, bump, confirm, roots and crash tools; demo:// resources; greet and haiku prompts.")
         .tool("echo", "Returns its text argument unchanged.", |_ctx, a: EchoArgs| async move {
             Ok(CallToolResult::text(a.text))
         })
@@ -139,6 +145,37 @@ pub fn demo_builder() -> ServerBuilder {
                 ctx.notify_resource_updated("demo://counter");
                 Ok(CallToolResult::text(value.to_string()))
             }
+        })
+        .tool(
+            "confirm",
+            "Asks the user a yes/no question through the client (elicitation); needs the elicitation capability.",
+            |ctx: RequestContext, a: ConfirmArgs| async move {
+                let schema = serde_json::json!({
+                    "type": "object",
+                    "properties": { "confirmed": { "type": "boolean", "description": "Your answer" } },
+                    "required": ["confirmed"]
+                });
+                let answer = ctx.elicit(&a.question, schema).await?;
+                let text = match answer.get("action").and_then(|v| v.as_str()) {
+                    Some("accept") => match answer.pointer("/content/confirmed").and_then(|v| v.as_bool()) {
+                        Some(true) => "confirmed: yes".to_owned(),
+                        Some(false) => "confirmed: no".to_owned(),
+                        None => return Err(HandlerError::Failed("the answer had no confirmed field".into())),
+                    },
+                    Some("decline") => "declined".to_owned(),
+                    _ => "cancelled".to_owned(),
+                };
+                Ok(CallToolResult::text(text))
+            },
+        )
+        .tool("roots", "Lists the client's roots (roots/list); needs the roots capability.", |ctx: RequestContext, _a: NoArgs| async move {
+            let answer = ctx.list_roots().await?;
+            let uris: Vec<&str> = answer
+                .get("roots")
+                .and_then(|r| r.as_array())
+                .map(|roots| roots.iter().filter_map(|r| r.get("uri").and_then(|u| u.as_str())).collect())
+                .unwrap_or_default();
+            Ok(CallToolResult::text(if uris.is_empty() { "no roots".to_owned() } else { uris.join("\n") }))
         })
         .tool("crash", "Panics on purpose: shows that a handler panic fails only its own request.", |_ctx, _a: NoArgs| async move {
             if std::hint::black_box(true) {

@@ -57,6 +57,14 @@ struct ServeArgs {
     /// `ttlMs` on cacheable 2026-07-28 results.
     #[arg(long, default_value_t = 0, env = "RINGMCP_CACHE_TTL_MS")]
     cache_ttl_ms: u64,
+    /// Milliseconds a handler waits for the client to answer elicitation, sampling or roots
+    /// requests on a legacy session.
+    #[arg(
+        long,
+        default_value_t = 60_000,
+        env = "RINGMCP_CLIENT_REQUEST_TIMEOUT_MS"
+    )]
+    client_request_timeout_ms: u64,
     /// Microseconds an idle executor spins before parking (lower latency, more CPU).
     #[arg(long, default_value_t = 0, env = "RINGMCP_SPIN_US")]
     spin_us: u64,
@@ -121,6 +129,7 @@ fn main() -> ExitCode {
                 page_size: args.page_size,
                 max_inflight_per_session: args.max_inflight,
                 cache_ttl_ms: args.cache_ttl_ms,
+                client_request_timeout: Duration::from_millis(args.client_request_timeout_ms),
             };
             options.driver = DriverConfig {
                 max_connections: args.max_connections,

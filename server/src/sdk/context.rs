@@ -1,16 +1,21 @@
 //! [`RequestContext`]: what a handler can do besides returning a value: report progress, log to the
 //! client, notice that the client cancelled, and publish resource updates to every shard.
 
+use super::error::HandlerError;
 use crate::service::{Session, ShardCtx};
 use ringmcp_proto::jsonrpc;
-use ringmcp_proto::types::{LogLevel, LoggingMessageParams};
+use ringmcp_proto::types::{
+    InputRequest, LogLevel, LoggingMessageParams, CREATE_MESSAGE, ELICIT, LIST_ROOTS,
+};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 /// A shard-local cancellation flag with wakers.
 #[derive(Clone, Default)]
@@ -73,7 +78,40 @@ pub struct RequestContext {
     inner: Rc<Inner>,
 }
 
+/// How this request gets input from the client.
+pub(crate) enum InputMode {
+    /// 2026-07-28: answers come with the retried request; missing ones end the call with
+    /// `input_required`.
+    Modern {
+        /// The request's declared client capabilities.
+        capabilities: Box<RawValue>,
+        /// `inputResponses` of this attempt.
+        responses: Option<Map<String, Value>>,
+    },
+    /// Legacy session: a real JSON-RPC request to the client, answered on the same connection.
+    Legacy {
+        /// The capabilities the client declared in `initialize`.
+        capabilities: Value,
+        /// How long to wait for the client's answer.
+        timeout: Duration,
+    },
+}
+
+impl InputMode {
+    fn has_capability(&self, name: &str) -> bool {
+        let declared = |caps: &Value| caps.get(name).is_some_and(|v| !v.is_null());
+        match self {
+            InputMode::Modern { capabilities, .. } => {
+                serde_json::from_str::<Value>(capabilities.get()).is_ok_and(|caps| declared(&caps))
+            }
+            InputMode::Legacy { capabilities, .. } => declared(capabilities),
+        }
+    }
+}
+
 struct Inner {
+    input: InputMode,
+    inputs_asked: Cell<u32>,
     session: Rc<Session>,
     shard: Rc<ShardCtx>,
     progress_token: Option<Value>,
@@ -95,6 +133,7 @@ struct ProgressParams<'a> {
 
 impl RequestContext {
     pub(crate) fn new(
+        input: InputMode,
         session: Rc<Session>,
         shard: Rc<ShardCtx>,
         progress_token: Option<Value>,
@@ -103,6 +142,8 @@ impl RequestContext {
     ) -> Self {
         RequestContext {
             inner: Rc::new(Inner {
+                input,
+                inputs_asked: Cell::new(0),
                 session,
                 shard,
                 progress_token,
@@ -170,6 +211,88 @@ impl RequestContext {
     /// Tell every subscriber of `uri`, on every shard, that the resource changed.
     pub fn notify_resource_updated(&self, uri: &str) {
         self.inner.shard.publish_resource_updated(uri);
+    }
+
+    /// Ask the user a question through the client (`elicitation/create`, form mode). Returns the
+    /// client's `ElicitResult` (`{"action": "accept" | "decline" | "cancel", "content": {...}}`).
+    pub async fn elicit(
+        &self,
+        message: &str,
+        requested_schema: Value,
+    ) -> Result<Value, HandlerError> {
+        let params =
+            json!({ "mode": "form", "message": message, "requestedSchema": requested_schema });
+        self.input("elicitation", ELICIT, Some(params)).await
+    }
+
+    /// Ask the client's model for a completion (`sampling/createMessage`); returns its result.
+    pub async fn create_message(&self, params: Value) -> Result<Value, HandlerError> {
+        self.input("sampling", CREATE_MESSAGE, Some(params)).await
+    }
+
+    /// Ask the client for its roots (`roots/list`); returns its result (`{"roots": [...]}`).
+    pub async fn list_roots(&self) -> Result<Value, HandlerError> {
+        self.input("roots", LIST_ROOTS, None).await
+    }
+
+    /// Input from the client needing `capability`. On 2026-07-28 the answer comes from the
+    /// retried request's `inputResponses`, under a key that is stable across attempts (the n-th
+    /// input of the call), or the call ends with `input_required`. On legacy sessions the server
+    /// sends the request on the connection and waits for the answer.
+    async fn input(
+        &self,
+        capability: &str,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, HandlerError> {
+        let n = self.inner.inputs_asked.get() + 1;
+        self.inner.inputs_asked.set(n);
+        if !self.inner.input.has_capability(capability) {
+            return Err(HandlerError::MissingCapability(capability.to_owned()));
+        }
+        match &self.inner.input {
+            InputMode::Modern { responses, .. } => {
+                let key = format!("{}-{n}", method.replace('/', "-"));
+                if let Some(answer) = responses.as_ref().and_then(|r| r.get(&key)) {
+                    return Ok(answer.clone());
+                }
+                Err(HandlerError::InputRequired(vec![(
+                    key,
+                    InputRequest {
+                        method: method.to_owned(),
+                        params,
+                    },
+                )]))
+            }
+            InputMode::Legacy { timeout, .. } => {
+                let session = &self.inner.session;
+                let (id, reply) = session.expect_client_answer();
+                let params = params.unwrap_or_else(|| json!({}));
+                session
+                    .out
+                    .send(|out| jsonrpc::write_request(out, &id, method, &params));
+                let timeout = *timeout;
+                let answer = futures_lite::future::or(async { Some(reply.await) }, async {
+                    glommio::timer::sleep(timeout).await;
+                    None
+                })
+                .await;
+                match answer {
+                    Some(Ok(raw)) => serde_json::from_str(raw.get())
+                        .map_err(|e| HandlerError::Internal(e.to_string())),
+                    Some(Err(e)) => Err(HandlerError::Failed(format!(
+                        "the client refused {method}: {}",
+                        e.message
+                    ))),
+                    None => {
+                        session.forget_client_request(&id);
+                        Err(HandlerError::Failed(format!(
+                            "the client did not answer {method} within {timeout:?}"
+                        )))
+                    }
+                }
+            }
+        }
     }
 
     /// The index of the shard (core) running this handler.

@@ -19,6 +19,13 @@ pub enum HandlerError {
     /// A bug or an unexpected condition in the server.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The handler needs a client capability the client did not declare (e.g. `"elicitation"`).
+    #[error("the client did not declare the {0} capability")]
+    MissingCapability(String),
+    /// 2026-07-28: the handler needs input from the client first. Produced by
+    /// [`crate::RequestContext`]'s input methods; a handler only passes it on with `?`.
+    #[error("input required from the client")]
+    InputRequired(Vec<(String, ringmcp_proto::types::InputRequest)>),
 }
 
 /// Why [`crate::ServerBuilder::build`] refused a registration.

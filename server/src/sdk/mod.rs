@@ -12,6 +12,7 @@ mod error;
 mod registry;
 
 pub use builder::{PromptDef, ResourceDef, ServerBuilder, TemplateDef};
+pub(crate) use context::InputMode;
 pub use context::{CancelToken, RequestContext};
 pub use error::{BuildError, HandlerError};
 pub use registry::{

@@ -7,7 +7,7 @@
 
 use super::session::Session;
 use super::shard::ShardCtx;
-use crate::sdk::{BoxFuture, CancelToken, HandlerError, Registry, RequestContext};
+use crate::sdk::{BoxFuture, CancelToken, HandlerError, InputMode, Registry, RequestContext};
 use futures_lite::FutureExt;
 use ringmcp_proto::dispatch::{ClientRequest, Era, ResultShape};
 use ringmcp_proto::framing::Frame;
@@ -18,12 +18,13 @@ use ringmcp_proto::pagination::{CursorCodec, ListKind};
 use ringmcp_proto::revision::{supported_versions, ProtocolVersion};
 use ringmcp_proto::types::*;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Protocol limits of the engine (all configurable from the command line).
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub struct Limits {
     pub max_inflight_per_session: usize,
     /// `ttlMs` on cacheable 2026-07-28 results.
     pub cache_ttl_ms: u64,
+    /// How long a handler waits for the client's answer to a server-to-client request.
+    pub client_request_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -45,6 +48,7 @@ impl Default for Limits {
             page_size: 100,
             max_inflight_per_session: 256,
             cache_ttl_ms: 0,
+            client_request_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -235,7 +239,12 @@ impl McpService {
             Message::Request(req) => self.on_request(sink, req, in_batch),
             Message::Notification(n) => self.on_notification(sink.session(), n),
             Message::Response(r) => {
-                tracing::debug!(id = ?r.id, "response to no request of ours; ignored");
+                let routed =
+                    r.id.as_ref()
+                        .is_some_and(|id| sink.session().client_answered(id, r.outcome.clone()));
+                if !routed {
+                    tracing::debug!(id = ?r.id, "response to no request of ours; ignored");
+                }
             }
         }
     }
@@ -524,6 +533,7 @@ impl McpService {
         sink: &Sink,
         call: Call,
         meta: Option<&RequestMeta>,
+        responses: Option<Map<String, Value>>,
         work: impl FnOnce(RequestContext) -> BoxFuture<Result<Vec<u8>, ErrorObject>>,
     ) {
         let session = sink.session().clone();
@@ -554,7 +564,18 @@ impl McpService {
             ),
         };
         let progress_token = meta.and_then(|m| m.progress_token.clone());
+        let input = match &call.era {
+            Era::Modern(m) => InputMode::Modern {
+                capabilities: m.client_capabilities.clone(),
+                responses,
+            },
+            Era::Legacy => InputMode::Legacy {
+                capabilities: session.legacy.borrow().client_capabilities().clone(),
+                timeout: self.limits.client_request_timeout,
+            },
+        };
         let ctx = RequestContext::new(
+            input,
             session.clone(),
             self.shard.clone(),
             progress_token,
@@ -626,7 +647,8 @@ impl McpService {
         let this = self.clone();
         let version = call.version;
         let era = call.era.clone();
-        self.spawn_call(sink, call, p.meta.as_ref(), move |ctx| {
+        let asking = self.input_envelope(&call.era);
+        self.spawn_call(sink, call, p.meta.as_ref(), p.input_responses, move |ctx| {
             Box::pin(async move {
                 let call = Call {
                     id: RequestId::number(0),
@@ -641,11 +663,17 @@ impl McpService {
                     {
                         CallToolResult::error(format!("Invalid arguments: {msg}"))
                     }
-                    Err(e) => return Err(handler_error(e, version)),
+                    Err(e) => return failure(e, version, asking),
                 };
                 Ok(this.tool_result_bytes(&call, result))
             })
         });
+    }
+
+    fn input_envelope(&self, era: &Era) -> ResultEnvelope {
+        let mut e = self.shape.envelope(era, false);
+        e.result_type = Some(ResultType::InputRequired);
+        e
     }
 
     fn tool_result_bytes(&self, call: &Call, mut result: CallToolResult) -> Vec<u8> {
@@ -674,16 +702,18 @@ impl McpService {
         let Some((read, vars)) = self.registry.reader(&p.uri) else {
             return sink.error(Some(&call.id), &not_found(call.version, &p.uri));
         };
-        let envelope = self.shape.envelope(&call.era, true);
+        // Results of a multi round-trip retry must not be cached.
+        let envelope = self.shape.envelope(&call.era, p.input_responses.is_none());
+        let asking = self.input_envelope(&call.era);
         let version = call.version;
         let uri = p.uri;
-        self.spawn_call(sink, call, p.meta.as_ref(), move |ctx| {
+        self.spawn_call(sink, call, p.meta.as_ref(), p.input_responses, move |ctx| {
             Box::pin(async move {
                 match read(ctx, uri.clone(), vars).await {
                     Ok(contents) if contents.is_empty() => Err(not_found(version, &uri)),
                     Ok(contents) => Ok(to_bytes(&ReadResourceResult { contents, envelope })),
                     Err(HandlerError::NotFound(_)) => Err(not_found(version, &uri)),
-                    Err(e) => Err(handler_error(e, version)),
+                    Err(e) => failure(e, version, asking),
                 }
             })
         });
@@ -713,23 +743,53 @@ impl McpService {
         }
         let get = entry.get.clone();
         let envelope = self.shape.envelope(&call.era, false);
+        let asking = self.input_envelope(&call.era);
         let version = call.version;
-        self.spawn_call(sink, call, p.meta.as_ref(), move |ctx| {
+        self.spawn_call(sink, call, p.meta.as_ref(), p.input_responses, move |ctx| {
             Box::pin(async move {
                 match get(ctx, args).await {
                     Ok(mut result) => {
                         result.envelope = envelope;
                         Ok(to_bytes(&result))
                     }
-                    Err(e) => Err(handler_error(e, version)),
+                    Err(e) => failure(e, version, asking),
                 }
             })
         });
     }
 }
 
+/// A handler's failure as the request's answer: an `input_required` result when it needs input
+/// (2026-07-28), -32021 when the client lacks a capability, otherwise an error.
+fn failure(
+    e: HandlerError,
+    version: ProtocolVersion,
+    asking: ResultEnvelope,
+) -> Result<Vec<u8>, ErrorObject> {
+    match e {
+        HandlerError::InputRequired(requests) if version.is_modern() => {
+            Ok(to_bytes(&InputRequiredResult {
+                input_requests: requests.into_iter().collect(),
+                request_state: None,
+                envelope: asking,
+            }))
+        }
+        e => Err(handler_error(e, version)),
+    }
+}
+
 fn handler_error(e: HandlerError, version: ProtocolVersion) -> ErrorObject {
     match e {
+        HandlerError::MissingCapability(cap) => ErrorObject::new(
+            code::MISSING_CLIENT_CAPABILITY,
+            format!(
+                "this request needs the client capability {cap}, which the client did not declare"
+            ),
+        )
+        .with_data(json!({ "requiredCapabilities": { cap: {} } })),
+        HandlerError::InputRequired(_) => {
+            ErrorObject::internal("input from the client is only requested this way on 2026-07-28")
+        }
         HandlerError::Failed(m) => ErrorObject::internal(m),
         HandlerError::InvalidParams(m) => ErrorObject::invalid_params(m),
         HandlerError::NotFound(m) => {

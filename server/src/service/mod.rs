@@ -9,5 +9,5 @@ mod shard;
 
 pub use engine::{Limits, McpService};
 pub use outbox::{ConnRef, Outbox, ShardSignal};
-pub use session::Session;
+pub use session::{ClientAnswer, ClientReply, Session};
 pub use shard::{MeshMsg, ShardCtx};

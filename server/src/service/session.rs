@@ -5,9 +5,48 @@ use super::outbox::Outbox;
 use crate::sdk::CancelToken;
 use ringmcp_proto::session::LegacySession;
 use ringmcp_proto::types::SubscriptionFilter;
+use ringmcp_proto::ErrorObject;
 use ringmcp_proto::RequestId;
-use std::cell::RefCell;
+use serde_json::value::RawValue;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// The client's answer to a request this server sent it (legacy sessions).
+pub type ClientAnswer = Result<Box<RawValue>, ErrorObject>;
+
+/// A one-shot slot for the answer to one server-to-client request; shard-local.
+#[derive(Clone, Default)]
+pub struct ClientReply {
+    inner: Rc<RefCell<(Option<ClientAnswer>, Option<Waker>)>>,
+}
+
+impl ClientReply {
+    pub(crate) fn fulfil(&self, answer: ClientAnswer) {
+        let mut inner = self.inner.borrow_mut();
+        inner.0 = Some(answer);
+        if let Some(w) = inner.1.take() {
+            w.wake();
+        }
+    }
+}
+
+impl Future for ClientReply {
+    type Output = ClientAnswer;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ClientAnswer> {
+        let mut inner = self.inner.borrow_mut();
+        match inner.0.take() {
+            Some(answer) => Poll::Ready(answer),
+            None => {
+                inner.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
 
 /// One client's state on one connection.
 pub struct Session {
@@ -17,6 +56,8 @@ pub struct Session {
     pub(crate) inflight: RefCell<HashMap<RequestId, CancelToken>>,
     pub(crate) subscriptions: RefCell<HashSet<String>>,
     pub(crate) listens: RefCell<Vec<(RequestId, SubscriptionFilter)>>,
+    pending_client: RefCell<HashMap<RequestId, ClientReply>>,
+    next_request_id: Cell<u64>,
 }
 
 impl Session {
@@ -28,6 +69,37 @@ impl Session {
             inflight: RefCell::new(HashMap::new()),
             subscriptions: RefCell::new(HashSet::new()),
             listens: RefCell::new(Vec::new()),
+            pending_client: RefCell::new(HashMap::new()),
+            next_request_id: Cell::new(0),
+        }
+    }
+
+    /// Register a request to the client; returns its id and the slot its answer lands in.
+    pub(crate) fn expect_client_answer(&self) -> (RequestId, ClientReply) {
+        let n = self.next_request_id.get() + 1;
+        self.next_request_id.set(n);
+        let id = RequestId::number(n);
+        let reply = ClientReply::default();
+        self.pending_client
+            .borrow_mut()
+            .insert(id.clone(), reply.clone());
+        (id, reply)
+    }
+
+    /// Forget a request to the client (timed out or cancelled).
+    pub(crate) fn forget_client_request(&self, id: &RequestId) {
+        self.pending_client.borrow_mut().remove(id);
+    }
+
+    /// Route a response from the client; false if no request of ours has that id.
+    pub(crate) fn client_answered(&self, id: &RequestId, answer: ClientAnswer) -> bool {
+        let reply = self.pending_client.borrow_mut().remove(id);
+        match reply {
+            Some(r) => {
+                r.fulfil(answer);
+                true
+            }
+            None => false,
         }
     }
 
@@ -46,5 +118,14 @@ impl Session {
         }
         self.listens.borrow_mut().clear();
         self.subscriptions.borrow_mut().clear();
+        let pending: Vec<ClientReply> = self
+            .pending_client
+            .borrow_mut()
+            .drain()
+            .map(|(_, r)| r)
+            .collect();
+        for r in pending {
+            r.fulfil(Err(ErrorObject::internal("connection closed")));
+        }
     }
 }
