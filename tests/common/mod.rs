@@ -83,10 +83,12 @@ impl Server {
             TcpStream::connect(("127.0.0.1", self.port.expect("tcp server"))).expect("connect");
         stream.set_nodelay(true).ok();
         let reader = stream.try_clone().expect("clone");
+        let tcp = stream.try_clone().ok();
         Client {
             writer: Box::new(stream),
             lines: lines_of(reader),
             pending: Vec::new(),
+            tcp,
         }
     }
 
@@ -114,6 +116,7 @@ impl Server {
                 writer: Box::new(stdin),
                 lines,
                 pending: Vec::new(),
+                tcp: None,
             },
         )
     }
@@ -158,6 +161,16 @@ pub struct Client {
     lines: Receiver<String>,
     /// Messages read while looking for something else.
     pub pending: Vec<Value>,
+    tcp: Option<TcpStream>,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // The reader thread holds a clone of the socket: shut it down so the server sees the close.
+        if let Some(s) = &self.tcp {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
 }
 
 impl Client {

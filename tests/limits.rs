@@ -1,0 +1,130 @@
+//! Resource limits: fd exhaustion (EMFILE) and the per-shard connection cap leave existing
+//! connections working and recover.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::*;
+use serde_json::json;
+use std::io::Read;
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn echo(c: &mut Client, id: i64) {
+    let r = c.call(
+        id,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "alive"}}),
+    );
+    assert_eq!(text_of(&r), "alive");
+}
+
+/// The peer closed on us (or never answered) within `within`.
+fn closed_by_server(stream: &mut TcpStream, within: Duration) -> bool {
+    stream.set_read_timeout(Some(within)).ok();
+    let mut buf = [0u8; 64];
+    matches!(stream.read(&mut buf), Ok(0) | Err(_))
+}
+
+#[test]
+fn survives_fd_exhaustion() {
+    // Start under a low open-file limit; the shell applies it to the server only.
+    let mut child = Command::new("bash")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -n 96 && exec {} serve --tcp 127.0.0.1:0 --cores 1",
+                bin()
+            ),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let port: u16 = loop {
+        let line = rx.recv_timeout(TIMEOUT).expect("server start");
+        if let Some(rest) = line.split("tcp://127.0.0.1:").nth(1) {
+            break rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+        }
+    };
+    let server = Server {
+        child,
+        port: Some(port),
+        stderr: rx,
+    };
+    let mut first = server.connect();
+    first.initialize("2025-11-25");
+    // Far more connections than fds: the kernel completes the handshakes, the server cannot accept.
+    let flood: Vec<TcpStream> = (0..150)
+        .filter_map(|_| TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
+    // The server says why it stopped accepting.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let line = server
+            .stderr
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("no EMFILE warning logged");
+        if line.contains("backing off") {
+            break;
+        }
+    }
+    // The existing session keeps working while accept fails.
+    echo(&mut first, 1);
+    drop(flood);
+    // Once fds are free again, new connections are served.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let mut c = server.connect();
+        c.request(0, "initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}));
+        if c.next(Duration::from_millis(500)).is_some() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server did not recover from fd exhaustion"
+        );
+    }
+    echo(&mut first, 2);
+}
+
+#[test]
+fn connection_cap_per_shard() {
+    let server = Server::tcp(&["--cores", "1", "--max-connections", "3"]);
+    let mut held: Vec<Client> = (0..3).map(|_| server.connect()).collect();
+    for (i, c) in held.iter_mut().enumerate() {
+        c.initialize("2025-11-25");
+        echo(c, i as i64);
+    }
+    let mut extra = TcpStream::connect(("127.0.0.1", server.port.unwrap())).unwrap();
+    assert!(
+        closed_by_server(&mut extra, Duration::from_secs(5)),
+        "a fourth connection is refused"
+    );
+    for (i, c) in held.iter_mut().enumerate() {
+        echo(c, 10 + i as i64);
+    }
+    drop(held.pop());
+    std::thread::sleep(Duration::from_millis(200));
+    let mut again = server.connect();
+    again.initialize("2025-11-25");
+    echo(&mut again, 20);
+}
