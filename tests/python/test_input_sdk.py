@@ -33,6 +33,7 @@ from mcp_types import (
     ElicitResult,
     Implementation,
     ListRootsResult,
+    MissingRequiredClientCapabilityErrorData,
     Root,
 )
 
@@ -194,6 +195,8 @@ def test_confirm_without_elicitation_capability(mode: str) -> None:
         with pytest.raises(MCPError) as exc:
             await client.call_tool("confirm", {"question": QUESTION})
         assert exc.value.code == MISSING_REQUIRED_CLIENT_CAPABILITY == -32021, exc.value
+        data = MissingRequiredClientCapabilityErrorData.model_validate(exc.value.error.data)
+        assert data.required_capabilities.elicitation is not None, data
         # The session survives the error.
         r = await client.call_tool("echo", {"text": "still here"})
         assert text_of(r.content) == "still here"
@@ -246,5 +249,7 @@ def test_roots_without_roots_capability(mode: str) -> None:
         with pytest.raises(MCPError) as exc:
             await client.call_tool("roots", {})
         assert exc.value.code == MISSING_REQUIRED_CLIENT_CAPABILITY, exc.value
+        data = MissingRequiredClientCapabilityErrorData.model_validate(exc.value.error.data)
+        assert data.required_capabilities.roots is not None, data
 
     run_client(mode, body)

@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 /// `IORING_ENTER_GETEVENTS`: with DEFER_TASKRUN, completions are only posted when we ask.
 const IORING_ENTER_GETEVENTS: u32 = 1;
 
+/// Send buffers larger than this are freed once sent.
+const RETAINED_SEND_BUFFER: usize = 16 * 1024;
+
 const OP_ACCEPT: u64 = 1;
 const OP_RECV: u64 = 2;
 const OP_SEND: u64 = 3;
@@ -563,6 +566,10 @@ impl NetDriver {
         if c.sent >= c.sending.len() {
             c.sending.clear();
             c.sent = 0;
+            // An idle connection should not keep the buffer of its largest response.
+            if c.sending.capacity() > RETAINED_SEND_BUFFER {
+                c.sending = Vec::new();
+            }
             // Anything queued while this send was in flight goes next.
             c.session.out.take(&mut c.sending);
         }

@@ -328,14 +328,21 @@ impl McpService {
                     self.limits.page_size,
                 ) {
                     Ok((page, next_cursor)) => {
-                        let tools: Vec<Tool> = page
-                            .iter()
-                            .map(|t| downgrade_tool(t, call.version))
-                            .collect();
+                        // Older revisions get copies without the fields they do not know.
+                        let downgraded: Vec<Tool>;
+                        let tools = if call.version.has_structured_output() {
+                            page
+                        } else {
+                            downgraded = page
+                                .iter()
+                                .map(|t| downgrade_tool(t, call.version))
+                                .collect();
+                            &downgraded
+                        };
                         sink.result(
                             &call.id,
                             &ListToolsResult {
-                                tools: &tools,
+                                tools,
                                 next_cursor,
                                 envelope: self.shape.envelope(&call.era, true),
                             },
