@@ -52,9 +52,11 @@ impl NdjsonCodec {
                 }
                 continue;
             }
-            if self.partial.len() + chunk.len()
-                > self.max_line + usize::from(complete && chunk.ends_with(b"\r"))
-            {
+            // A trailing CR may belong to a CRLF line ending (possibly split before its LF): it
+            // does not count against the limit.
+            let last = chunk.last().or(self.partial.last());
+            let allowance = usize::from(last == Some(&b'\r'));
+            if self.partial.len() + chunk.len() > self.max_line + allowance {
                 self.partial = Vec::new();
                 self.discarding = !complete;
                 on_frame(Frame::Oversize);
@@ -127,6 +129,13 @@ mod tests {
             vec![None, Some(b"ok".to_vec()), None, Some(b"xy".to_vec())]
         );
         assert_eq!(c.buffered(), 0);
+    }
+
+    #[test]
+    fn crlf_split_between_cr_and_lf() {
+        let mut c = NdjsonCodec::new(1);
+        assert_eq!(run(&mut c, &[b"a\r", b"\n"]), vec![Some(b"a".to_vec())]);
+        assert_eq!(run(&mut c, &[b"a\r", b"b\n"]), vec![None]);
     }
 
     #[test]
