@@ -6,7 +6,7 @@
 //! the loop sleeps on the ring's eventfd, read through glommio, so timers and channels keep running.
 
 use super::bufring::BufRing;
-use crate::service::{ConnRef, McpService, Outbox, Session};
+use crate::service::{ConnRef, McpService, Outbox, Outlet, Session};
 use glommio::io::BufferedFile;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use ringmcp_proto::framing::NdjsonCodec;
@@ -94,6 +94,9 @@ struct Conn {
     kind: Kind,
     gen: u32,
     session: Rc<Session>,
+    /// Bytes waiting for this connection, and the same object as the session's outlet.
+    outbox: Rc<Outbox>,
+    outlet: Rc<dyn Outlet>,
     codec: NdjsonCodec,
     sending: Vec<u8>,
     sent: usize,
@@ -268,16 +271,19 @@ impl NetDriver {
             key: key as u32,
             gen,
         };
-        let outbox = Outbox::new(
+        let outbox = Rc::new(Outbox::new(
             conn_ref,
             self.service.shard().signal.clone(),
             self.cfg.max_queued_bytes,
-        );
+        ));
+        let outlet: Rc<dyn Outlet> = outbox.clone();
         entry.insert(Conn {
             fd,
             kind,
             gen,
-            session: Rc::new(Session::new(outbox)),
+            session: Rc::new(Session::new(Some(outlet.clone()))),
+            outbox,
+            outlet,
             codec: NdjsonCodec::new(self.service.max_message_bytes()),
             sending: Vec::new(),
             sent: 0,
@@ -299,6 +305,7 @@ impl NetDriver {
         if !c.closing {
             tracing::debug!(key, reason = why, "closing connection");
             c.closing = true;
+            c.outbox.close();
             c.session.close();
             if matches!(c.kind, Kind::Socket) {
                 // Ends the multishot recv and any pending send, so `ops` drains to zero.
@@ -481,9 +488,9 @@ impl NetDriver {
                 if !c.closing {
                     let data = self.bufs.get(bid, res as usize);
                     let service = &self.service;
-                    let session = &c.session;
+                    let (session, outlet) = (&c.session, &c.outlet);
                     c.codec
-                        .decode(data, |frame| service.on_frame(session, frame));
+                        .decode(data, |frame| service.on_frame(session, outlet, frame));
                 }
                 self.bufs.push(bid);
             }
@@ -528,9 +535,9 @@ impl NetDriver {
             if let Kind::Pipe { read_buf, .. } = &c.kind {
                 if !c.closing {
                     let service = &self.service;
-                    let session = &c.session;
+                    let (session, outlet) = (&c.session, &c.outlet);
                     c.codec.decode(&read_buf[..res as usize], |frame| {
-                        service.on_frame(session, frame)
+                        service.on_frame(session, outlet, frame)
                     });
                 }
             }
@@ -571,7 +578,7 @@ impl NetDriver {
                 c.sending = Vec::new();
             }
             // Anything queued while this send was in flight goes next.
-            c.session.out.take(&mut c.sending);
+            c.outbox.take(&mut c.sending);
         }
         if c.closing {
             self.close_conn(key, "closed");
@@ -616,7 +623,7 @@ impl NetDriver {
             if c.gen != conn.gen {
                 continue;
             }
-            if c.session.out.overflowed() {
+            if c.outbox.overflowed() {
                 tracing::warn!(
                     key,
                     limit = self.cfg.max_queued_bytes,
@@ -626,7 +633,7 @@ impl NetDriver {
                 continue;
             }
             if !c.send_inflight {
-                c.session.out.take(&mut c.sending);
+                c.outbox.take(&mut c.sending);
                 self.start_send(key);
             }
         }

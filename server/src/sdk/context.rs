@@ -2,7 +2,7 @@
 //! client, notice that the client cancelled, and publish resource updates to every shard.
 
 use super::error::HandlerError;
-use crate::service::{Session, ShardCtx};
+use crate::service::{MsgKind, Outlet, Session, ShardCtx};
 use ringmcp_proto::jsonrpc;
 use ringmcp_proto::types::{
     InputRequest, LogLevel, LoggingMessageParams, CREATE_MESSAGE, ELICIT, LIST_ROOTS,
@@ -113,6 +113,7 @@ struct Inner {
     input: InputMode,
     inputs_asked: Cell<u32>,
     session: Rc<Session>,
+    outlet: Rc<dyn Outlet>,
     shard: Rc<ShardCtx>,
     progress_token: Option<Value>,
     log_level: Option<LogLevel>,
@@ -135,6 +136,7 @@ impl RequestContext {
     pub(crate) fn new(
         input: InputMode,
         session: Rc<Session>,
+        outlet: Rc<dyn Outlet>,
         shard: Rc<ShardCtx>,
         progress_token: Option<Value>,
         log_level: Option<LogLevel>,
@@ -145,6 +147,7 @@ impl RequestContext {
                 input,
                 inputs_asked: Cell::new(0),
                 session,
+                outlet,
                 shard,
                 progress_token,
                 log_level,
@@ -175,10 +178,9 @@ impl RequestContext {
             total,
             message,
         };
-        self.inner
-            .session
-            .out
-            .send(|out| jsonrpc::write_notification(out, "notifications/progress", &params));
+        self.inner.outlet.send(MsgKind::Notification, &mut |out| {
+            jsonrpc::write_notification(out, "notifications/progress", &params)
+        });
     }
 
     /// Send `notifications/message` if the client's log level lets `level` through.
@@ -191,10 +193,9 @@ impl RequestContext {
             logger: logger.map(str::to_owned),
             data,
         };
-        self.inner
-            .session
-            .out
-            .send(|out| jsonrpc::write_notification(out, "notifications/message", &params));
+        self.inner.outlet.send(MsgKind::Notification, &mut |out| {
+            jsonrpc::write_notification(out, "notifications/message", &params)
+        });
     }
 
     /// Whether the client cancelled this request.
@@ -268,9 +269,9 @@ impl RequestContext {
                 let session = &self.inner.session;
                 let (id, reply) = session.expect_client_answer();
                 let params = params.unwrap_or_else(|| json!({}));
-                session
-                    .out
-                    .send(|out| jsonrpc::write_request(out, &id, method, &params));
+                self.inner.outlet.send(MsgKind::Request, &mut |out| {
+                    jsonrpc::write_request(out, &id, method, &params)
+                });
                 let timeout = *timeout;
                 let answer = futures_lite::future::or(async { Some(reply.await) }, async {
                     glommio::timer::sleep(timeout).await;

@@ -5,6 +5,7 @@
 //! table so that `notifications/cancelled` can stop them, and a panic inside one becomes -32603 for
 //! that request only.
 
+use super::outlet::{MsgKind, Outlet};
 use super::session::Session;
 use super::shard::ShardCtx;
 use crate::sdk::{BoxFuture, CancelToken, HandlerError, InputMode, Registry, RequestContext};
@@ -62,17 +63,28 @@ pub struct McpService {
     shard: Rc<ShardCtx>,
 }
 
-/// Where the answer to a request goes: straight to the connection, or into a batch reply.
+/// Where the answer to a request goes: the outlet the request came from, or into a batch reply.
 #[derive(Clone)]
-enum Sink {
-    Direct(Rc<Session>),
-    Batch(Rc<BatchReply>),
+struct Sink {
+    session: Rc<Session>,
+    outlet: Rc<dyn Outlet>,
+    batch: Option<Rc<BatchReply>>,
 }
 
 struct BatchReply {
-    session: Rc<Session>,
+    outlet: Rc<dyn Outlet>,
     parts: RefCell<Vec<Vec<u8>>>,
     pending: Cell<usize>,
+}
+
+/// Send through an outlet with a one-shot writer.
+fn send_once(outlet: &dyn Outlet, kind: MsgKind, f: impl FnOnce(&mut Vec<u8>)) {
+    let mut f = Some(f);
+    outlet.send(kind, &mut |out| {
+        if let Some(f) = f.take() {
+            f(out)
+        }
+    });
 }
 
 impl BatchReply {
@@ -83,7 +95,7 @@ impl BatchReply {
             if parts.is_empty() {
                 return;
             }
-            self.session.out.send(|out| {
+            send_once(&*self.outlet, MsgKind::Response, |out| {
                 out.push(b'[');
                 for (i, p) in parts.iter().enumerate() {
                     if i > 0 {
@@ -99,16 +111,13 @@ impl BatchReply {
 
 impl Sink {
     fn session(&self) -> &Rc<Session> {
-        match self {
-            Sink::Direct(s) => s,
-            Sink::Batch(b) => &b.session,
-        }
+        &self.session
     }
 
     fn write(&self, f: impl FnOnce(&mut Vec<u8>)) {
-        match self {
-            Sink::Direct(s) => s.out.send(f),
-            Sink::Batch(b) => {
+        match &self.batch {
+            None => send_once(&*self.outlet, MsgKind::Response, f),
+            Some(b) => {
                 let mut part = Vec::new();
                 f(&mut part);
                 b.parts.borrow_mut().push(part);
@@ -119,7 +128,7 @@ impl Sink {
 
     /// The request produced no answer (cancelled): a batch still has to count it.
     fn skip(&self) {
-        if let Sink::Batch(b) = self {
+        if let Some(b) = &self.batch {
             b.finish_one();
         }
     }
@@ -176,8 +185,13 @@ impl McpService {
         self.limits.max_message_bytes
     }
 
-    /// Handle one decoded frame from `session`.
-    pub fn on_frame(self: &Rc<Self>, session: &Rc<Session>, frame: Frame<'_>) {
+    /// Handle one decoded line from `session`; answers go to `outlet`.
+    pub fn on_frame(
+        self: &Rc<Self>,
+        session: &Rc<Session>,
+        outlet: &Rc<dyn Outlet>,
+        frame: Frame<'_>,
+    ) {
         match frame {
             Frame::Oversize => {
                 tracing::debug!(
@@ -188,21 +202,45 @@ impl McpService {
                     "message exceeds the {} byte limit",
                     self.limits.max_message_bytes
                 ));
-                session.out.send(|out| jsonrpc::write_error(out, None, &e));
+                send_once(&**outlet, MsgKind::Response, |out| {
+                    jsonrpc::write_error(out, None, &e)
+                });
             }
-            Frame::Line(bytes) => match jsonrpc::parse(bytes) {
-                Parsed::Single(Ok(msg)) => {
-                    self.on_message(&Sink::Direct(session.clone()), msg, false)
-                }
-                Parsed::Single(Err(Rejected { id, error })) => session
-                    .out
-                    .send(|out| jsonrpc::write_error(out, id.as_ref(), &error)),
-                Parsed::Batch(items) => self.on_batch(session, items),
-            },
+            Frame::Line(bytes) => self.on_parsed(session, outlet, jsonrpc::parse(bytes)),
         }
     }
 
-    fn on_batch(self: &Rc<Self>, session: &Rc<Session>, items: Vec<Result<Message, Rejected>>) {
+    /// Handle one parsed message (or batch) from `session`; answers go to `outlet`.
+    pub fn on_parsed(
+        self: &Rc<Self>,
+        session: &Rc<Session>,
+        outlet: &Rc<dyn Outlet>,
+        parsed: Parsed,
+    ) {
+        match parsed {
+            Parsed::Single(Ok(msg)) => {
+                let sink = Sink {
+                    session: session.clone(),
+                    outlet: outlet.clone(),
+                    batch: None,
+                };
+                self.on_message(&sink, msg, false)
+            }
+            Parsed::Single(Err(Rejected { id, error })) => {
+                send_once(&**outlet, MsgKind::Response, |out| {
+                    jsonrpc::write_error(out, id.as_ref(), &error)
+                })
+            }
+            Parsed::Batch(items) => self.on_batch(session, outlet, items),
+        }
+    }
+
+    fn on_batch(
+        self: &Rc<Self>,
+        session: &Rc<Session>,
+        outlet: &Rc<dyn Outlet>,
+        items: Vec<Result<Message, Rejected>>,
+    ) {
         let version = session.legacy.borrow().version();
         if !version.is_some_and(ProtocolVersion::allows_batches) {
             let why = match version {
@@ -211,7 +249,9 @@ impl McpService {
                     .to_owned(),
             };
             let e = ErrorObject::invalid_request(why);
-            session.out.send(|out| jsonrpc::write_error(out, None, &e));
+            send_once(&**outlet, MsgKind::Response, |out| {
+                jsonrpc::write_error(out, None, &e)
+            });
             return;
         }
         let expecting = items
@@ -219,11 +259,15 @@ impl McpService {
             .filter(|m| !matches!(m, Ok(Message::Notification(_)) | Ok(Message::Response(_))))
             .count();
         let reply = Rc::new(BatchReply {
-            session: session.clone(),
+            outlet: outlet.clone(),
             parts: RefCell::new(Vec::new()),
             pending: Cell::new(expecting + 1),
         });
-        let sink = Sink::Batch(reply.clone());
+        let sink = Sink {
+            session: session.clone(),
+            outlet: outlet.clone(),
+            batch: Some(reply.clone()),
+        };
         for item in items {
             match item {
                 Ok(msg) => self.on_message(&sink, msg, true),
@@ -267,7 +311,10 @@ impl McpService {
                     tracing::debug!(?id, "request cancelled by client");
                     token.cancel();
                 }
-                session.listens.borrow_mut().retain(|(lid, _)| *lid != id);
+                session
+                    .listens
+                    .borrow_mut()
+                    .retain(|(lid, _, _)| *lid != id);
             }
             other => tracing::debug!(method = other, "notification ignored"),
         }
@@ -494,11 +541,14 @@ impl McpService {
             "_meta": { "io.modelcontextprotocol/subscriptionId": call.id.to_value() },
             "notifications": honoured,
         });
-        session.out.send(|out| {
+        send_once(&*sink.outlet, MsgKind::Notification, |out| {
             jsonrpc::write_notification(out, "notifications/subscriptions/acknowledged", &params)
         });
         let first = session.listens.borrow().is_empty();
-        session.listens.borrow_mut().push((call.id, honoured));
+        session
+            .listens
+            .borrow_mut()
+            .push((call.id, honoured, sink.outlet.clone()));
         if first {
             self.shard.add_listener(&session);
         }
@@ -584,6 +634,7 @@ impl McpService {
         let ctx = RequestContext::new(
             input,
             session.clone(),
+            sink.outlet.clone(),
             self.shard.clone(),
             progress_token,
             log_level,

@@ -1,13 +1,16 @@
 //! The protocol engine of one shard: turns decoded frames from a connection into handler calls and
-//! writes responses and notifications to that connection's [`Outbox`]. It owns no sockets; the
+//! writes responses and notifications to an [`Outlet`] (a connection's [`Outbox`], an HTTP
+//! exchange). It owns no sockets; the
 //! net ring driver feeds it frames and flushes outboxes.
 
 mod engine;
 mod outbox;
+mod outlet;
 mod session;
 mod shard;
 
 pub use engine::{Limits, McpService};
 pub use outbox::{ConnRef, Outbox, ShardSignal};
+pub use outlet::{MsgKind, Outlet};
 pub use session::{ClientAnswer, ClientReply, Session};
 pub use shard::{MeshMsg, ShardCtx};

@@ -92,14 +92,21 @@ impl Outbox {
         }
     }
 
-    /// Append one message (the writer appends its JSON; the newline is added here).
-    pub fn send(&self, write: impl FnOnce(&mut Vec<u8>)) {
+    /// Append one newline-delimited message (the writer appends its JSON; the newline is added here).
+    pub fn send_line(&self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.send_raw(|buf| {
+            write(buf);
+            buf.push(b'\n');
+        });
+    }
+
+    /// Append bytes as they are (HTTP framing).
+    pub fn send_raw(&self, write: impl FnOnce(&mut Vec<u8>)) {
         if self.closed.get() {
             return;
         }
         let mut buf = self.buf.borrow_mut();
         write(&mut buf);
-        buf.push(b'\n');
         if buf.len() > self.max_bytes {
             buf.clear();
             self.overflowed.set(true);

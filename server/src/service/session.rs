@@ -1,7 +1,7 @@
 //! [`Session`]: per-connection protocol state: the legacy lifecycle, requests in flight (for
 //! cancellation), legacy resource subscriptions and 2026-07-28 `subscriptions/listen` streams.
 
-use super::outbox::Outbox;
+use super::outlet::{MsgKind, Outlet};
 use crate::sdk::CancelToken;
 use ringmcp_proto::session::LegacySession;
 use ringmcp_proto::types::SubscriptionFilter;
@@ -48,23 +48,29 @@ impl Future for ClientReply {
     }
 }
 
+/// One 2026-07-28 `subscriptions/listen` stream: the listen request's id, its filter and the
+/// outlet it was asked from (where its notifications go).
+pub(crate) type Listen = (RequestId, SubscriptionFilter, Rc<dyn Outlet>);
+
 /// One client's state on one connection.
 pub struct Session {
-    /// Where responses and notifications go.
-    pub out: Outbox,
+    /// Where messages not tied to a request go (resource updates, listen streams): the connection
+    /// on newline transports, the standing SSE stream of an HTTP session (if one is open).
+    notify: RefCell<Option<Rc<dyn Outlet>>>,
     pub(crate) legacy: RefCell<LegacySession>,
     pub(crate) inflight: RefCell<HashMap<RequestId, CancelToken>>,
     pub(crate) subscriptions: RefCell<HashSet<String>>,
-    pub(crate) listens: RefCell<Vec<(RequestId, SubscriptionFilter)>>,
+    /// 2026-07-28 listen streams of this client.
+    pub(crate) listens: RefCell<Vec<Listen>>,
     pending_client: RefCell<HashMap<RequestId, ClientReply>>,
     next_request_id: Cell<u64>,
 }
 
 impl Session {
-    /// A fresh session writing to `out`.
-    pub fn new(out: Outbox) -> Self {
+    /// A fresh session; unsolicited messages go to `notify`.
+    pub fn new(notify: Option<Rc<dyn Outlet>>) -> Self {
         Session {
-            out,
+            notify: RefCell::new(notify),
             legacy: RefCell::new(LegacySession::new()),
             inflight: RefCell::new(HashMap::new()),
             subscriptions: RefCell::new(HashSet::new()),
@@ -103,14 +109,35 @@ impl Session {
         }
     }
 
+    /// Send a message that belongs to no request; dropped when no outlet is attached.
+    pub fn notify(&self, kind: MsgKind, write: &mut dyn FnMut(&mut Vec<u8>)) {
+        let outlet = self.notify.borrow().clone();
+        if let Some(o) = outlet {
+            o.send(kind, write);
+        }
+    }
+
+    /// Whether unsolicited messages currently go anywhere.
+    pub fn has_notify_outlet(&self) -> bool {
+        self.notify
+            .borrow()
+            .as_ref()
+            .is_some_and(|o| !o.is_closed())
+    }
+
+    /// Attach (or detach) the outlet for unsolicited messages.
+    pub fn set_notify_outlet(&self, outlet: Option<Rc<dyn Outlet>>) {
+        *self.notify.borrow_mut() = outlet;
+    }
+
     /// Requests still running.
     pub fn inflight(&self) -> usize {
         self.inflight.borrow().len()
     }
 
-    /// The connection closed: cancel everything still running and refuse further writes.
+    /// The client is gone: cancel everything still running and drop its outlet.
     pub fn close(&self) {
-        self.out.close();
+        self.notify.borrow_mut().take();
         let running: Vec<CancelToken> =
             self.inflight.borrow_mut().drain().map(|(_, t)| t).collect();
         for token in running {

@@ -2,6 +2,7 @@
 //! list, the subscriber index, and the senders to the other shards for broadcasts.
 
 use super::outbox::ShardSignal;
+use super::outlet::MsgKind;
 use super::session::Session;
 use glommio::channels::channel_mesh::Senders;
 use ringmcp_proto::jsonrpc;
@@ -109,10 +110,10 @@ impl ShardCtx {
                 let Some(s) = weak.upgrade() else {
                     return false;
                 };
-                if !s.subscriptions.borrow().contains(uri) || s.out.is_closed() {
+                if !s.subscriptions.borrow().contains(uri) || !s.has_notify_outlet() {
                     return false;
                 }
-                s.out.send(|out| {
+                s.notify(MsgKind::Notification, &mut |out| {
                     jsonrpc::write_notification(
                         out,
                         "notifications/resources/updated",
@@ -130,11 +131,9 @@ impl ShardCtx {
             let Some(s) = weak.upgrade() else {
                 return false;
             };
-            let listens = s.listens.borrow();
-            if listens.is_empty() || s.out.is_closed() {
-                return false;
-            }
-            for (id, filter) in listens.iter() {
+            let mut listens = s.listens.borrow_mut();
+            listens.retain(|(_, _, outlet)| !outlet.is_closed());
+            for (id, filter, outlet) in listens.iter() {
                 if filter
                     .resource_subscriptions
                     .as_ref()
@@ -144,12 +143,12 @@ impl ShardCtx {
                         "_meta": { "io.modelcontextprotocol/subscriptionId": id.to_value() },
                         "uri": uri,
                     });
-                    s.out.send(|out| {
+                    outlet.send(MsgKind::Notification, &mut |out| {
                         jsonrpc::write_notification(out, "notifications/resources/updated", &params)
                     });
                 }
             }
-            true
+            !listens.is_empty()
         });
     }
 }

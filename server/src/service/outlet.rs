@@ -1,0 +1,36 @@
+//! [`Outlet`]: where the JSON-RPC messages for one client go. On a newline transport it is the
+//! connection's [`Outbox`]; on HTTP it is one request's response (plain JSON or an SSE stream) or a
+//! session's standing SSE stream; for a session on another shard, the mesh back to the shard that
+//! holds the connection.
+
+use super::outbox::Outbox;
+
+/// What a message is, so that an HTTP exchange can choose between JSON and SSE and know when its
+/// response is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MsgKind {
+    /// The final answer to the request the outlet serves.
+    Response,
+    /// A notification (progress, log, resource update).
+    Notification,
+    /// A server-to-client request (elicitation, sampling, roots).
+    Request,
+}
+
+/// A destination for JSON-RPC messages. `write` appends exactly one JSON message.
+pub trait Outlet {
+    /// Queue one message.
+    fn send(&self, kind: MsgKind, write: &mut dyn FnMut(&mut Vec<u8>));
+    /// Whether messages are being dropped (the client is gone).
+    fn is_closed(&self) -> bool;
+}
+
+impl Outlet for Outbox {
+    fn send(&self, _kind: MsgKind, write: &mut dyn FnMut(&mut Vec<u8>)) {
+        self.send_line(|out| write(out));
+    }
+
+    fn is_closed(&self) -> bool {
+        Outbox::is_closed(self)
+    }
+}
