@@ -25,6 +25,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod demo;
+pub mod http;
 pub mod netring;
 pub mod runtime;
 pub mod sdk;

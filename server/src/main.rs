@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use ringmcp::netring::DriverConfig;
+use ringmcp::proto::framing::HttpLimits;
 use ringmcp::service::Limits;
 use ringmcp::{serve, ServeOptions, Transport};
 use std::net::SocketAddr;
@@ -22,17 +23,52 @@ enum Command {
     Serve(ServeArgs),
 }
 
-/// Default listener until the HTTP transport lands.
-const DEFAULT_TCP: &str = "127.0.0.1:7000";
+/// The listener when none is named.
+const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 
 #[derive(Args)]
 struct ServeArgs {
     /// One session on stdin/stdout (logs go to stderr).
-    #[arg(long, conflicts_with = "tcp")]
+    #[arg(long, conflicts_with_all = ["tcp", "http"])]
     stdio: bool,
-    /// Newline-delimited JSON-RPC over TCP on this address (default 127.0.0.1:7000).
+    /// Newline-delimited JSON-RPC over TCP on this address.
     #[arg(long, value_name = "ADDR")]
     tcp: Option<SocketAddr>,
+    /// Streamable HTTP on this address (endpoint /mcp; 2024-11-05 HTTP+SSE at /sse). The default
+    /// listener, on 127.0.0.1:8080, when no --stdio, --tcp or --http is given.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+    /// Origins allowed to call the HTTP endpoint besides loopback ones (repeatable; `*` = any).
+    #[arg(
+        long = "allow-origin",
+        value_name = "ORIGIN",
+        env = "RINGMCP_ALLOW_ORIGIN",
+        value_delimiter = ','
+    )]
+    allow_origins: Vec<String>,
+    /// Host header values allowed besides loopback and the bound address (repeatable; `*` = any).
+    #[arg(
+        long = "allow-host",
+        value_name = "HOST",
+        env = "RINGMCP_ALLOW_HOST",
+        value_delimiter = ','
+    )]
+    allow_hosts: Vec<String>,
+    /// Seconds an HTTP session may stay idle before it is closed.
+    #[arg(long, default_value_t = 600, env = "RINGMCP_SESSION_IDLE_SECS")]
+    session_idle_secs: u64,
+    /// HTTP sessions one shard holds at most (503 past it).
+    #[arg(long, default_value_t = 100_000, env = "RINGMCP_MAX_SESSIONS")]
+    max_sessions: usize,
+    /// HTTP header lines per request at most (431 past it).
+    #[arg(long, default_value_t = 64, env = "RINGMCP_MAX_HEADERS")]
+    max_headers: usize,
+    /// Bytes of HTTP request line and headers at most (431 past it).
+    #[arg(long, default_value_t = 16 * 1024, env = "RINGMCP_MAX_HEADER_BYTES")]
+    max_header_bytes: usize,
+    /// Seconds between SSE keep-alive comments.
+    #[arg(long, default_value_t = 15, env = "RINGMCP_SSE_KEEPALIVE_SECS")]
+    sse_keepalive_secs: u64,
     /// Shards, one pinned core each (default: every core).
     #[arg(long, default_value_t = 0, env = "RINGMCP_CORES")]
     cores: usize,
@@ -110,19 +146,34 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => {
             init_logging(args.log_level.as_deref());
-            let transport = if args.stdio {
-                Transport::Stdio
-            } else {
-                match args.tcp {
-                    Some(addr) => Transport::Tcp(addr),
-                    None => Transport::Tcp(
-                        DEFAULT_TCP
-                            .parse()
-                            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 7000))),
-                    ),
-                }
+            let mut transports = Vec::new();
+            if args.stdio {
+                transports.push(Transport::Stdio);
+            }
+            if let Some(addr) = args.tcp {
+                transports.push(Transport::Tcp(addr));
+            }
+            if let Some(addr) = args.http {
+                transports.push(Transport::Http(addr));
+            }
+            if transports.is_empty() {
+                let addr = DEFAULT_HTTP
+                    .parse()
+                    .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)));
+                transports.push(Transport::Http(addr));
+            }
+            let mut options = ServeOptions::new(Transport::Stdio);
+            options.transports = transports;
+            options.http.allowed_origins = args.allow_origins;
+            options.http.allowed_hosts = args.allow_hosts;
+            options.http.session_idle = Duration::from_secs(args.session_idle_secs);
+            options.http.max_sessions = args.max_sessions;
+            options.http.keepalive = Duration::from_secs(args.sse_keepalive_secs.max(1));
+            options.http.limits = HttpLimits {
+                max_headers: args.max_headers,
+                max_head_bytes: args.max_header_bytes,
+                max_body_bytes: args.max_message_bytes,
             };
-            let mut options = ServeOptions::new(transport);
             options.cores = args.cores;
             options.limits = Limits {
                 max_message_bytes: args.max_message_bytes,

@@ -1,6 +1,7 @@
-//! [`serve`]: the one call that runs a registry on a transport with default settings.
+//! [`serve`]: the one call that runs a registry on its transports.
 
-use crate::netring::DriverConfig;
+use crate::http::HttpConfig;
+use crate::netring::{DriverConfig, Wire};
 use crate::runtime::{self, Listen, RuntimeConfig, ServeError};
 use crate::sdk::Registry;
 use crate::service::Limits;
@@ -9,25 +10,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Where to serve.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport {
     /// One session on stdin/stdout.
     Stdio,
     /// Newline-delimited JSON-RPC over TCP.
     Tcp(SocketAddr),
+    /// Streamable HTTP (endpoint `/mcp`) and the 2024-11-05 HTTP+SSE endpoints (`/sse`).
+    Http(SocketAddr),
 }
 
 /// Everything [`serve`] needs besides the registry.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// Where to listen.
-    pub transport: Transport,
+    /// Where to listen: stdio alone, or any number of TCP and HTTP listeners.
+    pub transports: Vec<Transport>,
     /// Shards (cores); 0 = every available core.
     pub cores: usize,
     /// Protocol limits.
     pub limits: Limits,
     /// Net loop tunables.
     pub driver: DriverConfig,
+    /// HTTP settings (the bound address is filled in when the listener is bound).
+    pub http: HttpConfig,
     /// listen(2) backlog.
     pub backlog: i32,
     /// Executor spin before parking.
@@ -37,13 +42,14 @@ pub struct ServeOptions {
 }
 
 impl ServeOptions {
-    /// Defaults for a transport.
+    /// Defaults for one transport.
     pub fn new(transport: Transport) -> Self {
         ServeOptions {
-            transport,
+            transports: vec![transport],
             cores: 0,
             limits: Limits::default(),
             driver: DriverConfig::default(),
+            http: HttpConfig::new(SocketAddr::from(([127, 0, 0, 1], 8080))),
             backlog: 4096,
             spin_before_park: Duration::ZERO,
             io_memory: 256 << 10,
@@ -52,7 +58,7 @@ impl ServeOptions {
 }
 
 /// Serve `registry` until SIGINT/SIGTERM (or, on stdio, end of input).
-pub fn serve(registry: Registry, options: ServeOptions) -> Result<(), ServeError> {
+pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeError> {
     let available: Vec<usize> = core_affinity::get_core_ids()
         .unwrap_or_default()
         .into_iter()
@@ -69,23 +75,48 @@ pub fn serve(registry: Registry, options: ServeOptions) -> Result<(), ServeError
         options.cores.min(available.len())
     };
     let cpus: Vec<usize> = available.into_iter().take(cores).collect();
-    let listen = match options.transport {
-        Transport::Stdio => Listen::Stdio,
-        Transport::Tcp(addr) => {
+    let listen = if options.transports.contains(&Transport::Stdio) {
+        if options.transports.len() > 1 {
+            return Err(ServeError::Config(
+                "--stdio cannot be combined with network listeners".into(),
+            ));
+        }
+        Listen::Stdio
+    } else {
+        let mut per_shard: Vec<Vec<(std::os::fd::RawFd, Wire)>> = vec![Vec::new(); cpus.len()];
+        let mut http = None;
+        for t in &options.transports {
+            let (addr, wire, scheme) = match t {
+                Transport::Tcp(a) => (*a, Wire::Lines, "tcp"),
+                Transport::Http(a) => (*a, Wire::Http, "http"),
+                Transport::Stdio => continue,
+            };
             let (fds, bound) =
                 crate::transport::tcp::bind_reuseport(addr, cpus.len(), options.backlog).map_err(
                     |source| ServeError::Io {
-                        what: "binding the TCP listener",
+                        what: "binding a listener",
                         source,
                     },
                 )?;
-            tracing::info!(shards = cpus.len(), "listening on tcp://{bound}");
+            for (shard, fd) in fds.into_iter().enumerate() {
+                per_shard[shard].push((fd, wire));
+            }
+            let path = if wire == Wire::Http {
+                options.http.endpoint.as_str()
+            } else {
+                ""
+            };
+            tracing::info!(shards = cpus.len(), "listening on {scheme}://{bound}{path}");
             eprintln!(
-                "ringmcp: listening on tcp://{bound} ({} shards)",
+                "ringmcp: listening on {scheme}://{bound}{path} ({} shards)",
                 cpus.len()
             );
-            Listen::Tcp(fds)
+            if wire == Wire::Http {
+                options.http.bound = bound;
+                http = Some(options.http.clone());
+            }
         }
+        Listen::Sockets { per_shard, http }
     };
     let config = RuntimeConfig {
         cpus,

@@ -6,6 +6,7 @@
 //! the loop sleeps on the ring's eventfd, read through glommio, so timers and channels keep running.
 
 use super::bufring::BufRing;
+use crate::http::{HttpConn, HttpService};
 use crate::service::{ConnRef, McpService, Outbox, Outlet, Session};
 use glommio::io::BufferedFile;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
@@ -40,8 +41,8 @@ fn split(user_data: u64) -> (u64, usize) {
 
 /// Where a shard's connections come from.
 pub enum Source {
-    /// Listening sockets (already bound and listening) to accept from.
-    Listeners(Vec<RawFd>),
+    /// Listening sockets (already bound and listening) to accept from, with what they speak.
+    Listeners(Vec<(RawFd, Wire)>),
     /// One session on a pair of pipes or files (stdin, stdout).
     Stdio {
         /// Read side.
@@ -49,6 +50,26 @@ pub enum Source {
         /// Write side.
         output: RawFd,
     },
+}
+
+/// What a listener's connections speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// Newline-delimited JSON-RPC, one legacy session per connection.
+    Lines,
+    /// HTTP/1.1: Streamable HTTP and the 2024-11-05 HTTP+SSE endpoints.
+    Http,
+}
+
+/// The protocol state of one connection.
+enum Proto {
+    Lines {
+        session: Rc<Session>,
+        /// The connection's outbox, as the session's outlet.
+        outlet: Rc<dyn Outlet>,
+        codec: NdjsonCodec,
+    },
+    Http(Box<HttpConn>),
 }
 
 /// Tunables of the net loop.
@@ -93,11 +114,9 @@ struct Conn {
     fd: RawFd,
     kind: Kind,
     gen: u32,
-    session: Rc<Session>,
-    /// Bytes waiting for this connection, and the same object as the session's outlet.
+    proto: Proto,
+    /// Bytes waiting for this connection.
     outbox: Rc<Outbox>,
-    outlet: Rc<dyn Outlet>,
-    codec: NdjsonCodec,
     sending: Vec<u8>,
     sent: usize,
     send_inflight: bool,
@@ -112,6 +131,7 @@ struct Conn {
 
 struct Listener {
     fd: RawFd,
+    wire: Wire,
     armed: bool,
     resume_at: Option<Instant>,
 }
@@ -126,6 +146,7 @@ pub struct NetDriver {
     next_gen: u32,
     listeners: Vec<Listener>,
     service: Rc<McpService>,
+    http: Option<Rc<HttpService>>,
     cfg: DriverConfig,
     stop: Arc<AtomicBool>,
     stopping_since: Option<Instant>,
@@ -140,6 +161,7 @@ impl NetDriver {
     /// Build the ring for one shard. Must run on the shard's own thread (the ring is single-issuer).
     pub fn new(
         service: Rc<McpService>,
+        http: Option<Rc<HttpService>>,
         source: Source,
         wake_fd: RawFd,
         stop: Arc<AtomicBool>,
@@ -161,6 +183,7 @@ impl NetDriver {
             next_gen: 0,
             listeners: Vec::new(),
             service,
+            http,
             cfg,
             stop,
             stopping_since: None,
@@ -174,8 +197,9 @@ impl NetDriver {
             Source::Listeners(fds) => {
                 driver.listeners = fds
                     .into_iter()
-                    .map(|fd| Listener {
+                    .map(|(fd, wire)| Listener {
                         fd,
+                        wire,
                         armed: false,
                         resume_at: None,
                     })
@@ -190,7 +214,7 @@ impl NetDriver {
                     output,
                     read_buf: vec![0u8; 64 * 1024].into_boxed_slice(),
                 };
-                let key = driver.open_conn(input, kind);
+                let key = driver.open_conn(input, kind, Wire::Lines);
                 driver.arm_read(key);
             }
         }
@@ -262,7 +286,7 @@ impl NetDriver {
         self.push(sqe);
     }
 
-    fn open_conn(&mut self, fd: RawFd, kind: Kind) -> usize {
+    fn open_conn(&mut self, fd: RawFd, kind: Kind, wire: Wire) -> usize {
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         self.next_gen = self.next_gen.wrapping_add(1);
@@ -276,15 +300,23 @@ impl NetDriver {
             self.service.shard().signal.clone(),
             self.cfg.max_queued_bytes,
         ));
-        let outlet: Rc<dyn Outlet> = outbox.clone();
+        let proto = match (wire, &self.http) {
+            (Wire::Http, Some(http)) => Proto::Http(Box::new(HttpConn::new(http.limits()))),
+            _ => {
+                let outlet: Rc<dyn Outlet> = outbox.clone();
+                Proto::Lines {
+                    session: Rc::new(Session::new(Some(outlet.clone()))),
+                    outlet,
+                    codec: NdjsonCodec::new(self.service.max_message_bytes()),
+                }
+            }
+        };
         entry.insert(Conn {
             fd,
             kind,
             gen,
-            session: Rc::new(Session::new(Some(outlet.clone()))),
+            proto,
             outbox,
-            outlet,
-            codec: NdjsonCodec::new(self.service.max_message_bytes()),
             sending: Vec::new(),
             sent: 0,
             send_inflight: false,
@@ -306,7 +338,10 @@ impl NetDriver {
             tracing::debug!(key, reason = why, "closing connection");
             c.closing = true;
             c.outbox.close();
-            c.session.close();
+            match &mut c.proto {
+                Proto::Lines { session, .. } => session.close(),
+                Proto::Http(h) => h.close(),
+            }
             if matches!(c.kind, Kind::Socket) {
                 // Ends the multishot recv and any pending send, so `ops` drains to zero.
                 // SAFETY: plain syscall on an fd we own.
@@ -464,7 +499,8 @@ impl NetDriver {
                 4,
             );
         }
-        let key = self.open_conn(fd, Kind::Socket);
+        let wire = self.listeners.get(idx).map_or(Wire::Lines, |l| l.wire);
+        let key = self.open_conn(fd, Kind::Socket, wire);
         self.arm_recv(key);
     }
 
@@ -487,10 +523,13 @@ impl NetDriver {
             if let Some(bid) = bid {
                 if !c.closing {
                     let data = self.bufs.get(bid, res as usize);
-                    let service = &self.service;
-                    let (session, outlet) = (&c.session, &c.outlet);
-                    c.codec
-                        .decode(data, |frame| service.on_frame(session, outlet, frame));
+                    feed(
+                        &mut c.proto,
+                        data,
+                        &self.service,
+                        self.http.as_ref(),
+                        &c.outbox,
+                    );
                 }
                 self.bufs.push(bid);
             }
@@ -534,11 +573,13 @@ impl NetDriver {
         if res > 0 {
             if let Kind::Pipe { read_buf, .. } = &c.kind {
                 if !c.closing {
-                    let service = &self.service;
-                    let (session, outlet) = (&c.session, &c.outlet);
-                    c.codec.decode(&read_buf[..res as usize], |frame| {
-                        service.on_frame(session, outlet, frame)
-                    });
+                    feed(
+                        &mut c.proto,
+                        &read_buf[..res as usize],
+                        &self.service,
+                        self.http.as_ref(),
+                        &c.outbox,
+                    );
                 }
             }
             self.arm_read(key);
@@ -584,6 +625,17 @@ impl NetDriver {
             self.close_conn(key, "closed");
         } else {
             self.start_send(key);
+            self.close_if_finished(key);
+        }
+    }
+
+    /// An HTTP connection that must close (error, `Connection: close`) does so once its last
+    /// response has left.
+    fn close_if_finished(&mut self, key: usize) {
+        let Some(c) = self.conns.get(key) else { return };
+        let flushed = !c.send_inflight && c.sent >= c.sending.len();
+        if flushed && matches!(&c.proto, Proto::Http(h) if h.close_after()) {
+            self.close_conn(key, "response sent; connection: close");
         }
     }
 
@@ -632,9 +684,14 @@ impl NetDriver {
                 self.close_conn(key, "output limit");
                 continue;
             }
+            // An HTTP exchange may have finished: serve the next pipelined request.
+            if let (Proto::Http(h), Some(http)) = (&mut c.proto, &self.http) {
+                h.pump(http, &c.outbox);
+            }
             if !c.send_inflight {
                 c.outbox.take(&mut c.sending);
                 self.start_send(key);
+                self.close_if_finished(key);
             }
         }
         self.dirty = dirty;
@@ -678,7 +735,11 @@ impl NetDriver {
             if c.closing {
                 return false;
             }
-            let idle = c.session.inflight() == 0 && !c.send_inflight && c.sent >= c.sending.len();
+            let busy = match &c.proto {
+                Proto::Lines { session, .. } => session.inflight() > 0,
+                Proto::Http(h) => !h.idle(),
+            };
+            let idle = !busy && !c.send_inflight && c.sent >= c.sending.len();
             let expired = c
                 .eof_at
                 .or(stopping)
@@ -711,5 +772,27 @@ impl NetDriver {
             return self.conns.is_empty();
         }
         self.stopping_since.is_some() && self.conns.is_empty()
+    }
+}
+
+/// Hand received bytes to the connection's protocol.
+fn feed(
+    proto: &mut Proto,
+    data: &[u8],
+    service: &Rc<McpService>,
+    http: Option<&Rc<HttpService>>,
+    outbox: &Rc<Outbox>,
+) {
+    match proto {
+        Proto::Lines {
+            session,
+            outlet,
+            codec,
+        } => codec.decode(data, |frame| service.on_frame(session, outlet, frame)),
+        Proto::Http(h) => {
+            if let Some(http) = http {
+                h.on_bytes(data, http, outbox);
+            }
+        }
     }
 }

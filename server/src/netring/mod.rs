@@ -11,4 +11,4 @@ mod bufring;
 mod driver;
 
 pub use bufring::BufRing;
-pub use driver::{DriverConfig, NetDriver, Source};
+pub use driver::{DriverConfig, NetDriver, Source, Wire};

@@ -2,7 +2,8 @@
 //! with its connections and sessions; a channel mesh joins them for broadcasts. The main thread
 //! only waits for SIGINT/SIGTERM (through a signalfd) or for the shards to finish.
 
-use crate::netring::{DriverConfig, NetDriver, Source};
+use crate::http::{HttpConfig, HttpService};
+use crate::netring::{DriverConfig, NetDriver, Source, Wire};
 use crate::sdk::Registry;
 use crate::service::{Limits, McpService, MeshMsg, ShardCtx, ShardSignal};
 use glommio::channels::channel_mesh::MeshBuilder;
@@ -33,6 +34,9 @@ pub enum ServeError {
         /// What glommio said.
         reason: String,
     },
+    /// The configuration cannot be served.
+    #[error("{0}")]
+    Config(String),
     /// A shard failed while running.
     #[error("shard {shard} failed: {reason}")]
     Shard {
@@ -64,8 +68,13 @@ pub struct RuntimeConfig {
 
 /// What the shards serve.
 pub enum Listen {
-    /// Listening TCP sockets, one per shard.
-    Tcp(Vec<RawFd>),
+    /// Listening sockets: for each shard, its own listeners (SO_REUSEPORT) and what they speak.
+    Sockets {
+        /// Listeners per shard.
+        per_shard: Vec<Vec<(RawFd, Wire)>>,
+        /// HTTP settings, when an HTTP listener is among them.
+        http: Option<HttpConfig>,
+    },
     /// stdin/stdout, one shard.
     Stdio,
 }
@@ -115,21 +124,21 @@ pub fn run(
         u64::from_le_bytes(cursor_key[..8].try_into().unwrap_or_default()),
         u64::from_le_bytes(cursor_key[8..].try_into().unwrap_or_default()),
     ];
-    let (sources, cpus): (Vec<Source>, Vec<usize>) = match listen {
+    let (sources, cpus, http): (Vec<Source>, Vec<usize>, Option<HttpConfig>) = match listen {
         Listen::Stdio => {
             let (input, output) = crate::transport::stdio::fds();
             (
                 vec![Source::Stdio { input, output }],
                 config.cpus.iter().take(1).copied().collect(),
+                None,
             )
         }
-        Listen::Tcp(fds) => {
-            let n = fds.len();
+        Listen::Sockets { per_shard, http } => {
+            let n = per_shard.len();
             (
-                fds.into_iter()
-                    .map(|fd| Source::Listeners(vec![fd]))
-                    .collect(),
+                per_shard.into_iter().map(Source::Listeners).collect(),
                 config.cpus.iter().take(n).copied().collect(),
+                http,
             )
         }
     };
@@ -145,13 +154,14 @@ pub fn run(
         let limits = config.limits.clone();
         let driver_cfg = config.driver.clone();
         let mesh = mesh.clone();
+        let http = http.clone();
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("ringmcp-shard-{shard}"))
             .io_memory(config.io_memory)
             .spin_before_park(config.spin_before_park)
             .spawn(move || async move {
                 let result = shard_main(
-                    shard, registry, limits, driver_cfg, source, wake_fd, stop, mesh, key,
+                    shard, registry, limits, driver_cfg, http, source, wake_fd, stop, mesh, key,
                 )
                 .await;
                 let one: u64 = 1;
@@ -250,6 +260,7 @@ async fn shard_main(
     registry: Arc<Registry>,
     limits: Limits,
     driver_cfg: DriverConfig,
+    http: Option<HttpConfig>,
     source: Source,
     wake_fd: RawFd,
     stop: Arc<AtomicBool>,
@@ -275,7 +286,8 @@ async fn shard_main(
         }
     }
     let service = Rc::new(McpService::new(registry, limits, ctx, cursor_key));
-    let driver = NetDriver::new(service, source, wake_fd, stop, driver_cfg)?;
+    let http = http.map(|cfg| HttpService::new(service.clone(), cfg));
+    let driver = NetDriver::new(service, http, source, wake_fd, stop, driver_cfg)?;
     tracing::debug!(shard, "shard running");
     driver.run().await
 }

@@ -115,8 +115,12 @@ impl Sink {
     }
 
     fn write(&self, f: impl FnOnce(&mut Vec<u8>)) {
+        self.write_kind(MsgKind::Response, f)
+    }
+
+    fn write_kind(&self, kind: MsgKind, f: impl FnOnce(&mut Vec<u8>)) {
         match &self.batch {
-            None => send_once(&*self.outlet, MsgKind::Response, f),
+            None => send_once(&*self.outlet, kind, f),
             Some(b) => {
                 let mut part = Vec::new();
                 f(&mut part);
@@ -134,7 +138,9 @@ impl Sink {
     }
 
     fn error(&self, id: Option<&RequestId>, e: &ErrorObject) {
-        self.write(|out| jsonrpc::write_error(out, id, e));
+        self.write_kind(MsgKind::Error(e.code), |out| {
+            jsonrpc::write_error(out, id, e)
+        });
     }
 
     fn result<T: Serialize + ?Sized>(&self, id: &RequestId, result: &T) {
@@ -202,7 +208,7 @@ impl McpService {
                     "message exceeds the {} byte limit",
                     self.limits.max_message_bytes
                 ));
-                send_once(&**outlet, MsgKind::Response, |out| {
+                send_once(&**outlet, MsgKind::Error(e.code), |out| {
                     jsonrpc::write_error(out, None, &e)
                 });
             }
@@ -227,7 +233,7 @@ impl McpService {
                 self.on_message(&sink, msg, false)
             }
             Parsed::Single(Err(Rejected { id, error })) => {
-                send_once(&**outlet, MsgKind::Response, |out| {
+                send_once(&**outlet, MsgKind::Error(error.code), |out| {
                     jsonrpc::write_error(out, id.as_ref(), &error)
                 })
             }
@@ -249,7 +255,7 @@ impl McpService {
                     .to_owned(),
             };
             let e = ErrorObject::invalid_request(why);
-            send_once(&**outlet, MsgKind::Response, |out| {
+            send_once(&**outlet, MsgKind::Error(e.code), |out| {
                 jsonrpc::write_error(out, None, &e)
             });
             return;

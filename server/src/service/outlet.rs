@@ -11,6 +11,8 @@ use super::outbox::Outbox;
 pub enum MsgKind {
     /// The final answer to the request the outlet serves.
     Response,
+    /// The final answer, an error with this JSON-RPC code (HTTP maps some codes to statuses).
+    Error(i32),
     /// A notification (progress, log, resource update).
     Notification,
     /// A server-to-client request (elicitation, sampling, roots).

@@ -130,6 +130,14 @@ impl Session {
         *self.notify.borrow_mut() = outlet;
     }
 
+    /// Cancel one running request (its client went away).
+    pub fn cancel(&self, id: &RequestId) {
+        let token = self.inflight.borrow_mut().remove(id);
+        if let Some(t) = token {
+            t.cancel();
+        }
+    }
+
     /// Requests still running.
     pub fn inflight(&self) -> usize {
         self.inflight.borrow().len()

@@ -1,0 +1,128 @@
+//! [`HttpConn`]: the HTTP side of one connection: the request codec, pipelined requests waiting
+//! their turn, and the exchange being answered. Responses leave in request order because the
+//! next request starts only when the current exchange is done.
+
+use super::exchange::Exchange;
+use super::service::HttpService;
+use crate::service::Outbox;
+use ringmcp_proto::framing::http::{self, HttpCodec, HttpEvent, HttpLimits, HttpRequest};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// Per-connection HTTP state.
+pub struct HttpConn {
+    codec: HttpCodec,
+    queue: VecDeque<HttpRequest>,
+    active: Option<Rc<Exchange>>,
+    /// Close once everything queued is sent (bad request, `Connection: close`).
+    close_after: bool,
+    /// Requests waiting at most (pipelining bound).
+    max_queued: usize,
+}
+
+impl HttpConn {
+    /// A connection enforcing `limits`.
+    pub fn new(limits: HttpLimits) -> Self {
+        HttpConn {
+            codec: HttpCodec::new(limits),
+            queue: VecDeque::new(),
+            active: None,
+            close_after: false,
+            max_queued: 64,
+        }
+    }
+
+    /// Feed received bytes.
+    pub fn on_bytes(&mut self, data: &[u8], service: &Rc<HttpService>, outbox: &Rc<Outbox>) {
+        if self.close_after {
+            return;
+        }
+        let mut events = Vec::new();
+        self.codec.decode(data, |e| events.push(e));
+        for event in events {
+            match event {
+                HttpEvent::Request(req) => {
+                    if self.queue.len() >= self.max_queued {
+                        self.refuse(outbox, 429, "too many pipelined requests");
+                        break;
+                    }
+                    self.queue.push_back(req);
+                }
+                HttpEvent::Continue => {
+                    if self.active.is_none() && self.queue.is_empty() {
+                        outbox.send_raw(|out| {
+                            out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n")
+                        });
+                    }
+                }
+                HttpEvent::Error(e) => {
+                    tracing::debug!(status = e.status, detail = e.detail, "bad HTTP request");
+                    // Answer in order: after what is already queued.
+                    self.queue.clear();
+                    self.refuse(outbox, e.status, e.detail);
+                    break;
+                }
+            }
+        }
+        self.pump(service, outbox);
+    }
+
+    fn refuse(&mut self, outbox: &Rc<Outbox>, status: u16, detail: &str) {
+        if let Some(active) = self.active.take() {
+            active.close();
+        }
+        self.close_after = true;
+        let body = format!("{detail}\n");
+        outbox.send_raw(|out| {
+            http::write_head(
+                out,
+                status,
+                &[("Content-Type", "text/plain")],
+                Some(body.len()),
+                false,
+            );
+            out.extend_from_slice(body.as_bytes());
+        });
+    }
+
+    /// Start the next request if the current one is done.
+    pub fn pump(&mut self, service: &Rc<HttpService>, outbox: &Rc<Outbox>) {
+        loop {
+            if let Some(active) = &self.active {
+                if !active.is_done() {
+                    return;
+                }
+                if !active.keep_alive() {
+                    self.close_after = true;
+                    self.queue.clear();
+                }
+                self.active = None;
+            }
+            if self.close_after {
+                return;
+            }
+            let Some(req) = self.queue.pop_front() else {
+                return;
+            };
+            self.active = Some(service.handle(req, outbox));
+        }
+    }
+
+    /// The connection is going away.
+    pub fn close(&mut self) {
+        if let Some(active) = self.active.take() {
+            active.close();
+        }
+        self.queue.clear();
+    }
+
+    /// Nothing is being answered or waiting.
+    pub fn idle(&self) -> bool {
+        self.active.as_ref().is_none_or(|a| a.is_done()) && self.queue.is_empty()
+    }
+
+    /// The connection should be closed once its bytes are sent.
+    pub fn close_after(&self) -> bool {
+        self.close_after && self.idle()
+    }
+}

@@ -1,0 +1,251 @@
+//! [`Exchange`]: one HTTP response as an [`Outlet`]. A reply starts undecided: if the answer comes
+//! first it goes out as one `application/json` body; if a notification or a server-to-client request
+//! comes first the response becomes an SSE stream (chunked), which the answer then ends. Streams
+//! (GET, `subscriptions/listen`, the legacy `/sse` endpoint) are SSE from the start.
+//!
+//! Bytes go to the connection's [`Outbox`]; the connection serves the next pipelined request
+//! once the exchange is done.
+
+use crate::service::{MsgKind, Outbox, Outlet};
+use ringmcp_proto::framing::{http, sse};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Fresh,
+    Streaming,
+    Done,
+    Closed,
+}
+
+/// How JSON-RPC errors in a plain reply map to HTTP statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusMap {
+    /// 2026-07-28: unknown method 404; header, version and capability errors 400.
+    Modern,
+    /// Session-based revisions: malformed JSON-RPC 400, everything else 200.
+    Legacy,
+}
+
+impl StatusMap {
+    fn status(self, code: i32) -> u16 {
+        use ringmcp_proto::jsonrpc::code::*;
+        match (self, code) {
+            (_, PARSE_ERROR | INVALID_REQUEST) => 400,
+            (StatusMap::Modern, METHOD_NOT_FOUND) => 404,
+            (
+                StatusMap::Modern,
+                HEADER_MISMATCH | MISSING_CLIENT_CAPABILITY | UNSUPPORTED_PROTOCOL_VERSION,
+            ) => 400,
+            _ => 200,
+        }
+    }
+}
+
+/// One HTTP response in progress.
+pub struct Exchange {
+    outbox: Rc<Outbox>,
+    keep_alive: bool,
+    statuses: StatusMap,
+    headers: RefCell<Vec<(&'static str, String)>>,
+    state: Cell<State>,
+    stream: bool,
+    on_close: RefCell<Option<Box<dyn FnOnce()>>>,
+    event_ids: Cell<Option<u64>>,
+    /// State the exchange keeps alive until it is done (a stateless request's session).
+    kept: RefCell<Vec<Rc<dyn std::any::Any>>>,
+}
+
+impl Exchange {
+    /// A reply (JSON, upgraded to SSE when needed) on `outbox`.
+    pub fn reply(outbox: Rc<Outbox>, keep_alive: bool, statuses: StatusMap) -> Rc<Self> {
+        Rc::new(Exchange {
+            outbox,
+            keep_alive,
+            statuses,
+            headers: RefCell::new(Vec::new()),
+            state: Cell::new(State::Fresh),
+            stream: false,
+            on_close: RefCell::new(None),
+            event_ids: Cell::new(None),
+            kept: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// A standing SSE stream; its head is written at once.
+    pub fn stream(
+        outbox: Rc<Outbox>,
+        keep_alive: bool,
+        headers: Vec<(&'static str, String)>,
+    ) -> Rc<Self> {
+        let ex = Rc::new(Exchange {
+            outbox,
+            keep_alive,
+            statuses: StatusMap::Legacy,
+            headers: RefCell::new(headers),
+            state: Cell::new(State::Fresh),
+            stream: true,
+            on_close: RefCell::new(None),
+            event_ids: Cell::new(None),
+            kept: RefCell::new(Vec::new()),
+        });
+        ex.open_stream();
+        ex
+    }
+
+    /// Add a response header (before anything is written).
+    pub fn add_header(&self, name: &'static str, value: String) {
+        self.headers.borrow_mut().push((name, value));
+    }
+
+    /// Number SSE events (`id:` fields) from 1.
+    pub fn number_events(&self) {
+        self.event_ids.set(Some(0));
+    }
+
+    /// Run `f` if the client goes away before the exchange is done (cancellation).
+    pub fn on_close(&self, f: impl FnOnce() + 'static) {
+        *self.on_close.borrow_mut() = Some(Box::new(f));
+    }
+
+    /// Keep `value` alive until the exchange is done or closed (it may refer back to the
+    /// exchange: the reference is dropped then, so no cycle outlives the response).
+    pub fn keep(&self, value: Rc<dyn std::any::Any>) {
+        if !self.is_done() {
+            self.kept.borrow_mut().push(value);
+        }
+    }
+
+    fn set_done(&self, state: State) {
+        self.state.set(state);
+        let kept = std::mem::take(&mut *self.kept.borrow_mut());
+        drop(kept);
+    }
+
+    /// Whether the response is complete.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state.get(), State::Done | State::Closed)
+    }
+
+    /// Whether the connection may serve another request after this one.
+    pub fn keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+
+    /// Answer with a complete response now (errors, 202, 204).
+    pub fn respond(&self, status: u16, content_type: Option<&str>, body: &[u8]) {
+        if self.state.get() != State::Fresh {
+            return;
+        }
+        self.set_done(State::Done);
+        let extra = self.headers.borrow();
+        let mut headers: Vec<(&str, &str)> = extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        if let Some(ct) = content_type {
+            headers.push(("Content-Type", ct));
+        }
+        let keep_alive = self.keep_alive;
+        self.outbox.send_raw(|out| {
+            http::write_head(out, status, &headers, Some(body.len()), keep_alive);
+            out.extend_from_slice(body);
+        });
+    }
+
+    /// End a stream (or an upgraded reply).
+    pub fn finish(&self) {
+        match self.state.get() {
+            State::Streaming => {
+                self.set_done(State::Done);
+                self.outbox.send_raw(http::write_last_chunk);
+            }
+            State::Fresh => self.respond(204, None, b""),
+            State::Done | State::Closed => {}
+        }
+    }
+
+    /// Send an SSE comment (keep-alive) on an open stream.
+    pub fn comment(&self, text: &str) {
+        if self.state.get() == State::Streaming {
+            let mut body = Vec::new();
+            sse::write_comment(&mut body, text);
+            self.outbox.send_raw(|out| http::write_chunk(out, &body));
+        }
+    }
+
+    /// Send one SSE event with an explicit type (the legacy `/sse` endpoint's `endpoint` event).
+    pub fn event(&self, event: &str, data: &[u8]) {
+        if self.state.get() == State::Streaming {
+            self.write_event(Some(event), data);
+        }
+    }
+
+    /// The connection is gone: nothing more is written; the close hook runs if not done.
+    pub fn close(&self) {
+        let was = self.state.get();
+        self.set_done(State::Closed);
+        if matches!(was, State::Fresh | State::Streaming) {
+            let hook = self.on_close.borrow_mut().take();
+            if let Some(f) = hook {
+                f();
+            }
+        }
+    }
+
+    fn open_stream(&self) {
+        self.state.set(State::Streaming);
+        let extra = self.headers.borrow();
+        let mut headers: Vec<(&str, &str)> = extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        headers.extend([
+            ("Content-Type", "text/event-stream"),
+            ("Cache-Control", "no-cache"),
+            ("X-Accel-Buffering", "no"),
+        ]);
+        let keep_alive = self.keep_alive;
+        self.outbox
+            .send_raw(|out| http::write_head(out, 200, &headers, None, keep_alive));
+    }
+
+    fn write_event(&self, event: Option<&str>, data: &[u8]) {
+        let id = self.event_ids.get().map(|n| {
+            self.event_ids.set(Some(n + 1));
+            (n + 1).to_string()
+        });
+        let mut body = Vec::with_capacity(data.len() + 32);
+        sse::write_event(&mut body, id.as_deref(), event, data);
+        self.outbox.send_raw(|out| http::write_chunk(out, &body));
+    }
+}
+
+impl Outlet for Exchange {
+    fn send(&self, kind: MsgKind, write: &mut dyn FnMut(&mut Vec<u8>)) {
+        let final_answer = matches!(kind, MsgKind::Response | MsgKind::Error(_));
+        match self.state.get() {
+            State::Done | State::Closed => {}
+            State::Fresh if final_answer => {
+                let mut body = Vec::with_capacity(256);
+                write(&mut body);
+                let status = match kind {
+                    MsgKind::Error(code) => self.statuses.status(code),
+                    _ => 200,
+                };
+                self.respond(status, Some("application/json"), &body);
+            }
+            State::Fresh | State::Streaming => {
+                if self.state.get() == State::Fresh {
+                    self.open_stream();
+                }
+                let mut data = Vec::with_capacity(256);
+                write(&mut data);
+                self.write_event(Some("message"), &data);
+                if final_answer && !self.stream {
+                    self.set_done(State::Done);
+                    self.outbox.send_raw(http::write_last_chunk);
+                }
+            }
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.is_done()
+    }
+}

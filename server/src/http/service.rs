@@ -1,0 +1,762 @@
+//! [`HttpService`]: Streamable HTTP routing for one shard: security checks (Origin, Host), the
+//! 2026-07-28 header rules, legacy sessions (`Mcp-Session-Id`, GET streams, DELETE) and the
+//! 2024-11-05 HTTP+SSE endpoints. It turns each request into an [`Exchange`] and hands JSON-RPC
+//! bodies to the shard's [`McpService`].
+
+use super::exchange::{Exchange, StatusMap};
+use crate::service::{McpService, Outbox, Outlet, Session};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ringmcp_proto::dispatch::unsupported_version;
+use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
+use ringmcp_proto::jsonrpc::{self, code, ErrorObject, Message, Parsed, RequestId};
+use ringmcp_proto::revision::ProtocolVersion;
+use serde_json::Value;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::rc::{Rc, Weak};
+use std::time::{Duration, Instant};
+
+/// HTTP settings (all from the command line).
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The MCP endpoint path.
+    pub endpoint: String,
+    /// Origins allowed besides loopback ones (`*` allows any).
+    pub allowed_origins: Vec<String>,
+    /// Host names allowed besides loopback ones and the bound address.
+    pub allowed_hosts: Vec<String>,
+    /// The address the listener is bound to.
+    pub bound: SocketAddr,
+    /// Request size limits.
+    pub limits: HttpLimits,
+    /// Sessions idle longer than this are closed.
+    pub session_idle: Duration,
+    /// Sessions one shard holds at most (503 past it).
+    pub max_sessions: usize,
+    /// Interval of SSE keep-alive comments.
+    pub keepalive: Duration,
+}
+
+impl HttpConfig {
+    /// Defaults for a listener bound to `bound`.
+    pub fn new(bound: SocketAddr) -> Self {
+        HttpConfig {
+            endpoint: "/mcp".into(),
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            bound,
+            limits: HttpLimits::default(),
+            session_idle: Duration::from_secs(600),
+            max_sessions: 100_000,
+            keepalive: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A legacy session held by this shard.
+struct HttpSession {
+    session: Rc<Session>,
+    last_seen: Cell<Instant>,
+    /// The standing SSE stream (GET, or the 2024-11-05 `/sse` stream).
+    stream: RefCell<Option<Rc<Exchange>>>,
+    /// A 2024-11-05 HTTP+SSE session: answers go on the stream.
+    sse_transport: bool,
+}
+
+/// HTTP routing and session table of one shard.
+pub struct HttpService {
+    engine: Rc<McpService>,
+    config: HttpConfig,
+    sessions: RefCell<HashMap<String, Rc<HttpSession>>>,
+    shard: usize,
+}
+
+const MODERN: &str = "2026-07-28";
+
+fn json_body(id: Option<&RequestId>, e: &ErrorObject) -> Vec<u8> {
+    let mut out = Vec::new();
+    jsonrpc::write_error(&mut out, id, e);
+    out
+}
+
+/// Header values that are not plain may be sent as `=?base64?...?=`.
+fn decode_header(value: &str) -> Option<String> {
+    match value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+    {
+        Some(b64) => STANDARD
+            .decode(b64)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok()),
+        None => Some(value.to_owned()),
+    }
+}
+
+fn host_part(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+impl HttpService {
+    /// The HTTP side of a shard.
+    pub fn new(engine: Rc<McpService>, config: HttpConfig) -> Rc<Self> {
+        let shard = engine.shard().id;
+        let this = Rc::new(HttpService {
+            engine,
+            config,
+            sessions: RefCell::new(HashMap::new()),
+            shard,
+        });
+        let weak = Rc::downgrade(&this);
+        let every =
+            (this.config.session_idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+        glommio::spawn_local(async move {
+            loop {
+                glommio::timer::sleep(every).await;
+                let Some(this) = weak.upgrade() else { break };
+                this.expire_idle();
+            }
+        })
+        .detach();
+        this
+    }
+
+    /// Request size limits for connections.
+    pub fn limits(&self) -> HttpLimits {
+        self.config.limits
+    }
+
+    /// Sessions on this shard.
+    pub fn sessions(&self) -> usize {
+        self.sessions.borrow().len()
+    }
+
+    fn expire_idle(&self) {
+        let now = Instant::now();
+        let idle = self.config.session_idle;
+        let expired: Vec<String> = self
+            .sessions
+            .borrow()
+            .iter()
+            .filter(|(_, s)| {
+                let streaming = s.stream.borrow().as_ref().is_some_and(|e| !e.is_done());
+                !streaming && now.duration_since(s.last_seen.get()) > idle
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            tracing::debug!(session = %&id[..8.min(id.len())], "session expired");
+            self.remove_session(&id);
+        }
+    }
+
+    fn remove_session(&self, id: &str) -> bool {
+        let Some(s) = self.sessions.borrow_mut().remove(id) else {
+            return false;
+        };
+        s.session.close();
+        if let Some(stream) = s.stream.borrow_mut().take() {
+            stream.finish();
+        }
+        true
+    }
+
+    fn mint_session_id(&self) -> Option<String> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).ok()?;
+        let mut id = format!("{:02x}", self.shard);
+        for b in bytes {
+            id.push_str(&format!("{b:02x}"));
+        }
+        Some(id)
+    }
+
+    fn origin_allowed(&self, origin: &str) -> bool {
+        if self
+            .config
+            .allowed_origins
+            .iter()
+            .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+        {
+            return true;
+        }
+        let Some(rest) = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+        else {
+            return false;
+        };
+        matches!(host_part(rest), "localhost" | "127.0.0.1" | "::1")
+    }
+
+    fn host_allowed(&self, host: Option<&str>) -> bool {
+        let Some(host) = host else { return false };
+        let name = host_part(host);
+        if self
+            .config
+            .allowed_hosts
+            .iter()
+            .any(|h| h == "*" || h.eq_ignore_ascii_case(name))
+        {
+            return true;
+        }
+        if self.config.bound.ip().is_unspecified() && self.config.allowed_hosts.is_empty() {
+            return true;
+        }
+        matches!(name, "localhost" | "127.0.0.1" | "::1")
+            || name == self.config.bound.ip().to_string()
+    }
+
+    /// Answer one request; the returned exchange may already be done.
+    pub fn handle(self: &Rc<Self>, req: HttpRequest, outbox: &Rc<Outbox>) -> Rc<Exchange> {
+        let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
+        if let Some(origin) = req.header("origin") {
+            if !self.origin_allowed(origin) {
+                tracing::info!(origin, "request refused: Origin not allowed");
+                ex.respond(403, Some("text/plain"), b"origin not allowed\n");
+                return ex;
+            }
+            ex.add_header("Access-Control-Allow-Origin", origin.to_owned());
+            ex.add_header("Access-Control-Expose-Headers", "Mcp-Session-Id".into());
+        }
+        if !self.host_allowed(req.header("host")) {
+            tracing::info!(host = ?req.header("host"), "request refused: Host not allowed");
+            ex.respond(403, Some("text/plain"), b"host not allowed\n");
+            return ex;
+        }
+        let endpoint = req.path == self.config.endpoint;
+        match (req.method, req.path.as_str()) {
+            (Method::Post, _) if endpoint => self.post(req, outbox, ex),
+            (Method::Get, _) if endpoint => self.get(req, outbox, ex),
+            (Method::Delete, _) if endpoint => self.delete(&req, ex),
+            (Method::Options, _) if endpoint || req.path == "/messages" => {
+                ex.add_header("Allow", "GET, POST, DELETE, OPTIONS".into());
+                ex.add_header(
+                    "Access-Control-Allow-Methods",
+                    "GET, POST, DELETE, OPTIONS".into(),
+                );
+                ex.add_header(
+                    "Access-Control-Allow-Headers",
+                    "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID".into(),
+                );
+                ex.respond(204, None, b"");
+                ex
+            }
+            (_, _) if endpoint => {
+                ex.add_header("Allow", "GET, POST, DELETE, OPTIONS".into());
+                ex.respond(405, Some("text/plain"), b"method not allowed\n");
+                ex
+            }
+            (Method::Get, "/sse") => self.sse_open(&req, outbox),
+            (Method::Post, "/messages") => self.sse_post(&req, ex),
+            _ => {
+                ex.respond(404, Some("text/plain"), b"not found\n");
+                ex
+            }
+        }
+    }
+
+    fn error(
+        ex: Rc<Exchange>,
+        status: u16,
+        id: Option<&RequestId>,
+        e: ErrorObject,
+    ) -> Rc<Exchange> {
+        ex.respond(status, Some("application/json"), &json_body(id, &e));
+        ex
+    }
+
+    fn post(
+        self: &Rc<Self>,
+        req: HttpRequest,
+        outbox: &Rc<Outbox>,
+        ex: Rc<Exchange>,
+    ) -> Rc<Exchange> {
+        if !req
+            .header("content-type")
+            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"))
+        {
+            return Self::error(
+                ex,
+                415,
+                None,
+                ErrorObject::invalid_request("Content-Type must be application/json"),
+            );
+        }
+        if let Some(accept) = req.header("accept") {
+            let a = accept.to_ascii_lowercase();
+            if !(a.contains("application/json")
+                || a.contains("text/event-stream")
+                || a.contains("*/*"))
+            {
+                return Self::error(
+                    ex,
+                    406,
+                    None,
+                    ErrorObject::invalid_request(
+                        "Accept must allow application/json and text/event-stream",
+                    ),
+                );
+            }
+        }
+        let parsed = jsonrpc::parse(&req.body);
+        let header_version = req.header("mcp-protocol-version");
+        let session_id = req.header("mcp-session-id");
+        let single_request = match &parsed {
+            Parsed::Single(Ok(Message::Request(r))) => Some(r),
+            _ => None,
+        };
+        let request_id = single_request.map(|r| r.id.clone());
+        let body_version = single_request.and_then(|r| meta_version(r.params.as_deref()));
+        match header_version {
+            Some(MODERN) => return self.post_modern(req, parsed, outbox),
+            Some(v) if ProtocolVersion::parse(v).is_none() => {
+                return Self::error(ex, 400, request_id.as_ref(), unsupported_version(v));
+            }
+            None if session_id.is_none() && body_version.as_deref() == Some(MODERN) => {
+                let e = ErrorObject::new(
+                    code::HEADER_MISMATCH,
+                    "Header mismatch: MCP-Protocol-Version header is required",
+                );
+                return Self::error(ex, 400, request_id.as_ref(), e);
+            }
+            _ => {}
+        }
+        self.post_legacy(req, parsed, ex)
+    }
+
+    fn post_modern(
+        self: &Rc<Self>,
+        req: HttpRequest,
+        parsed: Parsed,
+        outbox: &Rc<Outbox>,
+    ) -> Rc<Exchange> {
+        let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Modern);
+        if let Some(origin) = req.header("origin") {
+            ex.add_header("Access-Control-Allow-Origin", origin.to_owned());
+        }
+        let request = match &parsed {
+            Parsed::Single(Ok(Message::Request(r))) => r.clone(),
+            Parsed::Single(Ok(Message::Notification(_))) => {
+                ex.respond(202, None, b"");
+                return ex;
+            }
+            Parsed::Single(Ok(Message::Response(_))) => {
+                return Self::error(
+                    ex,
+                    400,
+                    None,
+                    ErrorObject::invalid_request("2026-07-28 clients do not send responses"),
+                );
+            }
+            Parsed::Single(Err(r)) => {
+                return Self::error(ex, 400, r.id.as_ref(), r.error.clone());
+            }
+            Parsed::Batch(_) => {
+                return Self::error(
+                    ex,
+                    400,
+                    None,
+                    ErrorObject::invalid_request("JSON-RPC batches are not part of 2026-07-28"),
+                );
+            }
+        };
+        let id = Some(&request.id);
+        let mismatch = |what: String| {
+            ErrorObject::new(code::HEADER_MISMATCH, format!("Header mismatch: {what}"))
+        };
+        match req.header("mcp-method").and_then(decode_header) {
+            None => {
+                return Self::error(
+                    ex,
+                    400,
+                    id,
+                    mismatch("Mcp-Method header is required".into()),
+                )
+            }
+            Some(m) if m != request.method => {
+                return Self::error(
+                    ex,
+                    400,
+                    id,
+                    mismatch(format!(
+                        "Mcp-Method header value '{m}' does not match body value '{}'",
+                        request.method
+                    )),
+                );
+            }
+            Some(_) => {}
+        }
+        let params: Value = request
+            .params
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p.get()).ok())
+            .unwrap_or(Value::Null);
+        let name_field = match request.method.as_str() {
+            "tools/call" | "prompts/get" => Some("name"),
+            "resources/read" => Some("uri"),
+            "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
+            _ => None,
+        };
+        if let Some(field) = name_field {
+            let body_value = params
+                .get(field)
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            match req.header("mcp-name").and_then(decode_header) {
+                None => {
+                    return Self::error(ex, 400, id, mismatch("Mcp-Name header is required".into()))
+                }
+                Some(n) if n != body_value => {
+                    return Self::error(
+                        ex,
+                        400,
+                        id,
+                        mismatch(format!(
+                            "Mcp-Name header value '{n}' does not match body value '{body_value}'"
+                        )),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        let meta = params.get("_meta");
+        match meta
+            .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
+            .and_then(Value::as_str)
+        {
+            None => {
+                let e = ErrorObject::invalid_params(
+                    "_meta must carry io.modelcontextprotocol/protocolVersion",
+                );
+                return Self::error(ex, 400, id, e);
+            }
+            Some(v) if v != MODERN => {
+                let e = mismatch(format!(
+                    "MCP-Protocol-Version header value '{MODERN}' does not match body value '{v}'"
+                ));
+                return Self::error(ex, 400, id, e);
+            }
+            Some(_) => {}
+        }
+        if !meta
+            .and_then(|m| m.get("io.modelcontextprotocol/clientCapabilities"))
+            .is_some_and(Value::is_object)
+        {
+            let e = ErrorObject::invalid_params(
+                "_meta must carry io.modelcontextprotocol/clientCapabilities",
+            );
+            return Self::error(ex, 400, id, e);
+        }
+        // Stateless: a session lives as long as this exchange. Closing the response cancels.
+        let session = Rc::new(Session::new(None));
+        let weak: Weak<Session> = Rc::downgrade(&session);
+        ex.on_close(move || {
+            if let Some(s) = weak.upgrade() {
+                s.close();
+            }
+        });
+        let outlet: Rc<dyn Outlet> = ex.clone();
+        self.engine.on_parsed(&session, &outlet, parsed);
+        ex.keep(session);
+        ex
+    }
+
+    fn post_legacy(
+        self: &Rc<Self>,
+        req: HttpRequest,
+        parsed: Parsed,
+        ex: Rc<Exchange>,
+    ) -> Rc<Exchange> {
+        let is_initialize =
+            matches!(&parsed, Parsed::Single(Ok(Message::Request(r))) if r.method == "initialize");
+        let has_requests = match &parsed {
+            Parsed::Single(Ok(Message::Request(_))) => true,
+            Parsed::Batch(items) => items
+                .iter()
+                .any(|m| matches!(m, Ok(Message::Request(_)) | Err(_))),
+            Parsed::Single(Err(_)) => true,
+            _ => false,
+        };
+        if let Parsed::Single(Err(r)) = &parsed {
+            return Self::error(ex, 400, r.id.as_ref(), r.error.clone());
+        }
+        let session_id = req.header("mcp-session-id").map(str::to_owned);
+        let hs = match (&session_id, is_initialize) {
+            (None, true) => {
+                if self.sessions.borrow().len() >= self.config.max_sessions {
+                    tracing::warn!(
+                        limit = self.config.max_sessions,
+                        "session refused: shard at its session limit"
+                    );
+                    return Self::error(
+                        ex,
+                        503,
+                        None,
+                        ErrorObject::new(code::SERVER_BUSY, "too many sessions"),
+                    );
+                }
+                let Some(id) = self.mint_session_id() else {
+                    return Self::error(
+                        ex,
+                        500,
+                        None,
+                        ErrorObject::internal("no randomness for a session id"),
+                    );
+                };
+                let hs = Rc::new(HttpSession {
+                    session: Rc::new(Session::new(None)),
+                    last_seen: Cell::new(Instant::now()),
+                    stream: RefCell::new(None),
+                    sse_transport: false,
+                });
+                ex.add_header("Mcp-Session-Id", id.clone());
+                let outlet: Rc<dyn Outlet> = ex.clone();
+                self.engine.on_parsed(&hs.session, &outlet, parsed);
+                if hs.session.legacy.borrow().version().is_some() {
+                    self.sessions.borrow_mut().insert(id, hs);
+                }
+                return ex;
+            }
+            (None, false) => {
+                return Self::error(
+                    ex,
+                    400,
+                    None,
+                    ErrorObject::invalid_request("Bad Request: Mcp-Session-Id header is required"),
+                );
+            }
+            (Some(id), _) => match self.sessions.borrow().get(id) {
+                Some(hs) => hs.clone(),
+                None => {
+                    return Self::error(
+                        ex,
+                        404,
+                        None,
+                        ErrorObject::invalid_request("Session not found"),
+                    );
+                }
+            },
+        };
+        hs.last_seen.set(Instant::now());
+        let outlet: Rc<dyn Outlet> = ex.clone();
+        let ids = request_ids(&parsed);
+        let weak = Rc::downgrade(&hs.session);
+        ex.on_close(move || {
+            if let Some(s) = weak.upgrade() {
+                for id in &ids {
+                    s.cancel(id);
+                }
+            }
+        });
+        self.engine.on_parsed(&hs.session, &outlet, parsed);
+        if !has_requests {
+            ex.respond(202, None, b"");
+        }
+        ex
+    }
+
+    fn session_of(&self, req: &HttpRequest) -> Result<Rc<HttpSession>, (u16, &'static str)> {
+        let id = req
+            .header("mcp-session-id")
+            .ok_or((400, "Mcp-Session-Id header is required"))?;
+        self.sessions
+            .borrow()
+            .get(id)
+            .cloned()
+            .ok_or((404, "Session not found"))
+    }
+
+    fn get(
+        self: &Rc<Self>,
+        req: HttpRequest,
+        outbox: &Rc<Outbox>,
+        ex: Rc<Exchange>,
+    ) -> Rc<Exchange> {
+        if req.header("mcp-protocol-version") == Some(MODERN) {
+            ex.add_header("Allow", "POST".into());
+            ex.respond(
+                405,
+                Some("text/plain"),
+                b"2026-07-28 has no GET stream; use subscriptions/listen\n",
+            );
+            return ex;
+        }
+        if !req
+            .header("accept")
+            .is_some_and(|a| a.contains("text/event-stream"))
+        {
+            return Self::error(
+                ex,
+                406,
+                None,
+                ErrorObject::invalid_request("Accept must include text/event-stream"),
+            );
+        }
+        let hs = match self.session_of(&req) {
+            Ok(hs) => hs,
+            Err((status, why)) => {
+                return Self::error(ex, status, None, ErrorObject::invalid_request(why))
+            }
+        };
+        hs.last_seen.set(Instant::now());
+        let stream = Exchange::stream(outbox.clone(), req.keep_alive, Vec::new());
+        stream.number_events();
+        if let Some(old) = hs.stream.borrow_mut().replace(stream.clone()) {
+            old.finish();
+        }
+        let outlet: Rc<dyn Outlet> = stream.clone();
+        hs.session.set_notify_outlet(Some(outlet));
+        let weak = Rc::downgrade(&hs);
+        stream.on_close(move || {
+            if let Some(hs) = weak.upgrade() {
+                hs.session.set_notify_outlet(None);
+                hs.last_seen.set(Instant::now());
+            }
+        });
+        self.keep_alive_comments(&stream);
+        stream
+    }
+
+    fn delete(&self, req: &HttpRequest, ex: Rc<Exchange>) -> Rc<Exchange> {
+        let Some(id) = req.header("mcp-session-id") else {
+            return Self::error(
+                ex,
+                400,
+                None,
+                ErrorObject::invalid_request("Mcp-Session-Id header is required"),
+            );
+        };
+        if self.remove_session(id) {
+            ex.respond(204, None, b"");
+            ex
+        } else {
+            Self::error(
+                ex,
+                404,
+                None,
+                ErrorObject::invalid_request("Session not found"),
+            )
+        }
+    }
+
+    fn keep_alive_comments(&self, stream: &Rc<Exchange>) {
+        let weak = Rc::downgrade(stream);
+        let every = self.config.keepalive;
+        glommio::spawn_local(async move {
+            loop {
+                glommio::timer::sleep(every).await;
+                match weak.upgrade() {
+                    Some(s) if !s.is_done() => s.comment("keep-alive"),
+                    _ => break,
+                }
+            }
+        })
+        .detach();
+    }
+
+    /// 2024-11-05: GET /sse opens a session whose answers travel on this stream.
+    fn sse_open(self: &Rc<Self>, req: &HttpRequest, outbox: &Rc<Outbox>) -> Rc<Exchange> {
+        if self.sessions.borrow().len() >= self.config.max_sessions {
+            let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
+            return Self::error(
+                ex,
+                503,
+                None,
+                ErrorObject::new(code::SERVER_BUSY, "too many sessions"),
+            );
+        }
+        let Some(id) = self.mint_session_id() else {
+            let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
+            return Self::error(
+                ex,
+                500,
+                None,
+                ErrorObject::internal("no randomness for a session id"),
+            );
+        };
+        let stream = Exchange::stream(outbox.clone(), req.keep_alive, Vec::new());
+        let outlet: Rc<dyn Outlet> = stream.clone();
+        let hs = Rc::new(HttpSession {
+            session: Rc::new(Session::new(Some(outlet))),
+            last_seen: Cell::new(Instant::now()),
+            stream: RefCell::new(Some(stream.clone())),
+            sse_transport: true,
+        });
+        stream.event("endpoint", format!("/messages?sessionId={id}").as_bytes());
+        self.sessions.borrow_mut().insert(id.clone(), hs);
+        let weak = Rc::downgrade(self);
+        stream.on_close(move || {
+            if let Some(this) = weak.upgrade() {
+                this.remove_session(&id);
+            }
+        });
+        self.keep_alive_comments(&stream);
+        stream
+    }
+
+    /// 2024-11-05: POST /messages?sessionId=...: accepted here, answered on the session's stream.
+    fn sse_post(&self, req: &HttpRequest, ex: Rc<Exchange>) -> Rc<Exchange> {
+        let Some(hs) = req
+            .query_param("sessionId")
+            .and_then(|id| self.sessions.borrow().get(id).cloned())
+        else {
+            return Self::error(
+                ex,
+                404,
+                None,
+                ErrorObject::invalid_request("Session not found"),
+            );
+        };
+        let stream = hs.stream.borrow().clone();
+        let Some(stream) = stream.filter(|s| !s.is_done() && hs.sse_transport) else {
+            return Self::error(
+                ex,
+                404,
+                None,
+                ErrorObject::invalid_request("Session has no open stream"),
+            );
+        };
+        hs.last_seen.set(Instant::now());
+        let outlet: Rc<dyn Outlet> = stream;
+        self.engine
+            .on_parsed(&hs.session, &outlet, jsonrpc::parse(&req.body));
+        ex.respond(202, Some("text/plain"), b"Accepted");
+        ex
+    }
+}
+
+/// The ids of the requests in a body (to cancel them if the client goes away).
+fn request_ids(parsed: &Parsed) -> Vec<RequestId> {
+    match parsed {
+        Parsed::Single(Ok(Message::Request(r))) => vec![r.id.clone()],
+        Parsed::Batch(items) => items
+            .iter()
+            .filter_map(|m| match m {
+                Ok(Message::Request(r)) => Some(r.id.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The `_meta` protocol version of a request body, if any.
+fn meta_version(params: Option<&serde_json::value::RawValue>) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct P {
+        #[serde(rename = "_meta")]
+        meta: Option<M>,
+    }
+    #[derive(serde::Deserialize)]
+    struct M {
+        #[serde(rename = "io.modelcontextprotocol/protocolVersion")]
+        version: Option<String>,
+    }
+    serde_json::from_str::<P>(params?.get()).ok()?.meta?.version
+}
