@@ -26,6 +26,7 @@
 
 pub mod demo;
 pub mod http;
+pub mod mesh;
 pub mod netring;
 pub mod runtime;
 pub mod sdk;

@@ -2,7 +2,7 @@
 //! their turn, and the exchange being answered. Responses leave in request order because the
 //! next request starts only when the current exchange is done.
 
-use super::exchange::Exchange;
+use super::exchange::Pending;
 use super::service::HttpService;
 use crate::service::Outbox;
 use ringmcp_proto::framing::http::{self, HttpCodec, HttpEvent, HttpLimits, HttpRequest};
@@ -13,7 +13,7 @@ use std::rc::Rc;
 pub struct HttpConn {
     codec: HttpCodec,
     queue: VecDeque<HttpRequest>,
-    active: Option<Rc<Exchange>>,
+    active: Option<Rc<dyn Pending>>,
     /// Close once everything queued is sent (bad request, `Connection: close`).
     close_after: bool,
     /// Requests waiting at most (pipelining bound).

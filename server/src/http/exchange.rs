@@ -11,6 +11,31 @@ use ringmcp_proto::framing::{http, sse};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+/// Where an exchange's bytes go: the connection's outbox, or the mesh back to the shard that holds
+/// the connection.
+pub trait ResponseSink {
+    /// Append raw response bytes.
+    fn write_raw(&self, write: &mut dyn FnMut(&mut Vec<u8>));
+    /// The response is complete (the connection may serve its next request).
+    fn finished(&self, _keep_alive: bool) {}
+}
+
+impl ResponseSink for Outbox {
+    fn write_raw(&self, write: &mut dyn FnMut(&mut Vec<u8>)) {
+        self.send_raw(|out| write(out));
+    }
+}
+
+/// A response a connection waits on before serving its next pipelined request.
+pub trait Pending {
+    /// The response is complete.
+    fn is_done(&self) -> bool;
+    /// The connection may serve another request afterwards.
+    fn keep_alive(&self) -> bool;
+    /// The connection is gone.
+    fn close(&self);
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Fresh,
@@ -45,7 +70,7 @@ impl StatusMap {
 
 /// One HTTP response in progress.
 pub struct Exchange {
-    outbox: Rc<Outbox>,
+    outbox: Rc<dyn ResponseSink>,
     keep_alive: bool,
     statuses: StatusMap,
     headers: RefCell<Vec<(&'static str, String)>>,
@@ -59,7 +84,7 @@ pub struct Exchange {
 
 impl Exchange {
     /// A reply (JSON, upgraded to SSE when needed) on `outbox`.
-    pub fn reply(outbox: Rc<Outbox>, keep_alive: bool, statuses: StatusMap) -> Rc<Self> {
+    pub fn reply(outbox: Rc<dyn ResponseSink>, keep_alive: bool, statuses: StatusMap) -> Rc<Self> {
         Rc::new(Exchange {
             outbox,
             keep_alive,
@@ -75,7 +100,7 @@ impl Exchange {
 
     /// A standing SSE stream; its head is written at once.
     pub fn stream(
-        outbox: Rc<Outbox>,
+        outbox: Rc<dyn ResponseSink>,
         keep_alive: bool,
         headers: Vec<(&'static str, String)>,
     ) -> Rc<Self> {
@@ -117,8 +142,21 @@ impl Exchange {
         }
     }
 
+    /// Append raw bytes with a one-shot writer.
+    fn raw(&self, f: impl FnOnce(&mut Vec<u8>)) {
+        let mut f = Some(f);
+        self.outbox.write_raw(&mut |out| {
+            if let Some(f) = f.take() {
+                f(out)
+            }
+        });
+    }
+
     fn set_done(&self, state: State) {
-        self.state.set(state);
+        let was = self.state.replace(state);
+        if state == State::Done && was != State::Done {
+            self.outbox.finished(self.keep_alive);
+        }
         let kept = std::mem::take(&mut *self.kept.borrow_mut());
         drop(kept);
     }
@@ -138,25 +176,29 @@ impl Exchange {
         if self.state.get() != State::Fresh {
             return;
         }
-        self.set_done(State::Done);
-        let extra = self.headers.borrow();
-        let mut headers: Vec<(&str, &str)> = extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        if let Some(ct) = content_type {
-            headers.push(("Content-Type", ct));
+        {
+            let extra = self.headers.borrow();
+            let mut headers: Vec<(&str, &str)> =
+                extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            if let Some(ct) = content_type {
+                headers.push(("Content-Type", ct));
+            }
+            let keep_alive = self.keep_alive;
+            self.raw(|out| {
+                http::write_head(out, status, &headers, Some(body.len()), keep_alive);
+                out.extend_from_slice(body);
+            });
         }
-        let keep_alive = self.keep_alive;
-        self.outbox.send_raw(|out| {
-            http::write_head(out, status, &headers, Some(body.len()), keep_alive);
-            out.extend_from_slice(body);
-        });
+        // Bytes first: a sink forwarding over the mesh must deliver them before "done".
+        self.set_done(State::Done);
     }
 
     /// End a stream (or an upgraded reply).
     pub fn finish(&self) {
         match self.state.get() {
             State::Streaming => {
+                self.raw(http::write_last_chunk);
                 self.set_done(State::Done);
-                self.outbox.send_raw(http::write_last_chunk);
             }
             State::Fresh => self.respond(204, None, b""),
             State::Done | State::Closed => {}
@@ -168,7 +210,7 @@ impl Exchange {
         if self.state.get() == State::Streaming {
             let mut body = Vec::new();
             sse::write_comment(&mut body, text);
-            self.outbox.send_raw(|out| http::write_chunk(out, &body));
+            self.raw(|out| http::write_chunk(out, &body));
         }
     }
 
@@ -201,8 +243,7 @@ impl Exchange {
             ("X-Accel-Buffering", "no"),
         ]);
         let keep_alive = self.keep_alive;
-        self.outbox
-            .send_raw(|out| http::write_head(out, 200, &headers, None, keep_alive));
+        self.raw(|out| http::write_head(out, 200, &headers, None, keep_alive));
     }
 
     fn write_event(&self, event: Option<&str>, data: &[u8]) {
@@ -212,7 +253,7 @@ impl Exchange {
         });
         let mut body = Vec::with_capacity(data.len() + 32);
         sse::write_event(&mut body, id.as_deref(), event, data);
-        self.outbox.send_raw(|out| http::write_chunk(out, &body));
+        self.raw(|out| http::write_chunk(out, &body));
     }
 }
 
@@ -238,8 +279,8 @@ impl Outlet for Exchange {
                 write(&mut data);
                 self.write_event(Some("message"), &data);
                 if final_answer && !self.stream {
+                    self.raw(http::write_last_chunk);
                     self.set_done(State::Done);
-                    self.outbox.send_raw(http::write_last_chunk);
                 }
             }
         }
@@ -247,5 +288,19 @@ impl Outlet for Exchange {
 
     fn is_closed(&self) -> bool {
         self.is_done()
+    }
+}
+
+impl Pending for Exchange {
+    fn is_done(&self) -> bool {
+        Exchange::is_done(self)
+    }
+
+    fn keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+
+    fn close(&self) {
+        Exchange::close(self)
     }
 }

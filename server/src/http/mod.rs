@@ -8,5 +8,5 @@ mod exchange;
 mod service;
 
 pub use conn::HttpConn;
-pub use exchange::{Exchange, StatusMap};
-pub use service::{HttpConfig, HttpService};
+pub use exchange::{Exchange, Pending, ResponseSink, StatusMap};
+pub use service::{HttpConfig, HttpMesh, HttpService};

@@ -3,7 +3,8 @@
 //! 2024-11-05 HTTP+SSE endpoints. It turns each request into an [`Exchange`] and hands JSON-RPC
 //! bodies to the shard's [`McpService`].
 
-use super::exchange::{Exchange, StatusMap};
+use super::exchange::{Exchange, Pending, ResponseSink, StatusMap};
+use crate::mesh::{Mesh, MeshMsg};
 use crate::service::{McpService, Outbox, Outlet, Session};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -12,6 +13,7 @@ use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
 use ringmcp_proto::jsonrpc::{self, code, ErrorObject, Message, Parsed, RequestId};
 use ringmcp_proto::revision::ProtocolVersion;
 use serde_json::Value;
+use std::cell::OnceCell;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -71,6 +73,115 @@ pub struct HttpService {
     config: HttpConfig,
     sessions: RefCell<HashMap<String, Rc<HttpSession>>>,
     shard: usize,
+    mesh: OnceCell<Option<Rc<Mesh>>>,
+    /// Requests this shard forwarded, by ticket, waiting for their answers.
+    remote: RefCell<HashMap<u64, Weak<RemoteExchange>>>,
+    next_ticket: Cell<u64>,
+    /// Requests other shards forwarded here that are still being answered.
+    forwarded: RefCell<HashMap<(usize, u64), Rc<Exchange>>>,
+}
+
+/// HTTP traffic between shards.
+#[derive(Debug)]
+pub enum HttpMesh {
+    /// A request for a session the receiving shard owns.
+    Request {
+        /// The shard holding the connection.
+        from: usize,
+        /// Names the exchange on that shard.
+        ticket: u64,
+        /// The request.
+        request: Box<HttpRequest>,
+    },
+    /// The client went away: stop answering.
+    Cancel {
+        /// The shard holding the connection.
+        from: usize,
+        /// The exchange.
+        ticket: u64,
+    },
+    /// Response bytes for the connection.
+    Bytes {
+        /// The exchange.
+        ticket: u64,
+        /// Raw HTTP bytes.
+        bytes: Vec<u8>,
+    },
+    /// The response is complete.
+    Done {
+        /// The exchange.
+        ticket: u64,
+        /// Whether the connection may be reused.
+        keep_alive: bool,
+    },
+}
+
+/// The connection-side stand-in for an exchange answered by another shard.
+struct RemoteExchange {
+    outbox: Rc<Outbox>,
+    done: Cell<bool>,
+    keep_alive: Cell<bool>,
+    owner: usize,
+    ticket: u64,
+    mesh: Rc<Mesh>,
+    me: usize,
+}
+
+impl Pending for RemoteExchange {
+    fn is_done(&self) -> bool {
+        self.done.get()
+    }
+
+    fn keep_alive(&self) -> bool {
+        self.keep_alive.get()
+    }
+
+    fn close(&self) {
+        if !self.done.replace(true) {
+            self.mesh.send(
+                self.owner,
+                MeshMsg::Http(HttpMesh::Cancel {
+                    from: self.me,
+                    ticket: self.ticket,
+                }),
+            );
+        }
+    }
+}
+
+/// The owner-side sink of a forwarded exchange: bytes go back over the mesh.
+struct MeshSink {
+    to: usize,
+    ticket: u64,
+    mesh: Rc<Mesh>,
+    owner: Weak<HttpService>,
+}
+
+impl ResponseSink for MeshSink {
+    fn write_raw(&self, write: &mut dyn FnMut(&mut Vec<u8>)) {
+        let mut bytes = Vec::new();
+        write(&mut bytes);
+        self.mesh.send(
+            self.to,
+            MeshMsg::Http(HttpMesh::Bytes {
+                ticket: self.ticket,
+                bytes,
+            }),
+        );
+    }
+
+    fn finished(&self, keep_alive: bool) {
+        self.mesh.send(
+            self.to,
+            MeshMsg::Http(HttpMesh::Done {
+                ticket: self.ticket,
+                keep_alive,
+            }),
+        );
+        if let Some(owner) = self.owner.upgrade() {
+            owner.forwarded.borrow_mut().remove(&(self.to, self.ticket));
+        }
+    }
 }
 
 const MODERN: &str = "2026-07-28";
@@ -111,6 +222,10 @@ impl HttpService {
             config,
             sessions: RefCell::new(HashMap::new()),
             shard,
+            mesh: OnceCell::new(),
+            remote: RefCell::new(HashMap::new()),
+            next_ticket: Cell::new(0),
+            forwarded: RefCell::new(HashMap::new()),
         });
         let weak = Rc::downgrade(&this);
         let every =
@@ -212,8 +327,120 @@ impl HttpService {
             || name == self.config.bound.ip().to_string()
     }
 
-    /// Answer one request; the returned exchange may already be done.
-    pub fn handle(self: &Rc<Self>, req: HttpRequest, outbox: &Rc<Outbox>) -> Rc<Exchange> {
+    /// Answer one request from a connection of this shard. A request for a legacy session owned by
+    /// another shard is forwarded there over the mesh and answered from it.
+    pub fn handle(self: &Rc<Self>, req: HttpRequest, outbox: &Rc<Outbox>) -> Rc<dyn Pending> {
+        if let Some(owner) = self.owner_of(&req).filter(|&o| o != self.shard) {
+            if let Some(mesh) = self.mesh() {
+                if owner < mesh.shards() {
+                    return self.forward(&mesh, owner, req, outbox);
+                }
+            }
+        }
+        let sink: Rc<dyn ResponseSink> = outbox.clone();
+        self.handle_local(req, &sink)
+    }
+
+    /// The shard named by the request's session id, if it carries one.
+    fn owner_of(&self, req: &HttpRequest) -> Option<usize> {
+        let id = match (req.method, req.path.as_str()) {
+            (Method::Post, "/messages") => req.query_param("sessionId")?,
+            (_, p) if p == self.config.endpoint => req.header("mcp-session-id")?,
+            _ => return None,
+        };
+        usize::from_str_radix(id.get(..2)?, 16).ok()
+    }
+
+    fn mesh(&self) -> Option<Rc<Mesh>> {
+        self.mesh.get_or_init(|| self.engine.shard().mesh()).clone()
+    }
+
+    fn forward(
+        self: &Rc<Self>,
+        mesh: &Rc<Mesh>,
+        owner: usize,
+        req: HttpRequest,
+        outbox: &Rc<Outbox>,
+    ) -> Rc<dyn Pending> {
+        let ticket = self.next_ticket.get() + 1;
+        self.next_ticket.set(ticket);
+        let remote = Rc::new(RemoteExchange {
+            outbox: outbox.clone(),
+            done: Cell::new(false),
+            keep_alive: Cell::new(req.keep_alive),
+            owner,
+            ticket,
+            mesh: mesh.clone(),
+            me: self.shard,
+        });
+        self.remote
+            .borrow_mut()
+            .insert(ticket, Rc::downgrade(&remote));
+        mesh.send(
+            owner,
+            MeshMsg::Http(HttpMesh::Request {
+                from: self.shard,
+                ticket,
+                request: Box::new(req),
+            }),
+        );
+        remote
+    }
+
+    /// HTTP traffic from another shard.
+    pub fn on_mesh(self: &Rc<Self>, msg: HttpMesh) {
+        match msg {
+            HttpMesh::Request {
+                from,
+                ticket,
+                request,
+            } => {
+                let Some(mesh) = self.mesh() else { return };
+                let sink: Rc<dyn ResponseSink> = Rc::new(MeshSink {
+                    to: from,
+                    ticket,
+                    mesh,
+                    owner: Rc::downgrade(self),
+                });
+                let ex = self.handle_local(*request, &sink);
+                if !ex.is_done() {
+                    self.forwarded.borrow_mut().insert((from, ticket), ex);
+                }
+            }
+            HttpMesh::Cancel { from, ticket } => {
+                let ex = self.forwarded.borrow_mut().remove(&(from, ticket));
+                if let Some(ex) = ex {
+                    ex.close();
+                }
+            }
+            HttpMesh::Bytes { ticket, bytes } => {
+                let remote = self.remote.borrow().get(&ticket).and_then(Weak::upgrade);
+                if let Some(r) = remote {
+                    r.outbox.send_raw(|out| out.extend_from_slice(&bytes));
+                }
+            }
+            HttpMesh::Done { ticket, keep_alive } => {
+                let remote = self
+                    .remote
+                    .borrow_mut()
+                    .remove(&ticket)
+                    .and_then(|w| w.upgrade());
+                if let Some(r) = remote {
+                    r.done.set(true);
+                    r.keep_alive.set(r.keep_alive.get() && keep_alive);
+                    // Wake the connection so it serves its next request.
+                    r.outbox.send_raw(|_| {});
+                }
+            }
+        }
+    }
+
+    /// Answer one request on this shard; the returned exchange may already be done.
+    fn handle_local(
+        self: &Rc<Self>,
+        req: HttpRequest,
+        outbox: &Rc<dyn ResponseSink>,
+    ) -> Rc<Exchange> {
         let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
         if let Some(origin) = req.header("origin") {
             if !self.origin_allowed(origin) {
@@ -274,7 +501,7 @@ impl HttpService {
     fn post(
         self: &Rc<Self>,
         req: HttpRequest,
-        outbox: &Rc<Outbox>,
+        outbox: &Rc<dyn ResponseSink>,
         ex: Rc<Exchange>,
     ) -> Rc<Exchange> {
         if !req
@@ -334,7 +561,7 @@ impl HttpService {
         self: &Rc<Self>,
         req: HttpRequest,
         parsed: Parsed,
-        outbox: &Rc<Outbox>,
+        outbox: &Rc<dyn ResponseSink>,
     ) -> Rc<Exchange> {
         let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Modern);
         if let Some(origin) = req.header("origin") {
@@ -575,7 +802,7 @@ impl HttpService {
     fn get(
         self: &Rc<Self>,
         req: HttpRequest,
-        outbox: &Rc<Outbox>,
+        outbox: &Rc<dyn ResponseSink>,
         ex: Rc<Exchange>,
     ) -> Rc<Exchange> {
         if req.header("mcp-protocol-version") == Some(MODERN) {
@@ -661,7 +888,7 @@ impl HttpService {
     }
 
     /// 2024-11-05: GET /sse opens a session whose answers travel on this stream.
-    fn sse_open(self: &Rc<Self>, req: &HttpRequest, outbox: &Rc<Outbox>) -> Rc<Exchange> {
+    fn sse_open(self: &Rc<Self>, req: &HttpRequest, outbox: &Rc<dyn ResponseSink>) -> Rc<Exchange> {
         if self.sessions.borrow().len() >= self.config.max_sessions {
             let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
             return Self::error(

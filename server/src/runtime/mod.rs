@@ -3,9 +3,10 @@
 //! only waits for SIGINT/SIGTERM (through a signalfd) or for the shards to finish.
 
 use crate::http::{HttpConfig, HttpService};
+use crate::mesh::{Mesh, MeshMsg};
 use crate::netring::{DriverConfig, NetDriver, Source, Wire};
 use crate::sdk::Registry;
-use crate::service::{Limits, McpService, MeshMsg, ShardCtx, ShardSignal};
+use crate::service::{Limits, McpService, ShardCtx, ShardSignal};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
 use std::io;
@@ -269,24 +270,37 @@ async fn shard_main(
 ) -> io::Result<()> {
     let signal = Rc::new(ShardSignal::new(wake_fd));
     let ctx = Rc::new(ShardCtx::new(shard, signal));
-    if let Some(mesh) = mesh {
-        let (senders, mut receivers) = mesh
-            .join()
-            .await
-            .map_err(|_| io::Error::other("joining the channel mesh failed"))?;
-        ctx.set_mesh(senders);
+    let joined = match mesh {
+        Some(mesh) => {
+            let (senders, receivers) = mesh
+                .join()
+                .await
+                .map_err(|_| io::Error::other("joining the channel mesh failed"))?;
+            ctx.set_mesh(Mesh::new(senders));
+            Some(receivers)
+        }
+        None => None,
+    };
+    let service = Rc::new(McpService::new(registry, limits, ctx.clone(), cursor_key));
+    let http = http.map(|cfg| HttpService::new(service.clone(), cfg));
+    if let Some(mut receivers) = joined {
         for (_, receiver) in receivers.streams() {
             let ctx = ctx.clone();
+            let http = http.clone();
             glommio::spawn_local(async move {
                 while let Some(msg) = receiver.recv().await {
-                    ctx.deliver(&msg);
+                    match msg {
+                        MeshMsg::ResourceUpdated(uri) => ctx.deliver_resource_updated(&uri),
+                        MeshMsg::Http(m) => match &http {
+                            Some(h) => h.on_mesh(m),
+                            None => tracing::debug!("HTTP mesh message on a shard without HTTP"),
+                        },
+                    }
                 }
             })
             .detach();
         }
     }
-    let service = Rc::new(McpService::new(registry, limits, ctx, cursor_key));
-    let http = http.map(|cfg| HttpService::new(service.clone(), cfg));
     let driver = NetDriver::new(service, http, source, wake_fd, stop, driver_cfg)?;
     tracing::debug!(shard, "shard running");
     driver.run().await

@@ -13,4 +13,4 @@ pub use engine::{Limits, McpService};
 pub use outbox::{ConnRef, Outbox, ShardSignal};
 pub use outlet::{MsgKind, Outlet};
 pub use session::{ClientAnswer, ClientReply, Session};
-pub use shard::{MeshMsg, ShardCtx};
+pub use shard::ShardCtx;

@@ -4,20 +4,13 @@
 use super::outbox::ShardSignal;
 use super::outlet::MsgKind;
 use super::session::Session;
-use glommio::channels::channel_mesh::Senders;
+use crate::mesh::{Mesh, MeshMsg};
 use ringmcp_proto::jsonrpc;
 
 use serde_json::json;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
-
-/// A message between shards.
-#[derive(Debug, Clone)]
-pub enum MeshMsg {
-    /// A resource changed: tell local subscribers.
-    ResourceUpdated(String),
-}
 
 /// Per-shard shared state of the engine.
 pub struct ShardCtx {
@@ -27,7 +20,7 @@ pub struct ShardCtx {
     pub signal: Rc<ShardSignal>,
     subscribers: RefCell<HashMap<String, Vec<Weak<Session>>>>,
     listeners: RefCell<Vec<Weak<Session>>>,
-    mesh: RefCell<Option<Rc<Senders<MeshMsg>>>>,
+    mesh: RefCell<Option<Rc<Mesh>>>,
     inflight: Cell<usize>,
 }
 
@@ -45,8 +38,13 @@ impl ShardCtx {
     }
 
     /// Attach the senders to the other shards.
-    pub fn set_mesh(&self, senders: Senders<MeshMsg>) {
-        *self.mesh.borrow_mut() = Some(Rc::new(senders));
+    pub fn set_mesh(&self, mesh: Rc<Mesh>) {
+        *self.mesh.borrow_mut() = Some(mesh);
+    }
+
+    /// The mesh to the other shards (none with a single shard).
+    pub fn mesh(&self) -> Option<Rc<Mesh>> {
+        self.mesh.borrow().clone()
     }
 
     /// Requests running on this shard.
@@ -76,34 +74,14 @@ impl ShardCtx {
 
     /// Deliver an update locally and broadcast it to every other shard.
     pub fn publish_resource_updated(&self, uri: &str) {
-        self.deliver(&MeshMsg::ResourceUpdated(uri.to_owned()));
-        let Some(mesh) = self.mesh.borrow().clone() else {
-            return;
-        };
-        let me = mesh.peer_id();
-        for peer in 0..mesh.nr_consumers() {
-            if peer == me {
-                continue;
-            }
-            let mesh = mesh.clone();
-            let msg = MeshMsg::ResourceUpdated(uri.to_owned());
-            glommio::spawn_local(async move {
-                if mesh.send_to(peer, msg).await.is_err() {
-                    tracing::debug!(peer, "mesh peer gone; update not forwarded");
-                }
-            })
-            .detach();
+        self.deliver_resource_updated(uri);
+        if let Some(mesh) = self.mesh() {
+            mesh.broadcast(|| MeshMsg::ResourceUpdated(uri.to_owned()));
         }
     }
 
-    /// Deliver a message from the mesh (or from this shard) to local sessions.
-    pub fn deliver(&self, msg: &MeshMsg) {
-        match msg {
-            MeshMsg::ResourceUpdated(uri) => self.deliver_resource_updated(uri),
-        }
-    }
-
-    fn deliver_resource_updated(&self, uri: &str) {
+    /// Tell this shard's subscribers of `uri` that it changed.
+    pub fn deliver_resource_updated(&self, uri: &str) {
         let mut subs = self.subscribers.borrow_mut();
         if let Some(list) = subs.get_mut(uri) {
             list.retain(|weak| {
