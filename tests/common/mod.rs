@@ -47,8 +47,25 @@ fn lines_of(reader: impl std::io::Read + Send + 'static) -> Receiver<String> {
 impl Server {
     /// `ringmcp serve --tcp 127.0.0.1:0 <extra>`; waits for the listening line.
     pub fn tcp(extra: &[&str]) -> Server {
+        Self::listening(
+            &["serve", "--tcp", "127.0.0.1:0"],
+            extra,
+            "tcp://127.0.0.1:",
+        )
+    }
+
+    /// `ringmcp serve --http 127.0.0.1:0 <extra>`; waits for the listening line.
+    pub fn http(extra: &[&str]) -> Server {
+        Self::listening(
+            &["serve", "--http", "127.0.0.1:0"],
+            extra,
+            "http://127.0.0.1:",
+        )
+    }
+
+    fn listening(args: &[&str], extra: &[&str], marker: &str) -> Server {
         let mut child = Command::new(bin())
-            .args(["serve", "--tcp", "127.0.0.1:0"])
+            .args(args)
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -62,7 +79,7 @@ impl Server {
             let line = stderr
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .expect("server did not say where it listens");
-            if let Some(rest) = line.split("tcp://127.0.0.1:").nth(1) {
+            if let Some(rest) = line.split(marker).nth(1) {
                 break rest
                     .split(|c: char| !c.is_ascii_digit())
                     .next()

@@ -1,0 +1,667 @@
+//! Streamable HTTP over raw sockets: every status code the transport promises, legacy sessions
+//! across shards, SSE streams, the 2024-11-05 endpoints, Origin/Host checks and size limits.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "common/http.rs"]
+mod http_client;
+
+use common::*;
+use http_client::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn port(s: &Server) -> u16 {
+    s.port.unwrap()
+}
+
+fn post(port: u16, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
+    let mut c = HttpClient::connect(port);
+    c.send("POST", "/mcp", headers, body);
+    c.read_response()
+}
+
+fn initialize(port: u16, version: &str) -> String {
+    let body = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":version,"capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let r = post(port, &[JSON, ACCEPT], body.to_string().as_bytes());
+    assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["result"]["protocolVersion"], version);
+    let id = r.header("mcp-session-id").expect("session id").to_owned();
+    let note = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
+    let r = post(
+        port,
+        &[
+            JSON,
+            ACCEPT,
+            ("Mcp-Session-Id", &id),
+            ("MCP-Protocol-Version", version),
+        ],
+        note.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 202);
+    id
+}
+
+fn call(port: u16, sid: &str, id: i64, method: &str, params: Value) -> HttpResponse {
+    let body = json!({"jsonrpc":"2.0","id":id,"method":method,"params":params});
+    post(
+        port,
+        &[
+            JSON,
+            ACCEPT,
+            ("Mcp-Session-Id", sid),
+            ("MCP-Protocol-Version", "2025-11-25"),
+        ],
+        body.to_string().as_bytes(),
+    )
+}
+
+#[test]
+fn modern_requests_and_header_rules() {
+    let s = Server::http(&[]);
+    let p = port(&s);
+    let r = post(
+        p,
+        &modern_headers("tools/call", Some("echo")),
+        &modern_body(
+            1,
+            "tools/call",
+            json!({"name":"echo","arguments":{"text":"hi"}}),
+        ),
+    );
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (200, Some("application/json"))
+    );
+    assert_eq!(r.json()["result"]["content"][0]["text"], "hi");
+    assert_eq!(r.json()["result"]["resultType"], "complete");
+    // Mcp-Name may be base64-wrapped.
+    let r = post(
+        p,
+        &modern_headers("tools/call", Some("=?base64?ZWNobw==?=")),
+        &modern_body(
+            2,
+            "tools/call",
+            json!({"name":"echo","arguments":{"text":"b64"}}),
+        ),
+    );
+    assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
+    // Header mismatches: 400 + -32020.
+    let r = post(
+        p,
+        &modern_headers("tools/list", None),
+        &modern_body(
+            3,
+            "tools/call",
+            json!({"name":"echo","arguments":{"text":"x"}}),
+        ),
+    );
+    assert_eq!((r.status, r.error_code()), (400, -32020));
+    let r = post(
+        p,
+        &modern_headers("tools/call", Some("add")),
+        &modern_body(
+            4,
+            "tools/call",
+            json!({"name":"echo","arguments":{"text":"x"}}),
+        ),
+    );
+    assert_eq!((r.status, r.error_code()), (400, -32020));
+    let r = post(
+        p,
+        &modern_headers("tools/call", None),
+        &modern_body(
+            5,
+            "tools/call",
+            json!({"name":"echo","arguments":{"text":"x"}}),
+        ),
+    );
+    assert_eq!(
+        (r.status, r.error_code()),
+        (400, -32020),
+        "missing Mcp-Name"
+    );
+    let mut h = modern_headers("tools/list", None);
+    h.retain(|(n, _)| *n != "Mcp-Method");
+    let r = post(p, &h, &modern_body(6, "tools/list", Value::Null));
+    assert_eq!(
+        (r.status, r.error_code()),
+        (400, -32020),
+        "missing Mcp-Method"
+    );
+    // Body _meta version disagreeing with the header.
+    let mut body: Value =
+        serde_json::from_slice(&modern_body(7, "tools/list", Value::Null)).unwrap();
+    body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!("2025-11-25");
+    let r = post(
+        p,
+        &modern_headers("tools/list", None),
+        body.to_string().as_bytes(),
+    );
+    assert_eq!((r.status, r.error_code()), (400, -32020));
+    // Unsupported version: 400 + -32022 with the supported list.
+    let mut h = modern_headers("tools/list", None);
+    h[2] = ("MCP-Protocol-Version", "1900-01-01");
+    let r = post(p, &h, &modern_body(8, "tools/list", Value::Null));
+    assert_eq!((r.status, r.error_code()), (400, -32022));
+    assert!(r.json()["error"]["data"]["supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("2026-07-28")));
+    // Missing client capabilities: 400 + -32602.
+    let body = json!({"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}});
+    let r = post(
+        p,
+        &modern_headers("tools/list", None),
+        body.to_string().as_bytes(),
+    );
+    assert_eq!((r.status, r.error_code()), (400, -32602));
+    // Unknown method: 404 + -32601.
+    let r = post(
+        p,
+        &modern_headers("no/such", None),
+        &modern_body(10, "no/such", Value::Null),
+    );
+    assert_eq!((r.status, r.error_code()), (404, -32601));
+    // A JSON-RPC error that is not a header or version problem stays 200.
+    let r = post(
+        p,
+        &modern_headers("tools/call", Some("nope")),
+        &modern_body(11, "tools/call", json!({"name":"nope"})),
+    );
+    assert_eq!((r.status, r.error_code()), (200, -32602));
+    // Notifications are accepted with 202; GET and DELETE are not part of 2026-07-28.
+    let note = json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}});
+    assert_eq!(
+        post(
+            p,
+            &modern_headers("notifications/cancelled", None),
+            note.to_string().as_bytes()
+        )
+        .status,
+        202
+    );
+    let mut c = HttpClient::connect(p);
+    c.send(
+        "GET",
+        "/mcp",
+        &[
+            ("MCP-Protocol-Version", "2026-07-28"),
+            ("Accept", "text/event-stream"),
+        ],
+        b"",
+    );
+    assert_eq!(c.read_response().status, 405);
+    // Bad JSON and batches.
+    assert_eq!(
+        post(p, &modern_headers("tools/list", None), b"{nope").status,
+        400
+    );
+    let batch = format!(
+        "[{}]",
+        String::from_utf8(modern_body(12, "tools/list", Value::Null)).unwrap()
+    );
+    assert_eq!(
+        post(p, &modern_headers("tools/list", None), batch.as_bytes()).status,
+        400
+    );
+    // Wrong content type.
+    let mut h = modern_headers("tools/list", None);
+    h[0] = ("Content-Type", "text/plain");
+    assert_eq!(
+        post(p, &h, &modern_body(13, "tools/list", Value::Null)).status,
+        415
+    );
+}
+
+#[test]
+fn modern_progress_streams_as_sse() {
+    let s = Server::http(&[]);
+    let mut body: Value = serde_json::from_slice(&modern_body(
+        1,
+        "tools/call",
+        json!({"name":"progress","arguments":{"steps":3,"delay_ms":1}}),
+    ))
+    .unwrap();
+    body["params"]["_meta"]["progressToken"] = json!("p");
+    let r = post(
+        port(&s),
+        &modern_headers("tools/call", Some("progress")),
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/event-stream"));
+    assert_eq!(r.header("x-accel-buffering"), Some("no"));
+    let msgs = r.messages();
+    assert_eq!(
+        msgs.len(),
+        4,
+        "3 progress notifications then the result: {msgs:?}"
+    );
+    assert!(msgs[..3]
+        .iter()
+        .all(|m| m["method"] == "notifications/progress"));
+    assert_eq!(msgs[3]["result"]["content"][0]["text"], "done 3 steps");
+}
+
+#[test]
+fn modern_listen_stream_gets_updates_from_any_shard() {
+    let s = Server::http(&["--cores", "2"]);
+    let p = port(&s);
+    let mut listener = HttpClient::connect(p);
+    let body = modern_body(
+        7,
+        "subscriptions/listen",
+        json!({"notifications":{"resourceSubscriptions":["demo://counter"]}}),
+    );
+    listener.send(
+        "POST",
+        "/mcp",
+        &modern_headers("subscriptions/listen", None),
+        &body,
+    );
+    let (status, headers) = listener.read_head();
+    assert_eq!(status, 200);
+    assert!(
+        headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("content-type")
+                && v.starts_with("text/event-stream"))
+    );
+    let ack: Value = serde_json::from_str(&listener.next_event().unwrap().data).unwrap();
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        7
+    );
+    // Bump from several fresh connections (the kernel spreads them over both shards).
+    for i in 0..4 {
+        let r = post(
+            p,
+            &modern_headers("tools/call", Some("bump")),
+            &modern_body(100 + i, "tools/call", json!({"name":"bump","arguments":{}})),
+        );
+        assert_eq!(r.status, 200);
+        let upd: Value = serde_json::from_str(&listener.next_event().unwrap().data).unwrap();
+        assert_eq!(upd["method"], "notifications/resources/updated");
+        assert_eq!(upd["params"]["uri"], "demo://counter");
+        assert_eq!(
+            upd["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+            7
+        );
+    }
+}
+
+#[test]
+fn legacy_sessions_and_status_codes() {
+    let s = Server::http(&["--cores", "2"]);
+    let p = port(&s);
+    let sid = initialize(p, "2025-11-25");
+    assert!(
+        sid.len() >= 34 && sid.bytes().all(|b| (0x21..=0x7e).contains(&b)),
+        "visible ASCII, >= 128 bits: {sid}"
+    );
+    let r = call(
+        p,
+        &sid,
+        2,
+        "tools/call",
+        json!({"name":"echo","arguments":{"text":"sess"}}),
+    );
+    assert_eq!(r.json()["result"]["content"][0]["text"], "sess");
+    assert!(r.json()["result"].get("resultType").is_none());
+    // Missing session id: 400. Unknown: 404.
+    let body = json!({"jsonrpc":"2.0","id":3,"method":"tools/list"}).to_string();
+    assert_eq!(
+        post(
+            p,
+            &[JSON, ACCEPT, ("MCP-Protocol-Version", "2025-11-25")],
+            body.as_bytes()
+        )
+        .status,
+        400
+    );
+    assert_eq!(
+        post(
+            p,
+            &[
+                JSON,
+                ACCEPT,
+                ("Mcp-Session-Id", "00ffffffffffffffffffffffffffffffff")
+            ],
+            body.as_bytes()
+        )
+        .status,
+        404
+    );
+    // An invalid protocol version header: 400.
+    assert_eq!(
+        post(
+            p,
+            &[
+                JSON,
+                ACCEPT,
+                ("Mcp-Session-Id", &sid),
+                ("MCP-Protocol-Version", "banana")
+            ],
+            body.as_bytes()
+        )
+        .status,
+        400
+    );
+    // Missing version header: treated as 2025-03-26, accepted.
+    assert_eq!(
+        post(
+            p,
+            &[JSON, ACCEPT, ("Mcp-Session-Id", &sid)],
+            body.as_bytes()
+        )
+        .status,
+        200
+    );
+    // DELETE ends the session: 204, then 404.
+    let mut c = HttpClient::connect(p);
+    c.send("DELETE", "/mcp", &[("Mcp-Session-Id", &sid)], b"");
+    assert_eq!(c.read_response().status, 204);
+    assert_eq!(call(p, &sid, 4, "tools/list", json!({})).status, 404);
+    c.send("DELETE", "/mcp", &[("Mcp-Session-Id", &sid)], b"");
+    assert_eq!(c.read_response().status, 404);
+    // Unknown method on the endpoint: 405.
+    c.send("PUT", "/mcp", &[], b"");
+    assert_eq!(c.read_response().status, 405);
+    c.send("GET", "/nope", &[], b"");
+    assert_eq!(c.read_response().status, 404);
+}
+
+#[test]
+fn sessions_reached_across_shards_on_fresh_connections() {
+    let s = Server::http(&["--cores", "2"]);
+    let p = port(&s);
+    let sessions: Vec<String> = (0..24).map(|_| initialize(p, "2025-06-18")).collect();
+    let owners: std::collections::HashSet<&str> = sessions.iter().map(|s| &s[..2]).collect();
+    assert_eq!(owners.len(), 2, "sessions on both shards: {owners:?}");
+    for round in 0..3 {
+        for (i, sid) in sessions.iter().enumerate() {
+            let r = call(
+                p,
+                sid,
+                10 + i as i64,
+                "tools/call",
+                json!({"name":"echo","arguments":{"text":format!("{round}-{i}")}}),
+            );
+            assert_eq!(r.status, 200);
+            assert_eq!(
+                r.json()["result"]["content"][0]["text"],
+                format!("{round}-{i}")
+            );
+        }
+    }
+}
+
+#[test]
+fn legacy_get_stream_receives_updates_with_event_ids() {
+    let s = Server::http(&["--cores", "2"]);
+    let p = port(&s);
+    let sid = initialize(p, "2025-11-25");
+    assert_eq!(
+        call(
+            p,
+            &sid,
+            2,
+            "resources/subscribe",
+            json!({"uri":"demo://counter"})
+        )
+        .status,
+        200
+    );
+    let mut stream = HttpClient::connect(p);
+    stream.send(
+        "GET",
+        "/mcp",
+        &[
+            ("Accept", "text/event-stream"),
+            ("Mcp-Session-Id", &sid),
+            ("MCP-Protocol-Version", "2025-11-25"),
+        ],
+        b"",
+    );
+    let (status, _) = stream.read_head();
+    assert_eq!(status, 200);
+    let other = initialize(p, "2025-11-25");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        assert_eq!(
+            call(
+                p,
+                &other,
+                10 + i,
+                "tools/call",
+                json!({"name":"bump","arguments":{}})
+            )
+            .status,
+            200
+        );
+        let ev = stream.next_event().expect("update event");
+        let msg: Value = serde_json::from_str(&ev.data).unwrap();
+        assert_eq!(msg["method"], "notifications/resources/updated");
+        ids.push(ev.id.expect("event id"));
+    }
+    assert_eq!(ids, vec!["1", "2", "3"]);
+    // GET without a session id or with a wrong Accept.
+    let mut c = HttpClient::connect(p);
+    c.send("GET", "/mcp", &[("Accept", "text/event-stream")], b"");
+    assert_eq!(c.read_response().status, 400);
+    c.send(
+        "GET",
+        "/mcp",
+        &[("Accept", "application/json"), ("Mcp-Session-Id", &sid)],
+        b"",
+    );
+    assert_eq!(c.read_response().status, 406);
+}
+
+#[test]
+fn legacy_server_to_client_request_over_sse() {
+    let s = Server::http(&[]);
+    let p = port(&s);
+    let body = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"elicitation":{}},"clientInfo":{"name":"t","version":"1"}}});
+    let r = post(p, &[JSON, ACCEPT], body.to_string().as_bytes());
+    let sid = r.header("mcp-session-id").unwrap().to_owned();
+    let mut c = HttpClient::connect(p);
+    let req = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"confirm","arguments":{"question":"Go?"}}});
+    c.send(
+        "POST",
+        "/mcp",
+        &[JSON, ACCEPT, ("Mcp-Session-Id", &sid)],
+        req.to_string().as_bytes(),
+    );
+    let (status, _) = c.read_head();
+    assert_eq!(status, 200);
+    let ask: Value = serde_json::from_str(&c.next_event().unwrap().data).unwrap();
+    assert_eq!(ask["method"], "elicitation/create");
+    let answer = json!({"jsonrpc":"2.0","id":ask["id"].clone(),"result":{"action":"accept","content":{"confirmed":true}}});
+    assert_eq!(
+        post(
+            p,
+            &[JSON, ACCEPT, ("Mcp-Session-Id", &sid)],
+            answer.to_string().as_bytes()
+        )
+        .status,
+        202
+    );
+    let done: Value = serde_json::from_str(&c.next_event().unwrap().data).unwrap();
+    assert_eq!(done["result"]["content"][0]["text"], "confirmed: yes");
+}
+
+#[test]
+fn idle_sessions_expire_and_caps_apply() {
+    let s = Server::http(&[
+        "--cores",
+        "1",
+        "--session-idle-secs",
+        "1",
+        "--max-sessions",
+        "2",
+    ]);
+    let p = port(&s);
+    let a = initialize(p, "2025-11-25");
+    let _b = initialize(p, "2025-11-25");
+    let body = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    assert_eq!(
+        post(p, &[JSON, ACCEPT], body.to_string().as_bytes()).status,
+        503,
+        "past the session cap"
+    );
+    std::thread::sleep(Duration::from_millis(2600));
+    assert_eq!(
+        call(p, &a, 2, "tools/list", json!({})).status,
+        404,
+        "expired"
+    );
+    assert_eq!(
+        post(p, &[JSON, ACCEPT], body.to_string().as_bytes()).status,
+        200,
+        "room again after expiry"
+    );
+}
+
+#[test]
+fn origin_and_host_checks() {
+    let s = Server::http(&[]);
+    let p = port(&s);
+    let body = modern_body(1, "tools/list", Value::Null);
+    let mut h = modern_headers("tools/list", None);
+    h.push(("Origin", "https://evil.example"));
+    assert_eq!(post(p, &h, &body).status, 403);
+    let mut h = modern_headers("tools/list", None);
+    h.push(("Origin", "http://localhost:6274"));
+    let r = post(p, &h, &body);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://localhost:6274")
+    );
+    let mut h = modern_headers("tools/list", None);
+    h.push(("Host", "attacker.example:80"));
+    assert_eq!(
+        post(p, &h, &body).status,
+        403,
+        "DNS rebinding: foreign Host"
+    );
+    let s2 = Server::http(&["--allow-origin", "https://app.example"]);
+    let mut h = modern_headers("tools/list", None);
+    h.push(("Origin", "https://app.example"));
+    assert_eq!(post(port(&s2), &h, &body).status, 200);
+}
+
+#[test]
+fn size_limits_and_garbage() {
+    let s = Server::http(&[
+        "--max-message-bytes",
+        "1000",
+        "--max-headers",
+        "8",
+        "--max-header-bytes",
+        "2048",
+    ]);
+    let p = port(&s);
+    let big = modern_body(
+        1,
+        "tools/call",
+        json!({"name":"echo","arguments":{"text":"x".repeat(2000)}}),
+    );
+    let r = post(p, &modern_headers("tools/call", Some("echo")), &big);
+    assert_eq!(r.status, 413);
+    let many: Vec<(String, String)> = (0..20).map(|i| (format!("X-{i}"), "v".into())).collect();
+    let mut c = HttpClient::connect(p);
+    let h: Vec<(&str, &str)> = many.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    c.send("GET", "/mcp", &h, b"");
+    assert_eq!(c.read_response().status, 431);
+    assert!(c.closed_by_peer(), "closed after a refused request");
+    let long = "y".repeat(4000);
+    let mut c = HttpClient::connect(p);
+    c.send("GET", "/mcp", &[("X-Long", long.as_str())], b"");
+    assert_eq!(c.read_response().status, 431);
+    let mut c = HttpClient::connect(p);
+    c.send_raw(b"\x16\x03\x01 not http at all\r\n\r\n");
+    assert_eq!(c.read_response().status, 400);
+    assert!(c.closed_by_peer());
+    // The server is fine afterwards.
+    let r = post(
+        p,
+        &modern_headers("tools/list", None),
+        &modern_body(2, "tools/list", Value::Null),
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn pipelined_requests_answered_in_order() {
+    let s = Server::http(&[]);
+    let p = port(&s);
+    let mut c = HttpClient::connect(p);
+    let mut bytes = Vec::new();
+    for (i, ms) in [(1, 150), (2, 0), (3, 30)] {
+        let body = modern_body(
+            i,
+            "tools/call",
+            json!({"name":"sleep","arguments":{"ms":ms}}),
+        );
+        bytes.extend_from_slice(format!("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nContent-Type: application/json\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: sleep\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
+        bytes.extend_from_slice(&body);
+    }
+    c.send_raw(&bytes);
+    for i in 1..=3 {
+        let r = c.read_response();
+        assert_eq!(r.json()["id"], i, "answers come back in request order");
+    }
+}
+
+#[test]
+fn legacy_http_sse_transport_2024_11_05() {
+    let s = Server::http(&["--cores", "2"]);
+    let p = port(&s);
+    let mut stream = HttpClient::connect(p);
+    stream.send("GET", "/sse", &[("Accept", "text/event-stream")], b"");
+    let (status, _) = stream.read_head();
+    assert_eq!(status, 200);
+    let endpoint = stream.next_event().unwrap();
+    assert_eq!(endpoint.event.as_deref(), Some("endpoint"));
+    let path = endpoint.data.clone();
+    assert!(path.starts_with("/messages?sessionId="), "{path}");
+    let send = |id: i64, method: &str, params: Value| {
+        let mut c = HttpClient::connect(p);
+        let body = json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}).to_string();
+        c.send("POST", &path, &[JSON], body.as_bytes());
+        c.read_response().status
+    };
+    assert_eq!(
+        send(
+            1,
+            "initialize",
+            json!({"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"t","version":"1"}})
+        ),
+        202
+    );
+    let init: Value = serde_json::from_str(&stream.next_event().unwrap().data).unwrap();
+    assert_eq!(init["result"]["protocolVersion"], "2024-11-05");
+    for i in 0..4 {
+        assert_eq!(
+            send(
+                2 + i,
+                "tools/call",
+                json!({"name":"echo","arguments":{"text":format!("sse{i}")}})
+            ),
+            202
+        );
+        let ev = stream.next_event().unwrap();
+        let msg: Value = serde_json::from_str(&ev.data).unwrap();
+        assert_eq!(msg["result"]["content"][0]["text"], format!("sse{i}"));
+    }
+    let mut c = HttpClient::connect(p);
+    c.send("POST", "/messages?sessionId=00nope", &[JSON], b"{}");
+    assert_eq!(c.read_response().status, 404);
+}
