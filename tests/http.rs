@@ -450,6 +450,38 @@ fn legacy_get_stream_receives_updates_with_event_ids() {
         ids.push(ev.id.expect("event id"));
     }
     assert_eq!(ids, vec!["1", "2", "3"]);
+    // Disconnect, miss two updates, reconnect with Last-Event-ID: the missed ones are replayed.
+    drop(stream);
+    std::thread::sleep(Duration::from_millis(100));
+    for i in 0..2 {
+        assert_eq!(
+            call(
+                p,
+                &other,
+                20 + i,
+                "tools/call",
+                json!({"name":"bump","arguments":{}})
+            )
+            .status,
+            200
+        );
+    }
+    let mut again = HttpClient::connect(p);
+    again.send(
+        "GET",
+        "/mcp",
+        &[
+            ("Accept", "text/event-stream"),
+            ("Mcp-Session-Id", &sid),
+            ("Last-Event-ID", "3"),
+        ],
+        b"",
+    );
+    assert_eq!(again.read_head().0, 200);
+    let replayed: Vec<String> = (0..2)
+        .map(|_| again.next_event().unwrap().id.unwrap())
+        .collect();
+    assert_eq!(replayed, vec!["4", "5"]);
     // GET without a session id or with a wrong Accept.
     let mut c = HttpClient::connect(p);
     c.send("GET", "/mcp", &[("Accept", "text/event-stream")], b"");

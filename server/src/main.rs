@@ -66,6 +66,9 @@ struct ServeArgs {
     /// Bytes of HTTP request line and headers at most (431 past it).
     #[arg(long, default_value_t = 16 * 1024, env = "RINGMCP_MAX_HEADER_BYTES")]
     max_header_bytes: usize,
+    /// Unsolicited SSE events kept per HTTP session for Last-Event-ID resumption.
+    #[arg(long, default_value_t = 256, env = "RINGMCP_SSE_REPLAY_EVENTS")]
+    sse_replay_events: usize,
     /// Seconds between SSE keep-alive comments.
     #[arg(long, default_value_t = 15, env = "RINGMCP_SSE_KEEPALIVE_SECS")]
     sse_keepalive_secs: u64,
@@ -169,6 +172,7 @@ fn main() -> ExitCode {
             options.http.session_idle = Duration::from_secs(args.session_idle_secs);
             options.http.max_sessions = args.max_sessions;
             options.http.keepalive = Duration::from_secs(args.sse_keepalive_secs.max(1));
+            options.http.replay_events = args.sse_replay_events;
             options.http.limits = HttpLimits {
                 max_headers: args.max_headers,
                 max_head_bytes: args.max_header_bytes,

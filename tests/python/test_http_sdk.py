@@ -110,9 +110,11 @@ def server() -> Any:
         assert proc.poll() is None, f"ringmcp died during the tests (rc={proc.returncode}):\n{srv.stderr()[-4000:]}"
     finally:
         if proc.poll() is None:
+            _t = time.monotonic()
             os.kill(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=5)
+                print("SHUTDOWN", time.monotonic() - _t); print(open(stderr_file.name).read()[-3000:])
             except subprocess.TimeoutExpired:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)

@@ -77,7 +77,6 @@ pub struct Exchange {
     state: Cell<State>,
     stream: bool,
     on_close: RefCell<Option<Box<dyn FnOnce()>>>,
-    event_ids: Cell<Option<u64>>,
     /// State the exchange keeps alive until it is done (a stateless request's session).
     kept: RefCell<Vec<Rc<dyn std::any::Any>>>,
 }
@@ -93,7 +92,6 @@ impl Exchange {
             state: Cell::new(State::Fresh),
             stream: false,
             on_close: RefCell::new(None),
-            event_ids: Cell::new(None),
             kept: RefCell::new(Vec::new()),
         })
     }
@@ -112,7 +110,6 @@ impl Exchange {
             state: Cell::new(State::Fresh),
             stream: true,
             on_close: RefCell::new(None),
-            event_ids: Cell::new(None),
             kept: RefCell::new(Vec::new()),
         });
         ex.open_stream();
@@ -122,11 +119,6 @@ impl Exchange {
     /// Add a response header (before anything is written).
     pub fn add_header(&self, name: &'static str, value: String) {
         self.headers.borrow_mut().push((name, value));
-    }
-
-    /// Number SSE events (`id:` fields) from 1.
-    pub fn number_events(&self) {
-        self.event_ids.set(Some(0));
     }
 
     /// Run `f` if the client goes away before the exchange is done (cancellation).
@@ -221,6 +213,15 @@ impl Exchange {
         }
     }
 
+    /// Send one numbered `message` event on an open stream (a session's replayable stream).
+    pub fn event_with_id(&self, id: u64, data: &[u8]) {
+        if self.state.get() == State::Streaming {
+            let mut body = Vec::with_capacity(data.len() + 32);
+            sse::write_event(&mut body, Some(&id.to_string()), Some("message"), data);
+            self.raw(|out| http::write_chunk(out, &body));
+        }
+    }
+
     /// The connection is gone: nothing more is written; the close hook runs if not done.
     pub fn close(&self) {
         let was = self.state.get();
@@ -247,12 +248,8 @@ impl Exchange {
     }
 
     fn write_event(&self, event: Option<&str>, data: &[u8]) {
-        let id = self.event_ids.get().map(|n| {
-            self.event_ids.set(Some(n + 1));
-            (n + 1).to_string()
-        });
         let mut body = Vec::with_capacity(data.len() + 32);
-        sse::write_event(&mut body, id.as_deref(), event, data);
+        sse::write_event(&mut body, None, event, data);
         self.raw(|out| http::write_chunk(out, &body));
     }
 }

@@ -5,6 +5,7 @@
 
 mod conn;
 mod exchange;
+mod replay;
 mod service;
 
 pub use conn::HttpConn;

@@ -4,6 +4,7 @@
 //! bodies to the shard's [`McpService`].
 
 use super::exchange::{Exchange, Pending, ResponseSink, StatusMap};
+use super::replay::ReplayStream;
 use crate::mesh::{Mesh, MeshMsg};
 use crate::service::{McpService, Outbox, Outlet, Session};
 use base64::engine::general_purpose::STANDARD;
@@ -39,6 +40,8 @@ pub struct HttpConfig {
     pub max_sessions: usize,
     /// Interval of SSE keep-alive comments.
     pub keepalive: Duration,
+    /// Unsolicited events kept per session for `Last-Event-ID` resumption.
+    pub replay_events: usize,
 }
 
 impl HttpConfig {
@@ -53,6 +56,7 @@ impl HttpConfig {
             session_idle: Duration::from_secs(600),
             max_sessions: 100_000,
             keepalive: Duration::from_secs(15),
+            replay_events: 256,
         }
     }
 }
@@ -61,7 +65,9 @@ impl HttpConfig {
 struct HttpSession {
     session: Rc<Session>,
     last_seen: Cell<Instant>,
-    /// The standing SSE stream (GET, or the 2024-11-05 `/sse` stream).
+    /// Unsolicited messages: numbered, kept for `Last-Event-ID`, sent on the GET stream if open.
+    replay: Option<Rc<ReplayStream>>,
+    /// The 2024-11-05 `/sse` stream (answers and notifications travel on it).
     stream: RefCell<Option<Rc<Exchange>>>,
     /// A 2024-11-05 HTTP+SSE session: answers go on the stream.
     sse_transport: bool,
@@ -259,7 +265,8 @@ impl HttpService {
             .borrow()
             .iter()
             .filter(|(_, s)| {
-                let streaming = s.stream.borrow().as_ref().is_some_and(|e| !e.is_done());
+                let streaming = s.stream.borrow().as_ref().is_some_and(|e| !e.is_done())
+                    || s.replay.as_ref().is_some_and(|r| r.current().is_some());
                 !streaming && now.duration_since(s.last_seen.get()) > idle
             })
             .map(|(id, _)| id.clone())
@@ -276,6 +283,9 @@ impl HttpService {
         };
         s.session.close();
         if let Some(stream) = s.stream.borrow_mut().take() {
+            stream.finish();
+        }
+        if let Some(stream) = s.replay.as_ref().and_then(|r| r.current()) {
             stream.finish();
         }
         true
@@ -736,9 +746,12 @@ impl HttpService {
                         ErrorObject::internal("no randomness for a session id"),
                     );
                 };
+                let replay = Rc::new(ReplayStream::new(self.config.replay_events));
+                let notify: Rc<dyn Outlet> = replay.clone();
                 let hs = Rc::new(HttpSession {
-                    session: Rc::new(Session::new(None)),
+                    session: Rc::new(Session::new(Some(notify))),
                     last_seen: Cell::new(Instant::now()),
+                    replay: Some(replay),
                     stream: RefCell::new(None),
                     sse_transport: false,
                 });
@@ -832,17 +845,29 @@ impl HttpService {
             }
         };
         hs.last_seen.set(Instant::now());
+        let Some(replay) = hs.replay.clone() else {
+            return Self::error(
+                ex,
+                405,
+                None,
+                ErrorObject::invalid_request("this session streams on /sse"),
+            );
+        };
+        let last_event_id = req
+            .header("last-event-id")
+            .and_then(|v| v.parse::<u64>().ok());
         let stream = Exchange::stream(outbox.clone(), req.keep_alive, Vec::new());
-        stream.number_events();
-        if let Some(old) = hs.stream.borrow_mut().replace(stream.clone()) {
+        if let Some(old) = replay.attach(stream.clone(), last_event_id) {
             old.finish();
         }
-        let outlet: Rc<dyn Outlet> = stream.clone();
-        hs.session.set_notify_outlet(Some(outlet));
-        let weak = Rc::downgrade(&hs);
+        let weak_replay = Rc::downgrade(&replay);
+        let weak_hs = Rc::downgrade(&hs);
+        let weak_stream = Rc::downgrade(&stream);
         stream.on_close(move || {
-            if let Some(hs) = weak.upgrade() {
-                hs.session.set_notify_outlet(None);
+            if let (Some(replay), Some(stream)) = (weak_replay.upgrade(), weak_stream.upgrade()) {
+                replay.detach(&stream);
+            }
+            if let Some(hs) = weak_hs.upgrade() {
                 hs.last_seen.set(Instant::now());
             }
         });
@@ -912,6 +937,7 @@ impl HttpService {
         let hs = Rc::new(HttpSession {
             session: Rc::new(Session::new(Some(outlet))),
             last_seen: Cell::new(Instant::now()),
+            replay: None,
             stream: RefCell::new(Some(stream.clone())),
             sse_transport: true,
         });

@@ -153,7 +153,8 @@ pub struct NetDriver {
     stdio: bool,
     dirty: Vec<ConnRef>,
     closed: Vec<usize>,
-    draining: Vec<usize>,
+    /// Connections finishing (EOF seen, or shutdown): slab key and generation.
+    draining: Vec<(usize, u32)>,
     tick_armed: Rc<Cell<bool>>,
 }
 
@@ -541,7 +542,7 @@ impl NetDriver {
         if res == 0 {
             c.eof = true;
             c.eof_at = Some(Instant::now());
-            self.draining.push(key);
+            self.draining.push((key, c.gen));
         } else if -res == libc::ENOBUFS {
             tracing::debug!("recv buffers exhausted; re-arming");
             if !more {
@@ -589,7 +590,7 @@ impl NetDriver {
             }
             c.eof = true;
             c.eof_at = Some(Instant::now());
-            self.draining.push(key);
+            self.draining.push((key, c.gen));
         } else {
             self.arm_read(key);
         }
@@ -720,7 +721,7 @@ impl NetDriver {
                 // SAFETY: closing our listening fd; a multishot accept on it completes with an error.
                 unsafe { libc::close(l.fd) };
             }
-            self.draining = self.conns.iter().map(|(k, _)| k).collect();
+            self.draining = self.conns.iter().map(|(k, c)| (k, c.gen)).collect();
         }
         if self.draining.is_empty() {
             return;
@@ -728,11 +729,12 @@ impl NetDriver {
         let grace = self.cfg.shutdown_grace;
         let stopping = self.stopping_since;
         let mut draining = std::mem::take(&mut self.draining);
-        draining.retain(|&key| {
+        draining.retain(|&(key, gen)| {
             let Some(c) = self.conns.get(key) else {
                 return false;
             };
-            if c.closing {
+            // The slot may hold a newer connection by now.
+            if c.gen != gen || c.closing {
                 return false;
             }
             let busy = match &c.proto {
