@@ -116,6 +116,13 @@ impl HttpConn {
         self.queue.clear();
     }
 
+    /// The peer closed its side while a stream is open: nothing more can come of it.
+    pub fn streaming(&self) -> bool {
+        self.active
+            .as_ref()
+            .is_some_and(|a| !a.is_done() && a.is_stream())
+    }
+
     /// Nothing is being answered or waiting.
     pub fn idle(&self) -> bool {
         self.active.as_ref().is_none_or(|a| a.is_done()) && self.queue.is_empty()

@@ -34,6 +34,8 @@ pub trait Pending {
     fn keep_alive(&self) -> bool;
     /// The connection is gone.
     fn close(&self);
+    /// The response is an open-ended stream (a peer that stops sending ends it).
+    fn is_stream(&self) -> bool;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,6 +293,10 @@ impl Outlet for Exchange {
 impl Pending for Exchange {
     fn is_done(&self) -> bool {
         Exchange::is_done(self)
+    }
+
+    fn is_stream(&self) -> bool {
+        self.state.get() == State::Streaming
     }
 
     fn keep_alive(&self) -> bool {

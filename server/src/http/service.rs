@@ -138,6 +138,11 @@ impl Pending for RemoteExchange {
         self.done.get()
     }
 
+    /// Unknown here; treated as a stream so that a peer closing its side cancels it.
+    fn is_stream(&self) -> bool {
+        true
+    }
+
     fn keep_alive(&self) -> bool {
         self.keep_alive.get()
     }

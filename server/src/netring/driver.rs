@@ -739,7 +739,8 @@ impl NetDriver {
             }
             let busy = match &c.proto {
                 Proto::Lines { session, .. } => session.inflight() > 0,
-                Proto::Http(h) => !h.idle(),
+                // A peer that closed while a stream is open wants nothing more from it.
+                Proto::Http(h) => !h.idle() && !(c.eof && h.streaming()),
             };
             let idle = !busy && !c.send_inflight && c.sent >= c.sending.len();
             let expired = c
