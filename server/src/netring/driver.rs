@@ -740,7 +740,7 @@ impl NetDriver {
             let busy = match &c.proto {
                 Proto::Lines { session, .. } => session.inflight() > 0,
                 // A peer that closed while a stream is open wants nothing more from it.
-                Proto::Http(h) => !h.idle() && !(c.eof && h.streaming()),
+                Proto::Http(h) => !(h.idle() || c.eof && h.streaming()),
             };
             let idle = !busy && !c.send_inflight && c.sent >= c.sending.len();
             let expired = c
