@@ -62,9 +62,43 @@ fn required<T: DeserializeOwned>(raw: Option<&RawValue>) -> Result<T, ErrorObjec
     }
 }
 
+/// Methods of the session-based revisions that 2026-07-28 removed.
+const LEGACY_ONLY: [&str; 5] = [
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
+/// The `_meta` protocol version of a request's params, if it names one.
+pub fn meta_protocol_version(params: Option<&RawValue>) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct P {
+        #[serde(rename = "_meta")]
+        meta: Option<M>,
+    }
+    #[derive(serde::Deserialize)]
+    struct M {
+        #[serde(rename = "io.modelcontextprotocol/protocolVersion")]
+        version: Option<String>,
+    }
+    serde_json::from_str::<P>(params?.get()).ok()?.meta?.version
+}
+
 impl ClientRequest {
     /// Type a request by its method name.
     pub fn parse(method: &str, raw: Option<&RawValue>) -> Result<Self, ErrorObject> {
+        // A 2026-07-28 request for a method that revision removed is unknown, whatever its params.
+        if LEGACY_ONLY.contains(&method)
+            && meta_protocol_version(raw)
+                .and_then(|v| ProtocolVersion::parse(&v))
+                .is_some_and(ProtocolVersion::is_modern)
+        {
+            return Err(ErrorObject::method_not_found(&format!(
+                "{method} (not part of 2026-07-28)"
+            )));
+        }
         Ok(match method {
             "initialize" => ClientRequest::Initialize(Box::new(required(raw)?)),
             "ping" => ClientRequest::Ping(params(raw)?),

@@ -25,6 +25,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod demo;
+pub mod fixtures;
 pub mod http;
 pub mod mesh;
 pub mod netring;

@@ -116,9 +116,21 @@ struct ServeArgs {
     /// Bytes per receive buffer.
     #[arg(long, default_value_t = 4096, env = "RINGMCP_RECV_BUFFER_SIZE")]
     recv_buffer_size: usize,
+    /// Which tools, resources and prompts to serve: the demo set, or the fixtures the official
+    /// conformance suite expects.
+    #[arg(long, value_enum, default_value = "demo", env = "RINGMCP_FIXTURES")]
+    fixtures: Fixtures,
     /// Log filter (error, warn, info, debug, trace or a RUST_LOG directive).
     #[arg(long, env = "RINGMCP_LOG_LEVEL")]
     log_level: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Fixtures {
+    /// echo, add, sleep, progress, ... (see README).
+    Demo,
+    /// The tools, resources and prompts of the MCP conformance suite's everything-server.
+    Conformance,
 }
 
 fn init_logging(level: Option<&str>) {
@@ -196,7 +208,11 @@ fn main() -> ExitCode {
             };
             options.backlog = args.backlog;
             options.spin_before_park = Duration::from_micros(args.spin_us);
-            let registry = match ringmcp::demo::demo_builder().build() {
+            let builder = match args.fixtures {
+                Fixtures::Demo => ringmcp::demo::demo_builder(),
+                Fixtures::Conformance => ringmcp::fixtures::conformance_builder(),
+            };
+            let registry = match builder.build() {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::error!(error = %e, "demo registry is invalid");

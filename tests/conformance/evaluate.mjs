@@ -120,7 +120,7 @@ for (const rev of revisions) {
     if (r.ok) {
       passed++;
       if (exp) {
-        fixed.push(`${r.scenario}@${rev} (expected-failures.txt:${exp.line})`);
+        fixed.push(`${r.scenario}@${rev} (${path.basename(expectedFile)}:${exp.line})`);
         console.log(`  PASS   ${r.scenario}${tag}  (listed as expected failure: stale entry)`);
       } else {
         console.log(`  PASS   ${r.scenario}${tag}`);

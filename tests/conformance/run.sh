@@ -53,8 +53,10 @@ got_node="$("$node" --version 2>/dev/null)" || die "installed node at $node does
 [[ -f "$stamp" ]] || echo "$lock_hash" >"$stamp"
 
 # ---- start the server ----
-rm -rf "$results"
 mkdir -p "$results"
+for rev in "${revisions[@]}"; do
+  rm -rf "${results:?}/$rev" "$results/$rev.log" "$results/$rev.rc"
+done
 server_out="$results/server.stdout"
 server_err="$results/server.stderr"
 "$bin" "${server_args[@]}" >"$server_out" 2>"$server_err" &

@@ -9,7 +9,7 @@ use crate::mesh::{Mesh, MeshMsg};
 use crate::service::{McpService, Outbox, Outlet, Session};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use ringmcp_proto::dispatch::unsupported_version;
+use ringmcp_proto::dispatch::{meta_protocol_version, unsupported_version};
 use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
 use ringmcp_proto::jsonrpc::{self, code, ErrorObject, Message, Parsed, RequestId};
 use ringmcp_proto::revision::ProtocolVersion;
@@ -554,7 +554,7 @@ impl HttpService {
             _ => None,
         };
         let request_id = single_request.map(|r| r.id.clone());
-        let body_version = single_request.and_then(|r| meta_version(r.params.as_deref()));
+        let body_version = single_request.and_then(|r| meta_protocol_version(r.params.as_deref()));
         match header_version {
             Some(MODERN) => return self.post_modern(req, parsed, outbox),
             Some(v) if ProtocolVersion::parse(v).is_none() => {
@@ -1002,19 +1002,4 @@ fn request_ids(parsed: &Parsed) -> Vec<RequestId> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// The `_meta` protocol version of a request body, if any.
-fn meta_version(params: Option<&serde_json::value::RawValue>) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct P {
-        #[serde(rename = "_meta")]
-        meta: Option<M>,
-    }
-    #[derive(serde::Deserialize)]
-    struct M {
-        #[serde(rename = "io.modelcontextprotocol/protocolVersion")]
-        version: Option<String>,
-    }
-    serde_json::from_str::<P>(params?.get()).ok()?.meta?.version
 }

@@ -118,13 +118,8 @@ pub fn run(
     let sigfd = signal_fd()?;
     let done_fd = eventfd()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let mut cursor_key = [0u8; 16];
-    getrandom::fill(&mut cursor_key)
-        .map_err(|e| io_err("getrandom")(io::Error::other(e.to_string())))?;
-    let key = [
-        u64::from_le_bytes(cursor_key[..8].try_into().unwrap_or_default()),
-        u64::from_le_bytes(cursor_key[8..].try_into().unwrap_or_default()),
-    ];
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| io_err("getrandom")(io::Error::other(e.to_string())))?;
     let (sources, cpus, http): (Vec<Source>, Vec<usize>, Option<HttpConfig>) = match listen {
         Listen::Stdio => {
             let (input, output) = crate::transport::stdio::fds();
@@ -266,7 +261,7 @@ async fn shard_main(
     wake_fd: RawFd,
     stop: Arc<AtomicBool>,
     mesh: Option<MeshBuilder<MeshMsg, glommio::channels::channel_mesh::Full>>,
-    cursor_key: [u64; 2],
+    secret: [u8; 32],
 ) -> io::Result<()> {
     let signal = Rc::new(ShardSignal::new(wake_fd));
     let ctx = Rc::new(ShardCtx::new(shard, signal));
@@ -281,7 +276,7 @@ async fn shard_main(
         }
         None => None,
     };
-    let service = Rc::new(McpService::new(registry, limits, ctx.clone(), cursor_key));
+    let service = Rc::new(McpService::new(registry, limits, ctx.clone(), secret));
     let http = http.map(|cfg| HttpService::new(service.clone(), cfg));
     if let Some(mut receivers) = joined {
         for (_, receiver) in receivers.streams() {

@@ -260,6 +260,35 @@ impl ServerBuilder {
         )
     }
 
+    /// A tool with a hand-written input schema (kept verbatim in `tools/list`) and a handler that
+    /// gets the validated arguments as a JSON object.
+    pub fn json_tool<F, Fut>(
+        self,
+        name: &str,
+        description: &str,
+        input_schema: Value,
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(RequestContext, serde_json::Map<String, Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<CallToolResult, HandlerError>> + 'static,
+    {
+        let handler = Arc::new(handler);
+        let erased: ToolFn = Arc::new(move |ctx, args| {
+            let handler = handler.clone();
+            Box::pin(async move { handler(ctx, args).await })
+        });
+        let tool = Tool {
+            name: name.to_owned(),
+            title: None,
+            description: Some(description.to_owned()),
+            input_schema,
+            output_schema: None,
+            annotations: None,
+        };
+        self.raw_tool(tool, erased)
+    }
+
     /// A tool described by hand (schema included) with an untyped handler.
     pub fn raw_tool(mut self, tool: Tool, handler: ToolFn) -> Self {
         let entry = jsonschema::validator_for(&tool.input_schema)

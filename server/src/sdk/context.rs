@@ -87,6 +87,8 @@ pub(crate) enum InputMode {
         capabilities: Box<RawValue>,
         /// `inputResponses` of this attempt.
         responses: Option<Map<String, Value>>,
+        /// The verified `requestState` of this attempt.
+        state: Option<String>,
     },
     /// Legacy session: a real JSON-RPC request to the client, answered on the same connection.
     Legacy {
@@ -98,13 +100,76 @@ pub(crate) enum InputMode {
 }
 
 impl InputMode {
-    fn has_capability(&self, name: &str) -> bool {
-        let declared = |caps: &Value| caps.get(name).is_some_and(|v| !v.is_null());
+    fn capabilities(&self) -> Value {
         match self {
             InputMode::Modern { capabilities, .. } => {
-                serde_json::from_str::<Value>(capabilities.get()).is_ok_and(|caps| declared(&caps))
+                serde_json::from_str(capabilities.get()).unwrap_or(Value::Null)
             }
-            InputMode::Legacy { capabilities, .. } => declared(capabilities),
+            InputMode::Legacy { capabilities, .. } => capabilities.clone(),
+        }
+    }
+
+    fn has_capability(&self, name: &str) -> bool {
+        self.capabilities().get(name).is_some_and(|v| !v.is_null())
+    }
+}
+
+/// Builds an `input_required` answer asking for several inputs at once (2026-07-28).
+pub struct InputRequiredBuilder {
+    requests: Vec<(String, InputRequest)>,
+    state: Option<String>,
+}
+
+impl InputRequiredBuilder {
+    /// Ask the user (`elicitation/create`, form mode) under `key`.
+    pub fn elicit(mut self, key: &str, message: &str, requested_schema: Value) -> Self {
+        let params =
+            json!({ "mode": "form", "message": message, "requestedSchema": requested_schema });
+        self.requests.push((
+            key.to_owned(),
+            InputRequest {
+                method: ELICIT.to_owned(),
+                params: Some(params),
+            },
+        ));
+        self
+    }
+
+    /// Ask the client's model (`sampling/createMessage`) under `key`.
+    pub fn create_message(mut self, key: &str, params: Value) -> Self {
+        self.requests.push((
+            key.to_owned(),
+            InputRequest {
+                method: CREATE_MESSAGE.to_owned(),
+                params: Some(params),
+            },
+        ));
+        self
+    }
+
+    /// Ask for the client's roots (`roots/list`) under `key`.
+    pub fn list_roots(mut self, key: &str) -> Self {
+        self.requests.push((
+            key.to_owned(),
+            InputRequest {
+                method: LIST_ROOTS.to_owned(),
+                params: Some(json!({})),
+            },
+        ));
+        self
+    }
+
+    /// State to receive back with the answers ([`RequestContext::request_state`]).
+    pub fn state(mut self, state: impl Into<String>) -> Self {
+        self.state = Some(state.into());
+        self
+    }
+
+    /// The error that ends this attempt with `resultType: "input_required"`.
+    pub fn build(self) -> HandlerError {
+        HandlerError::InputRequired {
+            requests: self.requests,
+            state: self.state,
         }
     }
 }
@@ -155,6 +220,11 @@ impl RequestContext {
                 last_progress: Cell::new(f64::NEG_INFINITY),
             }),
         }
+    }
+
+    /// The caller's `progressToken`, if it gave one.
+    pub fn progress_token(&self) -> Option<&Value> {
+        self.inner.progress_token.as_ref()
     }
 
     /// Whether the caller asked for progress (gave a `progressToken`).
@@ -214,6 +284,47 @@ impl RequestContext {
         self.inner.shard.publish_resource_updated(uri);
     }
 
+    /// The client capabilities of this request (2026-07-28 `_meta`) or session (legacy).
+    pub fn client_capabilities(&self) -> Value {
+        self.inner.input.capabilities()
+    }
+
+    /// Whether the client declared a capability (`"elicitation"`, `"sampling"`, `"roots"`).
+    pub fn has_client_capability(&self, name: &str) -> bool {
+        self.inner.input.has_capability(name)
+    }
+
+    /// The answers sent with a 2026-07-28 retry (`inputResponses`), by key.
+    pub fn input_responses(&self) -> Option<&Map<String, Value>> {
+        match &self.inner.input {
+            InputMode::Modern { responses, .. } => responses.as_ref(),
+            InputMode::Legacy { .. } => None,
+        }
+    }
+
+    /// The answer under `key`, if the client sent one.
+    pub fn input_response(&self, key: &str) -> Option<&Value> {
+        self.input_responses()?.get(key)
+    }
+
+    /// The state this handler attached to its last `input_required` answer, verified by the server
+    /// (a tampered state never reaches the handler: the request fails with -32602).
+    pub fn request_state(&self) -> Option<&str> {
+        match &self.inner.input {
+            InputMode::Modern { state, .. } => state.as_deref(),
+            InputMode::Legacy { .. } => None,
+        }
+    }
+
+    /// Start an `input_required` answer naming its own keys, asking several things at once and
+    /// carrying state between rounds (2026-07-28). Return `Err(ctx.input_required()...build())`.
+    pub fn input_required(&self) -> InputRequiredBuilder {
+        InputRequiredBuilder {
+            requests: Vec::new(),
+            state: None,
+        }
+    }
+
     /// Ask the user a question through the client (`elicitation/create`, form mode). Returns the
     /// client's `ElicitResult` (`{"action": "accept" | "decline" | "cancel", "content": {...}}`).
     pub async fn elicit(
@@ -257,13 +368,16 @@ impl RequestContext {
                 if let Some(answer) = responses.as_ref().and_then(|r| r.get(&key)) {
                     return Ok(answer.clone());
                 }
-                Err(HandlerError::InputRequired(vec![(
-                    key,
-                    InputRequest {
-                        method: method.to_owned(),
-                        params,
-                    },
-                )]))
+                Err(HandlerError::InputRequired {
+                    requests: vec![(
+                        key,
+                        InputRequest {
+                            method: method.to_owned(),
+                            params,
+                        },
+                    )],
+                    state: None,
+                })
             }
             InputMode::Legacy { timeout, .. } => {
                 let session = &self.inner.session;

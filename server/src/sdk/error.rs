@@ -23,9 +23,15 @@ pub enum HandlerError {
     #[error("the client did not declare the {0} capability")]
     MissingCapability(String),
     /// 2026-07-28: the handler needs input from the client first. Produced by
-    /// [`crate::RequestContext`]'s input methods; a handler only passes it on with `?`.
+    /// [`crate::RequestContext`]'s input methods, or built with
+    /// [`crate::RequestContext::input_required`]; a handler returns it as is.
     #[error("input required from the client")]
-    InputRequired(Vec<(String, ringmcp_proto::types::InputRequest)>),
+    InputRequired {
+        /// What to ask, by key (the client answers under the same keys).
+        requests: Vec<(String, ringmcp_proto::types::InputRequest)>,
+        /// State to get back with the answers (sealed by the server; handlers see plain text).
+        state: Option<String>,
+    },
 }
 
 /// Why [`crate::ServerBuilder::build`] refused a registration.

@@ -13,7 +13,7 @@ mod registry;
 
 pub use builder::{PromptDef, ResourceDef, ServerBuilder, TemplateDef};
 pub(crate) use context::InputMode;
-pub use context::{CancelToken, RequestContext};
+pub use context::{CancelToken, InputRequiredBuilder, RequestContext};
 pub use error::{BuildError, HandlerError};
 pub use registry::{
     BoxFuture, CompleteFn, PromptEntry, PromptFn, ReadFn, Registry, ResourceEntry, TemplateEntry,

@@ -6,6 +6,7 @@
 //! that request only.
 
 use super::outlet::{MsgKind, Outlet};
+use super::seal::StateSeal;
 use super::session::Session;
 use super::shard::ShardCtx;
 use crate::sdk::{BoxFuture, CancelToken, HandlerError, InputMode, Registry, RequestContext};
@@ -59,6 +60,7 @@ pub struct McpService {
     registry: Arc<Registry>,
     shape: ResultShape,
     cursors: CursorCodec,
+    seal: StateSeal,
     limits: Limits,
     shard: Rc<ShardCtx>,
 }
@@ -148,6 +150,19 @@ impl Sink {
     }
 }
 
+/// The client's side of a 2026-07-28 multi round-trip attempt.
+struct Round {
+    responses: Option<Map<String, Value>>,
+    state: Option<String>,
+}
+
+/// What an `input_required` answer needs: its envelope, and the seal for its state.
+struct Asking {
+    envelope: ResultEnvelope,
+    seal: StateSeal,
+    binding: String,
+}
+
 /// A request in progress: its id, era and revision.
 struct Call {
     id: RequestId,
@@ -164,18 +179,23 @@ struct Enveloped<'a, T: Serialize> {
 }
 
 impl McpService {
-    /// An engine serving `registry` on `shard`; `cursor_key` must be the same on every shard.
+    /// An engine serving `registry` on `shard`; `secret` (cursors, request states) must be the
+    /// same on every shard.
     pub fn new(
         registry: Arc<Registry>,
         limits: Limits,
         shard: Rc<ShardCtx>,
-        cursor_key: [u64; 2],
+        secret: [u8; 32],
     ) -> Self {
         let shape = ResultShape::new(registry.info(), limits.cache_ttl_ms, CacheScope::Public);
         McpService {
             registry,
             shape,
-            cursors: CursorCodec::new(cursor_key),
+            cursors: CursorCodec::new([
+                u64::from_le_bytes(secret[..8].try_into().unwrap_or_default()),
+                u64::from_le_bytes(secret[8..16].try_into().unwrap_or_default()),
+            ]),
+            seal: StateSeal::new(secret),
             limits,
             shard,
         }
@@ -596,7 +616,7 @@ impl McpService {
         sink: &Sink,
         call: Call,
         meta: Option<&RequestMeta>,
-        responses: Option<Map<String, Value>>,
+        round: Round,
         work: impl FnOnce(RequestContext) -> BoxFuture<Result<Vec<u8>, ErrorObject>>,
     ) {
         let session = sink.session().clone();
@@ -630,7 +650,8 @@ impl McpService {
         let input = match &call.era {
             Era::Modern(m) => InputMode::Modern {
                 capabilities: m.client_capabilities.clone(),
-                responses,
+                responses: round.responses,
+                state: round.state,
             },
             Era::Legacy => InputMode::Legacy {
                 capabilities: session.legacy.borrow().client_capabilities().clone(),
@@ -711,8 +732,13 @@ impl McpService {
         let this = self.clone();
         let version = call.version;
         let era = call.era.clone();
-        let asking = self.input_envelope(&call.era);
-        self.spawn_call(sink, call, p.meta.as_ref(), p.input_responses, move |ctx| {
+        let binding = format!("tools/call\0{}", p.name);
+        let Some(round) = self.round(sink, &call, &binding, p.input_responses, p.request_state)
+        else {
+            return;
+        };
+        let asking = self.asking(&call.era, binding);
+        self.spawn_call(sink, call, p.meta.as_ref(), round, move |ctx| {
             Box::pin(async move {
                 let call = Call {
                     id: RequestId::number(0),
@@ -727,17 +753,49 @@ impl McpService {
                     {
                         CallToolResult::error(format!("Invalid arguments: {msg}"))
                     }
-                    Err(e) => return failure(e, version, asking),
+                    Err(e) => return failure(e, version, &asking),
                 };
                 Ok(this.tool_result_bytes(&call, result))
             })
         });
     }
 
-    fn input_envelope(&self, era: &Era) -> ResultEnvelope {
-        let mut e = self.shape.envelope(era, false);
-        e.result_type = Some(ResultType::InputRequired);
-        e
+    /// How an `input_required` answer of this call is written: its envelope and state seal.
+    fn asking(&self, era: &Era, binding: String) -> Asking {
+        let mut envelope = self.shape.envelope(era, false);
+        envelope.result_type = Some(ResultType::InputRequired);
+        Asking {
+            envelope,
+            seal: self.seal.clone(),
+            binding,
+        }
+    }
+
+    /// The answers and verified state of a 2026-07-28 retry; `None` after answering a tampered
+    /// state with -32602.
+    fn round(
+        &self,
+        sink: &Sink,
+        call: &Call,
+        binding: &str,
+        responses: Option<Map<String, Value>>,
+        sealed: Option<String>,
+    ) -> Option<Round> {
+        let state = match sealed {
+            None => None,
+            Some(sealed) => match self.seal.open(binding, &sealed) {
+                Some(plain) => Some(plain),
+                None => {
+                    tracing::debug!(id = ?call.id, "requestState failed its integrity check");
+                    sink.error(
+                        Some(&call.id),
+                        &ErrorObject::invalid_params("requestState integrity check failed"),
+                    );
+                    return None;
+                }
+            },
+        };
+        Some(Round { responses, state })
     }
 
     fn tool_result_bytes(&self, call: &Call, mut result: CallToolResult) -> Vec<u8> {
@@ -768,16 +826,21 @@ impl McpService {
         };
         // Results of a multi round-trip retry must not be cached.
         let envelope = self.shape.envelope(&call.era, p.input_responses.is_none());
-        let asking = self.input_envelope(&call.era);
+        let binding = format!("resources/read\0{}", p.uri);
+        let Some(round) = self.round(sink, &call, &binding, p.input_responses, p.request_state)
+        else {
+            return;
+        };
+        let asking = self.asking(&call.era, binding);
         let version = call.version;
         let uri = p.uri;
-        self.spawn_call(sink, call, p.meta.as_ref(), p.input_responses, move |ctx| {
+        self.spawn_call(sink, call, p.meta.as_ref(), round, move |ctx| {
             Box::pin(async move {
                 match read(ctx, uri.clone(), vars).await {
                     Ok(contents) if contents.is_empty() => Err(not_found(version, &uri)),
                     Ok(contents) => Ok(to_bytes(&ReadResourceResult { contents, envelope })),
                     Err(HandlerError::NotFound(_)) => Err(not_found(version, &uri)),
-                    Err(e) => failure(e, version, asking),
+                    Err(e) => failure(e, version, &asking),
                 }
             })
         });
@@ -807,16 +870,21 @@ impl McpService {
         }
         let get = entry.get.clone();
         let envelope = self.shape.envelope(&call.era, false);
-        let asking = self.input_envelope(&call.era);
+        let binding = format!("prompts/get\0{}", p.name);
+        let Some(round) = self.round(sink, &call, &binding, p.input_responses, p.request_state)
+        else {
+            return;
+        };
+        let asking = self.asking(&call.era, binding);
         let version = call.version;
-        self.spawn_call(sink, call, p.meta.as_ref(), p.input_responses, move |ctx| {
+        self.spawn_call(sink, call, p.meta.as_ref(), round, move |ctx| {
             Box::pin(async move {
                 match get(ctx, args).await {
                     Ok(mut result) => {
                         result.envelope = envelope;
                         Ok(to_bytes(&result))
                     }
-                    Err(e) => failure(e, version, asking),
+                    Err(e) => failure(e, version, &asking),
                 }
             })
         });
@@ -828,14 +896,14 @@ impl McpService {
 fn failure(
     e: HandlerError,
     version: ProtocolVersion,
-    asking: ResultEnvelope,
+    asking: &Asking,
 ) -> Result<Vec<u8>, ErrorObject> {
     match e {
-        HandlerError::InputRequired(requests) if version.is_modern() => {
+        HandlerError::InputRequired { requests, state } if version.is_modern() => {
             Ok(to_bytes(&InputRequiredResult {
                 input_requests: requests.into_iter().collect(),
-                request_state: None,
-                envelope: asking,
+                request_state: state.map(|s| asking.seal.seal(&asking.binding, &s)),
+                envelope: asking.envelope.clone(),
             }))
         }
         e => Err(handler_error(e, version)),
@@ -851,7 +919,7 @@ fn handler_error(e: HandlerError, version: ProtocolVersion) -> ErrorObject {
             ),
         )
         .with_data(json!({ "requiredCapabilities": { cap: {} } })),
-        HandlerError::InputRequired(_) => {
+        HandlerError::InputRequired { .. } => {
             ErrorObject::internal("input from the client is only requested this way on 2026-07-28")
         }
         HandlerError::Failed(m) => ErrorObject::internal(m),

@@ -6,11 +6,13 @@
 mod engine;
 mod outbox;
 mod outlet;
+mod seal;
 mod session;
 mod shard;
 
 pub use engine::{Limits, McpService};
 pub use outbox::{ConnRef, Outbox, ShardSignal};
 pub use outlet::{MsgKind, Outlet};
+pub use seal::StateSeal;
 pub use session::{ClientAnswer, ClientReply, Session};
 pub use shard::ShardCtx;
