@@ -46,6 +46,16 @@ pub enum ClientRequest {
     SetLevel(SetLevelParams),
     /// `subscriptions/listen` (2026-07-28).
     Listen(Box<ListenParams>),
+    /// `tasks/get`.
+    TaskGet(TaskIdParams),
+    /// `tasks/update` (2026-07-28 tasks extension).
+    TaskUpdate(TaskUpdateParams),
+    /// `tasks/cancel`.
+    TaskCancel(TaskIdParams),
+    /// `tasks/result` (2025-11-25).
+    TaskResult(TaskIdParams),
+    /// `tasks/list` (2025-11-25).
+    TaskList(PaginatedParams),
 }
 
 fn params<T: DeserializeOwned + Default>(raw: Option<&RawValue>) -> Result<T, ErrorObject> {
@@ -115,6 +125,11 @@ impl ClientRequest {
             "completion/complete" => ClientRequest::Complete(Box::new(required(raw)?)),
             "logging/setLevel" => ClientRequest::SetLevel(required(raw)?),
             "subscriptions/listen" => ClientRequest::Listen(Box::new(required(raw)?)),
+            "tasks/get" => ClientRequest::TaskGet(required(raw)?),
+            "tasks/update" => ClientRequest::TaskUpdate(required(raw)?),
+            "tasks/cancel" => ClientRequest::TaskCancel(required(raw)?),
+            "tasks/result" => ClientRequest::TaskResult(required(raw)?),
+            "tasks/list" => ClientRequest::TaskList(params(raw)?),
             other => return Err(ErrorObject::method_not_found(other)),
         })
     }
@@ -135,6 +150,11 @@ impl ClientRequest {
             ClientRequest::Complete(p) => p.meta.as_ref(),
             ClientRequest::SetLevel(p) => p.meta.as_ref(),
             ClientRequest::Listen(p) => p.meta.as_ref(),
+            ClientRequest::TaskGet(p)
+            | ClientRequest::TaskCancel(p)
+            | ClientRequest::TaskResult(p) => p.meta.as_ref(),
+            ClientRequest::TaskUpdate(p) => p.meta.as_ref(),
+            ClientRequest::TaskList(p) => p.meta.as_ref(),
         }
     }
 
@@ -153,6 +173,11 @@ impl ClientRequest {
             ClientRequest::Complete(p) => p.meta.as_mut(),
             ClientRequest::SetLevel(p) => p.meta.as_mut(),
             ClientRequest::Listen(p) => p.meta.as_mut(),
+            ClientRequest::TaskGet(p)
+            | ClientRequest::TaskCancel(p)
+            | ClientRequest::TaskResult(p) => p.meta.as_mut(),
+            ClientRequest::TaskUpdate(p) => p.meta.as_mut(),
+            ClientRequest::TaskList(p) => p.meta.as_mut(),
         }
     }
 
@@ -165,12 +190,17 @@ impl ClientRequest {
                 | ClientRequest::Subscribe(_)
                 | ClientRequest::Unsubscribe(_)
                 | ClientRequest::SetLevel(_)
+                | ClientRequest::TaskResult(_)
+                | ClientRequest::TaskList(_)
         )
     }
 
     /// Whether the method exists in session-based revisions.
     pub fn is_legacy_method(&self) -> bool {
-        !matches!(self, ClientRequest::Discover(_) | ClientRequest::Listen(_))
+        !matches!(
+            self,
+            ClientRequest::Discover(_) | ClientRequest::Listen(_) | ClientRequest::TaskUpdate(_)
+        )
     }
 }
 
@@ -188,6 +218,17 @@ pub struct ModernContext {
 }
 
 impl ModernContext {
+    /// Whether the client declared an extension (e.g. `io.modelcontextprotocol/tasks`) on this
+    /// request.
+    pub fn has_extension(&self, name: &str) -> bool {
+        serde_json::from_str::<serde_json::Map<String, Value>>(self.client_capabilities.get())
+            .is_ok_and(|caps| {
+                caps.get("extensions")
+                    .and_then(|e| e.get(name))
+                    .is_some_and(|v| !v.is_null())
+            })
+    }
+
     /// Whether the client declared a capability (e.g. `"elicitation"`).
     pub fn has_capability(&self, name: &str) -> bool {
         serde_json::from_str::<serde_json::Map<String, Value>>(self.client_capabilities.get())

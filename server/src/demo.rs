@@ -6,6 +6,7 @@ use crate::sdk::{
 };
 use ringmcp_proto::types::{
     CallToolResult, Content, GetPromptResult, LogLevel, PromptMessage, ResourceContents, Role,
+    TaskSupport,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -183,6 +184,7 @@ pub fn demo_builder() -> ServerBuilder {
             }
             Ok(CallToolResult::text("unreachable"))
         })
+        .task_support("sleep", TaskSupport::Optional)
         .resource(
             ResourceDef::new("demo://readme", "readme").description("What this server is.").mime_type("text/markdown"),
             |_ctx, uri| async move {

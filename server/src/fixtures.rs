@@ -9,6 +9,7 @@ use crate::sdk::{
 };
 use ringmcp_proto::types::{
     CallToolResult, Content, GetPromptResult, LogLevel, PromptMessage, ResourceContents, Role,
+    TaskSupport,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -87,6 +88,7 @@ pub fn conformance_builder() -> ServerBuilder {
     let b = legacy_tools(b);
     let b = modern_tools(b);
     let b = input_required_tools(b);
+    let b = task_tools(b);
     let b = resources(b);
     prompts(b)
 }
@@ -349,6 +351,78 @@ fn input_required_tools(b: ServerBuilder) -> ServerBuilder {
         }
         Err(ask.build())
     })
+}
+
+/// The tools of the tasks extension scenarios (`io.modelcontextprotocol/tasks`).
+fn task_tools(b: ServerBuilder) -> ServerBuilder {
+    b.json_tool(
+        "greet",
+        "Greets someone (never a task)",
+        json!({ "type": "object", "properties": { "name": { "type": "string", "description": "Name to greet" } }, "required": ["name"] }),
+        |_c, args| async move { text(format!("Hello, {}!", args.get("name").and_then(Value::as_str).unwrap_or("world"))) },
+    )
+    .json_tool(
+        "slow_compute",
+        "Sleeps for some seconds; a task when the client supports tasks",
+        json!({ "type": "object", "properties": {
+            "seconds": { "type": "integer", "description": "How many seconds to compute (sleep)", "default": 3 },
+            "label": { "type": "string", "description": "A label for the computation", "default": "default" }
+        } }),
+        |_c, args| async move {
+            let seconds = args.get("seconds").and_then(Value::as_i64).unwrap_or(3);
+            let label = args.get("label").and_then(Value::as_str).unwrap_or("default").to_owned();
+            if seconds <= 0 {
+                return text(format!("Computation \"{label}\" completed instantly. Result: 42."));
+            }
+            glommio::timer::sleep(Duration::from_secs(seconds.min(600) as u64)).await;
+            text(format!("Computation \"{label}\" completed after {seconds} seconds. Result: 42."))
+        },
+    )
+    .json_tool("failing_job", "A task that ends with a tool error", empty_schema(), |_c, _a| async move {
+        glommio::timer::sleep(Duration::from_millis(500)).await;
+        Err(HandlerError::Failed("simulated failure: job crashed".into()))
+    })
+    .json_tool("protocol_error_job", "A task that fails with a protocol error", empty_schema(), |_c, _a| async move {
+        glommio::timer::sleep(Duration::from_millis(300)).await;
+        Err(HandlerError::Internal("simulated protocol error: backend unavailable".into()))
+    })
+    .json_tool(
+        "confirm_delete",
+        "A task that asks for confirmation before deleting a file",
+        json!({ "type": "object", "properties": { "filename": { "type": "string", "default": "important.txt" } } }),
+        |ctx: RequestContext, args| async move {
+            let file = args.get("filename").and_then(Value::as_str).unwrap_or("important.txt").to_owned();
+            let schema = json!({ "type": "object", "properties": { "confirm": { "type": "boolean" } }, "required": ["confirm"] });
+            let answer = ctx.elicit(&format!("Delete '{file}'?"), schema).await?;
+            let confirmed = answer.get("action").and_then(Value::as_str) == Some("accept")
+                && answer.pointer("/content/confirm").and_then(Value::as_bool) == Some(true);
+            text(if confirmed { format!("deleted '{file}'") } else { format!("kept '{file}'") })
+        },
+    )
+    .json_tool("multi_input", "A task that asks two questions at once", empty_schema(), |ctx: RequestContext, _a| async move {
+        let name_schema = json!({ "type": "object", "properties": { "name": { "type": "string" } }, "required": ["name"] });
+        let confirm_schema = json!({ "type": "object", "properties": { "confirm": { "type": "boolean" } }, "required": ["confirm"] });
+        let answers = ctx
+            .ask(ctx.input_required().elicit("elicit-1", "Enter your name:", name_schema).elicit("elicit-2", "Confirm action?", confirm_schema))
+            .await?;
+        let name = answers.get("elicit-1").and_then(|a| a.pointer("/content/name")).and_then(Value::as_str).unwrap_or_default();
+        let confirmed = answers.get("elicit-2").and_then(|a| a.pointer("/content/confirm")).and_then(Value::as_bool).unwrap_or(false);
+        text(format!("name=\"{name}\" confirmed={confirmed}"))
+    })
+    .json_tool("test_tool_with_task", "Asks for a name synchronously, then computes in a task", json!({ "type": "object" }), |ctx: RequestContext, _a| async move {
+        let Some(name) = accepted_str(ctx.input_response("user_name"), "name").map(str::to_owned) else {
+            return Err(ctx.input_required().elicit("user_name", "What is your name?", name_schema()).build());
+        };
+        ctx.become_task()?;
+        glommio::timer::sleep(Duration::from_millis(50)).await;
+        text(format!("Hello, {name}! (computed in task)"))
+    })
+    .task_support("slow_compute", TaskSupport::Optional)
+    .task_support("failing_job", TaskSupport::Required)
+    .task_support("protocol_error_job", TaskSupport::Required)
+    .task_support("confirm_delete", TaskSupport::Required)
+    .task_support("multi_input", TaskSupport::Required)
+    .deferred_task("test_tool_with_task")
 }
 
 fn confirm_with_state(ctx: &RequestContext, done: &str) -> Result<CallToolResult, HandlerError> {

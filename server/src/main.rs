@@ -104,6 +104,15 @@ struct ServeArgs {
         env = "RINGMCP_CLIENT_REQUEST_TIMEOUT_MS"
     )]
     client_request_timeout_ms: u64,
+    /// Milliseconds a task is kept after it was created (its `ttlMs`).
+    #[arg(long, default_value_t = 300_000, env = "RINGMCP_TASK_TTL_MS")]
+    task_ttl_ms: u64,
+    /// Suggested task polling interval in milliseconds (`pollIntervalMs`).
+    #[arg(long, default_value_t = 500, env = "RINGMCP_TASK_POLL_MS")]
+    task_poll_ms: u64,
+    /// Tasks one shard holds at most.
+    #[arg(long, default_value_t = 10_000, env = "RINGMCP_MAX_TASKS")]
+    max_tasks: usize,
     /// Microseconds an idle executor spins before parking (lower latency, more CPU).
     #[arg(long, default_value_t = 0, env = "RINGMCP_SPIN_US")]
     spin_us: u64,
@@ -197,6 +206,9 @@ fn main() -> ExitCode {
                 max_inflight_per_session: args.max_inflight,
                 cache_ttl_ms: args.cache_ttl_ms,
                 client_request_timeout: Duration::from_millis(args.client_request_timeout_ms),
+                task_ttl: Duration::from_millis(args.task_ttl_ms),
+                task_poll: Duration::from_millis(args.task_poll_ms.max(1)),
+                max_tasks: args.max_tasks,
             };
             options.driver = DriverConfig {
                 max_connections: args.max_connections,

@@ -69,9 +69,15 @@ pub struct ServerCapabilities {
     /// Argument completion (2025-03-26+).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completions: Option<Value>,
-    /// Extensions (2026-07-28) and experimental features.
+    /// Experimental features.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub experimental: Option<Value>,
+    /// 2025-11-25 experimental tasks (`{list, cancel, requests: {tools: {call}}}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Value>,
+    /// 2026-07-28 extensions (`io.modelcontextprotocol/tasks`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<Value>,
 }
 
 /// `initialize` result.

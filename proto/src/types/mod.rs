@@ -23,4 +23,5 @@ pub use logging::*;
 pub use meta::*;
 pub use prompts::*;
 pub use resources::*;
+pub use tasks::*;
 pub use tools::*;

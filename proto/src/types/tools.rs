@@ -45,6 +45,9 @@ pub struct Tool {
     /// Behaviour hints (2025-03-26+).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<ToolAnnotations>,
+    /// 2025-11-25 `execution` (`{"taskSupport": ...}`); only listed on that revision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution: Option<Value>,
 }
 
 /// `tools/list` result.
@@ -74,6 +77,9 @@ pub struct CallToolParams {
     /// 2026-07-28 multi round-trip: the opaque state echoed back.
     #[serde(rename = "requestState", default)]
     pub request_state: Option<String>,
+    /// 2025-11-25 task augmentation (`{ttl?}`); ignored on 2026-07-28.
+    #[serde(default)]
+    pub task: Option<Value>,
     /// Request meta.
     #[serde(rename = "_meta", default)]
     pub meta: Option<RequestMeta>,

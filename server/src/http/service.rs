@@ -358,6 +358,18 @@ impl HttpService {
 
     /// The shard named by the request's session id, if it carries one.
     fn owner_of(&self, req: &HttpRequest) -> Option<usize> {
+        // 2026-07-28 tasks/* name their task in Mcp-Name; the task id names its shard.
+        let task_method = matches!(
+            req.header("mcp-method"),
+            Some("tasks/get" | "tasks/update" | "tasks/cancel")
+        );
+        if req.method == Method::Post
+            && task_method
+            && req.header("mcp-protocol-version") == Some(MODERN)
+        {
+            let name = req.header("mcp-name").and_then(decode_header)?;
+            return usize::from_str_radix(name.get(..2)?, 16).ok();
+        }
         let id = match (req.method, req.path.as_str()) {
             (Method::Post, "/messages") => req.query_param("sessionId")?,
             (_, p) if p == self.config.endpoint => req.header("mcp-session-id")?,

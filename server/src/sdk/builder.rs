@@ -5,7 +5,7 @@ use super::error::{BuildError, HandlerError};
 use super::registry::*;
 use ringmcp_proto::types::{
     CallToolResult, Content, GetPromptResult, Implementation, Prompt, PromptArgument, Resource,
-    ResourceContents, ResourceTemplate, Tool, ToolAnnotations,
+    ResourceContents, ResourceTemplate, TaskSupport, Tool, ToolAnnotations,
 };
 use ringmcp_proto::uri_template::UriTemplate;
 use schemars::JsonSchema;
@@ -174,6 +174,8 @@ pub struct ServerBuilder {
     resources: Vec<ResourceEntry>,
     templates: Vec<Result<TemplateEntry, BuildError>>,
     prompts: Vec<PromptEntry>,
+    task_support: HashMap<String, TaskSupport>,
+    deferred_tasks: Vec<String>,
 }
 
 fn schema_of<T: JsonSchema>() -> Value {
@@ -201,7 +203,27 @@ impl ServerBuilder {
             resources: vec![],
             templates: vec![],
             prompts: vec![],
+            task_support: HashMap::new(),
+            deferred_tasks: Vec::new(),
         }
+    }
+
+    /// A tool that only runs as a task but decides itself when to become one, after synchronous
+    /// input rounds (2026-07-28), by calling [`RequestContext::become_task`].
+    pub fn deferred_task(mut self, tool: &str) -> Self {
+        self.task_support
+            .insert(tool.to_owned(), TaskSupport::Required);
+        self.deferred_tasks.push(tool.to_owned());
+        self
+    }
+
+    /// Let a registered tool run as a task (2026-07-28 tasks extension, 2025-11-25 experimental
+    /// tasks): `Optional` becomes a task when the client supports tasks, `Required` only runs as
+    /// one. A handler may also turn itself into a task after synchronous input rounds with
+    /// [`RequestContext::become_task`].
+    pub fn task_support(mut self, tool: &str, support: TaskSupport) -> Self {
+        self.task_support.insert(tool.to_owned(), support);
+        self
     }
 
     /// Usage hints sent in `initialize` and `server/discover` results.
@@ -285,6 +307,7 @@ impl ServerBuilder {
             input_schema,
             output_schema: None,
             annotations: None,
+            execution: None,
         };
         self.raw_tool(tool, erased)
     }
@@ -296,6 +319,8 @@ impl ServerBuilder {
                 tool: tool.clone(),
                 validator,
                 handler,
+                task_support: TaskSupport::Forbidden,
+                task_deferred: false,
             })
             .map_err(|e| BuildError::InvalidSchema {
                 tool: tool.name.clone(),
@@ -381,7 +406,15 @@ impl ServerBuilder {
 
     /// Check everything and freeze it.
     pub fn build(self) -> Result<Registry, BuildError> {
-        let tool_entries = self.tools.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let mut tool_entries = self.tools.into_iter().collect::<Result<Vec<_>, _>>()?;
+        for entry in &mut tool_entries {
+            entry.task_support = self
+                .task_support
+                .get(&entry.tool.name)
+                .copied()
+                .unwrap_or_default();
+            entry.task_deferred = self.deferred_tasks.contains(&entry.tool.name);
+        }
         let template_entries = self.templates.into_iter().collect::<Result<Vec<_>, _>>()?;
         let tool_index = index("tool", tool_entries.iter().map(|t| t.tool.name.as_str()))?;
         let resource_index = index(
@@ -402,6 +435,16 @@ impl ServerBuilder {
             info: self.info,
             instructions: self.instructions,
             tools: tool_entries.iter().map(|t| t.tool.clone()).collect(),
+            tools_with_execution: tool_entries
+                .iter()
+                .map(|t| {
+                    let mut tool = t.tool.clone();
+                    if t.task_support != TaskSupport::Forbidden {
+                        tool.execution = Some(serde_json::json!({ "taskSupport": t.task_support }));
+                    }
+                    tool
+                })
+                .collect(),
             tool_entries,
             tool_index,
             resources: self.resources.iter().map(|r| r.resource.clone()).collect(),
@@ -427,6 +470,7 @@ fn tool_def<A: JsonSchema>(name: &str, description: &str, output_schema: Option<
         input_schema: schema_of::<A>(),
         output_schema,
         annotations: None::<ToolAnnotations>,
+        execution: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! client, notice that the client cancelled, and publish resource updates to every shard.
 
 use super::error::HandlerError;
-use crate::service::{MsgKind, Outlet, Session, ShardCtx};
+use crate::service::{MsgKind, Outlet, Session, ShardCtx, TaskRecord};
 use ringmcp_proto::jsonrpc;
 use ringmcp_proto::types::{
     InputRequest, LogLevel, LoggingMessageParams, CREATE_MESSAGE, ELICIT, LIST_ROOTS,
@@ -174,8 +174,13 @@ impl InputRequiredBuilder {
     }
 }
 
+/// Turns the running call into a task (installed by the engine when the call may become one).
+pub(crate) type Escalate = Box<dyn FnOnce() -> Result<Rc<TaskRecord>, HandlerError>>;
+
 struct Inner {
     input: InputMode,
+    escalate: RefCell<Option<Escalate>>,
+    task: RefCell<Option<Rc<TaskRecord>>>,
     inputs_asked: Cell<u32>,
     session: Rc<Session>,
     outlet: Rc<dyn Outlet>,
@@ -210,6 +215,8 @@ impl RequestContext {
         RequestContext {
             inner: Rc::new(Inner {
                 input,
+                escalate: RefCell::new(None),
+                task: RefCell::new(None),
                 inputs_asked: Cell::new(0),
                 session,
                 outlet,
@@ -219,6 +226,86 @@ impl RequestContext {
                 cancel,
                 last_progress: Cell::new(f64::NEG_INFINITY),
             }),
+        }
+    }
+
+    /// Allow this call to become a task ([`RequestContext::become_task`]).
+    pub(crate) fn allow_task(&self, escalate: Escalate) {
+        *self.inner.escalate.borrow_mut() = Some(escalate);
+    }
+
+    /// Turn this call into a task, if the client and the tool allow it: the request is answered at
+    /// once with the task, and this handler goes on running; its result becomes the task's, and
+    /// inputs it asks for from now on are parked on the task (`tasks/get`, `tasks/update`).
+    /// Returns whether the call is now a task (false: go on synchronously).
+    pub fn become_task(&self) -> Result<bool, HandlerError> {
+        if self.inner.task.borrow().is_some() {
+            return Ok(true);
+        }
+        let Some(escalate) = self.inner.escalate.borrow_mut().take() else {
+            return Ok(false);
+        };
+        let record = escalate()?;
+        *self.inner.task.borrow_mut() = Some(record);
+        Ok(true)
+    }
+
+    /// The task this call became, if it did.
+    pub fn task_id(&self) -> Option<String> {
+        self.inner.task.borrow().as_ref().map(|t| t.id.clone())
+    }
+
+    /// Ask several inputs at once and get the answers by key: parked on the task when the call is
+    /// one; on 2026-07-28 from the retried request's `inputResponses` (missing ones end this
+    /// attempt with `input_required`); on legacy sessions as requests to the client, one by one.
+    pub async fn ask(&self, ask: InputRequiredBuilder) -> Result<Map<String, Value>, HandlerError> {
+        let InputRequiredBuilder { requests, state } = ask;
+        for (_, r) in &requests {
+            let cap = capability_of(&r.method);
+            if !self.inner.input.has_capability(cap) {
+                return Err(HandlerError::MissingCapability(cap.to_owned()));
+            }
+        }
+        // Inside a 2026-07-28 task, inputs are parked on the task for tasks/get and tasks/update.
+        let task = self
+            .inner
+            .task
+            .borrow()
+            .clone()
+            .filter(|_| matches!(self.inner.input, InputMode::Modern { .. }));
+        if let Some(task) = task {
+            return task
+                .ask(requests)
+                .await
+                .ok_or_else(|| HandlerError::Failed("the task was cancelled".into()));
+        }
+        match &self.inner.input {
+            InputMode::Modern { responses, .. } => {
+                let missing: Vec<(String, InputRequest)> = requests
+                    .iter()
+                    .filter(|(k, _)| responses.as_ref().is_none_or(|r| !r.contains_key(k)))
+                    .cloned()
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(HandlerError::InputRequired {
+                        requests: missing,
+                        state,
+                    });
+                }
+                let responses = responses.as_ref().cloned().unwrap_or_default();
+                Ok(requests
+                    .into_iter()
+                    .filter_map(|(k, _)| responses.get(&k).map(|v| (k, v.clone())))
+                    .collect())
+            }
+            InputMode::Legacy { .. } => {
+                let mut answers = Map::new();
+                for (key, r) in requests {
+                    let v = self.legacy_request(&r.method, r.params).await?;
+                    answers.insert(key, v);
+                }
+                Ok(answers)
+            }
         }
     }
 
@@ -362,6 +449,24 @@ impl RequestContext {
         if !self.inner.input.has_capability(capability) {
             return Err(HandlerError::MissingCapability(capability.to_owned()));
         }
+        let task = self
+            .inner
+            .task
+            .borrow()
+            .clone()
+            .filter(|_| matches!(self.inner.input, InputMode::Modern { .. }));
+        if let Some(task) = task {
+            let key = task.next_key(&method.replace('/', "-"));
+            let request = InputRequest {
+                method: method.to_owned(),
+                params,
+            };
+            let mut answers = task
+                .ask(vec![(key.clone(), request)])
+                .await
+                .ok_or_else(|| HandlerError::Failed("the task was cancelled".into()))?;
+            return Ok(answers.remove(&key).unwrap_or(Value::Null));
+        }
         match &self.inner.input {
             InputMode::Modern { responses, .. } => {
                 let key = format!("{}-{n}", method.replace('/', "-"));
@@ -379,33 +484,44 @@ impl RequestContext {
                     state: None,
                 })
             }
-            InputMode::Legacy { timeout, .. } => {
-                let session = &self.inner.session;
-                let (id, reply) = session.expect_client_answer();
-                let params = params.unwrap_or_else(|| json!({}));
-                self.inner.outlet.send(MsgKind::Request, &mut |out| {
-                    jsonrpc::write_request(out, &id, method, &params)
-                });
-                let timeout = *timeout;
-                let answer = futures_lite::future::or(async { Some(reply.await) }, async {
-                    glommio::timer::sleep(timeout).await;
-                    None
-                })
-                .await;
-                match answer {
-                    Some(Ok(raw)) => serde_json::from_str(raw.get())
-                        .map_err(|e| HandlerError::Internal(e.to_string())),
-                    Some(Err(e)) => Err(HandlerError::Failed(format!(
-                        "the client refused {method}: {}",
-                        e.message
-                    ))),
-                    None => {
-                        session.forget_client_request(&id);
-                        Err(HandlerError::Failed(format!(
-                            "the client did not answer {method} within {timeout:?}"
-                        )))
-                    }
-                }
+            InputMode::Legacy { .. } => self.legacy_request(method, params).await,
+        }
+    }
+
+    /// A JSON-RPC request to the client on a legacy session, and its answer.
+    async fn legacy_request(
+        &self,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, HandlerError> {
+        let InputMode::Legacy { timeout, .. } = &self.inner.input else {
+            return Err(HandlerError::Internal("not a legacy session".into()));
+        };
+        let session = &self.inner.session;
+        let (id, reply) = session.expect_client_answer();
+        let params = params.unwrap_or_else(|| json!({}));
+        self.inner.outlet.send(MsgKind::Request, &mut |out| {
+            jsonrpc::write_request(out, &id, method, &params)
+        });
+        let timeout = *timeout;
+        let answer = futures_lite::future::or(async { Some(reply.await) }, async {
+            glommio::timer::sleep(timeout).await;
+            None
+        })
+        .await;
+        match answer {
+            Some(Ok(raw)) => {
+                serde_json::from_str(raw.get()).map_err(|e| HandlerError::Internal(e.to_string()))
+            }
+            Some(Err(e)) => Err(HandlerError::Failed(format!(
+                "the client refused {method}: {}",
+                e.message
+            ))),
+            None => {
+                session.forget_client_request(&id);
+                Err(HandlerError::Failed(format!(
+                    "the client did not answer {method} within {timeout:?}"
+                )))
             }
         }
     }
@@ -413,5 +529,14 @@ impl RequestContext {
     /// The index of the shard (core) running this handler.
     pub fn shard_id(&self) -> usize {
         self.inner.shard.id
+    }
+}
+
+/// The client capability an input method needs.
+fn capability_of(method: &str) -> &'static str {
+    match method {
+        CREATE_MESSAGE => "sampling",
+        LIST_ROOTS => "roots",
+        _ => "elicitation",
     }
 }

@@ -5,7 +5,7 @@ use super::context::RequestContext;
 use super::error::HandlerError;
 use ringmcp_proto::types::{
     CallToolResult, GetPromptResult, Implementation, Prompt, Resource, ResourceContents,
-    ResourceTemplate, ServerCapabilities, Tool,
+    ResourceTemplate, ServerCapabilities, TaskSupport, Tool,
 };
 use ringmcp_proto::uri_template::UriTemplate;
 use serde_json::{Map, Value};
@@ -50,6 +50,11 @@ pub struct ToolEntry {
     pub tool: Tool,
     pub(crate) validator: jsonschema::Validator,
     pub(crate) handler: ToolFn,
+    /// Whether it runs as a task.
+    pub task_support: TaskSupport,
+    /// The handler turns itself into a task ([`crate::RequestContext::become_task`]) instead of
+    /// the engine doing so before it runs.
+    pub task_deferred: bool,
 }
 
 /// A registered concrete resource.
@@ -83,6 +88,8 @@ pub struct Registry {
     pub(crate) info: Implementation,
     pub(crate) instructions: Option<String>,
     pub(crate) tools: Vec<Tool>,
+    /// The same list with 2025-11-25 `execution.taskSupport`.
+    pub(crate) tools_with_execution: Vec<Tool>,
     pub(crate) tool_entries: Vec<ToolEntry>,
     pub(crate) tool_index: HashMap<String, usize>,
     pub(crate) resources: Vec<Resource>,
@@ -123,7 +130,16 @@ impl Registry {
             logging: Some(Value::Object(Map::new())),
             completions: has_completions.then(|| Value::Object(Map::new())),
             experimental: None,
+            tasks: None,
+            extensions: None,
         }
+    }
+
+    /// Whether any tool can run as a task.
+    pub fn has_task_tools(&self) -> bool {
+        self.tool_entries
+            .iter()
+            .any(|t| t.task_support != TaskSupport::Forbidden)
     }
 
     pub(crate) fn tool(&self, name: &str) -> Option<&ToolEntry> {

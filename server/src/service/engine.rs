@@ -9,6 +9,7 @@ use super::outlet::{MsgKind, Outlet};
 use super::seal::StateSeal;
 use super::session::Session;
 use super::shard::ShardCtx;
+use super::tasks::{TaskRecord, TaskStore};
 use crate::sdk::{BoxFuture, CancelToken, HandlerError, InputMode, Registry, RequestContext};
 use futures_lite::FutureExt;
 use ringmcp_proto::dispatch::{ClientRequest, Era, ResultShape};
@@ -26,6 +27,7 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 /// Protocol limits of the engine (all configurable from the command line).
@@ -41,6 +43,12 @@ pub struct Limits {
     pub cache_ttl_ms: u64,
     /// How long a handler waits for the client's answer to a server-to-client request.
     pub client_request_timeout: Duration,
+    /// How long a task is kept (`ttlMs`).
+    pub task_ttl: Duration,
+    /// Suggested task polling interval (`pollIntervalMs`).
+    pub task_poll: Duration,
+    /// Tasks one shard holds at most.
+    pub max_tasks: usize,
 }
 
 impl Default for Limits {
@@ -51,6 +59,9 @@ impl Default for Limits {
             max_inflight_per_session: 256,
             cache_ttl_ms: 0,
             client_request_timeout: Duration::from_secs(60),
+            task_ttl: Duration::from_secs(300),
+            task_poll: Duration::from_millis(500),
+            max_tasks: 10_000,
         }
     }
 }
@@ -61,6 +72,7 @@ pub struct McpService {
     shape: ResultShape,
     cursors: CursorCodec,
     seal: StateSeal,
+    tasks: Rc<TaskStore>,
     limits: Limits,
     shard: Rc<ShardCtx>,
 }
@@ -150,6 +162,54 @@ impl Sink {
     }
 }
 
+/// Where a running call's cancellation comes from: its request at first, its task once it
+/// became one (so that the end of the request no longer stops it).
+#[derive(Default)]
+struct CancelSwitch {
+    current: RefCell<CancelToken>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl CancelSwitch {
+    fn switch_to(&self, token: CancelToken) {
+        *self.current.borrow_mut() = token;
+        for w in self.wakers.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+}
+
+struct SwitchCancelled {
+    switch: Rc<CancelSwitch>,
+}
+
+impl std::future::Future for SwitchCancelled {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let token = self.switch.current.borrow().clone();
+        let mut cancelled = std::pin::pin!(token.cancelled());
+        if cancelled.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        self.switch.wakers.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// What a `tasks/*` request asks.
+enum TaskOp {
+    Get,
+    Update(Map<String, Value>),
+    Cancel,
+    Result,
+}
+
+/// May this call become a task, and in which flavour (2025-11-25 or the 2026-07-28 extension).
+#[derive(Clone, Copy)]
+struct TaskMode {
+    legacy: bool,
+}
+
 /// The client's side of a 2026-07-28 multi round-trip attempt.
 struct Round {
     responses: Option<Map<String, Value>>,
@@ -196,6 +256,12 @@ impl McpService {
                 u64::from_le_bytes(secret[8..16].try_into().unwrap_or_default()),
             ]),
             seal: StateSeal::new(secret),
+            tasks: TaskStore::new(
+                shard.id,
+                limits.task_ttl,
+                limits.task_poll,
+                limits.max_tasks,
+            ),
             limits,
             shard,
         }
@@ -387,7 +453,13 @@ impl McpService {
             ClientRequest::Discover(_) => {
                 let result = DiscoverResult {
                     supported_versions: supported_versions(),
-                    capabilities: self.registry.capabilities(),
+                    capabilities: {
+                        let mut caps = self.registry.capabilities();
+                        if self.registry.has_task_tools() {
+                            caps.extensions = Some(json!({ TASKS_EXTENSION: {} }));
+                        }
+                        caps
+                    },
                     instructions: self.registry.instructions.clone(),
                     envelope: self.shape.envelope(&call.era, true),
                 };
@@ -396,7 +468,12 @@ impl McpService {
             ClientRequest::ListTools(p) => {
                 match self.cursors.page(
                     ListKind::Tools,
-                    &self.registry.tools,
+                    // Only 2025-11-25 lists `execution.taskSupport`.
+                    if call.version == ProtocolVersion::V2025_11_25 {
+                        &self.registry.tools_with_execution
+                    } else {
+                        &self.registry.tools
+                    },
                     p.cursor.as_deref(),
                     self.limits.page_size,
                 ) {
@@ -495,9 +572,92 @@ impl McpService {
                 Err(e) => sink.error(Some(&call.id), &e),
             },
             ClientRequest::Listen(p) => self.listen(sink, call, p.notifications),
+            ClientRequest::TaskGet(p) => self.task_request(sink, &call, &p.task_id, TaskOp::Get),
+            ClientRequest::TaskUpdate(p) => self.task_request(
+                sink,
+                &call,
+                &p.task_id,
+                TaskOp::Update(p.input_responses.unwrap_or_default()),
+            ),
+            ClientRequest::TaskCancel(p) => {
+                self.task_request(sink, &call, &p.task_id, TaskOp::Cancel)
+            }
+            ClientRequest::TaskResult(p) => {
+                self.task_request(sink, &call, &p.task_id, TaskOp::Result)
+            }
+            ClientRequest::TaskList(_) => {
+                let tasks: Vec<Value> = self
+                    .tasks
+                    .of_session(sink.session())
+                    .iter()
+                    .map(|t| t.legacy_task())
+                    .collect();
+                sink.result(&call.id, &json!({ "tasks": tasks }))
+            }
             ClientRequest::CallTool(p) => self.call_tool(sink, call, *p),
             ClientRequest::ReadResource(p) => self.read_resource(sink, call, *p),
             ClientRequest::GetPrompt(p) => self.get_prompt(sink, call, *p),
+        }
+    }
+
+    /// `tasks/get`, `tasks/update`, `tasks/cancel` and (2025-11-25) `tasks/result`.
+    fn task_request(&self, sink: &Sink, call: &Call, task_id: &str, op: TaskOp) {
+        let modern = call.era.modern();
+        // The extension gate comes before the lookup: an undeclared client learns nothing.
+        if let Some(m) = modern {
+            if !m.has_extension(TASKS_EXTENSION) {
+                let e = ErrorObject::new(
+                    code::MISSING_CLIENT_CAPABILITY,
+                    format!("tasks/* needs the {TASKS_EXTENSION} extension"),
+                )
+                .with_data(
+                    json!({ "requiredCapabilities": { "extensions": { TASKS_EXTENSION: {} } } }),
+                );
+                return sink.error(Some(&call.id), &e);
+            }
+        }
+        let Some(task) = self.tasks.get(task_id) else {
+            let e = ErrorObject::invalid_params("Failed to retrieve task: Task not found")
+                .with_data(json!({ "taskId": task_id }));
+            return sink.error(Some(&call.id), &e);
+        };
+        let ack = || json!({ "resultType": "complete", "_meta": serde_json::from_str::<Value>(self.shape.server_meta.get()).unwrap_or(Value::Null) });
+        match (op, modern.is_some()) {
+            (TaskOp::Get, true) => {
+                sink.result(&call.id, &task.detailed_modern(&self.shape.server_meta))
+            }
+            (TaskOp::Get, false) => sink.result(&call.id, &task.legacy_task()),
+            (TaskOp::Update(responses), _) => {
+                task.answer(&responses);
+                sink.result(&call.id, &ack())
+            }
+            (TaskOp::Cancel, true) => {
+                task.cancel();
+                sink.result(&call.id, &ack())
+            }
+            (TaskOp::Cancel, false) => {
+                if task.status().is_terminal() {
+                    let e = ErrorObject::invalid_params(format!(
+                        "Cannot cancel task: already in terminal status '{}'",
+                        json!(task.status()).as_str().unwrap_or("")
+                    ));
+                    return sink.error(Some(&call.id), &e);
+                }
+                task.cancel();
+                sink.result(&call.id, &task.legacy_task())
+            }
+            (TaskOp::Result, _) => {
+                let sink = sink.clone();
+                let id = call.id.clone();
+                glommio::spawn_local(async move {
+                    task.finished().await;
+                    match task.legacy_payload() {
+                        Ok(result) => sink.result(&id, &result),
+                        Err(e) => sink.error(Some(&id), &e),
+                    }
+                })
+                .detach();
+            }
         }
     }
 
@@ -509,6 +669,10 @@ impl McpService {
         let mut capabilities = self.registry.capabilities();
         if !version.has_audio_and_annotations() {
             capabilities.completions = None;
+        }
+        if version == ProtocolVersion::V2025_11_25 && self.registry.has_task_tools() {
+            capabilities.tasks =
+                Some(json!({ "list": {}, "cancel": {}, "requests": { "tools": { "call": {} } } }));
         }
         InitializeResult {
             protocol_version: version.as_str(),
@@ -617,6 +781,7 @@ impl McpService {
         call: Call,
         meta: Option<&RequestMeta>,
         round: Round,
+        task_mode: Option<TaskMode>,
         work: impl FnOnce(RequestContext) -> BoxFuture<Result<Vec<u8>, ErrorObject>>,
     ) {
         let session = sink.session().clone();
@@ -667,20 +832,63 @@ impl McpService {
             log_level,
             token.clone(),
         );
+        let switch = Rc::new(CancelSwitch::default());
+        switch.switch_to(token.clone());
+        let escalated: Rc<RefCell<Option<Rc<TaskRecord>>>> = Rc::new(RefCell::new(None));
+        if let Some(mode) = task_mode {
+            let (tasks, sink, id, session, switch, escalated) = (
+                self.tasks.clone(),
+                sink.clone(),
+                call.id.clone(),
+                session.clone(),
+                switch.clone(),
+                escalated.clone(),
+            );
+            let server_meta = self.shape.server_meta.clone();
+            ctx.allow_task(Box::new(move || {
+                let owner = mode.legacy.then_some(&session);
+                let record = tasks
+                    .create(owner)
+                    .map_err(|e| HandlerError::Internal(e.message))?;
+                // Stored before the client hears of it; then the request is answered with it.
+                let created = if mode.legacy {
+                    record.created_legacy()
+                } else {
+                    record.created_modern(&server_meta)
+                };
+                sink.result(&id, &created);
+                session.inflight.borrow_mut().remove(&id);
+                switch.switch_to(record.cancel_token().clone());
+                *escalated.borrow_mut() = Some(record.clone());
+                Ok(record)
+            }));
+        }
         let fut = work(ctx);
         let shard = self.shard.clone();
         let sink = sink.clone();
         shard.request_started();
         glommio::spawn_local(async move {
             let run = async { Some(AssertUnwindSafe(fut).catch_unwind().await) };
-            let outcome = run
-                .or(async {
-                    token.cancelled().await;
-                    None
-                })
-                .await;
-            session.inflight.borrow_mut().remove(&call.id);
+            let outcome = run.or(async { SwitchCancelled { switch }.await; None }).await;
             shard.request_finished();
+            let task = escalated.borrow_mut().take();
+            if let Some(task) = task {
+                // The request was answered with the task: the outcome is the task's.
+                match outcome {
+                    None => {}
+                    Some(Ok(Ok(bytes))) => match serde_json::value::RawValue::from_string(String::from_utf8_lossy(&bytes).into_owned()) {
+                        Ok(raw) => task.complete(raw),
+                        Err(_) => task.fail(ErrorObject::internal("result could not be stored")),
+                    },
+                    Some(Ok(Err(e))) => task.fail(e),
+                    Some(Err(_)) => {
+                        tracing::error!(task = %&task.id[..8.min(task.id.len())], "handler panicked in a task");
+                        task.fail(ErrorObject::internal("handler panicked"));
+                    }
+                }
+                return;
+            }
+            session.inflight.borrow_mut().remove(&call.id);
             match outcome {
                 None => sink.skip(),
                 Some(Ok(Ok(bytes))) => {
@@ -728,6 +936,40 @@ impl McpService {
             return sink.error(Some(&call.id), &ErrorObject::invalid_params(text));
         }
         let Value::Object(args) = args else { return };
+        // Tasks: the 2026-07-28 extension when this request declares it, or 2025-11-25 task
+        // augmentation (`params.task`).
+        let may_task = match &call.era {
+            Era::Modern(m) => m.has_extension(TASKS_EXTENSION),
+            Era::Legacy => call.version >= ProtocolVersion::V2025_11_25 && p.task.is_some(),
+        };
+        let legacy = call.era.modern().is_none();
+        match entry.task_support {
+            TaskSupport::Forbidden
+                if legacy && p.task.is_some() && call.version >= ProtocolVersion::V2025_11_25 =>
+            {
+                let e = ErrorObject::method_not_found(&format!(
+                    "tools/call with a task: tool {} does not run as a task",
+                    p.name
+                ));
+                return sink.error(Some(&call.id), &e);
+            }
+            TaskSupport::Required if !may_task => {
+                let e = if legacy {
+                    ErrorObject::method_not_found(&format!(
+                        "tools/call without a task: tool {} only runs as a task",
+                        p.name
+                    ))
+                } else {
+                    ErrorObject::new(code::MISSING_CLIENT_CAPABILITY, format!("tool {} only runs as a task: declare the {TASKS_EXTENSION} extension", p.name))
+                        .with_data(json!({ "requiredCapabilities": { "extensions": { TASKS_EXTENSION: {} } } }))
+                };
+                return sink.error(Some(&call.id), &e);
+            }
+            _ => {}
+        }
+        let task_mode = (entry.task_support != TaskSupport::Forbidden && may_task)
+            .then_some(TaskMode { legacy });
+        let auto_task = task_mode.is_some() && !entry.task_deferred;
         let handler = entry.handler.clone();
         let this = self.clone();
         let version = call.version;
@@ -738,13 +980,18 @@ impl McpService {
             return;
         };
         let asking = self.asking(&call.era, binding);
-        self.spawn_call(sink, call, p.meta.as_ref(), round, move |ctx| {
+        self.spawn_call(sink, call, p.meta.as_ref(), round, task_mode, move |ctx| {
             Box::pin(async move {
                 let call = Call {
                     id: RequestId::number(0),
                     era,
                     version,
                 };
+                if auto_task {
+                    if let Err(e) = ctx.become_task() {
+                        return failure(e, version, &asking);
+                    }
+                }
                 let result = match handler(ctx, args).await {
                     Ok(r) => r,
                     Err(HandlerError::Failed(msg)) => CallToolResult::error(msg),
@@ -834,7 +1081,7 @@ impl McpService {
         let asking = self.asking(&call.era, binding);
         let version = call.version;
         let uri = p.uri;
-        self.spawn_call(sink, call, p.meta.as_ref(), round, move |ctx| {
+        self.spawn_call(sink, call, p.meta.as_ref(), round, None, move |ctx| {
             Box::pin(async move {
                 match read(ctx, uri.clone(), vars).await {
                     Ok(contents) if contents.is_empty() => Err(not_found(version, &uri)),
@@ -877,7 +1124,7 @@ impl McpService {
         };
         let asking = self.asking(&call.era, binding);
         let version = call.version;
-        self.spawn_call(sink, call, p.meta.as_ref(), round, move |ctx| {
+        self.spawn_call(sink, call, p.meta.as_ref(), round, None, move |ctx| {
             Box::pin(async move {
                 match get(ctx, args).await {
                     Ok(mut result) => {

@@ -9,6 +9,7 @@ mod outlet;
 mod seal;
 mod session;
 mod shard;
+mod tasks;
 
 pub use engine::{Limits, McpService};
 pub use outbox::{ConnRef, Outbox, ShardSignal};
@@ -16,3 +17,4 @@ pub use outlet::{MsgKind, Outlet};
 pub use seal::StateSeal;
 pub use session::{ClientAnswer, ClientReply, Session};
 pub use shard::ShardCtx;
+pub use tasks::{TaskRecord, TaskStore};
