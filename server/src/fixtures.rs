@@ -159,7 +159,13 @@ fn content_tools(b: ServerBuilder) -> ServerBuilder {
 
 /// Tools that talk back to the client within one request (session-based revisions).
 fn legacy_tools(b: ServerBuilder) -> ServerBuilder {
-    b.json_tool("test_tool_with_logging", "Logs three info messages while it runs", empty_schema(), |ctx: RequestContext, _a| async move {
+    b.json_tool(
+        "test_custom_header",
+        "Echoes a region that clients also send in the Mcp-Param-Region header (SEP-2243)",
+        json!({ "type": "object", "properties": { "region": { "type": "string", "description": "Region", "x-mcp-header": "Region" } }, "required": ["region"] }),
+        |_c, args| async move { text(format!("region: {}", args.get("region").and_then(Value::as_str).unwrap_or_default())) },
+    )
+    .json_tool("test_tool_with_logging", "Logs three info messages while it runs", empty_schema(), |ctx: RequestContext, _a| async move {
         for (i, msg) in ["Tool execution started", "Tool processing data", "Tool execution completed"].into_iter().enumerate() {
             if i > 0 {
                 glommio::timer::sleep(Duration::from_millis(50)).await;

@@ -679,6 +679,15 @@ impl HttpService {
                 Some(_) => {}
             }
         }
+        if request.method == "tools/call" {
+            let tool = params
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if let Err(e) = self.check_param_headers(&req, tool, params.get("arguments")) {
+                return Self::error(ex, 400, id, e);
+            }
+        }
         let meta = params.get("_meta");
         match meta
             .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
@@ -719,6 +728,62 @@ impl HttpService {
         self.engine.on_parsed(&session, &outlet, parsed);
         ex.keep(session);
         ex
+    }
+
+    /// SEP-2243: a tool argument whose schema carries `x-mcp-header: Name` travels in the
+    /// `Mcp-Param-Name` header too (plain, or `=?base64?...?=` with strict padding), and the two
+    /// must agree. A missing header, a bad encoding or a different value is 400 + -32020.
+    fn check_param_headers(
+        &self,
+        req: &HttpRequest,
+        tool: &str,
+        args: Option<&Value>,
+    ) -> Result<(), ErrorObject> {
+        let mismatch = |what: String| {
+            ErrorObject::new(code::HEADER_MISMATCH, format!("Header mismatch: {what}"))
+        };
+        for (arg, suffix) in self.engine.header_params(tool) {
+            let header = format!("mcp-param-{}", suffix.to_ascii_lowercase());
+            let body = args.and_then(|a| a.get(&arg)).filter(|v| !v.is_null());
+            let sent = req.header(&header);
+            let (body, sent) = match (body, sent) {
+                (None, None) => continue,
+                (Some(_), None) => {
+                    return Err(mismatch(format!(
+                        "Mcp-Param-{suffix} header is required for argument {arg}"
+                    )))
+                }
+                (None, Some(_)) => {
+                    return Err(mismatch(format!(
+                        "Mcp-Param-{suffix} header given without argument {arg}"
+                    )))
+                }
+                (Some(b), Some(s)) => (b, s),
+            };
+            let decoded = match sent
+                .strip_prefix("=?base64?")
+                .and_then(|v| v.strip_suffix("?="))
+            {
+                Some(b64) => STANDARD
+                    .decode(b64)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| mismatch(format!("Mcp-Param-{suffix} is not valid Base64")))?,
+                None => sent.to_owned(),
+            };
+            let agrees = match body {
+                Value::String(s) => *s == decoded,
+                Value::Number(n) => decoded.parse::<f64>().ok() == n.as_f64(),
+                Value::Bool(b) => decoded == b.to_string(),
+                other => serde_json::from_str::<Value>(&decoded).is_ok_and(|v| v == *other),
+            };
+            if !agrees {
+                return Err(mismatch(format!(
+                    "Mcp-Param-{suffix} header value does not match argument {arg}"
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn post_legacy(
