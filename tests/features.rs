@@ -629,3 +629,178 @@ fn legacy_server_to_client_requests_stdio() {
 fn legacy_server_to_client_requests_tcp() {
     legacy_server_to_client_requests(Via::Tcp)
 }
+
+fn legacy_tasks(via: Via) {
+    let (_s, mut c) = open(via, &[]);
+    let init = c.initialize("2025-11-25");
+    assert!(
+        init["capabilities"]["tasks"]["requests"]["tools"]["call"].is_object(),
+        "{init}"
+    );
+    let tools = c.call(1, "tools/list", Value::Null);
+    let sleep = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "sleep")
+        .unwrap()
+        .clone();
+    assert_eq!(sleep["execution"]["taskSupport"], "optional");
+    // Task-augmented call: answered at once with the task.
+    let created = c.call(
+        2,
+        "tools/call",
+        json!({"name": "sleep", "arguments": {"ms": 200}, "task": {"ttl": 60000}}),
+    );
+    let task = created["task"].clone();
+    assert_eq!(task["status"], "working", "{created}");
+    let id = task["taskId"].as_str().unwrap().to_owned();
+    assert!(task["ttl"].is_u64() && task["createdAt"].is_string());
+    assert_eq!(
+        c.call(3, "tasks/get", json!({"taskId": id}))["status"],
+        "working"
+    );
+    let listed = c.call(4, "tasks/list", json!({}));
+    assert!(listed["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["taskId"] == id.as_str()));
+    // tasks/result waits for the end and carries the related-task meta.
+    let result = c.call(5, "tasks/result", json!({"taskId": id}));
+    assert_eq!(text_of(&result), "slept 200 ms");
+    assert_eq!(
+        result["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+        id.as_str()
+    );
+    assert_eq!(
+        c.call(6, "tasks/get", json!({"taskId": id}))["status"],
+        "completed"
+    );
+    // Cancelling a finished task is an error on 2025-11-25; a running one is cancelled.
+    assert_eq!(
+        code(&c.call_err(7, "tasks/cancel", json!({"taskId": id}))),
+        -32602
+    );
+    let long = c.call(
+        8,
+        "tools/call",
+        json!({"name": "sleep", "arguments": {"ms": 60000}, "task": {}}),
+    );
+    let long_id = long["task"]["taskId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        c.call(9, "tasks/cancel", json!({"taskId": long_id}))["status"],
+        "cancelled"
+    );
+    assert_eq!(
+        code(&c.call_err(10, "tasks/get", json!({"taskId": "00nope"}))),
+        -32602
+    );
+    // A tool that never runs as a task refuses the augmentation.
+    assert_eq!(
+        code(&c.call_err(
+            11,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "x"}, "task": {}})
+        )),
+        -32601
+    );
+}
+
+#[test]
+fn legacy_tasks_stdio() {
+    legacy_tasks(Via::Stdio)
+}
+
+#[test]
+fn legacy_tasks_tcp() {
+    legacy_tasks(Via::Tcp)
+}
+
+fn modern_tasks(via: Via) {
+    let (_s, mut c) = open(via, &[]);
+    let with_ext = |params: Value| {
+        let mut p = modern(params);
+        p["_meta"]["io.modelcontextprotocol/clientCapabilities"] =
+            json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
+        p
+    };
+    let d = c.call(1, "server/discover", with_ext(Value::Null));
+    assert!(
+        d["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"].is_object(),
+        "{d}"
+    );
+    // Without the extension the optional-task tool answers synchronously.
+    assert_eq!(
+        text_of(&c.call(
+            2,
+            "tools/call",
+            modern(json!({"name": "sleep", "arguments": {"ms": 10}}))
+        )),
+        "slept 10 ms"
+    );
+    let created = c.call(
+        3,
+        "tools/call",
+        with_ext(json!({"name": "sleep", "arguments": {"ms": 100}})),
+    );
+    assert_eq!(created["resultType"], "task", "{created}");
+    assert!(
+        created.get("ttlMs").is_some()
+            && created.get("task").is_none()
+            && created.get("result").is_none()
+    );
+    let id = created["taskId"].as_str().unwrap().to_owned();
+    let mut status = Value::Null;
+    for i in 0..100 {
+        let got = c.call(10 + i, "tasks/get", with_ext(json!({"taskId": id})));
+        assert_eq!(got["resultType"], "complete");
+        status = got["status"].clone();
+        if status == "completed" {
+            assert_eq!(got["result"]["content"][0]["text"], "slept 100 ms");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(status, "completed");
+    // tasks/* without the extension: -32021 naming it, before any lookup.
+    let e = c.call_err(200, "tasks/get", modern(json!({"taskId": id})));
+    assert_eq!(code(&e), -32021);
+    assert!(
+        e["data"]["requiredCapabilities"]["extensions"]["io.modelcontextprotocol/tasks"]
+            .is_object()
+    );
+    // tasks/result and tasks/list are not part of 2026-07-28.
+    assert_eq!(
+        code(&c.call_err(201, "tasks/result", with_ext(json!({"taskId": id})))),
+        -32601
+    );
+    // Cancel: an empty acknowledgement, the task ends cancelled, cancelling again is the same ack.
+    let long = c.call(
+        202,
+        "tools/call",
+        with_ext(json!({"name": "sleep", "arguments": {"ms": 60000}})),
+    );
+    let long_id = long["taskId"].as_str().unwrap().to_owned();
+    let ack = c.call(203, "tasks/cancel", with_ext(json!({"taskId": long_id})));
+    assert_eq!(ack["resultType"], "complete");
+    assert!(ack.get("status").is_none() && ack.get("taskId").is_none());
+    assert_eq!(
+        c.call(204, "tasks/get", with_ext(json!({"taskId": long_id})))["status"],
+        "cancelled"
+    );
+    assert_eq!(
+        c.call(205, "tasks/cancel", with_ext(json!({"taskId": long_id})))["resultType"],
+        "complete"
+    );
+}
+
+#[test]
+fn modern_tasks_stdio() {
+    modern_tasks(Via::Stdio)
+}
+
+#[test]
+fn modern_tasks_tcp() {
+    modern_tasks(Via::Tcp)
+}
