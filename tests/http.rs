@@ -249,7 +249,7 @@ fn modern_progress_streams_as_sse() {
 
 #[test]
 fn modern_listen_stream_gets_updates_from_any_shard() {
-    let s = Server::http(&["--cores", "2"]);
+    let s = Server::http(&["--cores", "2", "--sse-keepalive-secs", "1"]);
     let p = port(&s);
     let mut listener = HttpClient::connect(p);
     let body = modern_body(
@@ -276,6 +276,13 @@ fn modern_listen_stream_gets_updates_from_any_shard() {
     assert_eq!(
         ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
         7
+    );
+    // An idle listen stream carries keep-alive comments.
+    let comment = listener.read_chunk().expect("keep-alive chunk");
+    assert!(
+        String::from_utf8_lossy(&comment).starts_with(": keep-alive"),
+        "{:?}",
+        String::from_utf8_lossy(&comment)
     );
     // Bump from several fresh connections (the kernel spreads them over both shards).
     for i in 0..4 {

@@ -725,8 +725,13 @@ impl HttpService {
             }
         });
         let outlet: Rc<dyn Outlet> = ex.clone();
+        let listen = request.method == "subscriptions/listen";
         self.engine.on_parsed(&session, &outlet, parsed);
         ex.keep(session);
+        if listen {
+            // A listen stream stays open: keep proxies from timing it out.
+            self.keep_alive_comments(&ex);
+        }
         ex
     }
 
