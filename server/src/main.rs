@@ -21,6 +21,18 @@ struct Cli {
 enum Command {
     /// Serve the built-in demo tools, resources and prompts.
     Serve(ServeArgs),
+    /// Report how ready this host is for a target load (limits, kernel settings, CPUs, IRQs).
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Concurrent connections to plan for.
+    #[arg(long, default_value_t = 100_000)]
+    target: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The listener when none is named.
@@ -168,6 +180,18 @@ fn init_logging(level: Option<&str>) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Check(args) => {
+            let findings = ringmcp::check::check(args.target);
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "target": args.target, "findings": findings })
+                );
+            } else {
+                print!("{}", ringmcp::check::render(args.target, &findings));
+            }
+            ExitCode::SUCCESS
+        }
         Command::Serve(args) => {
             init_logging(args.log_level.as_deref());
             let mut transports = Vec::new();
