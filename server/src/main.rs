@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the built-in demo tools, resources and prompts.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Report how ready this host is for a target load (limits, kernel settings, CPUs, IRQs).
     Check(CheckArgs),
 }
