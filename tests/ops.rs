@@ -72,3 +72,109 @@ fn check_reports_this_hosts_limits() {
             .unwrap()
     ));
 }
+
+fn tools_page(extra: &[&str], env: &[(&str, &str)]) -> (bool, i32, String) {
+    use std::io::Write;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringmcp"));
+    cmd.args(["serve", "--stdio"]).args(extra);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(
+        concat!(
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+            "\n",
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+            "\n"
+        )
+        .as_bytes(),
+    );
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        stdout.contains("nextCursor"),
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn config_file_precedence_and_errors() {
+    let dir = std::env::temp_dir().join(format!("ringmcp-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "page-size = 2\nallow-origin = [\"https://a.example\"]\n",
+    )
+    .unwrap();
+    let g = good.to_str().unwrap();
+    assert!(
+        tools_page(&["--config", g], &[]).0,
+        "the file sets the page size"
+    );
+    assert!(
+        !tools_page(&["--config", g], &[("RINGMCP_PAGE_SIZE", "100")]).0,
+        "the environment beats the file"
+    );
+    assert!(
+        tools_page(
+            &["--config", g, "--page-size", "2"],
+            &[("RINGMCP_PAGE_SIZE", "100")]
+        )
+        .0,
+        "the command line beats both"
+    );
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "page-size = \"lots\"\n").unwrap();
+    let (_, code, err) = tools_page(&["--config", bad.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("page-size"), "the error names the key: {err}");
+    std::fs::write(&bad, "no-such-setting = 1\n").unwrap();
+    let (_, code, err) = tools_page(&["--config", bad.to_str().unwrap()], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no-such-setting"), "{err}");
+    std::fs::write(&bad, "page-size = [\n").unwrap();
+    assert_eq!(
+        tools_page(&["--config", bad.to_str().unwrap()], &[]).1,
+        2,
+        "malformed TOML"
+    );
+}
+
+#[test]
+fn printed_default_config_round_trips() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ringmcp"))
+        .args(["config", "--print-default"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("# page-size = 100"), "{text}");
+    // Uncomment every setting that has a concrete default and serve with it.
+    let file: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .filter(|l| {
+            l.contains(" = ")
+                && l.split(' ')
+                    .next()
+                    .is_some_and(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        })
+        .filter(|l| !l.ends_with("\"\"") && !l.starts_with("http ") && !l.starts_with("stdio "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(file.lines().count() > 15, "{file}");
+    let path = std::env::temp_dir().join(format!("ringmcp-default-{}.toml", std::process::id()));
+    std::fs::write(&path, &file).unwrap();
+    let (paged, code, err) = tools_page(&["--config", path.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}\n{file}");
+    assert!(!paged, "defaults: one page");
+}

@@ -1,6 +1,8 @@
 //! The `ringmcp` command: `ringmcp serve` runs the built-in demo set.
 
 use clap::{Args, Parser, Subcommand};
+
+mod config;
 use ringmcp::netring::DriverConfig;
 use ringmcp::proto::framing::HttpLimits;
 use ringmcp::service::Limits;
@@ -23,6 +25,15 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Report how ready this host is for a target load (limits, kernel settings, CPUs, IRQs).
     Check(CheckArgs),
+    /// Configuration files.
+    Config(ConfigArgs),
+}
+
+#[derive(Args)]
+struct ConfigArgs {
+    /// Print a commented configuration file with every setting at its default.
+    #[arg(long)]
+    print_default: bool,
 }
 
 #[derive(Args)]
@@ -40,15 +51,19 @@ const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 
 #[derive(Args)]
 struct ServeArgs {
+    /// A TOML file with any of these settings (keys are the long option names); command-line
+    /// options and RINGMCP_* environment variables take precedence over it.
+    #[arg(long, value_name = "FILE", env = "RINGMCP_CONFIG")]
+    config: Option<std::path::PathBuf>,
     /// One session on stdin/stdout (logs go to stderr).
-    #[arg(long, conflicts_with_all = ["tcp", "http"])]
+    #[arg(long, conflicts_with_all = ["tcp", "http"], env = "RINGMCP_STDIO")]
     stdio: bool,
     /// Newline-delimited JSON-RPC over TCP on this address.
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", env = "RINGMCP_TCP")]
     tcp: Option<SocketAddr>,
     /// Streamable HTTP on this address (endpoint /mcp; 2024-11-05 HTTP+SSE at /sse). The default
     /// listener, on 127.0.0.1:8080, when no --stdio, --tcp or --http is given.
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", env = "RINGMCP_HTTP")]
     http: Option<SocketAddr>,
     /// Origins allowed to call the HTTP endpoint besides loopback ones (repeatable; `*` = any).
     #[arg(
@@ -178,8 +193,19 @@ fn init_logging(level: Option<&str>) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match config::parse_with_config_file() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match cli.command {
+        Command::Config(args) => {
+            if args.print_default {
+                print!("{}", config::default_file());
+            } else {
+                eprintln!("ringmcp config: nothing to do (try --print-default)");
+            }
+            ExitCode::SUCCESS
+        }
         Command::Check(args) => {
             let findings = ringmcp::check::check(args.target);
             if args.json {
