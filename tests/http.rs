@@ -704,3 +704,91 @@ fn legacy_http_sse_transport_2024_11_05() {
     c.send("POST", "/messages?sessionId=00nope", &[JSON], b"{}");
     assert_eq!(c.read_response().status, 404);
 }
+
+/// The sum over shards of one Prometheus series.
+fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.starts_with(name)
+                && l[name.len()..].starts_with('{')
+                && labels.iter().all(|lb| l.contains(lb))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[test]
+fn metrics_health_and_ready() {
+    let s = Server::http(&["--cores", "2"]);
+    let p = port(&s);
+    for i in 0..10 {
+        let r = post(
+            p,
+            &modern_headers("tools/call", Some("echo")),
+            &modern_body(
+                i,
+                "tools/call",
+                json!({"name":"echo","arguments":{"text":"m"}}),
+            ),
+        );
+        assert_eq!(r.status, 200);
+    }
+    let r = post(
+        p,
+        &modern_headers("tools/call", Some("nope")),
+        &modern_body(99, "tools/call", json!({"name":"nope"})),
+    );
+    assert_eq!(r.error_code(), -32602);
+    let sessions: Vec<String> = (0..3).map(|_| initialize(p, "2025-11-25")).collect();
+    let mut c = HttpClient::connect(p);
+    c.send("GET", "/metrics", &[], b"");
+    let m = c.read_response();
+    assert_eq!(m.status, 200);
+    assert!(m.header("content-type").unwrap().starts_with("text/plain"));
+    let text = String::from_utf8(m.body).unwrap();
+    assert!(
+        text.contains("# TYPE ringmcp_requests_total counter"),
+        "{text}"
+    );
+    assert_eq!(
+        metric_sum(
+            &text,
+            "ringmcp_requests_total",
+            &["method=\"tools/call\"", "outcome=\"ok\""]
+        ),
+        10.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric_sum(
+            &text,
+            "ringmcp_requests_total",
+            &["method=\"tools/call\"", "outcome=\"error\""]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric_sum(&text, "ringmcp_requests_total", &["method=\"initialize\""]),
+        3.0
+    );
+    assert_eq!(
+        metric_sum(&text, "ringmcp_sessions", &[]),
+        sessions.len() as f64
+    );
+    assert!(metric_sum(&text, "ringmcp_connections_accepted_total", &[]) >= 17.0);
+    assert!(metric_sum(&text, "ringmcp_received_bytes_total", &[]) > 0.0);
+    let shards: std::collections::HashSet<&str> = text
+        .lines()
+        .filter_map(|l| l.split("shard=\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(
+        shards.len(),
+        2,
+        "one series per shard, merged at scrape: {shards:?}"
+    );
+    assert!(metric_sum(&text, "ringmcp_request_duration_seconds_count", &[]) >= 14.0);
+    c.send("GET", "/health", &[], b"");
+    assert_eq!(c.read_response().status, 200);
+    c.send("GET", "/ready", &[], b"");
+    assert_eq!(c.read_response().status, 200);
+}

@@ -29,6 +29,7 @@ pub mod demo;
 pub mod fixtures;
 pub mod http;
 pub mod mesh;
+pub mod metrics;
 pub mod netring;
 pub mod runtime;
 pub mod sdk;

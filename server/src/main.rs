@@ -156,9 +156,20 @@ struct ServeArgs {
     /// conformance suite expects.
     #[arg(long, value_enum, default_value = "demo", env = "RINGMCP_FIXTURES")]
     fixtures: Fixtures,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "text", env = "RINGMCP_LOG_FORMAT")]
+    log_format: LogFormat,
     /// Log filter (error, warn, info, debug, trace or a RUST_LOG directive).
     #[arg(long, env = "RINGMCP_LOG_LEVEL")]
     log_level: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -169,19 +180,21 @@ enum Fixtures {
     Conformance,
 }
 
-fn init_logging(level: Option<&str>) {
+fn init_logging(level: Option<&str>, format: LogFormat) {
     let filter = match level {
         Some(l) => tracing_subscriber::EnvFilter::new(l),
         None => tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
     };
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder.with_ansi(ansi).init(),
+        LogFormat::Json => builder.json().init(),
+    }
     // Handler panics are caught and answered with -32603; log them as one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let location = info
@@ -219,7 +232,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(args) => {
-            init_logging(args.log_level.as_deref());
+            init_logging(args.log_level.as_deref(), args.log_format);
             let mut transports = Vec::new();
             if args.stdio {
                 transports.push(Transport::Stdio);

@@ -4,8 +4,10 @@
 //! response bytes of legacy sessions that live on another shard.
 
 use crate::http::HttpMesh;
+use crate::metrics::Snapshot;
 use glommio::channels::channel_mesh::Senders;
 use glommio::channels::local_channel::{self, LocalSender};
+use std::cell::Cell;
 use std::rc::Rc;
 
 /// A message between shards.
@@ -15,12 +17,27 @@ pub enum MeshMsg {
     ResourceUpdated(String),
     /// HTTP traffic for a session owned by the receiving shard, or its answer.
     Http(HttpMesh),
+    /// A `/metrics` scrape on shard `from` asks for this shard's counters.
+    MetricsRequest {
+        /// The scraping shard.
+        from: usize,
+        /// Names the scrape there.
+        ticket: u64,
+    },
+    /// This shard's counters for a scrape.
+    MetricsReply {
+        /// The scrape.
+        ticket: u64,
+        /// The counters.
+        snapshot: Snapshot,
+    },
 }
 
 /// This shard's end of the mesh.
 pub struct Mesh {
     me: usize,
     queues: Vec<Option<LocalSender<MeshMsg>>>,
+    sent: Cell<u64>,
 }
 
 impl Mesh {
@@ -47,7 +64,11 @@ impl Mesh {
                 Some(tx)
             })
             .collect();
-        Rc::new(Mesh { me, queues })
+        Rc::new(Mesh {
+            me,
+            queues,
+            sent: Cell::new(0),
+        })
     }
 
     /// This shard's index.
@@ -60,8 +81,14 @@ impl Mesh {
         self.queues.len()
     }
 
+    /// Messages sent so far.
+    pub fn sent(&self) -> u64 {
+        self.sent.get()
+    }
+
     /// Queue `msg` for `peer` (dropped, with a log line, if the peer is gone).
     pub fn send(&self, peer: usize, msg: MeshMsg) {
+        self.sent.set(self.sent.get() + 1);
         match self.queues.get(peer).and_then(Option::as_ref) {
             Some(tx) => {
                 if tx.try_send(msg).is_err() {

@@ -282,10 +282,19 @@ impl HttpService {
         }
     }
 
+    fn sessions_changed(&self) {
+        self.engine
+            .shard()
+            .metrics
+            .sessions
+            .set(self.sessions.borrow().len() as u64);
+    }
+
     fn remove_session(&self, id: &str) -> bool {
         let Some(s) = self.sessions.borrow_mut().remove(id) else {
             return false;
         };
+        self.sessions_changed();
         s.session.close();
         if let Some(stream) = s.stream.borrow_mut().take() {
             stream.finish();
@@ -507,6 +516,32 @@ impl HttpService {
                 ex
             }
             (Method::Get, "/sse") => self.sse_open(&req, outbox),
+            (Method::Get, "/health") => {
+                ex.respond(200, Some("text/plain"), b"ok\n");
+                ex
+            }
+            (Method::Get, "/ready") => {
+                if self.engine.shard().stopping.get() {
+                    ex.respond(503, Some("text/plain"), b"draining\n");
+                } else {
+                    ex.respond(200, Some("text/plain"), b"ready\n");
+                }
+                ex
+            }
+            (Method::Get, "/metrics") => {
+                let shard = self.engine.shard().clone();
+                let reply = ex.clone();
+                glommio::spawn_local(async move {
+                    let body = crate::metrics::render(shard.gather_metrics().await);
+                    reply.respond(
+                        200,
+                        Some("text/plain; version=0.0.4; charset=utf-8"),
+                        body.as_bytes(),
+                    );
+                })
+                .detach();
+                ex
+            }
             (Method::Post, "/messages") => self.sse_post(&req, ex),
             _ => {
                 ex.respond(404, Some("text/plain"), b"not found\n");
@@ -847,6 +882,7 @@ impl HttpService {
                 self.engine.on_parsed(&hs.session, &outlet, parsed);
                 if hs.session.legacy.borrow().version().is_some() {
                     self.sessions.borrow_mut().insert(id, hs);
+                    self.sessions_changed();
                 }
                 return ex;
             }
@@ -1030,6 +1066,7 @@ impl HttpService {
         });
         stream.event("endpoint", format!("/messages?sessionId={id}").as_bytes());
         self.sessions.borrow_mut().insert(id.clone(), hs);
+        self.sessions_changed();
         let weak = Rc::downgrade(self);
         stream.on_close(move || {
             if let Some(this) = weak.upgrade() {

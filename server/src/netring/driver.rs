@@ -7,6 +7,7 @@
 
 use super::bufring::BufRing;
 use crate::http::{HttpConn, HttpService};
+use crate::metrics::ShardMetrics;
 use crate::service::{ConnRef, McpService, Outbox, Outlet, Session};
 use glommio::io::BufferedFile;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
@@ -288,6 +289,7 @@ impl NetDriver {
     }
 
     fn open_conn(&mut self, fd: RawFd, kind: Kind, wire: Wire) -> usize {
+        ShardMetrics::add(&self.service.shard().metrics.open, 1);
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         self.next_gen = self.next_gen.wrapping_add(1);
@@ -351,6 +353,8 @@ impl NetDriver {
         }
         if c.ops == 0 {
             let c = self.conns.remove(key);
+            let open = &self.service.shard().metrics.open;
+            open.set(open.get().saturating_sub(1));
             if !matches!(c.kind, Kind::Pipe { .. }) {
                 // SAFETY: closing an fd we own, once, with no operation in flight on it.
                 unsafe { libc::close(c.fd) };
@@ -501,6 +505,8 @@ impl NetDriver {
             );
         }
         let wire = self.listeners.get(idx).map_or(Wire::Lines, |l| l.wire);
+        let metrics = &self.service.shard().metrics;
+        ShardMetrics::add(&metrics.accepted, 1);
         let key = self.open_conn(fd, Kind::Socket, wire);
         self.arm_recv(key);
     }
@@ -523,6 +529,7 @@ impl NetDriver {
         if res > 0 {
             if let Some(bid) = bid {
                 if !c.closing {
+                    ShardMetrics::add(&self.service.shard().metrics.bytes_in, res as u64);
                     let data = self.bufs.get(bid, res as usize);
                     feed(
                         &mut c.proto,
@@ -612,6 +619,7 @@ impl NetDriver {
             return;
         }
         c.sent += res as usize;
+        ShardMetrics::add(&self.service.shard().metrics.bytes_out, res as u64);
         if c.sent >= c.sending.len() {
             c.sending.clear();
             c.sent = 0;
@@ -717,6 +725,7 @@ impl NetDriver {
                 "stopping: no new connections; finishing requests in flight"
             );
             self.stopping_since = Some(now);
+            self.service.shard().stopping.set(true);
             for l in self.listeners.drain(..) {
                 // SAFETY: closing our listening fd; a multishot accept on it completes with an error.
                 unsafe { libc::close(l.fd) };

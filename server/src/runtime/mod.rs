@@ -4,6 +4,7 @@
 
 use crate::http::{HttpConfig, HttpService};
 use crate::mesh::{Mesh, MeshMsg};
+use crate::metrics::ShardMetrics;
 use crate::netring::{DriverConfig, NetDriver, Source, Wire};
 use crate::sdk::Registry;
 use crate::service::{Limits, McpService, ShardCtx, ShardSignal};
@@ -284,7 +285,22 @@ async fn shard_main(
             let http = http.clone();
             glommio::spawn_local(async move {
                 while let Some(msg) = receiver.recv().await {
+                    ShardMetrics::add(&ctx.metrics.mesh_received, 1);
                     match msg {
+                        MeshMsg::MetricsRequest { from, ticket } => {
+                            if let Some(mesh) = ctx.mesh() {
+                                mesh.send(
+                                    from,
+                                    MeshMsg::MetricsReply {
+                                        ticket,
+                                        snapshot: ctx.snapshot(),
+                                    },
+                                );
+                            }
+                        }
+                        MeshMsg::MetricsReply { ticket, snapshot } => {
+                            ctx.metrics_reply(ticket, snapshot)
+                        }
                         MeshMsg::ResourceUpdated(uri) => ctx.deliver_resource_updated(&uri),
                         MeshMsg::Http(m) => match &http {
                             Some(h) => h.on_mesh(m),

@@ -83,6 +83,25 @@ struct Sink {
     session: Rc<Session>,
     outlet: Rc<dyn Outlet>,
     batch: Option<Rc<BatchReply>>,
+    meter: Option<Rc<Meter>>,
+}
+
+/// Counts one request in the shard's metrics when it is answered.
+struct Meter {
+    shard: Rc<ShardCtx>,
+    method: &'static str,
+    started: std::time::Instant,
+    done: Cell<bool>,
+}
+
+impl Meter {
+    fn finish(&self, ok: bool) {
+        if !self.done.replace(true) {
+            self.shard
+                .metrics
+                .request(self.method, ok, self.started.elapsed());
+        }
+    }
 }
 
 struct BatchReply {
@@ -133,6 +152,9 @@ impl Sink {
     }
 
     fn write_kind(&self, kind: MsgKind, f: impl FnOnce(&mut Vec<u8>)) {
+        if let Some(m) = &self.meter {
+            m.finish(!matches!(kind, MsgKind::Error(_)));
+        }
         match &self.batch {
             None => send_once(&*self.outlet, kind, f),
             Some(b) => {
@@ -146,6 +168,9 @@ impl Sink {
 
     /// The request produced no answer (cancelled): a batch still has to count it.
     fn skip(&self) {
+        if let Some(m) = &self.meter {
+            m.finish(false);
+        }
         if let Some(b) = &self.batch {
             b.finish_one();
         }
@@ -340,6 +365,7 @@ impl McpService {
                     session: session.clone(),
                     outlet: outlet.clone(),
                     batch: None,
+                    meter: None,
                 };
                 self.on_message(&sink, msg, false)
             }
@@ -384,6 +410,7 @@ impl McpService {
             session: session.clone(),
             outlet: outlet.clone(),
             batch: Some(reply.clone()),
+            meter: None,
         };
         for item in items {
             match item {
@@ -439,6 +466,16 @@ impl McpService {
 
     fn on_request(self: &Rc<Self>, sink: &Sink, req: Request, in_batch: bool) {
         let Request { id, method, params } = req;
+        let meter = Meter {
+            shard: self.shard.clone(),
+            method: crate::metrics::method_label(&method),
+            started: std::time::Instant::now(),
+            done: Cell::new(false),
+        };
+        let sink = &Sink {
+            meter: Some(Rc::new(meter)),
+            ..sink.clone()
+        };
         let mut typed = match ClientRequest::parse(&method, params.as_deref()) {
             Ok(t) => t,
             Err(e) => return sink.error(Some(&id), &e),
@@ -892,7 +929,16 @@ impl McpService {
         let shard = self.shard.clone();
         let sink = sink.clone();
         shard.request_started();
-        glommio::spawn_local(async move {
+        // W3C trace context from `_meta.traceparent`: the call's logs carry its trace id.
+        let span =
+            tracing::debug_span!("mcp.call", id = ?call.id, trace_id = tracing::field::Empty);
+        if let Some(trace_id) = meta
+            .and_then(|m| m.traceparent.as_deref())
+            .and_then(|tp| tp.split('-').nth(1))
+        {
+            span.record("trace_id", trace_id);
+        }
+        glommio::spawn_local(tracing::Instrument::instrument(async move {
             let run = async { Some(AssertUnwindSafe(fut).catch_unwind().await) };
             let outcome = run.or(async { SwitchCancelled { switch }.await; None }).await;
             shard.request_finished();
@@ -930,7 +976,7 @@ impl McpService {
                     sink.error(Some(&call.id), &ErrorObject::internal("handler panicked"));
                 }
             }
-        })
+        }, span))
         .detach();
     }
 

@@ -5,7 +5,9 @@ use super::outbox::ShardSignal;
 use super::outlet::MsgKind;
 use super::session::Session;
 use crate::mesh::{Mesh, MeshMsg};
+use crate::metrics::{ShardMetrics, Snapshot};
 use ringmcp_proto::jsonrpc;
+use std::task::Waker;
 
 use serde_json::json;
 use std::cell::{Cell, RefCell};
@@ -22,6 +24,19 @@ pub struct ShardCtx {
     listeners: RefCell<Vec<Weak<Session>>>,
     mesh: RefCell<Option<Rc<Mesh>>>,
     inflight: Cell<usize>,
+    /// This shard's counters.
+    pub metrics: ShardMetrics,
+    /// The shard is draining (not ready).
+    pub stopping: Cell<bool>,
+    scrapes: RefCell<HashMap<u64, Rc<Scrape>>>,
+    next_scrape: Cell<u64>,
+}
+
+/// A `/metrics` scrape waiting for the other shards' snapshots.
+struct Scrape {
+    snapshots: RefCell<Vec<Snapshot>>,
+    waiting: Cell<usize>,
+    waker: RefCell<Option<Waker>>,
 }
 
 impl ShardCtx {
@@ -34,6 +49,10 @@ impl ShardCtx {
             listeners: RefCell::new(Vec::new()),
             mesh: RefCell::new(None),
             inflight: Cell::new(0),
+            metrics: ShardMetrics::default(),
+            stopping: Cell::new(false),
+            scrapes: RefCell::new(HashMap::new()),
+            next_scrape: Cell::new(0),
         }
     }
 
@@ -77,6 +96,63 @@ impl ShardCtx {
         self.deliver_resource_updated(uri);
         if let Some(mesh) = self.mesh() {
             mesh.broadcast(|| MeshMsg::ResourceUpdated(uri.to_owned()));
+        }
+    }
+
+    /// This shard's metrics now.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut snap = self.metrics.snapshot(self.id, self.inflight.get() as u64);
+        if let Some(mesh) = self.mesh() {
+            snap.set_mesh_sent(mesh.sent());
+        }
+        snap
+    }
+
+    /// Every shard's metrics: this one's, and the others' over the mesh (those that do not answer
+    /// within a second are left out).
+    pub async fn gather_metrics(&self) -> Vec<Snapshot> {
+        let mine = self.snapshot();
+        let Some(mesh) = self.mesh() else {
+            return vec![mine];
+        };
+        let ticket = self.next_scrape.get() + 1;
+        self.next_scrape.set(ticket);
+        let scrape = Rc::new(Scrape {
+            snapshots: RefCell::new(vec![mine]),
+            waiting: Cell::new(mesh.shards().saturating_sub(1)),
+            waker: RefCell::new(None),
+        });
+        self.scrapes.borrow_mut().insert(ticket, scrape.clone());
+        mesh.broadcast(|| MeshMsg::MetricsRequest {
+            from: self.id,
+            ticket,
+        });
+        let wait = std::future::poll_fn(|cx| {
+            if scrape.waiting.get() == 0 {
+                return std::task::Poll::Ready(());
+            }
+            *scrape.waker.borrow_mut() = Some(cx.waker().clone());
+            std::task::Poll::Pending
+        });
+        futures_lite::future::or(
+            wait,
+            glommio::timer::sleep(std::time::Duration::from_secs(1)),
+        )
+        .await;
+        self.scrapes.borrow_mut().remove(&ticket);
+        let snapshots = std::mem::take(&mut *scrape.snapshots.borrow_mut());
+        snapshots
+    }
+
+    /// Another shard's answer to a scrape of ours.
+    pub fn metrics_reply(&self, ticket: u64, snapshot: Snapshot) {
+        let scrape = self.scrapes.borrow().get(&ticket).cloned();
+        if let Some(scrape) = scrape {
+            scrape.snapshots.borrow_mut().push(snapshot);
+            scrape.waiting.set(scrape.waiting.get().saturating_sub(1));
+            if let Some(w) = scrape.waker.borrow_mut().take() {
+                w.wake();
+            }
         }
     }
 
