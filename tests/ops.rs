@@ -178,3 +178,71 @@ fn printed_default_config_round_trips() {
     assert_eq!(code, 0, "{err}\n{file}");
     assert!(!paged, "defaults: one page");
 }
+
+#[test]
+fn spans_exported_over_otlp_continue_the_callers_trace() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    let collector = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = collector.local_addr().unwrap().port();
+    let received = std::thread::spawn(move || {
+        collector.set_nonblocking(false).ok();
+        let (mut s, _) = collector.accept().expect("the exporter connects");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .ok();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let body_start;
+        loop {
+            let n = s.read(&mut chunk).expect("read");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                body_start = p + 4;
+                break;
+            }
+        }
+        let head = String::from_utf8_lossy(&buf[..body_start]).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap_or(0))
+            })
+            .unwrap_or(0);
+        while buf.len() < body_start + len {
+            let n = s.read(&mut chunk).expect("read body");
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n",
+        );
+        (head, buf[body_start..].to_vec())
+    });
+    let endpoint = format!("http://127.0.0.1:{port}/v1/traces");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ringmcp"))
+        .args(["serve", "--stdio", "--otlp-endpoint", &endpoint])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"t"},"_meta":{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{call}\n").as_bytes()).unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let (head, body) = received.join().unwrap();
+    assert!(head.starts_with("post /v1/traces"), "{head}");
+    let trace_id = [
+        0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd, 0x84, 0x48, 0xeb, 0x21, 0x1c, 0x80, 0x31,
+        0x9c,
+    ];
+    assert!(
+        body.windows(16).any(|w| w == trace_id),
+        "the exported span carries the caller's trace id"
+    );
+    assert!(body.windows(8).any(|w| w == b"mcp.call"), "span name");
+}

@@ -34,6 +34,7 @@ pub mod netring;
 pub mod runtime;
 pub mod sdk;
 pub mod service;
+pub mod telemetry;
 pub mod transport;
 
 mod serve;

@@ -156,6 +156,9 @@ struct ServeArgs {
     /// conformance suite expects.
     #[arg(long, value_enum, default_value = "demo", env = "RINGMCP_FIXTURES")]
     fixtures: Fixtures,
+    /// Export tracing spans over OTLP/HTTP to this endpoint (e.g. http://127.0.0.1:4318/v1/traces).
+    #[arg(long, value_name = "URL", env = "RINGMCP_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value = "text", env = "RINGMCP_LOG_FORMAT")]
     log_format: LogFormat,
@@ -180,21 +183,24 @@ enum Fixtures {
     Conformance,
 }
 
-fn init_logging(level: Option<&str>, format: LogFormat) {
+fn init_logging(
+    level: Option<&str>,
+    format: LogFormat,
+    otlp: Option<&str>,
+) -> Option<ringmcp::telemetry::Telemetry> {
     let filter = match level {
         Some(l) => tracing_subscriber::EnvFilter::new(l),
         None => tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
     };
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    match format {
-        LogFormat::Text => builder.with_ansi(ansi).init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let telemetry = match ringmcp::telemetry::init(filter, matches!(format, LogFormat::Json), otlp)
+    {
+        Ok(t) => Some(t),
+        Err(e) => {
+            eprintln!("ringmcp: {e}");
+            None
+        }
+    };
     // Handler panics are caught and answered with -32603; log them as one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let location = info
@@ -203,6 +209,7 @@ fn init_logging(level: Option<&str>, format: LogFormat) {
             .unwrap_or_default();
         tracing::error!(%location, "panic: {}", info);
     }));
+    telemetry
 }
 
 fn main() -> ExitCode {
@@ -232,7 +239,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(args) => {
-            init_logging(args.log_level.as_deref(), args.log_format);
+            let _telemetry = init_logging(
+                args.log_level.as_deref(),
+                args.log_format,
+                args.otlp_endpoint.as_deref(),
+            );
             let mut transports = Vec::new();
             if args.stdio {
                 transports.push(Transport::Stdio);

@@ -103,7 +103,12 @@ pub struct Snapshot {
 }
 
 /// A per-shard series: name, type, help, and how to read it from a snapshot.
-type Family = (&'static str, &'static str, &'static str, fn(&Snapshot) -> u64);
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Snapshot) -> u64,
+);
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

@@ -38,6 +38,9 @@ pub struct RequestMeta {
     /// W3C trace context, if the client propagates one.
     #[serde(default)]
     pub traceparent: Option<String>,
+    /// W3C trace state that goes with `traceparent`.
+    #[serde(default)]
+    pub tracestate: Option<String>,
 }
 
 /// Who may cache a modern result.

@@ -929,15 +929,20 @@ impl McpService {
         let shard = self.shard.clone();
         let sink = sink.clone();
         shard.request_started();
-        // W3C trace context from `_meta.traceparent`: the call's logs carry its trace id.
-        let span =
-            tracing::debug_span!("mcp.call", id = ?call.id, trace_id = tracing::field::Empty);
-        if let Some(trace_id) = meta
-            .and_then(|m| m.traceparent.as_deref())
-            .and_then(|tp| tp.split('-').nth(1))
-        {
-            span.record("trace_id", trace_id);
-        }
+        // W3C trace context from `_meta.traceparent`: the call gets a span in the caller's trace
+        // (exported over OTLP when configured). Untraced calls pay for no span.
+        let span = match meta.and_then(|m| m.traceparent.as_deref()) {
+            Some(tp) => {
+                let span = tracing::info_span!("mcp.call", id = ?call.id, trace_id = tp.split('-').nth(1).unwrap_or(""));
+                let parent = crate::telemetry::remote_context(
+                    tp,
+                    meta.and_then(|m| m.tracestate.as_deref()),
+                );
+                let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
+                span
+            }
+            None => tracing::Span::none(),
+        };
         glommio::spawn_local(tracing::Instrument::instrument(async move {
             let run = async { Some(AssertUnwindSafe(fut).catch_unwind().await) };
             let outcome = run.or(async { SwitchCancelled { switch }.await; None }).await;
