@@ -81,6 +81,11 @@ impl Mesh {
         self.queues.len()
     }
 
+    /// Messages waiting in this shard's outgoing queues.
+    pub fn queued(&self) -> u64 {
+        self.queues.iter().flatten().map(|q| q.len() as u64).sum()
+    }
+
     /// Messages sent so far.
     pub fn sent(&self) -> u64 {
         self.sent.get()

@@ -72,6 +72,7 @@ impl ShardMetrics {
             bytes_out: self.bytes_out.get(),
             mesh_sent: self.mesh_sent.get(),
             mesh_received: self.mesh_received.get(),
+            mesh_queued: 0,
             requests: self
                 .requests
                 .borrow()
@@ -97,6 +98,7 @@ pub struct Snapshot {
     bytes_out: u64,
     mesh_sent: u64,
     mesh_received: u64,
+    mesh_queued: u64,
     requests: Vec<(&'static str, &'static str, u64)>,
     latency: [u64; LATENCY_BUCKETS.len() + 1],
     latency_sum: f64,
@@ -115,8 +117,9 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 impl Snapshot {
-    pub(crate) fn set_mesh_sent(&mut self, n: u64) {
-        self.mesh_sent = n;
+    pub(crate) fn set_mesh(&mut self, sent: u64, queued: u64) {
+        self.mesh_sent = sent;
+        self.mesh_queued = queued;
     }
 }
 
@@ -124,7 +127,7 @@ impl Snapshot {
 pub fn render(mut shards: Vec<Snapshot>) -> String {
     shards.sort_by_key(|s| s.shard);
     let mut out = String::with_capacity(4096);
-    let simple: [Family; 8] = [
+    let simple: [Family; 9] = [
         (
             "ringmcp_connections_accepted_total",
             "counter",
@@ -172,6 +175,12 @@ pub fn render(mut shards: Vec<Snapshot>) -> String {
             "counter",
             "Messages received from other shards.",
             |s| s.mesh_received,
+        ),
+        (
+            "ringmcp_mesh_queue_depth",
+            "gauge",
+            "Messages waiting to be sent to other shards.",
+            |s| s.mesh_queued,
         ),
     ];
     for (name, kind, help, get) in simple {

@@ -593,7 +593,7 @@ impl HttpService {
                 );
             }
         }
-        let parsed = jsonrpc::parse(&req.body);
+        let parsed = with_trace_headers(&req, jsonrpc::parse(&req.body));
         let header_version = req.header("mcp-protocol-version");
         let session_id = req.header("mcp-session-id");
         let single_request = match &parsed {
@@ -1106,6 +1106,37 @@ impl HttpService {
         ex.respond(202, Some("text/plain"), b"Accepted");
         ex
     }
+}
+
+/// W3C trace context sent as HTTP headers joins a single request's `_meta` (where the engine
+/// looks for it), unless the body already carries its own. Only traced requests pay for this.
+fn with_trace_headers(req: &HttpRequest, parsed: Parsed) -> Parsed {
+    let Some(traceparent) = req.header("traceparent") else {
+        return parsed;
+    };
+    let Parsed::Single(Ok(Message::Request(mut r))) = parsed else {
+        return parsed;
+    };
+    let mut params: Value = r
+        .params
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p.get()).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    if let Some(obj) = params.as_object_mut() {
+        let meta = obj.entry("_meta").or_insert_with(|| serde_json::json!({}));
+        if let Some(meta) = meta.as_object_mut() {
+            if !meta.contains_key("traceparent") {
+                meta.insert("traceparent".into(), Value::String(traceparent.to_owned()));
+                if let Some(ts) = req.header("tracestate") {
+                    meta.insert("tracestate".into(), Value::String(ts.to_owned()));
+                }
+            }
+        }
+        if let Ok(raw) = serde_json::value::RawValue::from_string(params.to_string()) {
+            r.params = Some(raw);
+        }
+    }
+    Parsed::Single(Ok(Message::Request(r)))
 }
 
 /// The ids of the requests in a body (to cancel them if the client goes away).

@@ -103,7 +103,7 @@ impl ShardCtx {
     pub fn snapshot(&self) -> Snapshot {
         let mut snap = self.metrics.snapshot(self.id, self.inflight.get() as u64);
         if let Some(mesh) = self.mesh() {
-            snap.set_mesh_sent(mesh.sent());
+            snap.set_mesh(mesh.sent(), mesh.queued());
         }
         snap
     }
