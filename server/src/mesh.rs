@@ -29,7 +29,7 @@ pub enum MeshMsg {
         /// The scrape.
         ticket: u64,
         /// The counters.
-        snapshot: Snapshot,
+        snapshot: Box<Snapshot>,
     },
 }
 

@@ -293,13 +293,13 @@ async fn shard_main(
                                     from,
                                     MeshMsg::MetricsReply {
                                         ticket,
-                                        snapshot: ctx.snapshot(),
+                                        snapshot: Box::new(ctx.snapshot()),
                                     },
                                 );
                             }
                         }
                         MeshMsg::MetricsReply { ticket, snapshot } => {
-                            ctx.metrics_reply(ticket, snapshot)
+                            ctx.metrics_reply(ticket, *snapshot)
                         }
                         MeshMsg::ResourceUpdated(uri) => ctx.deliver_resource_updated(&uri),
                         MeshMsg::Http(m) => match &http {
