@@ -792,3 +792,39 @@ fn metrics_health_and_ready() {
     c.send("GET", "/ready", &[], b"");
     assert_eq!(c.read_response().status, 200);
 }
+
+#[test]
+fn slow_requests_get_408_and_idle_connections_close() {
+    let s = Server::http(&[
+        "--http-request-timeout-ms",
+        "300",
+        "--http-idle-timeout-secs",
+        "1",
+    ]);
+    let p = port(&s);
+    // Slowloris head: part of a request line and never the rest.
+    let mut slow_head = HttpClient::connect(p);
+    slow_head.send_raw(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    // Slow body: a complete head announcing a body that never comes.
+    let mut slow_body = HttpClient::connect(p);
+    slow_body.send_raw(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+    let started = std::time::Instant::now();
+    assert_eq!(slow_head.read_response().status, 408);
+    assert!(slow_head.closed_by_peer());
+    assert_eq!(slow_body.read_response().status, 408);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A connection that says nothing is closed after the idle timeout; an active one is not.
+    let mut silent = HttpClient::connect(p);
+    let started = std::time::Instant::now();
+    assert!(silent.closed_by_peer(), "idle connection closed");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "not before the idle timeout"
+    );
+    let r = post(
+        p,
+        &modern_headers("tools/list", None),
+        &modern_body(1, "tools/list", Value::Null),
+    );
+    assert_eq!(r.status, 200, "the server serves on");
+}

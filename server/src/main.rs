@@ -96,6 +96,16 @@ struct ServeArgs {
     /// Unsolicited SSE events kept per HTTP session for Last-Event-ID resumption.
     #[arg(long, default_value_t = 256, env = "RINGMCP_SSE_REPLAY_EVENTS")]
     sse_replay_events: usize,
+    /// Milliseconds an HTTP request may take to arrive in full (head and body) before 408.
+    #[arg(
+        long,
+        default_value_t = 10_000,
+        env = "RINGMCP_HTTP_REQUEST_TIMEOUT_MS"
+    )]
+    http_request_timeout_ms: u64,
+    /// Seconds an HTTP connection with nothing in flight may stay silent before it is closed.
+    #[arg(long, default_value_t = 300, env = "RINGMCP_HTTP_IDLE_TIMEOUT_SECS")]
+    http_idle_timeout_secs: u64,
     /// Seconds between SSE keep-alive comments.
     #[arg(long, default_value_t = 15, env = "RINGMCP_SSE_KEEPALIVE_SECS")]
     sse_keepalive_secs: u64,
@@ -290,6 +300,8 @@ fn main() -> ExitCode {
                 shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
                 recv_buffers: args.recv_buffers,
                 recv_buffer_size: args.recv_buffer_size,
+                http_request_timeout: Duration::from_millis(args.http_request_timeout_ms),
+                http_idle_timeout: Duration::from_secs(args.http_idle_timeout_secs),
                 ..DriverConfig::default()
             };
             options.backlog = args.backlog;

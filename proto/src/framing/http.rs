@@ -154,6 +154,13 @@ impl HttpCodec {
         self.buf.len()
     }
 
+    /// A request has started arriving but is not complete (part of its head, or its body, is
+    /// still missing).
+    pub fn mid_request(&self) -> bool {
+        matches!(self.state, State::Body(..))
+            || (matches!(self.state, State::Head) && !self.buf.is_empty())
+    }
+
     /// Feed bytes; `on_event` gets every complete request, in order.
     pub fn decode(&mut self, input: &[u8], mut on_event: impl FnMut(HttpEvent)) {
         if matches!(self.state, State::Failed) {

@@ -18,6 +18,8 @@ pub struct HttpConn {
     close_after: bool,
     /// Requests waiting at most (pipelining bound).
     max_queued: usize,
+    /// Since when an incomplete request has been arriving.
+    partial_since: Option<std::time::Instant>,
 }
 
 impl HttpConn {
@@ -29,6 +31,7 @@ impl HttpConn {
             active: None,
             close_after: false,
             max_queued: 64,
+            partial_since: None,
         }
     }
 
@@ -39,6 +42,11 @@ impl HttpConn {
         }
         let mut events = Vec::new();
         self.codec.decode(data, |e| events.push(e));
+        self.partial_since = match (self.codec.mid_request(), self.partial_since) {
+            (false, _) => None,
+            (true, Some(t)) if events.is_empty() => Some(t),
+            (true, _) => Some(std::time::Instant::now()),
+        };
         for event in events {
             match event {
                 HttpEvent::Request(req) => {
@@ -83,6 +91,18 @@ impl HttpConn {
             );
             out.extend_from_slice(body.as_bytes());
         });
+    }
+
+    /// Since when an incomplete request has been arriving, if one is.
+    pub fn partial_since(&self) -> Option<std::time::Instant> {
+        self.partial_since
+    }
+
+    /// The request took too long to arrive: 408, then close.
+    pub fn refuse_slow(&mut self, outbox: &Rc<Outbox>) {
+        self.partial_since = None;
+        self.queue.clear();
+        self.refuse(outbox, 408, "request not completed in time");
     }
 
     /// Start the next request if the current one is done.

@@ -90,6 +90,10 @@ pub struct DriverConfig {
     pub shutdown_grace: Duration,
     /// Back-off before accepting again after EMFILE/ENFILE.
     pub accept_backoff: Duration,
+    /// An HTTP request whose head or body is still incomplete after this gets 408 (slow clients).
+    pub http_request_timeout: Duration,
+    /// An HTTP connection with nothing in flight is closed after this long without a byte.
+    pub http_idle_timeout: Duration,
 }
 
 impl Default for DriverConfig {
@@ -102,6 +106,8 @@ impl Default for DriverConfig {
             max_queued_bytes: 16 << 20,
             shutdown_grace: Duration::from_secs(5),
             accept_backoff: Duration::from_millis(100),
+            http_request_timeout: Duration::from_secs(10),
+            http_idle_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -128,6 +134,8 @@ struct Conn {
     eof: bool,
     eof_at: Option<Instant>,
     closing: bool,
+    /// Last byte received (HTTP idle timeout).
+    last_active: Instant,
 }
 
 struct Listener {
@@ -156,6 +164,7 @@ pub struct NetDriver {
     closed: Vec<usize>,
     /// Connections finishing (EOF seen, or shutdown): slab key and generation.
     draining: Vec<(usize, u32)>,
+    next_sweep: Instant,
     tick_armed: Rc<Cell<bool>>,
 }
 
@@ -193,6 +202,7 @@ impl NetDriver {
             dirty: Vec::new(),
             closed: Vec::new(),
             draining: Vec::new(),
+            next_sweep: Instant::now(),
             tick_armed: Rc::new(Cell::new(false)),
         };
         match source {
@@ -328,6 +338,7 @@ impl NetDriver {
             eof: false,
             eof_at: None,
             closing: false,
+            last_active: Instant::now(),
         });
         key
     }
@@ -529,6 +540,7 @@ impl NetDriver {
         if res > 0 {
             if let Some(bid) = bid {
                 if !c.closing {
+                    c.last_active = Instant::now();
                     ShardMetrics::add(&self.service.shard().metrics.bytes_in, res as u64);
                     let data = self.bufs.get(bid, res as usize);
                     feed(
@@ -711,6 +723,16 @@ impl NetDriver {
     /// draining (EOF seen) unless the shard is stopping, so idle connections cost nothing here.
     fn maintain(&mut self) {
         let now = Instant::now();
+        if self.http.is_some() && now >= self.next_sweep {
+            self.next_sweep = now + Duration::from_secs(1);
+            self.sweep_http(now);
+            let signal = self.service.shard().signal.clone();
+            glommio::spawn_local(async move {
+                glommio::timer::sleep(Duration::from_secs(1)).await;
+                signal.ring();
+            })
+            .detach();
+        }
         for i in 0..self.listeners.len() {
             if let Some(t) = self.listeners[i].resume_at {
                 if now >= t && !self.stop_requested() {
@@ -776,6 +798,37 @@ impl NetDriver {
                 signal.ring();
             })
             .detach();
+        }
+    }
+
+    /// Slow and idle HTTP connections: a request still incomplete after the request timeout gets
+    /// 408 and the connection closes; a connection with nothing in flight and no byte for the idle
+    /// timeout is closed. Runs once a second; touches every HTTP connection of the shard.
+    fn sweep_http(&mut self, now: Instant) {
+        let (request_timeout, idle_timeout) =
+            (self.cfg.http_request_timeout, self.cfg.http_idle_timeout);
+        let mut idle = Vec::new();
+        for (key, c) in self.conns.iter_mut() {
+            let Proto::Http(h) = &mut c.proto else {
+                continue;
+            };
+            if c.closing || c.send_inflight || c.sent < c.sending.len() {
+                continue;
+            }
+            if h.partial_since()
+                .is_some_and(|t| now.duration_since(t) >= request_timeout)
+            {
+                tracing::debug!(key, "HTTP request not completed in time: 408");
+                h.refuse_slow(&c.outbox);
+            } else if h.idle()
+                && h.partial_since().is_none()
+                && now.duration_since(c.last_active) >= idle_timeout
+            {
+                idle.push(key);
+            }
+        }
+        for key in idle {
+            self.close_conn(key, "idle HTTP connection");
         }
     }
 
