@@ -57,39 +57,9 @@ mkdir -p "$results"
 for rev in "${revisions[@]}"; do
   rm -rf "${results:?}/$rev" "$results/$rev.log" "$results/$rev.rc"
 done
-server_out="$results/server.stdout"
-server_err="$results/server.stderr"
-"$bin" "${server_args[@]}" >"$server_out" 2>"$server_err" &
-server_pid=$!
-stop_server() {
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$server_pid" 2>/dev/null || true
-  fi
-  wait "$server_pid" 2>/dev/null || true
-}
-trap stop_server EXIT
-
-url=""
-for _ in $(seq 1 200); do
-  url="$(sed -n 's#^ringmcp: listening on \(http://[^ ]*/mcp\).*#\1#p' "$server_err" | head -n1)"
-  [[ -n "$url" ]] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    cat "$server_err" >&2
-    die "server exited before listening: $bin ${server_args[*]}"
-  fi
-  sleep 0.1
-done
-if [[ -z "$url" ]]; then
-  cat "$server_err" >&2
-  die "server did not print 'ringmcp: listening on ...' within 20s"
-fi
-port="${url##*:}"
-port="${port%%/*}"
+# shellcheck source=../lib/server.sh
+source "$here/../lib/server.sh"
+start_ringmcp
 echo "conformance: server pid $server_pid listening on port $port ($url)"
 
 # ---- run each requirement set ----
@@ -109,7 +79,7 @@ for rev in "${revisions[@]}"; do
   }
 done
 
-stop_server
+stop_ringmcp
 trap - EXIT
 
 "$node" "$here/evaluate.mjs" "$results" "$expected_failures" "${revisions[@]}"

@@ -57,40 +57,9 @@ echo "node-clients: node $got_node, @modelcontextprotocol/sdk $(version_of "$sdk
 
 # ---- start the server ----
 mkdir -p "$results"
-server_out="$results/server.stdout"
-server_err="$results/server.stderr"
-"$bin" "${server_args[@]}" >"$server_out" 2>"$server_err" &
-server_pid=$!
-stop_server() {
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$server_pid" 2>/dev/null || true
-  fi
-  wait "$server_pid" 2>/dev/null || true
-}
-trap stop_server EXIT
-
-url=""
-for _ in $(seq 1 200); do
-  url="$(sed -n 's#^ringmcp: listening on \(http://[^ ]*/mcp\).*#\1#p' "$server_err" | head -n1)"
-  [[ -n "$url" ]] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    cat "$server_err" >&2
-    die "server exited before listening: $bin ${server_args[*]}"
-  fi
-  sleep 0.1
-done
-if [[ -z "$url" ]]; then
-  cat "$server_err" >&2
-  die "server did not print 'ringmcp: listening on ...' within 20s"
-fi
-port="${url##*:}"
-port="${port%%/*}"
-[[ "$port" =~ ^[0-9]+$ && "$port" != 0 ]] || die "could not parse a port from '$url'"
+# shellcheck source=../lib/server.sh
+source "$here/../lib/server.sh"
+start_ringmcp
 echo "node-clients: server pid $server_pid listening on port $port ($url)"
 
 # ---- run the clients ----
@@ -115,7 +84,7 @@ run_client() {
 run_client "TypeScript SDK client (sdk_client.mjs)" "$node" "$here/sdk_client.mjs" "$url"
 run_client "Inspector CLI (inspector_cli.sh)" env NODE="$node" bash "$here/inspector_cli.sh" "$url"
 
-stop_server
+stop_ringmcp
 trap - EXIT
 
 if ((${#failed[@]})); then
