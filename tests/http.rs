@@ -828,3 +828,48 @@ fn slow_requests_get_408_and_idle_connections_close() {
     );
     assert_eq!(r.status, 200, "the server serves on");
 }
+
+#[test]
+fn rate_limit_per_client_address() {
+    let s = Server::http(&[
+        "--cores",
+        "1",
+        "--rate-limit-rps",
+        "2",
+        "--rate-limit-burst",
+        "3",
+    ]);
+    let p = port(&s);
+    let statuses: Vec<u16> = (0..6)
+        .map(|i| {
+            post(
+                p,
+                &modern_headers("tools/list", None),
+                &modern_body(i, "tools/list", Value::Null),
+            )
+            .status
+        })
+        .collect();
+    assert_eq!(&statuses[..3], &[200, 200, 200], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|&s| s == 429), "{statuses:?}");
+    let r = post(
+        p,
+        &modern_headers("tools/list", None),
+        &modern_body(9, "tools/list", Value::Null),
+    );
+    assert_eq!(r.status, 429);
+    assert!(r
+        .header("retry-after")
+        .is_some_and(|v| v.parse::<u64>().is_ok()));
+    assert_eq!(r.error_code(), -32000);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        post(
+            p,
+            &modern_headers("tools/list", None),
+            &modern_body(10, "tools/list", Value::Null)
+        )
+        .status,
+        200
+    );
+}

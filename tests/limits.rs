@@ -128,3 +128,40 @@ fn connection_cap_per_shard() {
     again.initialize("2025-11-25");
     echo(&mut again, 20);
 }
+
+#[test]
+fn rate_limit_per_connection() {
+    let server = Server::tcp(&[
+        "--cores",
+        "1",
+        "--rate-limit-rps",
+        "5",
+        "--rate-limit-burst",
+        "5",
+    ]);
+    let mut c = server.connect();
+    c.initialize("2025-11-25");
+    let mut limited = 0;
+    for i in 0..20 {
+        c.request(100 + i, "ping", serde_json::Value::Null);
+    }
+    for i in 0..20 {
+        let r = c.response(100 + i);
+        if let Some(e) = r.get("error") {
+            assert_eq!(e["code"], -32000, "{r}");
+            assert!(e["data"]["retryAfterMs"].as_u64().unwrap() > 0);
+            limited += 1;
+        }
+    }
+    assert!(
+        (14..=16).contains(&limited),
+        "burst of 5 (one used by initialize), then limited: {limited}"
+    );
+    // Another client is not affected.
+    let mut other = server.connect();
+    other.initialize("2025-11-25");
+    echo(&mut other, 1);
+    // The limited client recovers once tokens refill.
+    std::thread::sleep(Duration::from_millis(500));
+    echo(&mut c, 2);
+}

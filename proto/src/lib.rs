@@ -10,6 +10,7 @@ pub mod dispatch;
 pub mod framing;
 pub mod jsonrpc;
 pub mod pagination;
+pub mod ratelimit;
 pub mod revision;
 pub mod session;
 pub mod types;

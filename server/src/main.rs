@@ -147,6 +147,13 @@ struct ServeArgs {
     /// Suggested task polling interval in milliseconds (`pollIntervalMs`).
     #[arg(long, default_value_t = 500, env = "RINGMCP_TASK_POLL_MS")]
     task_poll_ms: u64,
+    /// Requests per second one client may send (token bucket per connection on stdio/TCP, per
+    /// address on HTTP, per shard); 0 turns the limit off.
+    #[arg(long, default_value_t = 0.0, env = "RINGMCP_RATE_LIMIT_RPS")]
+    rate_limit_rps: f64,
+    /// Requests one client may send in a burst above the rate.
+    #[arg(long, default_value_t = 100, env = "RINGMCP_RATE_LIMIT_BURST")]
+    rate_limit_burst: u32,
     /// Tasks one shard holds at most.
     #[arg(long, default_value_t = 10_000, env = "RINGMCP_MAX_TASKS")]
     max_tasks: usize,
@@ -293,7 +300,11 @@ fn main() -> ExitCode {
                 task_ttl: Duration::from_millis(args.task_ttl_ms),
                 task_poll: Duration::from_millis(args.task_poll_ms.max(1)),
                 max_tasks: args.max_tasks,
+                rate_limit_rps: args.rate_limit_rps,
+                rate_limit_burst: args.rate_limit_burst,
             };
+            options.http.rate_limit_rps = args.rate_limit_rps;
+            options.http.rate_limit_burst = args.rate_limit_burst;
             options.driver = DriverConfig {
                 max_connections: args.max_connections,
                 max_queued_bytes: args.max_queued_bytes,

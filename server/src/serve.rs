@@ -113,7 +113,7 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
             );
             if wire == Wire::Http {
                 options.http.bound = bound;
-                http = Some(options.http.clone());
+                http = Some(Box::new(options.http.clone()));
             }
         }
         Listen::Sockets { per_shard, http }

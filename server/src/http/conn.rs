@@ -20,11 +20,13 @@ pub struct HttpConn {
     max_queued: usize,
     /// Since when an incomplete request has been arriving.
     partial_since: Option<std::time::Instant>,
+    /// The client's address (rate limiting).
+    peer: Option<std::net::IpAddr>,
 }
 
 impl HttpConn {
-    /// A connection enforcing `limits`.
-    pub fn new(limits: HttpLimits) -> Self {
+    /// A connection from `peer` enforcing `limits`.
+    pub fn new(limits: HttpLimits, peer: Option<std::net::IpAddr>) -> Self {
         HttpConn {
             codec: HttpCodec::new(limits),
             queue: VecDeque::new(),
@@ -32,6 +34,7 @@ impl HttpConn {
             close_after: false,
             max_queued: 64,
             partial_since: None,
+            peer,
         }
     }
 
@@ -124,7 +127,7 @@ impl HttpConn {
             let Some(req) = self.queue.pop_front() else {
                 return;
             };
-            self.active = Some(service.handle(req, outbox));
+            self.active = Some(service.handle(req, outbox, self.peer));
         }
     }
 

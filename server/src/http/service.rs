@@ -12,6 +12,7 @@ use base64::Engine;
 use ringmcp_proto::dispatch::{meta_protocol_version, unsupported_version};
 use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
 use ringmcp_proto::jsonrpc::{self, code, ErrorObject, Message, Parsed, RequestId};
+use ringmcp_proto::ratelimit::TokenBucket;
 use ringmcp_proto::revision::ProtocolVersion;
 use serde_json::Value;
 use std::cell::OnceCell;
@@ -42,6 +43,10 @@ pub struct HttpConfig {
     pub keepalive: Duration,
     /// Unsolicited events kept per session for `Last-Event-ID` resumption.
     pub replay_events: usize,
+    /// Requests per second one client address may send (0 = no limit).
+    pub rate_limit_rps: f64,
+    /// Burst above the rate.
+    pub rate_limit_burst: u32,
 }
 
 impl HttpConfig {
@@ -57,6 +62,8 @@ impl HttpConfig {
             max_sessions: 100_000,
             keepalive: Duration::from_secs(15),
             replay_events: 256,
+            rate_limit_rps: 0.0,
+            rate_limit_burst: 100,
         }
     }
 }
@@ -85,6 +92,9 @@ pub struct HttpService {
     next_ticket: Cell<u64>,
     /// Requests other shards forwarded here that are still being answered.
     forwarded: RefCell<HashMap<(usize, u64), Rc<Exchange>>>,
+    /// Rate-limit buckets by client address.
+    buckets: RefCell<HashMap<std::net::IpAddr, TokenBucket>>,
+    epoch: Instant,
 }
 
 /// HTTP traffic between shards.
@@ -237,6 +247,8 @@ impl HttpService {
             remote: RefCell::new(HashMap::new()),
             next_ticket: Cell::new(0),
             forwarded: RefCell::new(HashMap::new()),
+            buckets: RefCell::new(HashMap::new()),
+            epoch: Instant::now(),
         });
         let weak = Rc::downgrade(&this);
         let every =
@@ -353,7 +365,22 @@ impl HttpService {
 
     /// Answer one request from a connection of this shard. A request for a legacy session owned by
     /// another shard is forwarded there over the mesh and answered from it.
-    pub fn handle(self: &Rc<Self>, req: HttpRequest, outbox: &Rc<Outbox>) -> Rc<dyn Pending> {
+    pub fn handle(
+        self: &Rc<Self>,
+        req: HttpRequest,
+        outbox: &Rc<Outbox>,
+        peer: Option<std::net::IpAddr>,
+    ) -> Rc<dyn Pending> {
+        if let Some(wait) = peer.and_then(|ip| self.rate_limited(ip)) {
+            let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
+            ex.add_header("Retry-After", wait.as_secs().max(1).to_string());
+            let e = ErrorObject::new(
+                code::SERVER_BUSY,
+                "rate limited: too many requests from this client",
+            )
+            .with_data(serde_json::json!({ "retryAfterMs": wait.as_millis() as u64 + 1 }));
+            return Self::error(ex, 429, None, e);
+        }
         if let Some(owner) = self.owner_of(&req).filter(|&o| o != self.shard) {
             if let Some(mesh) = self.mesh() {
                 if owner < mesh.shards() {
@@ -363,6 +390,25 @@ impl HttpService {
         }
         let sink: Rc<dyn ResponseSink> = outbox.clone();
         self.handle_local(req, &sink)
+    }
+
+    /// Take a token for `ip`; `Some(wait)` when the client is over its rate.
+    fn rate_limited(&self, ip: std::net::IpAddr) -> Option<Duration> {
+        if self.config.rate_limit_rps <= 0.0 {
+            return None;
+        }
+        let now = self.epoch.elapsed();
+        let mut buckets = self.buckets.borrow_mut();
+        if buckets.len() > 65_536 {
+            // Bounded memory: forget everyone (they start again with a full bucket).
+            buckets.clear();
+        }
+        let (rps, burst) = (self.config.rate_limit_rps, self.config.rate_limit_burst);
+        buckets
+            .entry(ip)
+            .or_insert_with(|| TokenBucket::new(rps, burst, now))
+            .take(now)
+            .err()
     }
 
     /// The shard named by the request's session id, if it carries one.

@@ -314,7 +314,9 @@ impl NetDriver {
             self.cfg.max_queued_bytes,
         ));
         let proto = match (wire, &self.http) {
-            (Wire::Http, Some(http)) => Proto::Http(Box::new(HttpConn::new(http.limits()))),
+            (Wire::Http, Some(http)) => {
+                Proto::Http(Box::new(HttpConn::new(http.limits(), peer_ip(fd))))
+            }
             _ => {
                 let outlet: Rc<dyn Outlet> = outbox.clone();
                 Proto::Lines {
@@ -858,6 +860,36 @@ fn feed(
             if let Some(http) = http {
                 h.on_bytes(data, http, outbox);
             }
+        }
+    }
+}
+
+/// The address of the peer of a connected socket.
+fn peer_ip(fd: RawFd) -> Option<std::net::IpAddr> {
+    // SAFETY: getpeername fills a sockaddr_storage we own, of the size we pass.
+    unsafe {
+        let mut addr: libc::sockaddr_storage = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        if libc::getpeername(
+            fd,
+            (&mut addr as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        ) != 0
+        {
+            return None;
+        }
+        match i32::from(addr.ss_family) {
+            libc::AF_INET => {
+                let a = &*(&addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>();
+                Some(std::net::IpAddr::from(
+                    u32::from_be(a.sin_addr.s_addr).to_be_bytes(),
+                ))
+            }
+            libc::AF_INET6 => {
+                let a = &*(&addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>();
+                Some(std::net::IpAddr::from(a.sin6_addr.s6_addr))
+            }
+            _ => None,
         }
     }
 }

@@ -75,7 +75,7 @@ pub enum Listen {
         /// Listeners per shard.
         per_shard: Vec<Vec<(RawFd, Wire)>>,
         /// HTTP settings, when an HTTP listener is among them.
-        http: Option<HttpConfig>,
+        http: Option<Box<HttpConfig>>,
     },
     /// stdin/stdout, one shard.
     Stdio,
@@ -135,7 +135,7 @@ pub fn run(
             (
                 per_shard.into_iter().map(Source::Listeners).collect(),
                 config.cpus.iter().take(n).copied().collect(),
-                http,
+                http.map(|h| *h),
             )
         }
     };

@@ -18,6 +18,7 @@ use ringmcp_proto::jsonrpc::{
     self, code, ErrorObject, Message, Notification, Parsed, Rejected, Request, RequestId,
 };
 use ringmcp_proto::pagination::{CursorCodec, ListKind};
+use ringmcp_proto::ratelimit::TokenBucket;
 use ringmcp_proto::revision::{supported_versions, ProtocolVersion};
 use ringmcp_proto::types::*;
 use serde::Serialize;
@@ -49,6 +50,10 @@ pub struct Limits {
     pub task_poll: Duration,
     /// Tasks one shard holds at most.
     pub max_tasks: usize,
+    /// Requests per second one client may send (token bucket; 0 = no limit).
+    pub rate_limit_rps: f64,
+    /// Requests one client may send in a burst.
+    pub rate_limit_burst: u32,
 }
 
 impl Default for Limits {
@@ -62,6 +67,8 @@ impl Default for Limits {
             task_ttl: Duration::from_secs(300),
             task_poll: Duration::from_millis(500),
             max_tasks: 10_000,
+            rate_limit_rps: 0.0,
+            rate_limit_burst: 100,
         }
     }
 }
@@ -73,6 +80,7 @@ pub struct McpService {
     cursors: CursorCodec,
     seal: StateSeal,
     tasks: Rc<TaskStore>,
+    epoch: std::time::Instant,
     limits: Limits,
     shard: Rc<ShardCtx>,
 }
@@ -281,6 +289,7 @@ impl McpService {
                 u64::from_le_bytes(secret[8..16].try_into().unwrap_or_default()),
             ]),
             seal: StateSeal::new(secret),
+            epoch: std::time::Instant::now(),
             tasks: TaskStore::new(
                 shard.id,
                 limits.task_ttl,
@@ -476,6 +485,25 @@ impl McpService {
             meter: Some(Rc::new(meter)),
             ..sink.clone()
         };
+        if self.limits.rate_limit_rps > 0.0 {
+            let now = self.epoch.elapsed();
+            let mut bucket = sink.session.bucket.borrow_mut();
+            let bucket = bucket.get_or_insert_with(|| {
+                TokenBucket::new(
+                    self.limits.rate_limit_rps,
+                    self.limits.rate_limit_burst,
+                    now,
+                )
+            });
+            if let Err(wait) = bucket.take(now) {
+                let e = ErrorObject::new(
+                    code::SERVER_BUSY,
+                    "rate limited: too many requests from this client",
+                )
+                .with_data(json!({ "retryAfterMs": wait.as_millis() as u64 + 1 }));
+                return sink.error(Some(&id), &e);
+            }
+        }
         let mut typed = match ClientRequest::parse(&method, params.as_deref()) {
             Ok(t) => t,
             Err(e) => return sink.error(Some(&id), &e),

@@ -64,6 +64,8 @@ pub struct Session {
     pub(crate) listens: RefCell<Vec<Listen>>,
     pending_client: RefCell<HashMap<RequestId, ClientReply>>,
     next_request_id: Cell<u64>,
+    /// The client's rate-limit bucket (created on its first request when a limit is set).
+    pub(crate) bucket: RefCell<Option<ringmcp_proto::ratelimit::TokenBucket>>,
 }
 
 impl Session {
@@ -77,6 +79,7 @@ impl Session {
             listens: RefCell::new(Vec::new()),
             pending_client: RefCell::new(HashMap::new()),
             next_request_id: Cell::new(0),
+            bucket: RefCell::new(None),
         }
     }
 
