@@ -74,7 +74,7 @@ impl StatusMap {
 pub struct Exchange {
     outbox: Rc<dyn ResponseSink>,
     keep_alive: bool,
-    statuses: StatusMap,
+    statuses: Cell<StatusMap>,
     headers: RefCell<Vec<(&'static str, String)>>,
     state: Cell<State>,
     stream: bool,
@@ -89,7 +89,7 @@ impl Exchange {
         Rc::new(Exchange {
             outbox,
             keep_alive,
-            statuses,
+            statuses: Cell::new(statuses),
             headers: RefCell::new(Vec::new()),
             state: Cell::new(State::Fresh),
             stream: false,
@@ -107,7 +107,7 @@ impl Exchange {
         let ex = Rc::new(Exchange {
             outbox,
             keep_alive,
-            statuses: StatusMap::Legacy,
+            statuses: Cell::new(StatusMap::Legacy),
             headers: RefCell::new(headers),
             state: Cell::new(State::Fresh),
             stream: true,
@@ -116,6 +116,11 @@ impl Exchange {
         });
         ex.open_stream();
         ex
+    }
+
+    /// How JSON-RPC errors map to HTTP statuses for this reply (before anything is written).
+    pub fn set_statuses(&self, statuses: StatusMap) {
+        self.statuses.set(statuses);
     }
 
     /// Add a response header (before anything is written).
@@ -265,7 +270,7 @@ impl Outlet for Exchange {
                 let mut body = Vec::with_capacity(256);
                 write(&mut body);
                 let status = match kind {
-                    MsgKind::Error(code) => self.statuses.status(code),
+                    MsgKind::Error(code) => self.statuses.get().status(code),
                     _ => 200,
                 };
                 self.respond(status, Some("application/json"), &body);

@@ -540,7 +540,7 @@ impl HttpService {
         }
         let endpoint = req.path == self.config.endpoint;
         match (req.method, req.path.as_str()) {
-            (Method::Post, _) if endpoint => self.post(req, outbox, ex),
+            (Method::Post, _) if endpoint => self.post(req, ex),
             (Method::Get, _) if endpoint => self.get(req, outbox, ex),
             (Method::Delete, _) if endpoint => self.delete(&req, ex),
             (Method::Options, _) if endpoint || req.path == "/messages" => {
@@ -606,12 +606,7 @@ impl HttpService {
         ex
     }
 
-    fn post(
-        self: &Rc<Self>,
-        req: HttpRequest,
-        outbox: &Rc<dyn ResponseSink>,
-        ex: Rc<Exchange>,
-    ) -> Rc<Exchange> {
+    fn post(self: &Rc<Self>, req: HttpRequest, ex: Rc<Exchange>) -> Rc<Exchange> {
         if !req
             .header("content-type")
             .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"))
@@ -649,7 +644,7 @@ impl HttpService {
         let request_id = single_request.map(|r| r.id.clone());
         let body_version = single_request.and_then(|r| meta_protocol_version(r.params.as_deref()));
         match header_version {
-            Some(MODERN) => return self.post_modern(req, parsed, outbox),
+            Some(MODERN) => return self.post_modern(req, parsed, ex),
             Some(v) if ProtocolVersion::parse(v).is_none() => {
                 return Self::error(ex, 400, request_id.as_ref(), unsupported_version(v));
             }
@@ -669,14 +664,11 @@ impl HttpService {
         self: &Rc<Self>,
         req: HttpRequest,
         parsed: Parsed,
-        outbox: &Rc<dyn ResponseSink>,
+        ex: Rc<Exchange>,
     ) -> Rc<Exchange> {
-        let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Modern);
-        if let Some(origin) = req.header("origin") {
-            ex.add_header("Access-Control-Allow-Origin", origin.to_owned());
-        }
+        ex.set_statuses(StatusMap::Modern);
         let request = match &parsed {
-            Parsed::Single(Ok(Message::Request(r))) => r.clone(),
+            Parsed::Single(Ok(Message::Request(r))) => r,
             Parsed::Single(Ok(Message::Notification(_))) => {
                 ex.respond(202, None, b"");
                 return ex;
@@ -727,22 +719,21 @@ impl HttpService {
             }
             Some(_) => {}
         }
-        let params: Value = request
+        // Read only what the header rules compare, without building the params as a tree: the
+        // engine parses them once, typed.
+        let view: HeaderView<'_> = request
             .params
             .as_deref()
             .and_then(|p| serde_json::from_str(p.get()).ok())
-            .unwrap_or(Value::Null);
+            .unwrap_or_default();
         let name_field = match request.method.as_str() {
-            "tools/call" | "prompts/get" => Some("name"),
-            "resources/read" => Some("uri"),
-            "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
+            "tools/call" | "prompts/get" => Some(view.name.as_deref()),
+            "resources/read" => Some(view.uri.as_deref()),
+            "tasks/get" | "tasks/update" | "tasks/cancel" => Some(view.task_id.as_deref()),
             _ => None,
         };
-        if let Some(field) = name_field {
-            let body_value = params
-                .get(field)
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+        if let Some(body_value) = name_field {
+            let body_value = body_value.unwrap_or_default();
             match req.header("mcp-name").and_then(decode_header) {
                 None => {
                     return Self::error(ex, 400, id, mismatch("Mcp-Name header is required".into()))
@@ -761,19 +752,12 @@ impl HttpService {
             }
         }
         if request.method == "tools/call" {
-            let tool = params
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if let Err(e) = self.check_param_headers(&req, tool, params.get("arguments")) {
+            let tool = view.name.as_deref().unwrap_or_default();
+            if let Err(e) = self.check_param_headers(&req, tool, view.arguments) {
                 return Self::error(ex, 400, id, e);
             }
         }
-        let meta = params.get("_meta");
-        match meta
-            .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
-            .and_then(Value::as_str)
-        {
+        match view.meta.as_ref().and_then(|m| m.version.as_deref()) {
             None => {
                 let e = ErrorObject::invalid_params(
                     "_meta must carry io.modelcontextprotocol/protocolVersion",
@@ -788,15 +772,18 @@ impl HttpService {
             }
             Some(_) => {}
         }
-        if !meta
-            .and_then(|m| m.get("io.modelcontextprotocol/clientCapabilities"))
-            .is_some_and(Value::is_object)
+        if !view
+            .meta
+            .as_ref()
+            .and_then(|m| m.capabilities)
+            .is_some_and(|c| c.get().starts_with('{'))
         {
             let e = ErrorObject::invalid_params(
                 "_meta must carry io.modelcontextprotocol/clientCapabilities",
             );
             return Self::error(ex, 400, id, e);
         }
+        let listen = request.method == "subscriptions/listen";
         // Stateless: a session lives as long as this exchange. Closing the response cancels.
         let session = Rc::new(Session::new(None));
         let weak: Weak<Session> = Rc::downgrade(&session);
@@ -806,7 +793,6 @@ impl HttpService {
             }
         });
         let outlet: Rc<dyn Outlet> = ex.clone();
-        let listen = request.method == "subscriptions/listen";
         self.engine.on_parsed(&session, &outlet, parsed);
         ex.keep(session);
         if listen {
@@ -823,14 +809,20 @@ impl HttpService {
         &self,
         req: &HttpRequest,
         tool: &str,
-        args: Option<&Value>,
+        args: Option<&serde_json::value::RawValue>,
     ) -> Result<(), ErrorObject> {
+        let params = self.engine.header_params(tool);
+        if params.is_empty() {
+            return Ok(());
+        }
+        let args: Option<Value> = args.and_then(|a| serde_json::from_str(a.get()).ok());
+        let args = args.as_ref();
         let mismatch = |what: String| {
             ErrorObject::new(code::HEADER_MISMATCH, format!("Header mismatch: {what}"))
         };
-        for (arg, suffix) in self.engine.header_params(tool) {
+        for (arg, suffix) in params {
             let header = format!("mcp-param-{}", suffix.to_ascii_lowercase());
-            let body = args.and_then(|a| a.get(&arg)).filter(|v| !v.is_null());
+            let body = args.and_then(|a| a.get(arg)).filter(|v| !v.is_null());
             let sent = req.header(&header);
             let (body, sent) = match (body, sent) {
                 (None, None) => continue,
@@ -1152,6 +1144,30 @@ impl HttpService {
         ex.respond(202, Some("text/plain"), b"Accepted");
         ex
     }
+}
+
+/// The parts of a 2026-07-28 request's params the HTTP header rules compare against.
+#[derive(serde::Deserialize, Default)]
+struct HeaderView<'a> {
+    #[serde(borrow, default)]
+    name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    uri: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "taskId", borrow, default)]
+    task_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<MetaView<'a>>,
+}
+
+/// The 2026-07-28 `_meta` keys the HTTP layer checks.
+#[derive(serde::Deserialize)]
+struct MetaView<'a> {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
+    version: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
+    capabilities: Option<&'a serde_json::value::RawValue>,
 }
 
 /// W3C trace context sent as HTTP headers joins a single request's `_meta` (where the engine

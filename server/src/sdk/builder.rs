@@ -321,6 +321,7 @@ impl ServerBuilder {
                 handler,
                 task_support: TaskSupport::Forbidden,
                 task_deferred: false,
+                header_params: header_params(&tool.input_schema),
             })
             .map_err(|e| BuildError::InvalidSchema {
                 tool: tool.name.clone(),
@@ -488,4 +489,15 @@ fn index<'a>(
         }
     }
     Ok(map)
+}
+
+/// `(argument, header suffix)` of the input schema properties that carry `x-mcp-header`.
+fn header_params(schema: &Value) -> Vec<(String, String)> {
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    props
+        .iter()
+        .filter_map(|(name, s)| Some((name.clone(), s.get("x-mcp-header")?.as_str()?.to_owned())))
+        .collect()
 }

@@ -250,6 +250,13 @@ impl RequestContext {
         Ok(true)
     }
 
+    /// The task inputs are parked on: inside a 2026-07-28 task (a 2025-11-25 task asks its
+    /// session directly).
+    fn parking_task(&self) -> Option<Rc<TaskRecord>> {
+        let task = self.inner.task.borrow().clone()?;
+        matches!(self.inner.input, InputMode::Modern { .. }).then_some(task)
+    }
+
     /// The task this call became, if it did.
     pub fn task_id(&self) -> Option<String> {
         self.inner.task.borrow().as_ref().map(|t| t.id.clone())
@@ -266,18 +273,8 @@ impl RequestContext {
                 return Err(HandlerError::MissingCapability(cap.to_owned()));
             }
         }
-        // Inside a 2026-07-28 task, inputs are parked on the task for tasks/get and tasks/update.
-        let task = self
-            .inner
-            .task
-            .borrow()
-            .clone()
-            .filter(|_| matches!(self.inner.input, InputMode::Modern { .. }));
-        if let Some(task) = task {
-            return task
-                .ask(requests)
-                .await
-                .ok_or_else(|| HandlerError::Failed("the task was cancelled".into()));
+        if let Some(task) = self.parking_task() {
+            return park(&task, requests).await;
         }
         match &self.inner.input {
             InputMode::Modern { responses, .. } => {
@@ -292,10 +289,9 @@ impl RequestContext {
                         state,
                     });
                 }
-                let responses = responses.as_ref().cloned().unwrap_or_default();
                 Ok(requests
                     .into_iter()
-                    .filter_map(|(k, _)| responses.get(&k).map(|v| (k, v.clone())))
+                    .filter_map(|(k, _)| responses.as_ref()?.get(&k).map(|v| (k, v.clone())))
                     .collect())
             }
             InputMode::Legacy { .. } => {
@@ -449,22 +445,13 @@ impl RequestContext {
         if !self.inner.input.has_capability(capability) {
             return Err(HandlerError::MissingCapability(capability.to_owned()));
         }
-        let task = self
-            .inner
-            .task
-            .borrow()
-            .clone()
-            .filter(|_| matches!(self.inner.input, InputMode::Modern { .. }));
-        if let Some(task) = task {
+        if let Some(task) = self.parking_task() {
             let key = task.next_key(&method.replace('/', "-"));
             let request = InputRequest {
                 method: method.to_owned(),
                 params,
             };
-            let mut answers = task
-                .ask(vec![(key.clone(), request)])
-                .await
-                .ok_or_else(|| HandlerError::Failed("the task was cancelled".into()))?;
+            let mut answers = park(&task, vec![(key.clone(), request)]).await?;
             return Ok(answers.remove(&key).unwrap_or(Value::Null));
         }
         match &self.inner.input {
@@ -539,4 +526,14 @@ fn capability_of(method: &str) -> &'static str {
         LIST_ROOTS => "roots",
         _ => "elicitation",
     }
+}
+
+/// Park inputs on a task until every one is answered (`tasks/update`).
+async fn park(
+    task: &TaskRecord,
+    requests: Vec<(String, InputRequest)>,
+) -> Result<Map<String, Value>, HandlerError> {
+    task.ask(requests)
+        .await
+        .ok_or_else(|| HandlerError::Failed("the task was cancelled".into()))
 }

@@ -52,6 +52,9 @@ pub struct ToolEntry {
     pub(crate) handler: ToolFn,
     /// Whether it runs as a task.
     pub task_support: TaskSupport,
+    /// Arguments mirrored in `Mcp-Param-*` headers (SEP-2243): `(argument, header suffix)` for
+    /// each input schema property with `x-mcp-header`, read once when the registry is built.
+    pub header_params: Vec<(String, String)>,
     /// The handler turns itself into a task ([`crate::RequestContext::become_task`]) instead of
     /// the engine doing so before it runs.
     pub task_deferred: bool,

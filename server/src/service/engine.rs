@@ -301,29 +301,11 @@ impl McpService {
         }
     }
 
-    /// The tool arguments a client must mirror in `Mcp-Param-*` headers (SEP-2243): each
-    /// `(argument, header suffix)` of the tool's input schema properties with `x-mcp-header`.
-    pub fn header_params(&self, tool: &str) -> Vec<(String, String)> {
-        let Some(entry) = self.registry.tool(tool) else {
-            return Vec::new();
-        };
-        let Some(props) = entry
-            .tool
-            .input_schema
-            .get("properties")
-            .and_then(Value::as_object)
-        else {
-            return Vec::new();
-        };
-        props
-            .iter()
-            .filter_map(|(name, schema)| {
-                Some((
-                    name.clone(),
-                    schema.get("x-mcp-header")?.as_str()?.to_owned(),
-                ))
-            })
-            .collect()
+    /// The tool arguments a client must mirror in `Mcp-Param-*` headers (SEP-2243).
+    pub fn header_params(&self, tool: &str) -> &[(String, String)] {
+        self.registry
+            .tool(tool)
+            .map_or(&[], |t| t.header_params.as_slice())
     }
 
     /// The shard this engine runs on.
