@@ -221,19 +221,25 @@ impl ModernContext {
     /// Whether the client declared an extension (e.g. `io.modelcontextprotocol/tasks`) on this
     /// request.
     pub fn has_extension(&self, name: &str) -> bool {
-        serde_json::from_str::<serde_json::Map<String, Value>>(self.client_capabilities.get())
-            .is_ok_and(|caps| {
-                caps.get("extensions")
-                    .and_then(|e| e.get(name))
-                    .is_some_and(|v| !v.is_null())
-            })
+        object_member(self.client_capabilities.get(), "extensions")
+            .is_some_and(|ext| object_member(ext.get(), name).is_some())
     }
 
     /// Whether the client declared a capability (e.g. `"elicitation"`).
     pub fn has_capability(&self, name: &str) -> bool {
-        serde_json::from_str::<serde_json::Map<String, Value>>(self.client_capabilities.get())
-            .is_ok_and(|caps| caps.get(name).is_some_and(|v| !v.is_null()))
+        object_member(self.client_capabilities.get(), name).is_some()
     }
+}
+
+/// One non-null member of a JSON object, borrowed from its text: capability checks run on every
+/// 2026-07-28 request, so the object's values are skipped, never built into a `Value` tree.
+pub fn object_member<'a>(object: &'a str, name: &str) -> Option<&'a RawValue> {
+    let members: std::collections::HashMap<std::borrow::Cow<'a, str>, &'a RawValue> =
+        serde_json::from_str(object).ok()?;
+    members
+        .get(name)
+        .copied()
+        .filter(|value| value.get() != "null")
 }
 
 /// Which era a request belongs to.
@@ -385,6 +391,31 @@ impl ResultShape {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_member_reads_one_member_without_building_the_rest() {
+        let caps = r#"{"sampling":null,"elicit\u0061tion":{"form":{}},"extensions":{"io.modelcontextprotocol/tasks":{}},"roots":[1,{"a":"b"}]}"#;
+        assert_eq!(
+            object_member(caps, "elicitation").map(|v| v.get()),
+            Some(r#"{"form":{}}"#)
+        );
+        assert!(
+            object_member(caps, "sampling").is_none(),
+            "null is not a declaration"
+        );
+        assert!(object_member(caps, "tasks").is_none());
+        assert!(object_member("[1,2]", "roots").is_none(), "not an object");
+        let ctx = ModernContext {
+            version: ProtocolVersion::V2026_07_28,
+            client_capabilities: RawValue::from_string(caps.to_owned()).unwrap(),
+            client_info: None,
+            log_level: None,
+        };
+        assert!(ctx.has_extension("io.modelcontextprotocol/tasks"));
+        assert!(!ctx.has_extension("io.modelcontextprotocol/other"));
+        assert!(ctx.has_capability("roots"));
+        assert!(!ctx.has_capability("sampling"));
+    }
 
     fn req(method: &str, params: &str) -> Result<ClientRequest, ErrorObject> {
         let raw =

@@ -3,10 +3,10 @@
 
 use super::error::HandlerError;
 use crate::service::{MsgKind, Outlet, Session, ShardCtx, TaskRecord};
-use ringmcp_proto::jsonrpc;
 use ringmcp_proto::types::{
     InputRequest, LogLevel, LoggingMessageParams, CREATE_MESSAGE, ELICIT, LIST_ROOTS,
 };
+use ringmcp_proto::{dispatch, jsonrpc};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -110,7 +110,14 @@ impl InputMode {
     }
 
     fn has_capability(&self, name: &str) -> bool {
-        self.capabilities().get(name).is_some_and(|v| !v.is_null())
+        match self {
+            InputMode::Modern { capabilities, .. } => {
+                dispatch::object_member(capabilities.get(), name).is_some()
+            }
+            InputMode::Legacy { capabilities, .. } => {
+                capabilities.get(name).is_some_and(|v| !v.is_null())
+            }
+        }
     }
 }
 
