@@ -8,6 +8,7 @@ use ringmcp::proto::framing::HttpLimits;
 use ringmcp::service::Limits;
 use ringmcp::{serve, ServeOptions, Transport};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -182,6 +183,29 @@ struct ServeArgs {
     /// Log filter (error, warn, info, debug, trace or a RUST_LOG directive).
     #[arg(long, env = "RINGMCP_LOG_LEVEL")]
     log_level: Option<String>,
+    /// PEM certificate chain (leaf first): every TCP and HTTP listener then speaks TLS.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        env = "RINGMCP_TLS_CERT"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert` (PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_cert",
+        env = "RINGMCP_TLS_KEY"
+    )]
+    tls_key: Option<PathBuf>,
+    /// Milliseconds a TLS handshake may take before the connection is dropped.
+    #[arg(
+        long,
+        default_value_t = 10_000,
+        env = "RINGMCP_TLS_HANDSHAKE_TIMEOUT_MS"
+    )]
+    tls_handshake_timeout_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -305,7 +329,22 @@ fn main() -> ExitCode {
             };
             options.http.rate_limit_rps = args.rate_limit_rps;
             options.http.rate_limit_burst = args.rate_limit_burst;
+            let tls = match (&args.tls_cert, &args.tls_key) {
+                (Some(cert), Some(key)) => {
+                    match ringmcp::transport::tls::load_server_config(cert, key) {
+                        Ok(c) => Some(c),
+                        Err(e) => {
+                            tracing::error!(error = %e, "TLS setup failed");
+                            eprintln!("ringmcp: {e}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+                _ => None,
+            };
             options.driver = DriverConfig {
+                tls,
+                tls_handshake_timeout: Duration::from_millis(args.tls_handshake_timeout_ms),
                 max_connections: args.max_connections,
                 max_queued_bytes: args.max_queued_bytes,
                 shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),

@@ -85,10 +85,12 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
     } else {
         let mut per_shard: Vec<Vec<(std::os::fd::RawFd, Wire)>> = vec![Vec::new(); cpus.len()];
         let mut http = None;
+        let tls = options.driver.tls.is_some();
+        options.http.tls = tls;
         for t in &options.transports {
             let (addr, wire, scheme) = match t {
-                Transport::Tcp(a) => (*a, Wire::Lines, "tcp"),
-                Transport::Http(a) => (*a, Wire::Http, "http"),
+                Transport::Tcp(a) => (*a, Wire::Lines, if tls { "tls" } else { "tcp" }),
+                Transport::Http(a) => (*a, Wire::Http, if tls { "https" } else { "http" }),
                 Transport::Stdio => continue,
             };
             let (fds, bound) =

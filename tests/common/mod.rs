@@ -63,7 +63,8 @@ impl Server {
         )
     }
 
-    fn listening(args: &[&str], extra: &[&str], marker: &str) -> Server {
+    /// Start `ringmcp <args> <extra>` and wait for the stderr line containing `marker` + port.
+    pub fn listening(args: &[&str], extra: &[&str], marker: &str) -> Server {
         let mut child = Command::new(bin())
             .args(args)
             .args(extra)

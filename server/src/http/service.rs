@@ -47,6 +47,8 @@ pub struct HttpConfig {
     pub rate_limit_rps: f64,
     /// Burst above the rate.
     pub rate_limit_burst: u32,
+    /// The listener speaks TLS (the resource URL is `https`).
+    pub tls: bool,
 }
 
 impl HttpConfig {
@@ -64,6 +66,7 @@ impl HttpConfig {
             replay_events: 256,
             rate_limit_rps: 0.0,
             rate_limit_burst: 100,
+            tls: false,
         }
     }
 }

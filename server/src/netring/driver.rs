@@ -6,12 +6,14 @@
 //! the loop sleeps on the ring's eventfd, read through glommio, so timers and channels keep running.
 
 use super::bufring::BufRing;
+use super::tls::TlsLayer;
 use crate::http::{HttpConn, HttpService};
 use crate::metrics::ShardMetrics;
 use crate::service::{ConnRef, McpService, Outbox, Outlet, Session};
 use glommio::io::BufferedFile;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use ringmcp_proto::framing::NdjsonCodec;
+use rustls::ServerConfig;
 use slab::Slab;
 use std::cell::Cell;
 use std::io;
@@ -94,6 +96,10 @@ pub struct DriverConfig {
     pub http_request_timeout: Duration,
     /// An HTTP connection with nothing in flight is closed after this long without a byte.
     pub http_idle_timeout: Duration,
+    /// TLS for every network listener (`None`: plaintext).
+    pub tls: Option<Arc<ServerConfig>>,
+    /// A TLS handshake not finished after this long is dropped.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for DriverConfig {
@@ -108,6 +114,8 @@ impl Default for DriverConfig {
             accept_backoff: Duration::from_millis(100),
             http_request_timeout: Duration::from_secs(10),
             http_idle_timeout: Duration::from_secs(300),
+            tls: None,
+            tls_handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -122,6 +130,10 @@ struct Conn {
     kind: Kind,
     gen: u32,
     proto: Proto,
+    /// The TLS record layer, when the listener speaks TLS.
+    tls: Option<Box<TlsLayer>>,
+    /// Close once everything queued has been sent (after a TLS alert).
+    close_after_send: bool,
     /// Bytes waiting for this connection.
     outbox: Rc<Outbox>,
     sending: Vec<u8>,
@@ -166,6 +178,13 @@ pub struct NetDriver {
     draining: Vec<(usize, u32)>,
     next_sweep: Instant,
     tick_armed: Rc<Cell<bool>>,
+    /// Per-shard TLS configurations (own session cache each): line listeners, HTTP listeners.
+    tls_lines: Option<Arc<ServerConfig>>,
+    tls_http: Option<Arc<ServerConfig>>,
+    /// TLS connections still handshaking: slab key, generation, deadline.
+    handshakes: Vec<(usize, u32, Instant)>,
+    /// Plaintext taken from an outbox on its way into a TLS layer.
+    seal_buf: Vec<u8>,
 }
 
 impl NetDriver {
@@ -186,6 +205,14 @@ impl NetDriver {
         ring.submitter().register_eventfd(wake_fd)?;
         // SAFETY: `ring` is declared before `bufs` in `NetDriver`, so it is dropped first.
         let bufs = unsafe { BufRing::new(&ring, cfg.recv_buffers, cfg.recv_buffer_size, 0)? };
+        let tls_lines = cfg
+            .tls
+            .as_deref()
+            .map(|c| crate::transport::tls::per_shard(c, false));
+        let tls_http = cfg
+            .tls
+            .as_deref()
+            .map(|c| crate::transport::tls::per_shard(c, true));
         let mut driver = NetDriver {
             ring,
             bufs,
@@ -204,6 +231,10 @@ impl NetDriver {
             draining: Vec::new(),
             next_sweep: Instant::now(),
             tick_armed: Rc::new(Cell::new(false)),
+            tls_lines,
+            tls_http,
+            handshakes: Vec::new(),
+            seal_buf: Vec::new(),
         };
         match source {
             Source::Listeners(fds) => {
@@ -331,6 +362,8 @@ impl NetDriver {
             kind,
             gen,
             proto,
+            tls: None,
+            close_after_send: false,
             outbox,
             sending: Vec::new(),
             sent: 0,
@@ -521,6 +554,26 @@ impl NetDriver {
         let metrics = &self.service.shard().metrics;
         ShardMetrics::add(&metrics.accepted, 1);
         let key = self.open_conn(fd, Kind::Socket, wire);
+        let tls = match wire {
+            Wire::Lines => self.tls_lines.clone(),
+            Wire::Http => self.tls_http.clone(),
+        };
+        if let Some(config) = tls {
+            match TlsLayer::new(config) {
+                Ok(layer) => {
+                    if let Some(c) = self.conns.get_mut(key) {
+                        c.tls = Some(Box::new(layer));
+                        let deadline = Instant::now() + self.cfg.tls_handshake_timeout;
+                        self.handshakes.push((key, c.gen, deadline));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "TLS session could not start");
+                    self.close_conn(key, "TLS setup failed");
+                    return;
+                }
+            }
+        }
         self.arm_recv(key);
     }
 
@@ -545,13 +598,45 @@ impl NetDriver {
                     c.last_active = Instant::now();
                     ShardMetrics::add(&self.service.shard().metrics.bytes_in, res as u64);
                     let data = self.bufs.get(bid, res as usize);
-                    feed(
-                        &mut c.proto,
-                        data,
-                        &self.service,
-                        self.http.as_ref(),
-                        &c.outbox,
-                    );
+                    match &mut c.tls {
+                        None => feed(
+                            &mut c.proto,
+                            data,
+                            &self.service,
+                            self.http.as_ref(),
+                            &c.outbox,
+                        ),
+                        Some(tls) => {
+                            let (proto, outbox) = (&mut c.proto, &c.outbox);
+                            let (service, http) = (&self.service, self.http.as_ref());
+                            match tls.open(data, |plain| feed(proto, plain, service, http, outbox))
+                            {
+                                Ok(opened) => {
+                                    if opened.peer_closed && !c.eof {
+                                        c.eof = true;
+                                        c.eof_at = Some(Instant::now());
+                                        self.draining.push((key, c.gen));
+                                    }
+                                    if opened.wants_write {
+                                        self.dirty.push(ConnRef {
+                                            key: key as u32,
+                                            gen: c.gen,
+                                        });
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::debug!(key, error = %e, "closing connection");
+                                    // The alert rustls queued goes out before the close.
+                                    c.close_after_send = true;
+                                    c.outbox.close();
+                                    self.dirty.push(ConnRef {
+                                        key: key as u32,
+                                        gen: c.gen,
+                                    });
+                                }
+                            }
+                        }
+                    }
                 }
                 self.bufs.push(bid);
             }
@@ -642,7 +727,7 @@ impl NetDriver {
                 c.sending = Vec::new();
             }
             // Anything queued while this send was in flight goes next.
-            c.outbox.take(&mut c.sending);
+            fill_sending(c, &mut self.seal_buf);
         }
         if c.closing {
             self.close_conn(key, "closed");
@@ -657,7 +742,9 @@ impl NetDriver {
     fn close_if_finished(&mut self, key: usize) {
         let Some(c) = self.conns.get(key) else { return };
         let flushed = !c.send_inflight && c.sent >= c.sending.len();
-        if flushed && matches!(&c.proto, Proto::Http(h) if h.close_after()) {
+        if flushed && c.close_after_send {
+            self.close_conn(key, "alert sent");
+        } else if flushed && matches!(&c.proto, Proto::Http(h) if h.close_after()) {
             self.close_conn(key, "response sent; connection: close");
         }
     }
@@ -698,7 +785,7 @@ impl NetDriver {
             if c.gen != conn.gen {
                 continue;
             }
-            if c.outbox.overflowed() {
+            if c.outbox.overflowed() && !c.close_after_send {
                 tracing::warn!(
                     key,
                     limit = self.cfg.max_queued_bytes,
@@ -712,7 +799,7 @@ impl NetDriver {
                 h.pump(http, &c.outbox);
             }
             if !c.send_inflight {
-                c.outbox.take(&mut c.sending);
+                fill_sending(c, &mut self.seal_buf);
                 self.start_send(key);
                 self.close_if_finished(key);
             }
@@ -725,9 +812,10 @@ impl NetDriver {
     /// draining (EOF seen) unless the shard is stopping, so idle connections cost nothing here.
     fn maintain(&mut self) {
         let now = Instant::now();
-        if self.http.is_some() && now >= self.next_sweep {
+        if (self.http.is_some() || !self.handshakes.is_empty()) && now >= self.next_sweep {
             self.next_sweep = now + Duration::from_secs(1);
             self.sweep_http(now);
+            self.sweep_handshakes(now);
             let signal = self.service.shard().signal.clone();
             glommio::spawn_local(async move {
                 glommio::timer::sleep(Duration::from_secs(1)).await;
@@ -834,11 +922,50 @@ impl NetDriver {
         }
     }
 
+    /// TLS handshakes not finished by their deadline are dropped; finished ones leave the list.
+    fn sweep_handshakes(&mut self, now: Instant) {
+        let mut late = Vec::new();
+        self.handshakes.retain(|&(key, gen, deadline)| {
+            let Some(c) = self.conns.get(key) else {
+                return false;
+            };
+            if c.gen != gen || c.closing || !c.tls.as_ref().is_some_and(|t| t.handshaking()) {
+                return false;
+            }
+            if now >= deadline {
+                late.push(key);
+                return false;
+            }
+            true
+        });
+        for key in late {
+            tracing::debug!(key, "TLS handshake not finished in time");
+            self.close_conn(key, "TLS handshake timeout");
+        }
+    }
+
     fn finished(&self) -> bool {
         if self.stdio {
             return self.conns.is_empty();
         }
         self.stopping_since.is_some() && self.conns.is_empty()
+    }
+}
+
+/// Move what the outbox holds into the send buffer, through the TLS layer when there is one.
+fn fill_sending(c: &mut Conn, seal_buf: &mut Vec<u8>) {
+    let Some(tls) = &mut c.tls else {
+        c.outbox.take(&mut c.sending);
+        return;
+    };
+    seal_buf.clear();
+    c.outbox.take(seal_buf);
+    if let Err(e) = tls.seal_into(seal_buf, &mut c.sending) {
+        tracing::debug!(error = %e, "TLS write failed");
+        c.close_after_send = true;
+    }
+    if seal_buf.capacity() > RETAINED_SEND_BUFFER {
+        *seal_buf = Vec::new();
     }
 }
 

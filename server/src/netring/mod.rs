@@ -9,6 +9,7 @@
 
 mod bufring;
 mod driver;
+mod tls;
 
 pub use bufring::BufRing;
 pub use driver::{DriverConfig, NetDriver, Source, Wire};

@@ -3,3 +3,4 @@
 
 pub mod stdio;
 pub mod tcp;
+pub mod tls;
