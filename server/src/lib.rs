@@ -24,6 +24,7 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod auth;
 pub mod check;
 pub mod demo;
 pub mod fixtures;

@@ -206,6 +206,85 @@ struct ServeArgs {
         env = "RINGMCP_TLS_HANDSHAKE_TIMEOUT_MS"
     )]
     tls_handshake_timeout_ms: u64,
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
+/// Bearer-token authorization of the HTTP endpoints (on when any credential source is given).
+#[derive(Args, Debug)]
+struct AuthArgs {
+    /// JWKS file (`{"keys": [...]}`) with the public keys that sign access tokens.
+    #[arg(long, value_name = "FILE", env = "RINGMCP_AUTH_JWKS")]
+    auth_jwks: Option<PathBuf>,
+    /// PEM public key (RSA, EC or Ed25519) that signs access tokens (repeatable).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "RINGMCP_AUTH_PUBLIC_KEY",
+        value_delimiter = ','
+    )]
+    auth_public_key: Vec<PathBuf>,
+    /// File holding an HMAC secret (>= 32 bytes) for HS256/384/512 access tokens.
+    #[arg(long, value_name = "FILE", env = "RINGMCP_AUTH_HMAC_SECRET_FILE")]
+    auth_hmac_secret_file: Option<PathBuf>,
+    /// Static opaque tokens, one `<token> <principal>` per line.
+    #[arg(long, value_name = "FILE", env = "RINGMCP_AUTH_TOKENS_FILE")]
+    auth_tokens_file: Option<PathBuf>,
+    /// Accepted token issuer (`iss`; repeatable; any issuer when none is given).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "RINGMCP_AUTH_ISSUER",
+        value_delimiter = ','
+    )]
+    auth_issuer: Vec<String>,
+    /// Accepted token audience (`aud`; repeatable; default: the resource URI).
+    #[arg(
+        long,
+        value_name = "URI",
+        env = "RINGMCP_AUTH_AUDIENCE",
+        value_delimiter = ','
+    )]
+    auth_audience: Vec<String>,
+    /// Canonical URI of this server, as clients dial it (default: scheme://bound-address/mcp).
+    #[arg(long, value_name = "URL", env = "RINGMCP_AUTH_RESOURCE")]
+    auth_resource: Option<String>,
+    /// Authorization server listed in the protected resource metadata (repeatable).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "RINGMCP_AUTH_SERVER",
+        value_delimiter = ','
+    )]
+    auth_server: Vec<String>,
+    /// Scope every access token must grant (repeatable; 403 insufficient_scope otherwise).
+    #[arg(
+        long,
+        value_name = "SCOPE",
+        env = "RINGMCP_AUTH_SCOPE",
+        value_delimiter = ','
+    )]
+    auth_scope: Vec<String>,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    #[arg(long, default_value_t = 60, env = "RINGMCP_AUTH_LEEWAY_SECS")]
+    auth_leeway_secs: u64,
+}
+
+impl AuthArgs {
+    fn config(self) -> ringmcp::auth::AuthConfig {
+        ringmcp::auth::AuthConfig {
+            jwks_file: self.auth_jwks,
+            public_key_files: self.auth_public_key,
+            hmac_secret_file: self.auth_hmac_secret_file,
+            tokens_file: self.auth_tokens_file,
+            issuers: self.auth_issuer,
+            audiences: self.auth_audience,
+            resource: self.auth_resource,
+            authorization_servers: self.auth_server,
+            required_scopes: self.auth_scope,
+            leeway_secs: self.auth_leeway_secs,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -327,6 +406,7 @@ fn main() -> ExitCode {
                 rate_limit_rps: args.rate_limit_rps,
                 rate_limit_burst: args.rate_limit_burst,
             };
+            options.http.auth = args.auth.config();
             options.http.rate_limit_rps = args.rate_limit_rps;
             options.http.rate_limit_burst = args.rate_limit_burst;
             let tls = match (&args.tls_cert, &args.tls_key) {

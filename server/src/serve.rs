@@ -1,5 +1,6 @@
 //! [`serve`]: the one call that runs a registry on its transports.
 
+use crate::auth::Authenticator;
 use crate::http::HttpConfig;
 use crate::netring::{DriverConfig, Wire};
 use crate::runtime::{self, Listen, RuntimeConfig, ServeError};
@@ -115,6 +116,18 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
             );
             if wire == Wire::Http {
                 options.http.bound = bound;
+                if options.http.auth.enabled() {
+                    let scheme = if tls { "https" } else { "http" };
+                    let default_resource = format!("{scheme}://{bound}{}", options.http.endpoint);
+                    let auth = Authenticator::new(&options.http.auth, &default_resource)
+                        .map_err(|e| ServeError::Config(e.to_string()))?;
+                    tracing::info!(
+                        resource = auth.resource(),
+                        metadata = auth.metadata_url(),
+                        "bearer-token authorization on"
+                    );
+                    options.http.authenticator = Some(Arc::new(auth));
+                }
                 http = Some(Box::new(options.http.clone()));
             }
         }

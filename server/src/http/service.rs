@@ -5,6 +5,7 @@
 
 use super::exchange::{Exchange, Pending, ResponseSink, StatusMap};
 use super::replay::ReplayStream;
+use crate::auth::{AuthConfig, AuthError, Authenticator, Grant, Principal};
 use crate::mesh::{Mesh, MeshMsg};
 use crate::service::{McpService, Outbox, Outlet, Session};
 use base64::engine::general_purpose::STANDARD;
@@ -20,6 +21,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// HTTP settings (all from the command line).
@@ -49,6 +51,10 @@ pub struct HttpConfig {
     pub rate_limit_burst: u32,
     /// The listener speaks TLS (the resource URL is `https`).
     pub tls: bool,
+    /// Bearer-token authorization settings (off unless a credential source is set).
+    pub auth: AuthConfig,
+    /// Built from `auth` once the listener is bound (see [`crate::serve()`]).
+    pub authenticator: Option<Arc<Authenticator>>,
 }
 
 impl HttpConfig {
@@ -67,6 +73,8 @@ impl HttpConfig {
             rate_limit_rps: 0.0,
             rate_limit_burst: 100,
             tls: false,
+            auth: AuthConfig::default(),
+            authenticator: None,
         }
     }
 }
@@ -81,6 +89,16 @@ struct HttpSession {
     stream: RefCell<Option<Rc<Exchange>>>,
     /// A 2024-11-05 HTTP+SSE session: answers go on the stream.
     sse_transport: bool,
+    /// The principal that created the session; only it may use the session id.
+    principal: Option<Principal>,
+}
+
+impl HttpSession {
+    /// Whether `principal` may use this session. A session id presented by anyone else is
+    /// answered as unknown (404), so ids of other principals cannot even be probed.
+    fn usable_by(&self, principal: Option<&Principal>) -> bool {
+        self.principal.as_deref() == principal.map(|p| &**p)
+    }
 }
 
 /// HTTP routing and session table of one shard.
@@ -98,7 +116,13 @@ pub struct HttpService {
     /// Rate-limit buckets by client address.
     buckets: RefCell<HashMap<std::net::IpAddr, TokenBucket>>,
     epoch: Instant,
+    /// Bearer tokens this shard verified, until they expire (signature checks are not repeated
+    /// per request).
+    grants: RefCell<HashMap<Box<str>, Grant>>,
 }
+
+/// Verified tokens a shard remembers at most (the cache is emptied when full).
+const MAX_CACHED_GRANTS: usize = 16_384;
 
 /// HTTP traffic between shards.
 #[derive(Debug)]
@@ -252,6 +276,7 @@ impl HttpService {
             forwarded: RefCell::new(HashMap::new()),
             buckets: RefCell::new(HashMap::new()),
             epoch: Instant::now(),
+            grants: RefCell::new(HashMap::new()),
         });
         let weak = Rc::downgrade(&this);
         let every =
@@ -534,7 +559,10 @@ impl HttpService {
                 return ex;
             }
             ex.add_header("Access-Control-Allow-Origin", origin.to_owned());
-            ex.add_header("Access-Control-Expose-Headers", "Mcp-Session-Id".into());
+            ex.add_header(
+                "Access-Control-Expose-Headers",
+                "Mcp-Session-Id, WWW-Authenticate".into(),
+            );
         }
         if !self.host_allowed(req.header("host")) {
             tracing::info!(host = ?req.header("host"), "request refused: Host not allowed");
@@ -542,10 +570,36 @@ impl HttpService {
             return ex;
         }
         let endpoint = req.path == self.config.endpoint;
+        let protected = req.method != Method::Options
+            && (endpoint || req.path == "/sse" || req.path == "/messages");
+        let mut principal = None;
+        if let (Some(auth), true) = (&self.config.authenticator, protected) {
+            match self.authorize(auth, &req) {
+                Ok(p) => principal = Some(p),
+                Err(e) => {
+                    let (status, challenge, body) = auth.challenge(&e);
+                    tracing::debug!(status, error = %e, "request refused by authorization");
+                    ex.add_header("WWW-Authenticate", challenge);
+                    ex.respond(status, Some("application/json"), &body);
+                    return ex;
+                }
+            }
+        }
+        let principal = principal.as_ref();
+        if let Some(auth) = &self.config.authenticator {
+            if req.method == Method::Get
+                && (req.path == auth.metadata_path()
+                    || req.path == "/.well-known/oauth-protected-resource")
+            {
+                ex.add_header("Access-Control-Allow-Origin", "*".into());
+                ex.respond(200, Some("application/json"), auth.metadata());
+                return ex;
+            }
+        }
         match (req.method, req.path.as_str()) {
-            (Method::Post, _) if endpoint => self.post(req, ex),
-            (Method::Get, _) if endpoint => self.get(req, outbox, ex),
-            (Method::Delete, _) if endpoint => self.delete(&req, ex),
+            (Method::Post, _) if endpoint => self.post(req, ex, principal),
+            (Method::Get, _) if endpoint => self.get(req, outbox, ex, principal),
+            (Method::Delete, _) if endpoint => self.delete(&req, ex, principal),
             (Method::Options, _) if endpoint || req.path == "/messages" => {
                 ex.add_header("Allow", "GET, POST, DELETE, OPTIONS".into());
                 ex.add_header(
@@ -564,7 +618,7 @@ impl HttpService {
                 ex.respond(405, Some("text/plain"), b"method not allowed\n");
                 ex
             }
-            (Method::Get, "/sse") => self.sse_open(&req, outbox),
+            (Method::Get, "/sse") => self.sse_open(&req, outbox, principal),
             (Method::Get, "/health") => {
                 ex.respond(200, Some("text/plain"), b"ok\n");
                 ex
@@ -591,7 +645,7 @@ impl HttpService {
                 .detach();
                 ex
             }
-            (Method::Post, "/messages") => self.sse_post(&req, ex),
+            (Method::Post, "/messages") => self.sse_post(&req, ex, principal),
             _ => {
                 ex.respond(404, Some("text/plain"), b"not found\n");
                 ex
@@ -609,7 +663,40 @@ impl HttpService {
         ex
     }
 
-    fn post(self: &Rc<Self>, req: HttpRequest, ex: Rc<Exchange>) -> Rc<Exchange> {
+    /// The principal of a request's bearer token: from this shard's cache of verified tokens, or
+    /// verified now.
+    fn authorize(&self, auth: &Authenticator, req: &HttpRequest) -> Result<Principal, AuthError> {
+        let token = Authenticator::bearer(req.header("authorization"))?;
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(grant) = self.grants.borrow().get(token) {
+            if grant.expires > now {
+                return Ok(grant.principal.clone());
+            }
+        }
+        let grant = auth.verify(token, now);
+        let mut grants = self.grants.borrow_mut();
+        match grant {
+            Ok(grant) => {
+                if grants.len() >= MAX_CACHED_GRANTS {
+                    grants.clear();
+                }
+                let principal = grant.principal.clone();
+                grants.insert(token.into(), grant);
+                Ok(principal)
+            }
+            Err(e) => {
+                grants.remove(token);
+                Err(e)
+            }
+        }
+    }
+
+    fn post(
+        self: &Rc<Self>,
+        req: HttpRequest,
+        ex: Rc<Exchange>,
+        principal: Option<&Principal>,
+    ) -> Rc<Exchange> {
         if !req
             .header("content-type")
             .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"))
@@ -660,7 +747,7 @@ impl HttpService {
             }
             _ => {}
         }
-        self.post_legacy(req, parsed, ex)
+        self.post_legacy(req, parsed, ex, principal)
     }
 
     fn post_modern(
@@ -872,6 +959,7 @@ impl HttpService {
         req: HttpRequest,
         parsed: Parsed,
         ex: Rc<Exchange>,
+        principal: Option<&Principal>,
     ) -> Rc<Exchange> {
         let is_initialize =
             matches!(&parsed, Parsed::Single(Ok(Message::Request(r))) if r.method == "initialize");
@@ -917,6 +1005,7 @@ impl HttpService {
                     replay: Some(replay),
                     stream: RefCell::new(None),
                     sse_transport: false,
+                    principal: principal.cloned(),
                 });
                 ex.add_header("Mcp-Session-Id", id.clone());
                 let outlet: Rc<dyn Outlet> = ex.clone();
@@ -936,8 +1025,8 @@ impl HttpService {
                 );
             }
             (Some(id), _) => match self.sessions.borrow().get(id) {
-                Some(hs) => hs.clone(),
-                None => {
+                Some(hs) if hs.usable_by(principal) => hs.clone(),
+                _ => {
                     return Self::error(
                         ex,
                         404,
@@ -965,13 +1054,18 @@ impl HttpService {
         ex
     }
 
-    fn session_of(&self, req: &HttpRequest) -> Result<Rc<HttpSession>, (u16, &'static str)> {
+    fn session_of(
+        &self,
+        req: &HttpRequest,
+        principal: Option<&Principal>,
+    ) -> Result<Rc<HttpSession>, (u16, &'static str)> {
         let id = req
             .header("mcp-session-id")
             .ok_or((400, "Mcp-Session-Id header is required"))?;
         self.sessions
             .borrow()
             .get(id)
+            .filter(|hs| hs.usable_by(principal))
             .cloned()
             .ok_or((404, "Session not found"))
     }
@@ -981,6 +1075,7 @@ impl HttpService {
         req: HttpRequest,
         outbox: &Rc<dyn ResponseSink>,
         ex: Rc<Exchange>,
+        principal: Option<&Principal>,
     ) -> Rc<Exchange> {
         if req.header("mcp-protocol-version") == Some(MODERN) {
             ex.add_header("Allow", "POST".into());
@@ -1002,7 +1097,7 @@ impl HttpService {
                 ErrorObject::invalid_request("Accept must include text/event-stream"),
             );
         }
-        let hs = match self.session_of(&req) {
+        let hs = match self.session_of(&req, principal) {
             Ok(hs) => hs,
             Err((status, why)) => {
                 return Self::error(ex, status, None, ErrorObject::invalid_request(why))
@@ -1039,14 +1134,17 @@ impl HttpService {
         stream
     }
 
-    fn delete(&self, req: &HttpRequest, ex: Rc<Exchange>) -> Rc<Exchange> {
-        let Some(id) = req.header("mcp-session-id") else {
-            return Self::error(
-                ex,
-                400,
-                None,
-                ErrorObject::invalid_request("Mcp-Session-Id header is required"),
-            );
+    fn delete(
+        &self,
+        req: &HttpRequest,
+        ex: Rc<Exchange>,
+        principal: Option<&Principal>,
+    ) -> Rc<Exchange> {
+        let id = match self.session_of(req, principal) {
+            Ok(_) => req.header("mcp-session-id").unwrap_or_default(),
+            Err((status, why)) => {
+                return Self::error(ex, status, None, ErrorObject::invalid_request(why))
+            }
         };
         if self.remove_session(id) {
             ex.respond(204, None, b"");
@@ -1077,7 +1175,12 @@ impl HttpService {
     }
 
     /// 2024-11-05: GET /sse opens a session whose answers travel on this stream.
-    fn sse_open(self: &Rc<Self>, req: &HttpRequest, outbox: &Rc<dyn ResponseSink>) -> Rc<Exchange> {
+    fn sse_open(
+        self: &Rc<Self>,
+        req: &HttpRequest,
+        outbox: &Rc<dyn ResponseSink>,
+        principal: Option<&Principal>,
+    ) -> Rc<Exchange> {
         if self.sessions.borrow().len() >= self.config.max_sessions {
             let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
             return Self::error(
@@ -1104,6 +1207,7 @@ impl HttpService {
             replay: None,
             stream: RefCell::new(Some(stream.clone())),
             sse_transport: true,
+            principal: principal.cloned(),
         });
         stream.event("endpoint", format!("/messages?sessionId={id}").as_bytes());
         self.sessions.borrow_mut().insert(id.clone(), hs);
@@ -1119,11 +1223,19 @@ impl HttpService {
     }
 
     /// 2024-11-05: POST /messages?sessionId=...: accepted here, answered on the session's stream.
-    fn sse_post(&self, req: &HttpRequest, ex: Rc<Exchange>) -> Rc<Exchange> {
-        let Some(hs) = req
-            .query_param("sessionId")
-            .and_then(|id| self.sessions.borrow().get(id).cloned())
-        else {
+    fn sse_post(
+        &self,
+        req: &HttpRequest,
+        ex: Rc<Exchange>,
+        principal: Option<&Principal>,
+    ) -> Rc<Exchange> {
+        let Some(hs) = req.query_param("sessionId").and_then(|id| {
+            self.sessions
+                .borrow()
+                .get(id)
+                .filter(|hs| hs.usable_by(principal))
+                .cloned()
+        }) else {
             return Self::error(
                 ex,
                 404,
