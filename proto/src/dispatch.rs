@@ -61,15 +61,23 @@ pub enum ClientRequest {
 fn params<T: DeserializeOwned + Default>(raw: Option<&RawValue>) -> Result<T, ErrorObject> {
     match raw {
         None => Ok(T::default()),
-        Some(raw) => serde_json::from_str(raw.get()).map_err(ErrorObject::invalid_params),
+        Some(raw) => by_name(raw),
     }
 }
 
 fn required<T: DeserializeOwned>(raw: Option<&RawValue>) -> Result<T, ErrorObject> {
     match raw {
         None => Err(ErrorObject::invalid_params("params are required")),
-        Some(raw) => serde_json::from_str(raw.get()).map_err(ErrorObject::invalid_params),
+        Some(raw) => by_name(raw),
     }
+}
+
+/// MCP params are by name: an object. (serde would also fill a struct from a positional array.)
+fn by_name<T: DeserializeOwned>(raw: &RawValue) -> Result<T, ErrorObject> {
+    if raw.get().trim_start().starts_with('[') {
+        return Err(ErrorObject::invalid_params("params must be an object"));
+    }
+    serde_json::from_str(raw.get()).map_err(ErrorObject::invalid_params)
 }
 
 /// Methods of the session-based revisions that 2026-07-28 removed.

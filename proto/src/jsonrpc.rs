@@ -226,6 +226,14 @@ struct Envelope<'a> {
 /// Parse one frame (a JSON object or a batch array).
 pub fn parse(bytes: &[u8]) -> Parsed {
     let trimmed = trim_ascii(bytes);
+    // JSON text is UTF-8 (RFC 8259 8.1), everywhere: serde skips unknown members and ignored
+    // values without looking at their bytes, so check the whole message once, up front.
+    if let Err(e) = std::str::from_utf8(trimmed) {
+        return Parsed::Single(Err(reject(
+            None,
+            ErrorObject::parse_error(format_args!("invalid UTF-8 at byte {}", e.valid_up_to())),
+        )));
+    }
     if trimmed.first() == Some(&b'[') {
         let items: Vec<&RawValue> = match serde_json::from_slice(trimmed) {
             Ok(items) => items,

@@ -1,9 +1,13 @@
-//! `ringmcp-load`: a closed-loop load generator on io_uring. Each worker thread is pinned to a CPU
-//! and drives its share of the connections: send a request, wait for its response line, record the
-//! latency, send the next. Stops by itself after warm-up plus duration; targets loopback only.
+//! `ringmcp-load`: a load generator on io_uring. Each worker thread is pinned to a CPU and drives
+//! its share of the connections. Closed loop (default): send a request, wait for its response
+//! line, record the latency, send the next. Open loop (`--rate`): requests are due at fixed
+//! intervals whatever the server does, spread round-robin over the connections, and latency is
+//! measured from when each was due (no coordinated omission). Every response line is checked for
+//! a JSON-RPC error. Stops by itself after warm-up plus duration; targets loopback only.
 //!
 //! ```text
 //! ringmcp-load --addr 127.0.0.1:7000 --workload echo --connections 64 --cpus 1 --server-pid PID
+//! ringmcp-load --addr 127.0.0.1:7000 --rate 50000 --duration 600 --sample-secs 10 --server-pid PID
 //! ```
 
 use clap::{Parser, ValueEnum};
@@ -58,6 +62,12 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Open loop: requests per second over all connections (0 = closed loop).
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
+    /// Sample the server's RSS every this many seconds (0 = only at the end).
+    #[arg(long, default_value_t = 0.0)]
+    sample_secs: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,16 +95,28 @@ fn request_bytes(workload: Workload) -> Vec<u8> {
 
 struct Conn {
     fd: RawFd,
+    /// When each request not yet answered was sent (closed loop) or due (open loop).
     sent_at: VecDeque<Instant>,
     out: Vec<u8>,
     sending: bool,
     queued: usize,
+    /// The start of a response line cut by a receive buffer boundary.
+    partial: Vec<u8>,
 }
 
 struct WorkerResult {
     hist: Histogram<u64>,
     requests: u64,
+    /// Socket errors and closes.
     errors: u64,
+    /// Responses that carry a JSON-RPC error.
+    rpc_errors: u64,
+}
+
+/// Whether a response line is a JSON-RPC error (`"error":` at the top level of an answer written
+/// by the server; tool results carry their own text under `result`).
+fn is_error_line(line: &[u8]) -> bool {
+    line.windows(8).any(|w| w == b"\"error\":")
 }
 
 /// Field order is drop order: the ring goes before the buffers it writes into.
@@ -130,14 +152,24 @@ fn connect(addr: SocketAddr, workload: Workload) -> Result<RawFd, LoadError> {
     Ok(s.into_raw_fd())
 }
 
-fn worker(
-    cpu: usize,
-    fds: Vec<RawFd>,
+struct Plan {
     request: Vec<u8>,
     depth: usize,
     warmup: Duration,
     duration: Duration,
-) -> Result<WorkerResult, LoadError> {
+    /// Open-loop rate of this worker (requests per second); 0 = closed loop.
+    rate: f64,
+}
+
+fn worker(cpu: usize, fds: Vec<RawFd>, plan: Plan) -> Result<WorkerResult, LoadError> {
+    let Plan {
+        request,
+        depth,
+        warmup,
+        duration,
+        rate,
+    } = plan;
+    let open_loop = rate > 0.0;
     core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
     let ring = IoUring::builder()
         .setup_single_issuer()
@@ -156,6 +188,7 @@ fn worker(
             out: Vec::new(),
             sending: false,
             queued: 0,
+            partial: Vec::new(),
         })
         .collect();
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
@@ -163,7 +196,14 @@ fn worker(
     let start = Instant::now();
     let record_from = start + warmup;
     let stop_at = record_from + duration;
-    let (mut requests, mut errors) = (0u64, 0u64);
+    let (mut requests, mut errors, mut rpc_errors) = (0u64, 0u64, 0u64);
+    let interval = if open_loop {
+        Duration::from_secs_f64(1.0 / rate)
+    } else {
+        Duration::ZERO
+    };
+    let mut next_due = start;
+    let mut due_count = 0usize;
     let push = |ring: &mut IoUring, e: io_uring::squeue::Entry| {
         // SAFETY: buffers referenced by SQEs live in `conns`/`bufs` until their completion.
         unsafe {
@@ -179,10 +219,21 @@ fn worker(
                 .build()
                 .user_data(RECV | i as u64),
         );
-        c.queued = depth;
+        c.queued = if open_loop { 0 } else { depth };
     }
     let mut carry: Vec<usize> = (0..conns.len()).collect();
     while Instant::now() < stop_at {
+        if open_loop && !conns.is_empty() {
+            let now = Instant::now();
+            while next_due <= now && next_due < stop_at {
+                let i = due_count % conns.len();
+                conns[i].queued += 1;
+                conns[i].sent_at.push_back(next_due);
+                carry.push(i);
+                due_count += 1;
+                next_due += interval;
+            }
+        }
         for i in carry.drain(..) {
             let c = &mut conns[i];
             if c.sending || c.queued == 0 {
@@ -192,7 +243,9 @@ fn worker(
             let now = Instant::now();
             for _ in 0..c.queued {
                 c.out.extend_from_slice(&request);
-                c.sent_at.push_back(now);
+                if !open_loop {
+                    c.sent_at.push_back(now);
+                }
             }
             c.queued = 0;
             c.sending = true;
@@ -201,8 +254,14 @@ fn worker(
                 .user_data(SEND | i as u64);
             push(&mut r.ring, e);
         }
-        // Bounded wait, so a silent server cannot hold the run past its end.
-        let ts = types::Timespec::new().nsec(100_000_000);
+        // Bounded wait, so a silent server cannot hold the run past its end; in open loop, no
+        // later than the next due request.
+        let mut wait_ns = 100_000_000u32;
+        if open_loop {
+            let until = next_due.saturating_duration_since(Instant::now());
+            wait_ns = wait_ns.min(until.as_nanos().max(1_000) as u32);
+        }
+        let ts = types::Timespec::new().nsec(wait_ns);
         let wait = types::SubmitArgs::new().timespec(&ts);
         match r.ring.submitter().submit_with_args(1, &wait) {
             Ok(_) => {}
@@ -236,23 +295,32 @@ fn worker(
                     continue;
                 }
             } else if let Some(bid) = bid {
-                let lines = r
-                    .bufs
-                    .get(bid, res as usize)
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count();
+                let data = r.bufs.get(bid, res as usize);
                 let now = Instant::now();
                 let c = &mut conns[i];
-                for _ in 0..lines {
+                let mut rest = data;
+                while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
+                    let failed = if c.partial.is_empty() {
+                        is_error_line(&rest[..pos])
+                    } else {
+                        c.partial.extend_from_slice(&rest[..pos]);
+                        let failed = is_error_line(&c.partial);
+                        c.partial.clear();
+                        failed
+                    };
+                    rest = &rest[pos + 1..];
                     if let Some(t) = c.sent_at.pop_front() {
                         if now >= record_from && t >= record_from {
                             let _ = hist.record(now.duration_since(t).as_nanos() as u64);
                             requests += 1;
+                            rpc_errors += u64::from(failed);
                         }
-                        c.queued += 1;
+                        if !open_loop {
+                            c.queued += 1;
+                        }
                     }
                 }
+                c.partial.extend_from_slice(rest);
                 carry.push(i);
             }
             if let Some(bid) = bid {
@@ -281,6 +349,7 @@ fn worker(
         hist,
         requests,
         errors,
+        rpc_errors,
     })
 }
 
@@ -306,16 +375,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .zip(args.cpus.iter().copied())
         .map(|(fds, cpu)| {
-            let request = request.clone();
-            let depth = args.depth;
-            std::thread::spawn(move || worker(cpu, fds, request, depth, warmup, duration))
+            let plan = Plan {
+                request: request.clone(),
+                depth: args.depth,
+                warmup,
+                duration,
+                rate: args.rate / workers as f64,
+            };
+            std::thread::spawn(move || worker(cpu, fds, plan))
         })
         .collect();
     std::thread::sleep(warmup);
+    let rss_of = |pids: &[u32]| {
+        pids.iter()
+            .map(|&p| process_rss_bytes(p).unwrap_or(0))
+            .sum::<u64>()
+    };
+    let mut rss_samples: Vec<(f64, u64)> = Vec::new();
+    if args.sample_secs > 0.0 && !args.server_pid.is_empty() {
+        let every = Duration::from_secs_f64(args.sample_secs);
+        let began = Instant::now();
+        while began.elapsed() + every <= duration {
+            rss_samples.push((began.elapsed().as_secs_f64(), rss_of(&args.server_pid)));
+            std::thread::sleep(every);
+            if !args.json {
+                if let Some((t, rss)) = rss_samples.last() {
+                    eprintln!("t={t:.0}s server RSS {} KiB", rss / 1024);
+                }
+            }
+        }
+    }
     let server_cpu_start = cpu_before(&args.server_pid);
     let window_start = Instant::now();
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let (mut requests, mut errors) = (0u64, 0u64);
+    let (mut requests, mut errors, mut rpc_errors) = (0u64, 0u64, 0u64);
     let mut server_cpu_end = None;
     for h in handles {
         let r = h
@@ -327,6 +420,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         hist.add(&r.hist)?;
         requests += r.requests;
         errors += r.errors;
+        rpc_errors += r.rpc_errors;
     }
     let (cpu_end, elapsed) = server_cpu_end.unwrap_or((server_cpu_start, duration));
     let secs = duration.as_secs_f64().min(elapsed.as_secs_f64().max(1e-9));
@@ -349,6 +443,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "duration_s": args.duration,
         "requests": requests,
         "errors": errors,
+        "rpc_errors": rpc_errors,
+        "rate": args.rate,
+        "rss_samples": rss_samples.iter().map(|(t, b)| json!([t, b])).collect::<Vec<_>>(),
         "req_per_s": rate,
         "latency_us": {"p50": us(0.5), "p90": us(0.9), "p99": us(0.99), "p999": us(0.999), "max": hist.max() as f64 / 1000.0},
         "server_cpu_us_per_req": cpu_per_req,
@@ -358,10 +455,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{report}");
     } else {
         println!(
-            "{:?} C={} depth={}: {:.0} req/s, p50 {:.0} us, p90 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us, errors {}, server CPU {} us/req, server RSS {} KiB",
+            "{:?} C={} depth={}{}: {:.0} req/s, p50 {:.0} us, p90 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us, errors {} (JSON-RPC {}), server CPU {} us/req, server RSS {} KiB",
             args.workload,
             args.connections,
             args.depth,
+            if args.rate > 0.0 {
+                format!(" open loop {:.0}/s", args.rate)
+            } else {
+                String::new()
+            },
             rate,
             us(0.5),
             us(0.9),
@@ -369,6 +471,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             us(0.999),
             hist.max() as f64 / 1000.0,
             errors,
+            rpc_errors,
             cpu_per_req.map_or("n/a".into(), |c| format!("{c:.2}")),
             rss / 1024
         );

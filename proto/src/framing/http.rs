@@ -218,7 +218,23 @@ impl HttpCodec {
                     return Err(err(431, "request head too large"));
                 }
                 let version = req.version.unwrap_or(1);
-                let target = req.path.unwrap_or("/");
+                let mut target = req.path.unwrap_or("/");
+                // Absolute form (RFC 9112 3.2.2): the authority in the target replaces Host.
+                let mut authority = None;
+                for scheme in ["http://", "https://"] {
+                    if let Some(rest) = target
+                        .get(..scheme.len())
+                        .filter(|p| p.eq_ignore_ascii_case(scheme))
+                        .and_then(|_| target.get(scheme.len()..))
+                    {
+                        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+                        authority = Some(rest[..end].to_owned());
+                        target = &rest[end..];
+                        if target.is_empty() {
+                            target = "/";
+                        }
+                    }
+                }
                 let (path, query) = match target.split_once('?') {
                     Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
                     None => (target.to_owned(), None),
@@ -245,6 +261,16 @@ impl HttpCodec {
                     body: Vec::new(),
                     keep_alive: true,
                 };
+                if let Some(authority) = authority {
+                    request.headers.retain(|(n, _)| n != "host");
+                    request.headers.push(("host".into(), authority));
+                }
+                // RFC 9112 3.2: an HTTP/1.1 request has exactly one Host.
+                match request.header_count("host") {
+                    0 if version >= 1 => return Err(err(400, "missing Host header")),
+                    0 | 1 => {}
+                    _ => return Err(err(400, "more than one Host header")),
+                }
                 let connection = request.header("connection").map(str::to_ascii_lowercase);
                 request.keep_alive = match (version, connection.as_deref()) {
                     (_, Some(c)) if c.split(',').any(|t| t.trim() == "close") => false,
@@ -262,6 +288,8 @@ impl HttpCodec {
                     (1, false) => Some(
                         request
                             .header("content-length")
+                            // RFC 9112: 1*DIGIT; `parse` alone would also take a `+`.
+                            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
                             .and_then(|v| v.parse::<usize>().ok())
                             .ok_or(err(400, "bad content-length"))?,
                     ),
@@ -311,6 +339,10 @@ impl HttpCodec {
                     let line = std::str::from_utf8(&data[..eol])
                         .map_err(|_| err(400, "bad chunk size"))?;
                     let hex = line.split(';').next().unwrap_or("").trim();
+                    // RFC 9112: 1*HEXDIG; `from_str_radix` alone would also take a sign.
+                    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(err(400, "bad chunk size"));
+                    }
                     let size =
                         usize::from_str_radix(hex, 16).map_err(|_| err(400, "bad chunk size"))?;
                     if request.body.len().saturating_add(size) > self.limits.max_body_bytes {
@@ -477,9 +509,51 @@ mod tests {
     }
 
     #[test]
+    fn framing_is_strict() {
+        let status = |bytes: &[u8]| match all(&mut HttpCodec::new(HttpLimits::default()), &[bytes])
+            .first()
+        {
+            Some(HttpEvent::Error(e)) => e.status,
+            Some(HttpEvent::Request(_)) => 200,
+            other => panic!("{other:?}"),
+        };
+        // Signs and empty values are not 1*DIGIT / 1*HEXDIG (request smuggling behind proxies).
+        assert_eq!(
+            status(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +2\r\n\r\nab"),
+            400
+        );
+        assert_eq!(
+            status(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: \r\n\r\n"),
+            400
+        );
+        assert_eq!(
+            status(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\nab\r\n0\r\n\r\n"),
+            400
+        );
+        assert_eq!(status(b"GET / HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 400);
+        // HTTP/1.0 may omit Host.
+        assert_eq!(status(b"GET / HTTP/1.0\r\n\r\n"), 200);
+    }
+
+    #[test]
+    fn absolute_form_target_replaces_host() {
+        let ev = all(
+            &mut HttpCodec::new(HttpLimits::default()),
+            &[b"GET http://example.test:8080/mcp?x=1 HTTP/1.1\r\nHost: other\r\n\r\nGET HTTPS://h.test HTTP/1.1\r\nHost: h.test\r\n\r\n"],
+        );
+        let r = req(&ev, 0);
+        assert_eq!(r.path, "/mcp");
+        assert_eq!(r.query.as_deref(), Some("x=1"));
+        assert_eq!(r.header("host"), Some("example.test:8080"));
+        assert_eq!(r.header_count("host"), 1);
+        assert_eq!(req(&ev, 1).path, "/");
+    }
+
+    #[test]
     fn pipelined_and_split() {
         let mut c = HttpCodec::new(HttpLimits::default());
-        let a = b"POST /mcp?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /sse HTTP/1.1\r\nConnection: close\r\n\r\n";
+        let a = b"POST /mcp?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /sse HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
         let ev = all(&mut c, &[&a[..10], &a[10..50], &a[50..]]);
         assert_eq!(ev.len(), 2);
         let r = req(&ev, 0);
@@ -501,7 +575,7 @@ mod tests {
     #[test]
     fn chunked_body() {
         let mut c = HttpCodec::new(HttpLimits::default());
-        let ev = all(&mut c, &[b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\nT: v\r\n\r\n"]);
+        let ev = all(&mut c, &[b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\nT: v\r\n\r\n"]);
         assert_eq!(req(&ev, 0).body, b"Wikipedia");
     }
 
@@ -513,7 +587,10 @@ mod tests {
             max_body_bytes: 10,
         };
         let mut c = HttpCodec::new(small);
-        let ev = all(&mut c, &[b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n"]);
+        let ev = all(
+            &mut c,
+            &[b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n"],
+        );
         assert_eq!(
             ev,
             vec![HttpEvent::Error(HttpError {
@@ -524,14 +601,14 @@ mod tests {
         let mut c = HttpCodec::new(small);
         let ev = all(
             &mut c,
-            &[b"GET / HTTP/1.1\r\na: 1\r\nb: 1\r\nc: 1\r\nd: 1\r\ne: 1\r\n\r\n"],
+            &[b"GET / HTTP/1.1\r\nHost: h\r\na: 1\r\nb: 1\r\nc: 1\r\nd: 1\r\ne: 1\r\n\r\n"],
         );
         assert!(matches!(
             ev[0],
             HttpEvent::Error(HttpError { status: 431, .. })
         ));
         let mut c = HttpCodec::new(small);
-        let long = format!("GET / HTTP/1.1\r\nx: {}\r\n", "a".repeat(300));
+        let long = format!("GET / HTTP/1.1\r\nHost: h\r\nx: {}\r\n", "a".repeat(300));
         assert!(matches!(
             all(&mut c, &[long.as_bytes()])[0],
             HttpEvent::Error(HttpError { status: 431, .. })
@@ -542,11 +619,11 @@ mod tests {
             HttpEvent::Error(HttpError { status: 400, .. })
         ));
         // After an error nothing more is decoded.
-        assert!(all(&mut c, &[b"GET / HTTP/1.1\r\n\r\n"]).is_empty());
+        assert!(all(&mut c, &[b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"]).is_empty());
         let mut c = HttpCodec::new(small);
         let ev = all(
             &mut c,
-            &[b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n"],
+            &[b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n"],
         );
         assert!(matches!(
             ev[0],
@@ -555,7 +632,7 @@ mod tests {
         let mut c = HttpCodec::new(small);
         let ev = all(
             &mut c,
-            &[b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"],
+            &[b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"],
         );
         assert!(matches!(
             ev[0],
@@ -569,7 +646,7 @@ mod tests {
         let ev = all(
             &mut c,
             &[
-                b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
                 b"hi",
             ],
         );

@@ -17,8 +17,11 @@ pub const LOG_LEVEL_KEY: &str = "io.modelcontextprotocol/logLevel";
 /// `_meta` key on results naming the server.
 pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 
-/// The `_meta` of a request, with the fields the server acts on pulled out.
+/// The `_meta` of a request, with the fields the server acts on pulled out. Only an object
+/// deserialises into it (serde's derive would also take a positional array), and a progress token
+/// must be a string or a number.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RequestMeta {
     /// Progress token: when present the caller wants `notifications/progress`.
     #[serde(rename = "progressToken", default)]
@@ -41,6 +44,32 @@ pub struct RequestMeta {
     /// W3C trace state that goes with `traceparent`.
     #[serde(default)]
     pub tracestate: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RequestMeta {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ObjectOnly;
+        impl<'de> serde::de::Visitor<'de> for ObjectOnly {
+            type Value = RequestMeta;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("_meta as an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RequestMeta, A::Error> {
+                let meta =
+                    RequestMeta::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                match &meta.progress_token {
+                    None | Some(Value::String(_) | Value::Number(_)) => Ok(meta),
+                    Some(_) => Err(serde::de::Error::custom(
+                        "progressToken must be a string or a number",
+                    )),
+                }
+            }
+        }
+        d.deserialize_map(ObjectOnly)
+    }
 }
 
 /// Who may cache a modern result.

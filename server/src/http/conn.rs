@@ -54,6 +54,9 @@ impl HttpConn {
             match event {
                 HttpEvent::Request(req) => {
                     if self.queue.len() >= self.max_queued {
+                        // The queued requests will not be answered: the connection closes after
+                        // the 429, so nothing may keep it open (`idle` looks at the queue).
+                        self.queue.clear();
                         self.refuse(outbox, 429, "too many pipelined requests");
                         break;
                     }

@@ -811,11 +811,19 @@ impl HttpService {
         }
         // Read only what the header rules compare, without building the params as a tree: the
         // engine parses them once, typed.
-        let view: HeaderView<'_> = request
-            .params
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p.get()).ok())
-            .unwrap_or_default();
+        let view: HeaderView<'_> = match request.params.as_deref().map(|p| p.get()) {
+            None => HeaderView::default(),
+            // Params that do not even have the shape of the fields compared below are invalid
+            // params, not a header mismatch.
+            Some(p) => match serde_json::from_str(p) {
+                Ok(view) if p.trim_start().starts_with('{') => view,
+                Ok(_) => {
+                    let e = ErrorObject::invalid_params("params must be an object");
+                    return Self::error(ex, 400, id, e);
+                }
+                Err(e) => return Self::error(ex, 400, id, ErrorObject::invalid_params(e)),
+            },
+        };
         let name_field = match request.method.as_str() {
             "tools/call" | "prompts/get" => Some(view.name.as_deref()),
             "resources/read" => Some(view.uri.as_deref()),

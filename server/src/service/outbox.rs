@@ -107,13 +107,16 @@ impl Outbox {
         }
         let mut buf = self.buf.borrow_mut();
         write(&mut buf);
-        if buf.len() > self.max_bytes {
+        let overflowed = buf.len() > self.max_bytes;
+        if overflowed {
             buf.clear();
             self.overflowed.set(true);
             self.closed.set(true);
         }
         drop(buf);
-        if !self.queued.replace(true) {
+        // An overflow must reach the driver even while an earlier mark is pending (a send to a
+        // peer that does not read never completes, so that mark may never be served).
+        if !self.queued.replace(true) || overflowed {
             self.signal.mark(self.conn);
         }
     }
