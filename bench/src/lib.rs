@@ -4,6 +4,20 @@
 
 use std::io;
 
+pub mod wire;
+
+/// CLOCK_MONOTONIC in nanoseconds: comparable between processes of one machine (update delivery
+/// latency is measured from a timestamp another process wrote).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 pub use ringmcp::netring::BufRing;
 
 /// User plus system CPU time of a process, in microseconds (from /proc/PID/stat).

@@ -1,73 +1,101 @@
 //! `ringmcp-load`: a load generator on io_uring. Each worker thread is pinned to a CPU and drives
-//! its share of the connections. Closed loop (default): send a request, wait for its response
-//! line, record the latency, send the next. Open loop (`--rate`): requests are due at fixed
-//! intervals whatever the server does, spread round-robin over the connections, and latency is
-//! measured from when each was due (no coordinated omission). Every response line is checked for
-//! a JSON-RPC error. Stops by itself after warm-up plus duration; targets loopback only.
+//! its share of the connections on its own ring. Closed loop (default): send a request, wait for
+//! its answer, record the latency, send the next. Open loop (`--rate`, or `--interval` for "every
+//! connection sends one request every S seconds"): requests are due at fixed times whatever the
+//! server does, spread round-robin over the connections, and latency is measured from when each
+//! was due, so a stalled server cannot hide its stall (no coordinated omission). Every answer is
+//! checked for a JSON-RPC error or an HTTP error status.
+//!
+//! Past one process' file limit, `--processes P` spreads the connections over P copies of itself,
+//! each binding its own source address (127.0.0.2, .3, ...), and merges their histograms. All of
+//! it stops by itself after warm-up plus duration, and targets loopback only.
 //!
 //! ```text
 //! ringmcp-load --addr 127.0.0.1:7000 --workload echo --connections 64 --cpus 1 --server-pid PID
-//! ringmcp-load --addr 127.0.0.1:7000 --rate 50000 --duration 600 --sample-secs 10 --server-pid PID
+//! ringmcp-load --addr 127.0.0.1:8080 --transport http --workload echo-modern --connections 256
+//! ringmcp-load --addr 127.0.0.1:7000 --connections 100000 --processes 6 --interval 1 --duration 60
+//! ringmcp-load --addr 127.0.0.1:7000 --workload listen --connections 10000 --updates-per-sec 10
 //! ```
 
-use clap::{Parser, ValueEnum};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use clap::Parser;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 use io_uring::{cqueue, opcode, types, IoUring};
-use ringmcp_bench::{process_cpu_us, process_rss_bytes, BufRing};
-use serde_json::json;
+use ringmcp_bench::wire::{self, Answer, ResponseReader, Transport, Workload};
+use ringmcp_bench::{monotonic_ns, process_cpu_us, process_rss_bytes, BufRing};
+use serde_json::{json, Value};
 use std::collections::VecDeque;
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::os::fd::{IntoRawFd, RawFd};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Workload {
-    /// A 100-byte line echoed back (for raw echo servers).
-    Line,
-    /// tools/call echo with 64 bytes of text on a legacy session (initialize first).
-    Echo,
-    /// tools/call echo as a stateless 2026-07-28 request.
-    EchoModern,
-}
-
-/// Closed-loop load over newline-delimited TCP.
-#[derive(Parser, Debug)]
-#[command(name = "ringmcp-load")]
+/// Load over newline-delimited TCP or Streamable HTTP.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "ringmcp-load", args_override_self = true)]
 struct Args {
     /// Server address (loopback only).
     #[arg(long, default_value = "127.0.0.1:7000")]
     addr: SocketAddr,
-    /// What each request is.
+    /// How requests travel.
+    #[arg(long, value_enum, default_value = "tcp")]
+    transport: Transport,
+    /// HTTP endpoint path.
+    #[arg(long, default_value = "/mcp")]
+    path: String,
+    /// What each connection does.
     #[arg(long, value_enum, default_value = "echo")]
     workload: Workload,
-    /// Connections in total.
+    /// Concurrent connections (over all processes).
     #[arg(long, default_value_t = 64)]
     connections: usize,
-    /// Requests outstanding per connection.
+    /// Requests in flight per connection (closed loop; pipelined on TCP).
     #[arg(long, default_value_t = 1)]
     depth: usize,
-    /// CPUs to pin one worker thread each to (comma separated).
+    /// CPUs to pin worker threads to, one thread each.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     cpus: Vec<usize>,
-    /// Seconds of warm-up (not recorded).
+    /// Seconds before measuring.
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
-    /// Seconds recorded.
+    /// Seconds measured.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
-    /// Server process ids whose CPU time and RSS to report (comma separated).
+    /// Server process ids, for CPU per request and memory (every process of a multi-process server).
     #[arg(long, value_delimiter = ',')]
     server_pid: Vec<u32>,
-    /// Print one JSON object instead of text.
+    /// Print one JSON object instead of a line of text.
     #[arg(long)]
     json: bool,
     /// Open loop: requests per second over all connections (0 = closed loop).
     #[arg(long, default_value_t = 0.0)]
     rate: f64,
+    /// Open loop: each connection sends one request every this many seconds (sets `--rate`).
+    #[arg(long, default_value_t = 0.0)]
+    interval: f64,
     /// Sample the server's RSS every this many seconds (0 = only at the end).
     #[arg(long, default_value_t = 0.0)]
     sample_secs: f64,
+    /// Worker processes sharing the connections (each stays under the per-process file limit).
+    #[arg(long, default_value_t = 1)]
+    processes: usize,
+    /// First source address; process i binds the next i-th address (127.0.0.x spreads ports).
+    #[arg(long, default_value = "127.0.0.2")]
+    source_ip: Ipv4Addr,
+    /// listen: resource updates per second (a `bump` call each), measured to every listener.
+    #[arg(long, default_value_t = 10.0)]
+    updates_per_sec: f64,
+    /// Internal: run as a worker process of a `--processes` run.
+    #[arg(long, hide = true)]
+    child: bool,
+    /// Internal: the shared clock page of a listen run.
+    #[arg(long, hide = true)]
+    clock_file: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,21 +104,60 @@ enum LoadError {
     Io(&'static str, std::io::Error),
     #[error("refusing a non-loopback target {0}")]
     NotLoopback(SocketAddr),
-    #[error("worker thread failed: {0}")]
+    #[error("connection set-up failed: {0}")]
+    Setup(String),
+    #[error("worker failed: {0}")]
     Worker(String),
     #[error("histogram: {0}")]
     Histogram(String),
 }
 
-fn request_bytes(workload: Workload) -> Vec<u8> {
-    let text = "x".repeat(64);
-    let mut line = match workload {
-        Workload::Line => "y".repeat(99).into_bytes(),
-        Workload::Echo => serde_json::to_vec(&json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":text}}})).unwrap_or_default(),
-        Workload::EchoModern => serde_json::to_vec(&json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":text},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}})).unwrap_or_default(),
-    };
-    line.push(b'\n');
-    line
+/// A clock page shared by every process of a listen run: the CLOCK_MONOTONIC time of the last
+/// update sent, so a listener in any process measures delivery from it.
+struct ClockPage {
+    ptr: *mut AtomicU64,
+}
+
+// SAFETY: the page is a shared mapping of one u64 accessed only atomically.
+unsafe impl Send for ClockPage {}
+// SAFETY: as above.
+unsafe impl Sync for ClockPage {}
+
+impl ClockPage {
+    fn open(path: &str, create: bool) -> Result<Self, LoadError> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(create)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| LoadError::Io("clock page", e))?;
+        file.set_len(8)
+            .map_err(|e| LoadError::Io("clock page", e))?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: mapping 8 bytes of a file we opened read-write; the mapping outlives the fd.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                8,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(LoadError::Io("clock page", std::io::Error::last_os_error()));
+        }
+        Ok(ClockPage {
+            ptr: ptr.cast::<AtomicU64>(),
+        })
+    }
+
+    fn get(&self) -> &AtomicU64 {
+        // SAFETY: `ptr` maps 8 bytes, page-aligned, valid for the life of the process.
+        unsafe { &*self.ptr }
+    }
 }
 
 struct Conn {
@@ -100,23 +167,20 @@ struct Conn {
     out: Vec<u8>,
     sending: bool,
     queued: usize,
-    /// The start of a response line cut by a receive buffer boundary.
-    partial: Vec<u8>,
+    reader: ResponseReader,
+    request: Arc<Vec<u8>>,
+    closed: bool,
 }
 
 struct WorkerResult {
     hist: Histogram<u64>,
     requests: u64,
-    /// Socket errors and closes.
+    /// Socket errors, closes and unframeable answers.
     errors: u64,
-    /// Responses that carry a JSON-RPC error.
+    /// Answers that are JSON-RPC errors or HTTP error statuses.
     rpc_errors: u64,
-}
-
-/// Whether a response line is a JSON-RPC error (`"error":` at the top level of an answer written
-/// by the server; tool results carry their own text under `result`).
-fn is_error_line(line: &[u8]) -> bool {
-    line.windows(8).any(|w| w == b"\"error\":")
+    /// Notifications received (listen).
+    notifications: u64,
 }
 
 /// Field order is drop order: the ring goes before the buffers it writes into.
@@ -128,81 +192,106 @@ struct Rings {
 const RECV: u64 = 1 << 32;
 const SEND: u64 = 2 << 32;
 
-fn connect(addr: SocketAddr, workload: Workload) -> Result<RawFd, LoadError> {
-    let mut s = TcpStream::connect(addr).map_err(|e| LoadError::Io("connect", e))?;
-    s.set_nodelay(true)
-        .map_err(|e| LoadError::Io("nodelay", e))?;
-    if let Workload::Echo = workload {
-        let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"ringmcp-load","version":"1"}}});
-        let mut hello = serde_json::to_vec(&init).unwrap_or_default();
-        hello.extend_from_slice(
-            b"\n{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n",
-        );
-        s.write_all(&hello)
-            .map_err(|e| LoadError::Io("initialize", e))?;
-        let mut byte = [0u8; 1];
-        loop {
-            let n = std::io::Read::read(&mut s, &mut byte)
-                .map_err(|e| LoadError::Io("initialize reply", e))?;
-            if n == 0 || byte[0] == b'\n' {
-                break;
-            }
-        }
+fn new_hist() -> Result<Histogram<u64>, LoadError> {
+    Histogram::<u64>::new_with_bounds(1, 120_000_000_000, 3)
+        .map_err(|e| LoadError::Histogram(e.to_string()))
+}
+
+/// A connected, set-up socket and the request it repeats.
+fn open(args: &Args, source: Option<IpAddr>) -> Result<(RawFd, Arc<Vec<u8>>), LoadError> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )
+    .map_err(|e| LoadError::Io("socket", e))?;
+    if let Some(src) = source {
+        socket
+            .bind(&SocketAddr::new(src, 0).into())
+            .map_err(|e| LoadError::Io("bind source address", e))?;
     }
-    Ok(s.into_raw_fd())
+    socket
+        .connect(&args.addr.into())
+        .map_err(|e| LoadError::Io("connect", e))?;
+    socket
+        .set_tcp_nodelay(true)
+        .map_err(|e| LoadError::Io("nodelay", e))?;
+    let mut stream: TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| LoadError::Io("timeout", e))?;
+    let host = args.addr.to_string();
+    let session = wire::handshake(
+        &mut stream,
+        args.transport,
+        args.workload,
+        &args.path,
+        &host,
+    )
+    .map_err(LoadError::Setup)?;
+    let request = wire::request(
+        args.transport,
+        args.workload,
+        &args.path,
+        &host,
+        session.as_deref(),
+    );
+    Ok((stream.into_raw_fd(), Arc::new(request)))
 }
 
 struct Plan {
-    request: Vec<u8>,
+    transport: Transport,
     depth: usize,
     warmup: Duration,
     duration: Duration,
     /// Open-loop rate of this worker (requests per second); 0 = closed loop.
     rate: f64,
+    /// Listeners only receive; deliveries are timed from the shared clock page.
+    listen: Option<Arc<ClockPage>>,
+    /// Wall-clock instant all workers of all processes start from.
+    start: Instant,
 }
 
-fn worker(cpu: usize, fds: Vec<RawFd>, plan: Plan) -> Result<WorkerResult, LoadError> {
-    let Plan {
-        request,
-        depth,
-        warmup,
-        duration,
-        rate,
-    } = plan;
-    let open_loop = rate > 0.0;
+fn worker(
+    cpu: usize,
+    conns: Vec<(RawFd, Arc<Vec<u8>>)>,
+    plan: Plan,
+) -> Result<WorkerResult, LoadError> {
     core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
+    let open_loop = plan.rate > 0.0;
+    let sends = plan.listen.is_none();
     let ring = IoUring::builder()
         .setup_single_issuer()
-        .setup_cqsize(8192)
+        .setup_cqsize(16384)
         .build(4096)
         .map_err(|e| LoadError::Io("io_uring", e))?;
     // SAFETY: `Rings` drops the ring before the buffers.
     let bufs =
-        unsafe { BufRing::new(&ring, 1024, 4096, 0).map_err(|e| LoadError::Io("buffer ring", e))? };
+        unsafe { BufRing::new(&ring, 2048, 4096, 0).map_err(|e| LoadError::Io("buffer ring", e))? };
     let mut r = Rings { ring, bufs };
-    let mut conns: Vec<Conn> = fds
+    let mut conns: Vec<Conn> = conns
         .into_iter()
-        .map(|fd| Conn {
+        .map(|(fd, request)| Conn {
             fd,
             sent_at: VecDeque::new(),
             out: Vec::new(),
             sending: false,
             queued: 0,
-            partial: Vec::new(),
+            reader: ResponseReader::new(plan.transport),
+            request,
+            closed: false,
         })
         .collect();
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
-        .map_err(|e| LoadError::Histogram(e.to_string()))?;
-    let start = Instant::now();
-    let record_from = start + warmup;
-    let stop_at = record_from + duration;
-    let (mut requests, mut errors, mut rpc_errors) = (0u64, 0u64, 0u64);
+    let mut hist = new_hist()?;
+    let record_from = plan.start + plan.warmup;
+    let stop_at = record_from + plan.duration;
+    let (mut requests, mut errors, mut rpc_errors, mut notifications) = (0u64, 0u64, 0u64, 0u64);
     let interval = if open_loop {
-        Duration::from_secs_f64(1.0 / rate)
+        Duration::from_secs_f64(1.0 / plan.rate)
     } else {
         Duration::ZERO
     };
-    let mut next_due = start;
+    let mut next_due = plan.start;
     let mut due_count = 0usize;
     let push = |ring: &mut IoUring, e: io_uring::squeue::Entry| {
         // SAFETY: buffers referenced by SQEs live in `conns`/`bufs` until their completion.
@@ -219,7 +308,7 @@ fn worker(cpu: usize, fds: Vec<RawFd>, plan: Plan) -> Result<WorkerResult, LoadE
                 .build()
                 .user_data(RECV | i as u64),
         );
-        c.queued = if open_loop { 0 } else { depth };
+        c.queued = if open_loop || !sends { 0 } else { plan.depth };
     }
     let mut carry: Vec<usize> = (0..conns.len()).collect();
     while Instant::now() < stop_at {
@@ -236,13 +325,13 @@ fn worker(cpu: usize, fds: Vec<RawFd>, plan: Plan) -> Result<WorkerResult, LoadE
         }
         for i in carry.drain(..) {
             let c = &mut conns[i];
-            if c.sending || c.queued == 0 {
+            if c.sending || c.queued == 0 || c.closed {
                 continue;
             }
             c.out.clear();
             let now = Instant::now();
             for _ in 0..c.queued {
-                c.out.extend_from_slice(&request);
+                c.out.extend_from_slice(&c.request);
                 if !open_loop {
                     c.sent_at.push_back(now);
                 }
@@ -290,44 +379,51 @@ fn worker(cpu: usize, fds: Vec<RawFd>, plan: Plan) -> Result<WorkerResult, LoadE
             }
             let bid = cqueue::buffer_select(flags);
             if res <= 0 {
-                if res != -libc::ENOBUFS {
+                if res != -libc::ENOBUFS && !conns[i].closed {
+                    // EOF or error: this connection is done.
                     errors += 1;
+                    conns[i].closed = true;
                     continue;
                 }
             } else if let Some(bid) = bid {
                 let data = r.bufs.get(bid, res as usize);
                 let now = Instant::now();
                 let c = &mut conns[i];
-                let mut rest = data;
-                while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
-                    let failed = if c.partial.is_empty() {
-                        is_error_line(&rest[..pos])
-                    } else {
-                        c.partial.extend_from_slice(&rest[..pos]);
-                        let failed = is_error_line(&c.partial);
-                        c.partial.clear();
-                        failed
-                    };
-                    rest = &rest[pos + 1..];
-                    if let Some(t) = c.sent_at.pop_front() {
-                        if now >= record_from && t >= record_from {
-                            let _ = hist.record(now.duration_since(t).as_nanos() as u64);
-                            requests += 1;
-                            rpc_errors += u64::from(failed);
-                        }
-                        if !open_loop {
-                            c.queued += 1;
+                let delivered_ns = monotonic_ns();
+                let fed = c.reader.feed(data, |answer| match answer {
+                    Answer::Notification => {
+                        if let Some(clock) = &plan.listen {
+                            let sent = clock.get().load(Ordering::Acquire);
+                            if now >= record_from && sent > 0 && delivered_ns > sent {
+                                let _ = hist.record(delivered_ns - sent);
+                                notifications += 1;
+                            }
                         }
                     }
+                    Answer::Response(failed) => {
+                        if let Some(t) = c.sent_at.pop_front() {
+                            if now >= record_from && t >= record_from {
+                                let _ = hist.record(now.duration_since(t).as_nanos() as u64);
+                                requests += 1;
+                                rpc_errors += u64::from(failed);
+                            }
+                            if !open_loop {
+                                c.queued += 1;
+                            }
+                        }
+                    }
+                });
+                if fed.is_err() {
+                    errors += 1;
+                    c.closed = true;
                 }
-                c.partial.extend_from_slice(rest);
                 carry.push(i);
             }
             if let Some(bid) = bid {
                 r.bufs.push(bid);
                 returned = true;
             }
-            if !cqueue::more(flags) {
+            if !cqueue::more(flags) && !conns[i].closed {
                 push(
                     &mut r.ring,
                     opcode::RecvMulti::new(types::Fd(conns[i].fd), 0)
@@ -350,7 +446,215 @@ fn worker(cpu: usize, fds: Vec<RawFd>, plan: Plan) -> Result<WorkerResult, LoadE
         requests,
         errors,
         rpc_errors,
+        notifications,
     })
+}
+
+/// The connect storm: `connections` threads connect, initialize and close in a loop.
+fn connect_storm(
+    args: &Args,
+    source: Option<IpAddr>,
+    start: Instant,
+) -> Result<WorkerResult, LoadError> {
+    let record_from = start + Duration::from_secs_f64(args.warmup);
+    let stop_at = record_from + Duration::from_secs_f64(args.duration);
+    let threads = args.connections.clamp(1, 512);
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let args = args.clone();
+            std::thread::spawn(move || -> Result<WorkerResult, LoadError> {
+                if let Some(&cpu) = args.cpus.get(t % args.cpus.len().max(1)) {
+                    core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
+                }
+                let mut res = WorkerResult {
+                    hist: new_hist()?,
+                    requests: 0,
+                    errors: 0,
+                    rpc_errors: 0,
+                    notifications: 0,
+                };
+                while Instant::now() < stop_at {
+                    let began = Instant::now();
+                    match open(&args, source) {
+                        Ok((fd, _)) => {
+                            // SAFETY: closing the socket `open` gave us.
+                            unsafe { libc::close(fd) };
+                            if began >= record_from {
+                                let _ = res.hist.record(began.elapsed().as_nanos() as u64);
+                                res.requests += 1;
+                            }
+                        }
+                        Err(_) => res.errors += 1,
+                    }
+                }
+                Ok(res)
+            })
+        })
+        .collect();
+    let mut total = WorkerResult {
+        hist: new_hist()?,
+        requests: 0,
+        errors: 0,
+        rpc_errors: 0,
+        notifications: 0,
+    };
+    for h in handles {
+        let r = h
+            .join()
+            .map_err(|e| LoadError::Worker(format!("{e:?}")))??;
+        total
+            .hist
+            .add(&r.hist)
+            .map_err(|e| LoadError::Histogram(e.to_string()))?;
+        total.requests += r.requests;
+        total.errors += r.errors;
+    }
+    Ok(total)
+}
+
+/// One process' share of the run: connect its connections, wait for the go, run the workers.
+fn run_share(
+    args: &Args,
+    source: Option<IpAddr>,
+    wait_for_go: bool,
+) -> Result<WorkerResult, LoadError> {
+    let clock = match (&args.clock_file, args.workload) {
+        (Some(path), Workload::Listen) => Some(Arc::new(ClockPage::open(path, false)?)),
+        _ => None,
+    };
+    let mut per_worker: Vec<Vec<(RawFd, Arc<Vec<u8>>)>> = vec![Vec::new(); args.cpus.len().max(1)];
+    let workers = per_worker.len();
+    if args.workload != Workload::Connect {
+        for i in 0..args.connections {
+            per_worker[i % workers].push(open(args, source)?);
+        }
+    }
+    if wait_for_go {
+        println!("ready");
+        let _ = std::io::stdout().flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    }
+    let start = Instant::now();
+    if args.workload == Workload::Connect {
+        return connect_storm(args, source, start);
+    }
+    // This process' share: its own connections at the interval, or its part of the total rate.
+    let rate = if args.interval > 0.0 {
+        args.connections as f64 / args.interval
+    } else {
+        args.rate / args.processes.max(1) as f64
+    };
+    let handles: Vec<_> = per_worker
+        .into_iter()
+        .zip(args.cpus.iter().copied())
+        .map(|(conns, cpu)| {
+            let plan = Plan {
+                transport: args.transport,
+                depth: args.depth,
+                warmup: Duration::from_secs_f64(args.warmup),
+                duration: Duration::from_secs_f64(args.duration),
+                rate: rate / workers as f64,
+                listen: clock.clone(),
+                start,
+            };
+            std::thread::spawn(move || worker(cpu, conns, plan))
+        })
+        .collect();
+    let mut total = WorkerResult {
+        hist: new_hist()?,
+        requests: 0,
+        errors: 0,
+        rpc_errors: 0,
+        notifications: 0,
+    };
+    for h in handles {
+        let r = h
+            .join()
+            .map_err(|e| LoadError::Worker(format!("{e:?}")))??;
+        total
+            .hist
+            .add(&r.hist)
+            .map_err(|e| LoadError::Histogram(e.to_string()))?;
+        total.requests += r.requests;
+        total.errors += r.errors;
+        total.rpc_errors += r.rpc_errors;
+        total.notifications += r.notifications;
+    }
+    Ok(total)
+}
+
+fn effective_rate(args: &Args) -> f64 {
+    if args.interval > 0.0 {
+        args.connections as f64 / args.interval
+    } else {
+        args.rate
+    }
+}
+
+fn hist_to_base64(h: &Histogram<u64>) -> Result<String, LoadError> {
+    let mut bytes = Vec::new();
+    V2Serializer::new()
+        .serialize(h, &mut bytes)
+        .map_err(|e| LoadError::Histogram(format!("{e:?}")))?;
+    Ok(STANDARD.encode(bytes))
+}
+
+fn hist_from_base64(s: &str) -> Result<Histogram<u64>, LoadError> {
+    let bytes = STANDARD
+        .decode(s)
+        .map_err(|e| LoadError::Histogram(e.to_string()))?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| LoadError::Histogram(format!("{e:?}")))
+}
+
+/// Sends `bump` at the update rate until the run ends, stamping the clock page before each.
+fn updater(args: &Args, clock: Arc<ClockPage>, stop_at: Instant) -> Result<u64, LoadError> {
+    let mut stream = TcpStream::connect(args.addr).map_err(|e| LoadError::Io("connect", e))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|e| LoadError::Io("nodelay", e))?;
+    let host = args.addr.to_string();
+    let session = wire::handshake(
+        &mut stream,
+        args.transport,
+        Workload::Echo,
+        &args.path,
+        &host,
+    )
+    .map_err(LoadError::Setup)?;
+    let bump = wire::bump(args.transport, &args.path, &host, session.as_deref());
+    let every = Duration::from_secs_f64(1.0 / args.updates_per_sec.max(0.01));
+    let mut reader = ResponseReader::new(args.transport);
+    let mut buf = [0u8; 4096];
+    let mut sent = 0u64;
+    let mut next = Instant::now();
+    while next < stop_at {
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        clock.get().store(monotonic_ns(), Ordering::Release);
+        stream
+            .write_all(&bump)
+            .map_err(|e| LoadError::Io("bump", e))?;
+        sent += 1;
+        let mut answered = false;
+        while !answered {
+            let n = std::io::Read::read(&mut stream, &mut buf)
+                .map_err(|e| LoadError::Io("bump answer", e))?;
+            if n == 0 {
+                return Err(LoadError::Setup("server closed the updater".into()));
+            }
+            reader
+                .feed(&buf[..n], |a| answered |= matches!(a, Answer::Response(_)))
+                .map_err(LoadError::Setup)?;
+        }
+        next += every;
+    }
+    Ok(sent)
+}
+
+fn sum_over(pids: &[u32], f: fn(u32) -> std::io::Result<u64>) -> u64 {
+    pids.iter().map(|&p| f(p).unwrap_or(0)).sum()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -358,113 +662,229 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !args.addr.ip().is_loopback() {
         return Err(Box::new(LoadError::NotLoopback(args.addr)));
     }
-    let request = request_bytes(args.workload);
-    let mut per_worker: Vec<Vec<RawFd>> = vec![Vec::new(); args.cpus.len().max(1)];
-    let workers = per_worker.len();
-    for i in 0..args.connections {
-        per_worker[i % workers].push(connect(args.addr, args.workload)?);
+    if args.child {
+        let source = Some(IpAddr::V4(args.source_ip));
+        let r = run_share(&args, source, true)?;
+        println!(
+            "{}",
+            json!({
+                "hist": hist_to_base64(&r.hist)?,
+                "requests": r.requests,
+                "errors": r.errors,
+                "rpc_errors": r.rpc_errors,
+                "notifications": r.notifications,
+            })
+        );
+        return Ok(());
     }
     let warmup = Duration::from_secs_f64(args.warmup);
     let duration = Duration::from_secs_f64(args.duration);
-    let cpu_before = |pids: &[u32]| {
-        pids.iter()
-            .map(|&p| process_cpu_us(p).unwrap_or(0))
-            .sum::<u64>()
+    let listen = args.workload == Workload::Listen;
+    let clock_path = format!("/dev/shm/ringmcp-load-{}", std::process::id());
+    let clock = if listen {
+        Some(Arc::new(ClockPage::open(&clock_path, true)?))
+    } else {
+        None
     };
-    let handles: Vec<_> = per_worker
-        .into_iter()
-        .zip(args.cpus.iter().copied())
-        .map(|(fds, cpu)| {
-            let plan = Plan {
-                request: request.clone(),
-                depth: args.depth,
-                warmup,
-                duration,
-                rate: args.rate / workers as f64,
+
+    // Spawn the worker processes (or one in-process share), connect everything, then go.
+    let processes = args.processes.max(1);
+    let mut children = Vec::new();
+    let setup_began = Instant::now();
+    let local = if processes == 1 {
+        let mut share = args.clone();
+        share.clock_file = listen.then(|| clock_path.clone());
+        Some(share)
+    } else {
+        let exe = std::env::current_exe().map_err(|e| LoadError::Io("current_exe", e))?;
+        for p in 0..processes {
+            let per = args.connections / processes + usize::from(p < args.connections % processes);
+            let octets = args.source_ip.octets();
+            let source = Ipv4Addr::new(
+                octets[0],
+                octets[1],
+                octets[2],
+                octets[3].wrapping_add(p as u8),
+            );
+            let mut cmd = Command::new(&exe);
+            cmd.args(std::env::args().skip(1))
+                .arg("--child")
+                .arg("--connections")
+                .arg(per.to_string())
+                .arg("--source-ip")
+                .arg(source.to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped());
+            if listen {
+                cmd.arg("--clock-file").arg(&clock_path);
+            }
+            children.push(
+                cmd.spawn()
+                    .map_err(|e| LoadError::Io("spawn worker process", e))?,
+            );
+        }
+        let mut outs = Vec::new();
+        for c in &mut children {
+            let Some(out) = c.stdout.take() else {
+                return Err(Box::new(LoadError::Worker("no stdout".into())));
             };
-            std::thread::spawn(move || worker(cpu, fds, plan))
-        })
-        .collect();
-    std::thread::sleep(warmup);
-    let rss_of = |pids: &[u32]| {
-        pids.iter()
-            .map(|&p| process_rss_bytes(p).unwrap_or(0))
-            .sum::<u64>()
-    };
-    let mut rss_samples: Vec<(f64, u64)> = Vec::new();
-    if args.sample_secs > 0.0 && !args.server_pid.is_empty() {
-        let every = Duration::from_secs_f64(args.sample_secs);
-        let began = Instant::now();
-        while began.elapsed() + every <= duration {
-            rss_samples.push((began.elapsed().as_secs_f64(), rss_of(&args.server_pid)));
-            std::thread::sleep(every);
-            if !args.json {
-                if let Some((t, rss)) = rss_samples.last() {
-                    eprintln!("t={t:.0}s server RSS {} KiB", rss / 1024);
-                }
+            let mut out = BufReader::new(out);
+            let mut line = String::new();
+            out.read_line(&mut line)
+                .map_err(|e| LoadError::Io("worker ready", e))?;
+            if line.trim() != "ready" {
+                return Err(Box::new(LoadError::Worker(format!(
+                    "a worker process failed during set-up ({line:?}); see its stderr"
+                ))));
+            }
+            outs.push(out);
+        }
+        for c in &mut children {
+            if let Some(stdin) = c.stdin.as_mut() {
+                let _ = stdin.write_all(b"go\n");
+                let _ = stdin.flush();
             }
         }
+        // Keep the readers for the results.
+        children
+            .iter_mut()
+            .zip(outs)
+            .for_each(|(c, out)| c.stdout = Some(out.into_inner()));
+        None
+    };
+    let setup_secs = setup_began.elapsed().as_secs_f64();
+    let run_start = Instant::now();
+    let local_handle =
+        local.map(|share| std::thread::spawn(move || run_share(&share, None, false)));
+    let updater_handle = clock.clone().map(|c| {
+        let args = args.clone();
+        let stop_at = run_start + warmup + duration;
+        std::thread::spawn(move || updater(&args, c, stop_at))
+    });
+
+    // Measure the server over the window, with a progress bar on a terminal.
+    let bar = indicatif::ProgressBar::new((warmup + duration).as_secs().max(1));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed} / {len}s [{bar:40}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    if args.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let server_cpu_start = cpu_before(&args.server_pid);
+    let tick = |until: Instant, msg: &str| {
+        while Instant::now() < until {
+            std::thread::sleep(
+                Duration::from_millis(200).min(until.saturating_duration_since(Instant::now())),
+            );
+            bar.set_position(run_start.elapsed().as_secs());
+            bar.set_message(msg.to_owned());
+        }
+    };
+    tick(run_start + warmup, "warm-up");
+    let cpu_start = sum_over(&args.server_pid, process_cpu_us);
     let window_start = Instant::now();
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let (mut requests, mut errors, mut rpc_errors) = (0u64, 0u64, 0u64);
-    let mut server_cpu_end = None;
-    for h in handles {
+    let mut rss_samples: Vec<(f64, u64)> =
+        vec![(0.0, sum_over(&args.server_pid, process_rss_bytes))];
+    let every = Duration::from_secs_f64(if args.sample_secs > 0.0 {
+        args.sample_secs
+    } else {
+        args.duration.max(0.1)
+    });
+    let mut next_sample = window_start + every;
+    let window_end = window_start + duration;
+    while Instant::now() < window_end {
+        tick(next_sample.min(window_end), "measuring");
+        if Instant::now() >= next_sample && Instant::now() < window_end {
+            rss_samples.push((
+                window_start.elapsed().as_secs_f64(),
+                sum_over(&args.server_pid, process_rss_bytes),
+            ));
+            next_sample += every;
+        }
+    }
+    let cpu_end = sum_over(&args.server_pid, process_cpu_us);
+    let window = window_start.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+
+    let mut hist = new_hist()?;
+    let (mut requests, mut errors, mut rpc_errors, mut notifications) = (0u64, 0u64, 0u64, 0u64);
+    if let Some(h) = local_handle {
         let r = h
             .join()
             .map_err(|e| LoadError::Worker(format!("{e:?}")))??;
-        if server_cpu_end.is_none() {
-            server_cpu_end = Some((cpu_before(&args.server_pid), window_start.elapsed()));
-        }
         hist.add(&r.hist)?;
         requests += r.requests;
         errors += r.errors;
         rpc_errors += r.rpc_errors;
+        notifications += r.notifications;
     }
-    let (cpu_end, elapsed) = server_cpu_end.unwrap_or((server_cpu_start, duration));
-    let secs = duration.as_secs_f64().min(elapsed.as_secs_f64().max(1e-9));
-    let rate = requests as f64 / duration.as_secs_f64();
-    let cpu_per_req = if requests > 0 && !args.server_pid.is_empty() {
-        Some((cpu_end.saturating_sub(server_cpu_start)) as f64 / (rate * secs))
-    } else {
-        None
+    for c in children {
+        let out = c
+            .wait_with_output()
+            .map_err(|e| LoadError::Io("worker result", e))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v: Value = text
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| {
+                LoadError::Worker(format!("a worker process gave no result ({})", out.status))
+            })?;
+        hist.add(&hist_from_base64(v["hist"].as_str().unwrap_or_default())?)?;
+        requests += v["requests"].as_u64().unwrap_or(0);
+        errors += v["errors"].as_u64().unwrap_or(0);
+        rpc_errors += v["rpc_errors"].as_u64().unwrap_or(0);
+        notifications += v["notifications"].as_u64().unwrap_or(0);
+    }
+    let updates = match updater_handle {
+        Some(h) => Some(
+            h.join()
+                .map_err(|e| LoadError::Worker(format!("{e:?}")))??,
+        ),
+        None => None,
     };
-    let rss: u64 = args
-        .server_pid
-        .iter()
-        .map(|&p| process_rss_bytes(p).unwrap_or(0))
-        .sum();
+    if listen {
+        let _ = std::fs::remove_file(&clock_path);
+    }
+    let rate = requests as f64 / duration.as_secs_f64();
+    let cpu_per_req = (requests > 0 && !args.server_pid.is_empty())
+        .then(|| cpu_end.saturating_sub(cpu_start) as f64 / (rate * window));
+    let rss = sum_over(&args.server_pid, process_rss_bytes);
     let us = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
     let report = json!({
-        "workload": format!("{:?}", args.workload),
+        "transport": args.transport,
+        "workload": args.workload,
         "connections": args.connections,
+        "processes": processes,
         "depth": args.depth,
+        "open_loop_rate": effective_rate(&args),
         "duration_s": args.duration,
+        "setup_s": setup_secs,
         "requests": requests,
         "errors": errors,
         "rpc_errors": rpc_errors,
-        "rate": args.rate,
-        "rss_samples": rss_samples.iter().map(|(t, b)| json!([t, b])).collect::<Vec<_>>(),
         "req_per_s": rate,
         "latency_us": {"p50": us(0.5), "p90": us(0.9), "p99": us(0.99), "p999": us(0.999), "max": hist.max() as f64 / 1000.0},
+        "updates": updates,
+        "deliveries": notifications,
+        "server_processes": args.server_pid.len(),
         "server_cpu_us_per_req": cpu_per_req,
         "server_rss_bytes": rss,
+        "server_rss_bytes_per_connection": (args.connections > 0).then(|| rss as f64 / args.connections as f64),
+        "rss_samples": rss_samples.iter().map(|(t, b)| json!([t, b])).collect::<Vec<_>>(),
     });
     if args.json {
         println!("{report}");
     } else {
+        let what = if listen { "deliveries" } else { "req/s" };
         println!(
-            "{:?} C={} depth={}{}: {:.0} req/s, p50 {:.0} us, p90 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us, errors {} (JSON-RPC {}), server CPU {} us/req, server RSS {} KiB",
+            "{:?}/{:?} C={} P={}{}: {:.0} {what}, p50 {:.0} us, p90 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us, errors {} (JSON-RPC/HTTP {}), server CPU {} us/req, server RSS {} KiB",
+            args.transport,
             args.workload,
             args.connections,
-            args.depth,
-            if args.rate > 0.0 {
-                format!(" open loop {:.0}/s", args.rate)
-            } else {
-                String::new()
-            },
-            rate,
+            processes,
+            if effective_rate(&args) > 0.0 { format!(" open loop {:.0}/s", effective_rate(&args)) } else { String::new() },
+            if listen { notifications as f64 } else { rate },
             us(0.5),
             us(0.9),
             us(0.99),

@@ -1,0 +1,447 @@
+//! What the load generator says and how it reads the answers: the bytes of one request for a
+//! transport and workload, the set-up exchange of a connection (initialize, subscribe), and
+//! [`ResponseReader`], which finds complete answers in received bytes (ndjson lines, or HTTP/1.1
+//! responses framed by `Content-Length` or chunked coding) and says whether each is an error.
+//! It does no I/O of its own except in [`handshake`], which runs on a blocking socket before the
+//! connection joins a worker's ring.
+
+use serde_json::json;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+/// How requests travel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// Newline-delimited JSON-RPC over TCP.
+    Tcp,
+    /// Streamable HTTP: one POST per request on keep-alive connections.
+    Http,
+}
+
+/// What each connection does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    /// A 100-byte line echoed back (raw echo servers; TCP only).
+    Line,
+    /// `tools/call echo` with 64 bytes of text on a legacy session (initialize first).
+    Echo,
+    /// `tools/call echo` as a stateless 2026-07-28 request.
+    EchoModern,
+    /// `ping` on a legacy session.
+    Ping,
+    /// `server/discover` as a stateless 2026-07-28 request.
+    Discover,
+    /// Subscribers of `demo://counter` waiting for updates (see `--updates-per-sec`).
+    Listen,
+    /// Connect, initialize, close, as fast as possible.
+    Connect,
+    /// `initialize` only: every request leaves a session behind (HTTP; memory per session).
+    Sessions,
+}
+
+impl Workload {
+    /// Whether the workload runs on a legacy session (initialize before the first request).
+    pub fn needs_session(self) -> bool {
+        matches!(
+            self,
+            Workload::Echo | Workload::Ping | Workload::Listen | Workload::Connect
+        )
+    }
+}
+
+const MODERN: &str = "2026-07-28";
+const LEGACY: &str = "2025-11-25";
+
+/// The JSON-RPC body of one request of `workload`.
+fn body(workload: Workload) -> String {
+    let text = "x".repeat(64);
+    let modern_meta = json!({
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    match workload {
+        Workload::Line => "y".repeat(99),
+        Workload::Echo | Workload::Listen | Workload::Connect => json!({"jsonrpc": "2.0", "id": 1,
+            "method": "tools/call", "params": {"name": "echo", "arguments": {"text": text}}})
+        .to_string(),
+        Workload::EchoModern => json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": text}, "_meta": modern_meta}})
+        .to_string(),
+        Workload::Ping => json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string(),
+        Workload::Discover => json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover",
+            "params": {"_meta": modern_meta}})
+        .to_string(),
+        Workload::Sessions => initialize_body(),
+    }
+}
+
+fn initialize_body() -> String {
+    json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": LEGACY, "capabilities": {},
+        "clientInfo": {"name": "ringmcp-load", "version": "1"}}})
+    .to_string()
+}
+
+const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+
+/// Frame a JSON-RPC body for the transport.
+pub fn frame(
+    transport: Transport,
+    path: &str,
+    host: &str,
+    session: Option<&str>,
+    json: &str,
+) -> Vec<u8> {
+    match transport {
+        Transport::Tcp => {
+            let mut line = json.as_bytes().to_vec();
+            line.push(b'\n');
+            line
+        }
+        Transport::Http => {
+            let mut head = format!(
+                "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+                 Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n",
+                json.len()
+            );
+            if let Some(s) = session {
+                head.push_str(&format!(
+                    "Mcp-Session-Id: {s}\r\nMCP-Protocol-Version: {LEGACY}\r\n"
+                ));
+            }
+            if json.contains(MODERN) {
+                let method = if json.contains("server/discover") {
+                    "server/discover"
+                } else {
+                    "tools/call"
+                };
+                head.push_str(&format!(
+                    "MCP-Protocol-Version: {MODERN}\r\nMcp-Method: {method}\r\n"
+                ));
+                if method == "tools/call" {
+                    head.push_str("Mcp-Name: echo\r\n");
+                }
+            }
+            head.push_str("\r\n");
+            let mut bytes = head.into_bytes();
+            bytes.extend_from_slice(json.as_bytes());
+            bytes
+        }
+    }
+}
+
+/// The request a connection repeats.
+pub fn request(
+    transport: Transport,
+    workload: Workload,
+    path: &str,
+    host: &str,
+    session: Option<&str>,
+) -> Vec<u8> {
+    frame(transport, path, host, session, &body(workload))
+}
+
+/// One complete thing read from a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The answer to a request; `true` when it is a JSON-RPC error or an HTTP error status.
+    Response(bool),
+    /// A server notification (listen).
+    Notification,
+}
+
+#[derive(Debug)]
+enum HttpBody {
+    Length(usize),
+    Chunked,
+}
+
+/// Finds complete answers in received bytes.
+#[derive(Debug)]
+pub struct ResponseReader {
+    transport: Transport,
+    buf: Vec<u8>,
+    /// HTTP: the body being read, and whether the response so far is an error.
+    body: Option<(HttpBody, bool)>,
+    /// HTTP: the `Mcp-Session-Id` of the last response head that carried one.
+    pub session: Option<String>,
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn has_error(bytes: &[u8]) -> bool {
+    contains(bytes, b"\"error\":")
+}
+
+fn is_notification(line: &[u8]) -> bool {
+    contains(line, b"\"method\":\"notifications")
+}
+
+impl ResponseReader {
+    /// A reader for one connection.
+    pub fn new(transport: Transport) -> Self {
+        ResponseReader {
+            transport,
+            buf: Vec::new(),
+            body: None,
+            session: None,
+        }
+    }
+
+    /// Feed received bytes; `on_answer` is called once per complete answer. `Err` when the bytes
+    /// cannot be framed (the connection is then useless).
+    pub fn feed(&mut self, data: &[u8], mut on_answer: impl FnMut(Answer)) -> Result<(), String> {
+        match self.transport {
+            Transport::Tcp => {
+                let mut rest = data;
+                while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
+                    let line: &[u8] = if self.buf.is_empty() {
+                        &rest[..pos]
+                    } else {
+                        self.buf.extend_from_slice(&rest[..pos]);
+                        &self.buf
+                    };
+                    let answer = if is_notification(line) {
+                        Answer::Notification
+                    } else {
+                        Answer::Response(has_error(line))
+                    };
+                    on_answer(answer);
+                    self.buf.clear();
+                    rest = &rest[pos + 1..];
+                }
+                self.buf.extend_from_slice(rest);
+                Ok(())
+            }
+            Transport::Http => {
+                self.buf.extend_from_slice(data);
+                let mut pos = 0;
+                while let Some((used, answer)) = self.http_step(pos)? {
+                    pos = used;
+                    if let Some(a) = answer {
+                        on_answer(a);
+                    }
+                }
+                self.buf.drain(..pos);
+                Ok(())
+            }
+        }
+    }
+
+    /// One step of HTTP framing from `pos`: `Some((new_pos, answer))` when progress was made.
+    fn http_step(&mut self, pos: usize) -> Result<Option<(usize, Option<Answer>)>, String> {
+        let data = &self.buf[pos..];
+        match &mut self.body {
+            None => {
+                let mut headers = [httparse::EMPTY_HEADER; 32];
+                let mut resp = httparse::Response::new(&mut headers);
+                let n = match resp.parse(data) {
+                    Ok(httparse::Status::Complete(n)) => n,
+                    Ok(httparse::Status::Partial) => return Ok(None),
+                    Err(e) => return Err(format!("bad HTTP response: {e}")),
+                };
+                let status = resp.code.unwrap_or(0);
+                let mut length = None;
+                let mut chunked = false;
+                for h in resp.headers.iter() {
+                    if h.name.eq_ignore_ascii_case("content-length") {
+                        length = std::str::from_utf8(h.value)
+                            .ok()
+                            .and_then(|v| v.trim().parse::<usize>().ok());
+                    } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                        chunked = h.value.eq_ignore_ascii_case(b"chunked");
+                    } else if h.name.eq_ignore_ascii_case("mcp-session-id") {
+                        self.session = std::str::from_utf8(h.value).ok().map(str::to_owned);
+                    }
+                }
+                let error = status >= 400;
+                if status == 100 {
+                    return Ok(Some((pos + n, None)));
+                }
+                self.body = Some(match (chunked, length) {
+                    (true, _) => (HttpBody::Chunked, error),
+                    (false, Some(l)) => (HttpBody::Length(l), error),
+                    (false, None) => (HttpBody::Length(0), error),
+                });
+                Ok(Some((pos + n, None)))
+            }
+            Some((HttpBody::Length(len), error)) => {
+                let len = *len;
+                if data.len() < len {
+                    return Ok(None);
+                }
+                let failed = *error || has_error(&data[..len]);
+                self.body = None;
+                Ok(Some((pos + len, Some(Answer::Response(failed)))))
+            }
+            Some((HttpBody::Chunked, error)) => {
+                let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
+                    return Ok(None);
+                };
+                let size_text = std::str::from_utf8(&data[..eol]).map_err(|e| e.to_string())?;
+                let size =
+                    usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                        .map_err(|e| format!("bad chunk size {size_text:?}: {e}"))?;
+                let need = eol + 2 + size + 2;
+                if data.len() < need {
+                    return Ok(None);
+                }
+                if size == 0 {
+                    let failed = *error;
+                    self.body = None;
+                    return Ok(Some((pos + need, Some(Answer::Response(failed)))));
+                }
+                if has_error(&data[eol + 2..eol + 2 + size]) {
+                    *error = true;
+                }
+                Ok(Some((pos + need, None)))
+            }
+        }
+    }
+}
+
+/// Read from a blocking socket until `want` answers arrived; returns them.
+fn read_answers(
+    stream: &mut TcpStream,
+    reader: &mut ResponseReader,
+    want: usize,
+) -> Result<Vec<Answer>, String> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    while got.len() < want {
+        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed during set-up".into());
+        }
+        reader.feed(&buf[..n], |a| {
+            if let Answer::Response(_) = a {
+                got.push(a)
+            }
+        })?;
+    }
+    Ok(got)
+}
+
+/// Set a fresh connection up for `workload`: initialize and `notifications/initialized` on
+/// legacy sessions, subscribe listeners. Returns the HTTP session id, if the server gave one.
+pub fn handshake(
+    stream: &mut TcpStream,
+    transport: Transport,
+    workload: Workload,
+    path: &str,
+    host: &str,
+) -> Result<Option<String>, String> {
+    if !workload.needs_session() {
+        return Ok(None);
+    }
+    let mut reader = ResponseReader::new(transport);
+    let send = |stream: &mut TcpStream, bytes: Vec<u8>| {
+        stream
+            .write_all(&bytes)
+            .map_err(|e| format!("set-up write: {e}"))
+    };
+    send(
+        stream,
+        frame(transport, path, host, None, &initialize_body()),
+    )?;
+    if read_answers(stream, &mut reader, 1)? != [Answer::Response(false)] {
+        return Err("initialize failed".into());
+    }
+    let session = reader.session.clone();
+    send(
+        stream,
+        frame(transport, path, host, session.as_deref(), INITIALIZED),
+    )?;
+    if transport == Transport::Http {
+        // 202 Accepted, no body.
+        read_answers(stream, &mut reader, 1)?;
+    }
+    if workload == Workload::Listen {
+        let subscribe = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/subscribe",
+            "params": {"uri": "demo://counter"}})
+        .to_string();
+        send(
+            stream,
+            frame(transport, path, host, session.as_deref(), &subscribe),
+        )?;
+        let got = read_answers(stream, &mut reader, 1)?;
+        if got != [Answer::Response(false)] {
+            return Err(format!("resources/subscribe failed: {got:?}"));
+        }
+    }
+    Ok(session)
+}
+
+/// The body of a `bump` call (the demo tool that updates `demo://counter` on every shard).
+pub fn bump(transport: Transport, path: &str, host: &str, session: Option<&str>) -> Vec<u8> {
+    let json = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "bump", "arguments": {}}})
+    .to_string();
+    frame(transport, path, host, session, &json)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn answers(t: Transport, chunks: &[&[u8]]) -> Vec<Answer> {
+        let mut r = ResponseReader::new(t);
+        let mut out = Vec::new();
+        for c in chunks {
+            r.feed(c, |a| out.push(a)).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn lines_split_anywhere() {
+        let a = answers(
+            Transport::Tcp,
+            &[
+                b"{\"id\":1,\"result\":{}}\n{\"id\":2,\"er",
+                b"ror\":{}}\n{\"method\":\"notifications/x\"}\n",
+            ],
+        );
+        assert_eq!(
+            a,
+            [
+                Answer::Response(false),
+                Answer::Response(true),
+                Answer::Notification
+            ]
+        );
+    }
+
+    #[test]
+    fn http_length_and_chunked() {
+        let json =
+            b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nMcp-Session-Id: s1\r\n\r\n{\"result\":1}";
+        let sse = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\ndata:\r\n9\r\n\"error\":1\r\n0\r\n\r\n";
+        let mut r = ResponseReader::new(Transport::Http);
+        let mut out = Vec::new();
+        for piece in json[..json.len() - 1].chunks(7) {
+            r.feed(piece, |a| out.push(a)).unwrap();
+        }
+        r.feed(&json[json.len() - 1..], |a| out.push(a)).unwrap();
+        assert_eq!(r.session.as_deref(), Some("s1"));
+        r.feed(sse, |a| out.push(a)).unwrap();
+        r.feed(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            |a| out.push(a),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            [
+                Answer::Response(false),
+                Answer::Response(true),
+                Answer::Response(true)
+            ]
+        );
+    }
+}
