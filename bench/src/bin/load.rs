@@ -687,6 +687,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None
     };
 
+    // The server's memory before any of our connections, so that per-connection figures do not
+    // carry its fixed part.
+    let rss_before = sum_over(&args.server_pid, process_rss_bytes);
     // Spawn the worker processes (or one in-process share), connect everything, then go.
     let processes = args.processes.max(1);
     let mut children = Vec::new();
@@ -870,7 +873,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "server_processes": args.server_pid.len(),
         "server_cpu_us_per_req": cpu_per_req,
         "server_rss_bytes": rss,
-        "server_rss_bytes_per_connection": (args.connections > 0).then(|| rss as f64 / args.connections as f64),
+        "server_rss_before_bytes": rss_before,
+        "server_rss_bytes_per_connection": (args.connections > 0)
+            .then(|| rss.saturating_sub(rss_before) as f64 / args.connections as f64),
         "rss_samples": rss_samples.iter().map(|(t, b)| json!([t, b])).collect::<Vec<_>>(),
     });
     if args.json {
