@@ -10,6 +10,8 @@
 #   memory   idle connections, each with its session (one request every 30 s), N = 1000 .. 16000
 #   listen   resource-update delivery to N listeners on every shard, N = 1000 5000 10000
 #   connect  connect + initialize + close storms
+#   sessions idle HTTP sessions in one process: initialize requests for SESSION_SECS seconds, each
+#            leaving its session behind (not in the default set: it takes a minute and ~2 GB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results/$(date +%F)}
@@ -78,6 +80,10 @@ for section in $sections; do
             measure "connect+initialize+close (tcp)" "$pid" --addr 127.0.0.1:7406 --workload connect --connections "$c" --warmup 1 --duration "$secs"
             stop_server "$pid"
         done ;;
+    sessions)
+        pid=$(start_server --http 127.0.0.1:7407 --session-idle-secs 3600); sleep 0.5
+        measure "idle http sessions (one process)" "$pid" --addr 127.0.0.1:7407 --transport http --workload sessions --connections 64 --warmup 0 --duration "${SESSION_SECS:-40}"
+        stop_server "$pid" ;;
     *) echo "unknown section $section" >&2; exit 2 ;;
     esac
 done
