@@ -183,6 +183,39 @@ struct WorkerResult {
     notifications: u64,
 }
 
+impl WorkerResult {
+    fn empty() -> Result<Self, LoadError> {
+        Ok(WorkerResult {
+            hist: new_hist()?,
+            requests: 0,
+            errors: 0,
+            rpc_errors: 0,
+            notifications: 0,
+        })
+    }
+
+    /// Wait for every worker thread and add their results up.
+    fn join_all(
+        handles: Vec<std::thread::JoinHandle<Result<WorkerResult, LoadError>>>,
+    ) -> Result<Self, LoadError> {
+        let mut total = Self::empty()?;
+        for h in handles {
+            let r = h
+                .join()
+                .map_err(|e| LoadError::Worker(format!("{e:?}")))??;
+            total
+                .hist
+                .add(&r.hist)
+                .map_err(|e| LoadError::Histogram(e.to_string()))?;
+            total.requests += r.requests;
+            total.errors += r.errors;
+            total.rpc_errors += r.rpc_errors;
+            total.notifications += r.notifications;
+        }
+        Ok(total)
+    }
+}
+
 /// Field order is drop order: the ring goes before the buffers it writes into.
 struct Rings {
     ring: IoUring,
@@ -466,13 +499,7 @@ fn connect_storm(
                 if let Some(&cpu) = args.cpus.get(t % args.cpus.len().max(1)) {
                     core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
                 }
-                let mut res = WorkerResult {
-                    hist: new_hist()?,
-                    requests: 0,
-                    errors: 0,
-                    rpc_errors: 0,
-                    notifications: 0,
-                };
+                let mut res = WorkerResult::empty()?;
                 while Instant::now() < stop_at {
                     let began = Instant::now();
                     match open(&args, source) {
@@ -491,25 +518,7 @@ fn connect_storm(
             })
         })
         .collect();
-    let mut total = WorkerResult {
-        hist: new_hist()?,
-        requests: 0,
-        errors: 0,
-        rpc_errors: 0,
-        notifications: 0,
-    };
-    for h in handles {
-        let r = h
-            .join()
-            .map_err(|e| LoadError::Worker(format!("{e:?}")))??;
-        total
-            .hist
-            .add(&r.hist)
-            .map_err(|e| LoadError::Histogram(e.to_string()))?;
-        total.requests += r.requests;
-        total.errors += r.errors;
-    }
-    Ok(total)
+    WorkerResult::join_all(handles)
 }
 
 /// One process' share of the run: connect its connections, wait for the go, run the workers.
@@ -561,27 +570,7 @@ fn run_share(
             std::thread::spawn(move || worker(cpu, conns, plan))
         })
         .collect();
-    let mut total = WorkerResult {
-        hist: new_hist()?,
-        requests: 0,
-        errors: 0,
-        rpc_errors: 0,
-        notifications: 0,
-    };
-    for h in handles {
-        let r = h
-            .join()
-            .map_err(|e| LoadError::Worker(format!("{e:?}")))??;
-        total
-            .hist
-            .add(&r.hist)
-            .map_err(|e| LoadError::Histogram(e.to_string()))?;
-        total.requests += r.requests;
-        total.errors += r.errors;
-        total.rpc_errors += r.rpc_errors;
-        total.notifications += r.notifications;
-    }
-    Ok(total)
+    WorkerResult::join_all(handles)
 }
 
 fn effective_rate(args: &Args) -> f64 {
