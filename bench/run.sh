@@ -27,6 +27,8 @@ results="$out/results.jsonl"
 cargo build --release -q -p ringmcp -p ringmcp-bench
 T=target/release
 
+# A failed step must not leave its server behind.
+trap 'pkill -P $$ -f "ringmcp serve" 2>/dev/null || true; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true' EXIT
 start_server() { # args...: prints the pid
     taskset -c "$server_cpu" "$T/ringmcp" serve --cores 1 --max-sessions 1000000 "$@" >/dev/null 2>&1 &
     echo $!
