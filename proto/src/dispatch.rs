@@ -72,13 +72,44 @@ fn required<T: DeserializeOwned>(raw: Option<&RawValue>) -> Result<T, ErrorObjec
     }
 }
 
-/// MCP params are by name: an object. (serde would also fill a struct from a positional array.)
-fn by_name<T: DeserializeOwned>(raw: &RawValue) -> Result<T, ErrorObject> {
-    if raw.get().trim_start().starts_with('[') {
-        return Err(ErrorObject::invalid_params("params must be an object"));
+/// MCP params are by name: an object. (serde would also fill a struct from a positional array,
+/// so every reader of params checks this first.)
+pub fn params_by_name(raw: &RawValue) -> Result<(), ErrorObject> {
+    if raw.get().trim_start().starts_with('{') {
+        Ok(())
+    } else {
+        Err(ErrorObject::invalid_params("params must be an object"))
     }
+}
+
+fn by_name<T: DeserializeOwned>(raw: &RawValue) -> Result<T, ErrorObject> {
+    params_by_name(raw)?;
     serde_json::from_str(raw.get()).map_err(ErrorObject::invalid_params)
 }
+
+/// Every request method [`ClientRequest::parse`] types (the others are -32601).
+pub const REQUEST_METHODS: [&str; 20] = [
+    "initialize",
+    "ping",
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "subscriptions/listen",
+    "tasks/get",
+    "tasks/update",
+    "tasks/cancel",
+    "tasks/result",
+    "tasks/list",
+];
 
 /// Methods of the session-based revisions that 2026-07-28 removed.
 const LEGACY_ONLY: [&str; 5] = [
@@ -399,6 +430,22 @@ impl ResultShape {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_methods_is_the_list_parse_knows() {
+        for method in REQUEST_METHODS {
+            let e = ClientRequest::parse(method, None).err();
+            assert!(
+                e.is_none_or(|e| e.code != crate::jsonrpc::code::METHOD_NOT_FOUND),
+                "{method}"
+            );
+        }
+        let unknown = ClientRequest::parse("tools/nope", None).err();
+        assert_eq!(
+            unknown.map(|e| e.code),
+            Some(crate::jsonrpc::code::METHOD_NOT_FOUND)
+        );
+    }
 
     #[test]
     fn object_member_reads_one_member_without_building_the_rest() {

@@ -227,15 +227,19 @@ struct Envelope<'a> {
 pub fn parse(bytes: &[u8]) -> Parsed {
     let trimmed = trim_ascii(bytes);
     // JSON text is UTF-8 (RFC 8259 8.1), everywhere: serde skips unknown members and ignored
-    // values without looking at their bytes, so check the whole message once, up front.
-    if let Err(e) = std::str::from_utf8(trimmed) {
-        return Parsed::Single(Err(reject(
-            None,
-            ErrorObject::parse_error(format_args!("invalid UTF-8 at byte {}", e.valid_up_to())),
-        )));
-    }
-    if trimmed.first() == Some(&b'[') {
-        let items: Vec<&RawValue> = match serde_json::from_slice(trimmed) {
+    // values without looking at their bytes, so check the whole message once, up front. Every
+    // pass below then reads a `&str`, which serde does not validate again.
+    let text = match std::str::from_utf8(trimmed) {
+        Ok(text) => text,
+        Err(e) => {
+            return Parsed::Single(Err(reject(
+                None,
+                ErrorObject::parse_error(format_args!("invalid UTF-8 at byte {}", e.valid_up_to())),
+            )))
+        }
+    };
+    if text.starts_with('[') {
+        let items: Vec<&RawValue> = match serde_json::from_str(text) {
             Ok(items) => items,
             Err(e) => return Parsed::Single(Err(reject(None, ErrorObject::parse_error(e)))),
         };
@@ -248,15 +252,15 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         return Parsed::Batch(
             items
                 .into_iter()
-                .map(|raw| parse_object(raw.get().as_bytes()))
+                .map(|raw| parse_object(raw.get()))
                 .collect(),
         );
     }
     // Syntax first, so that `{"a":` is a parse error and `{"id":{}}` an invalid request.
-    if let Err(e) = serde_json::from_slice::<IgnoredAny>(trimmed) {
+    if let Err(e) = serde_json::from_str::<IgnoredAny>(text) {
         return Parsed::Single(Err(reject(None, ErrorObject::parse_error(e))));
     }
-    Parsed::Single(parse_object(trimmed))
+    Parsed::Single(parse_object(text))
 }
 
 fn reject(id: Option<RequestId>, error: ErrorObject) -> Rejected {
@@ -275,15 +279,15 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
-fn parse_object(bytes: &[u8]) -> Result<Message, Rejected> {
-    if trim_ascii(bytes).first() != Some(&b'{') {
+fn parse_object(text: &str) -> Result<Message, Rejected> {
+    if !text.trim_start().starts_with('{') {
         return Err(reject(
             None,
             ErrorObject::invalid_request("a message must be a JSON object"),
         ));
     }
     let env: Envelope<'_> =
-        serde_json::from_slice(bytes).map_err(|e| reject(None, ErrorObject::invalid_request(e)))?;
+        serde_json::from_str(text).map_err(|e| reject(None, ErrorObject::invalid_request(e)))?;
     let id = match env.id {
         None => None,
         Some(raw) if raw.get() == "null" => None,
@@ -521,6 +525,20 @@ mod tests {
             write_result(&mut out, &req.id, &serde_json::json!({}));
             let text = String::from_utf8(out).unwrap_or_default();
             assert!(text.contains(&format!(r#""id":{id}"#)), "{text}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_anywhere_is_a_parse_error() {
+        for bytes in [
+            &b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\",\"x\":\"\xff\"}"[..],
+            &b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"p\xc3\"}"[..],
+            &b"[{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\",\"x\":[\"\xfe\"]}]"[..],
+        ] {
+            let Parsed::Single(Err(r)) = parse(bytes) else {
+                panic!("{bytes:?} accepted");
+            };
+            assert_eq!(r.error.code, code::PARSE_ERROR, "{bytes:?}");
         }
     }
 

@@ -2,6 +2,7 @@
 //! request path). A scrape of `/metrics` on any shard asks every other shard for a snapshot over
 //! the mesh and renders them all in the Prometheus text format, one series per shard.
 
+use ringmcp_proto::dispatch::REQUEST_METHODS;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -232,32 +233,10 @@ pub fn render(mut shards: Vec<Snapshot>) -> String {
 /// The method label of a request: known MCP methods by name, anything else as "other" (bounded
 /// cardinality).
 pub fn method_label(method: &str) -> &'static str {
-    const KNOWN: [&str; 22] = [
-        "initialize",
-        "ping",
-        "server/discover",
-        "tools/list",
-        "tools/call",
-        "resources/list",
-        "resources/templates/list",
-        "resources/read",
-        "resources/subscribe",
-        "resources/unsubscribe",
-        "prompts/list",
-        "prompts/get",
-        "completion/complete",
-        "logging/setLevel",
-        "subscriptions/listen",
-        "tasks/get",
-        "tasks/update",
-        "tasks/cancel",
-        "tasks/result",
-        "tasks/list",
-        "notifications/cancelled",
-        "notifications/initialized",
-    ];
-    KNOWN
+    const NOTIFICATIONS: [&str; 2] = ["notifications/cancelled", "notifications/initialized"];
+    REQUEST_METHODS
         .iter()
+        .chain(NOTIFICATIONS.iter())
         .find(|m| **m == method)
         .copied()
         .unwrap_or("other")

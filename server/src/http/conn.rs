@@ -54,9 +54,6 @@ impl HttpConn {
             match event {
                 HttpEvent::Request(req) => {
                     if self.queue.len() >= self.max_queued {
-                        // The queued requests will not be answered: the connection closes after
-                        // the 429, so nothing may keep it open (`idle` looks at the queue).
-                        self.queue.clear();
                         self.refuse(outbox, 429, "too many pipelined requests");
                         break;
                     }
@@ -71,8 +68,6 @@ impl HttpConn {
                 }
                 HttpEvent::Error(e) => {
                     tracing::debug!(status = e.status, detail = e.detail, "bad HTTP request");
-                    // Answer in order: after what is already queued.
-                    self.queue.clear();
                     self.refuse(outbox, e.status, e.detail);
                     break;
                 }
@@ -81,7 +76,10 @@ impl HttpConn {
         self.pump(service, outbox);
     }
 
+    /// Answer `status` and close: the request being answered and those waiting are dropped
+    /// unanswered, so that nothing keeps the connection open (`idle` looks at both).
     fn refuse(&mut self, outbox: &Rc<Outbox>, status: u16, detail: &str) {
+        self.queue.clear();
         if let Some(active) = self.active.take() {
             active.close();
         }
@@ -107,7 +105,6 @@ impl HttpConn {
     /// The request took too long to arrive: 408, then close.
     pub fn refuse_slow(&mut self, outbox: &Rc<Outbox>) {
         self.partial_since = None;
-        self.queue.clear();
         self.refuse(outbox, 408, "request not completed in time");
     }
 

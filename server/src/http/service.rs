@@ -10,7 +10,7 @@ use crate::mesh::{Mesh, MeshMsg};
 use crate::service::{McpService, Outbox, Outlet, Session};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use ringmcp_proto::dispatch::{meta_protocol_version, unsupported_version};
+use ringmcp_proto::dispatch::{meta_protocol_version, params_by_name, unsupported_version};
 use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
 use ringmcp_proto::jsonrpc::{self, code, ErrorObject, Message, Parsed, RequestId};
 use ringmcp_proto::ratelimit::TokenBucket;
@@ -811,17 +811,15 @@ impl HttpService {
         }
         // Read only what the header rules compare, without building the params as a tree: the
         // engine parses them once, typed.
-        let view: HeaderView<'_> = match request.params.as_deref().map(|p| p.get()) {
+        // Params that do not even have the shape of the fields compared below are invalid
+        // params, not a header mismatch.
+        let view: HeaderView<'_> = match request.params.as_deref() {
             None => HeaderView::default(),
-            // Params that do not even have the shape of the fields compared below are invalid
-            // params, not a header mismatch.
-            Some(p) => match serde_json::from_str(p) {
-                Ok(view) if p.trim_start().starts_with('{') => view,
-                Ok(_) => {
-                    let e = ErrorObject::invalid_params("params must be an object");
-                    return Self::error(ex, 400, id, e);
-                }
-                Err(e) => return Self::error(ex, 400, id, ErrorObject::invalid_params(e)),
+            Some(p) => match params_by_name(p)
+                .and_then(|()| serde_json::from_str(p.get()).map_err(ErrorObject::invalid_params))
+            {
+                Ok(view) => view,
+                Err(e) => return Self::error(ex, 400, id, e),
             },
         };
         let name_field = match request.method.as_str() {
@@ -1032,9 +1030,9 @@ impl HttpService {
                     ErrorObject::invalid_request("Bad Request: Mcp-Session-Id header is required"),
                 );
             }
-            (Some(id), _) => match self.sessions.borrow().get(id) {
-                Some(hs) if hs.usable_by(principal) => hs.clone(),
-                _ => {
+            (Some(id), _) => match self.session(id, principal) {
+                Some(hs) => hs,
+                None => {
                     return Self::error(
                         ex,
                         404,
@@ -1070,12 +1068,17 @@ impl HttpService {
         let id = req
             .header("mcp-session-id")
             .ok_or((400, "Mcp-Session-Id header is required"))?;
+        self.session(id, principal)
+            .ok_or((404, "Session not found"))
+    }
+
+    /// The session named `id`, if `principal` may use it (see [`HttpSession::usable_by`]).
+    fn session(&self, id: &str, principal: Option<&Principal>) -> Option<Rc<HttpSession>> {
         self.sessions
             .borrow()
             .get(id)
             .filter(|hs| hs.usable_by(principal))
             .cloned()
-            .ok_or((404, "Session not found"))
     }
 
     fn get(
@@ -1237,13 +1240,10 @@ impl HttpService {
         ex: Rc<Exchange>,
         principal: Option<&Principal>,
     ) -> Rc<Exchange> {
-        let Some(hs) = req.query_param("sessionId").and_then(|id| {
-            self.sessions
-                .borrow()
-                .get(id)
-                .filter(|hs| hs.usable_by(principal))
-                .cloned()
-        }) else {
+        let Some(hs) = req
+            .query_param("sessionId")
+            .and_then(|id| self.session(id, principal))
+        else {
             return Self::error(
                 ex,
                 404,
