@@ -6,26 +6,14 @@ mod common;
 #[path = "common/http.rs"]
 mod http_client;
 
-use common::{bin, Server, TIMEOUT};
+use common::{rss_kib, Server, TIMEOUT};
 use http_client::{modern_body, modern_headers};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
-}
 
 /// Bytes read from a socket, split into complete lines, every read bounded.
 struct LineReader {
@@ -248,57 +236,14 @@ fn handler_panics_under_load_fail_only_their_own_calls() {
 // kill -9 under load, restart on the same ports
 // ------------------------------------------------------------------------------------------------
 
-fn lines_of(reader: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(reader).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
 /// `ringmcp serve --tcp <tcp> --http <http>`; returns the server and the two ports it reports.
 fn spawn_both(tcp: &str, http: &str) -> (Server, u16, u16) {
-    let mut child = Command::new(bin())
-        .args(["serve", "--tcp", tcp, "--http", http])
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ringmcp");
-    let stderr = lines_of(child.stderr.take().expect("stderr"));
-    let port_after = |line: &str, marker: &str| -> Option<u16> {
-        line.split(marker)
-            .nth(1)?
-            .split(|c: char| !c.is_ascii_digit())
-            .next()?
-            .parse()
-            .ok()
-    };
-    let (mut tcp_port, mut http_port) = (None, None);
-    let deadline = Instant::now() + TIMEOUT;
-    while tcp_port.is_none() || http_port.is_none() {
-        let line = stderr
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the server did not say where it listens");
-        tcp_port = tcp_port.or(port_after(&line, "tcp://127.0.0.1:"));
-        http_port = http_port.or(port_after(&line, "http://127.0.0.1:"));
-    }
-    let (tcp_port, http_port) = (tcp_port.expect("tcp"), http_port.expect("http"));
-    (
-        Server {
-            child,
-            port: Some(tcp_port),
-            stderr,
-        },
-        tcp_port,
-        http_port,
-    )
+    let (server, ports) = Server::listening_on(
+        &["serve", "--tcp", tcp, "--http", http],
+        &[],
+        &["tcp://127.0.0.1:", "http://127.0.0.1:"],
+    );
+    (server, ports[0], ports[1])
 }
 
 /// What one client saw of the server's death.

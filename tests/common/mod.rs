@@ -31,7 +31,8 @@ impl Drop for Server {
     }
 }
 
-fn lines_of(reader: impl std::io::Read + Send + 'static) -> Receiver<String> {
+/// Lines read by a thread of their own, so that every read can be bounded by a timeout.
+pub fn lines_of(reader: impl std::io::Read + Send + 'static) -> Receiver<String> {
     let (tx, rx) = channel();
     std::thread::spawn(move || {
         for line in BufReader::new(reader).lines() {
@@ -65,6 +66,12 @@ impl Server {
 
     /// Start `ringmcp <args> <extra>` and wait for the stderr line containing `marker` + port.
     pub fn listening(args: &[&str], extra: &[&str], marker: &str) -> Server {
+        Self::listening_on(args, extra, &[marker]).0
+    }
+
+    /// Start `ringmcp <args> <extra>` and wait until stderr has named a port after each of
+    /// `markers` (e.g. `tcp://127.0.0.1:` and `http://127.0.0.1:`); `port` is the first one.
+    pub fn listening_on(args: &[&str], extra: &[&str], markers: &[&str]) -> (Server, Vec<u16>) {
         let mut child = Command::new(bin())
             .args(args)
             .args(extra)
@@ -76,23 +83,32 @@ impl Server {
             .expect("spawn ringmcp");
         let stderr = lines_of(child.stderr.take().expect("stderr"));
         let deadline = Instant::now() + TIMEOUT;
-        let port = loop {
+        let mut ports: Vec<Option<u16>> = vec![None; markers.len()];
+        while ports.iter().any(Option::is_none) {
             let line = stderr
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .expect("server did not say where it listens");
-            if let Some(rest) = line.split(marker).nth(1) {
-                break rest
-                    .split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .expect("port");
+            for (port, marker) in ports.iter_mut().zip(markers) {
+                if let Some(rest) = line.split(marker).nth(1) {
+                    *port = port.or(rest
+                        .split(|c: char| !c.is_ascii_digit())
+                        .next()
+                        .and_then(|p| p.parse().ok()));
+                }
             }
-        };
-        Server {
-            child,
-            port: Some(port),
-            stderr,
         }
+        let ports: Vec<u16> = ports.into_iter().flatten().collect();
+        let server = Server {
+            child,
+            port: ports.first().copied(),
+            stderr,
+        };
+        (server, ports)
+    }
+
+    /// The server's resident memory in KiB (VmRSS).
+    pub fn rss_kib(&self) -> u64 {
+        rss_kib(self.child.id())
     }
 
     /// A new TCP connection to this server.
@@ -152,6 +168,17 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Resident memory of a process in KiB (VmRSS of /proc/PID/status).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
 }
 
 /// Which transport a protocol test runs on.
