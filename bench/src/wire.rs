@@ -86,12 +86,32 @@ fn initialize_body() -> String {
 
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
 
-/// Frame a JSON-RPC body for the transport.
+/// Frame a JSON-RPC body of a legacy session (or before one) for the transport.
 pub fn frame(
     transport: Transport,
     path: &str,
     host: &str,
     session: Option<&str>,
+    json: &str,
+) -> Vec<u8> {
+    frame_with(transport, path, host, session, None, json)
+}
+
+/// The 2026-07-28 HTTP headers of a workload's request: `Mcp-Method` and `Mcp-Name`.
+fn modern_headers(workload: Workload) -> Option<(&'static str, Option<&'static str>)> {
+    match workload {
+        Workload::EchoModern => Some(("tools/call", Some("echo"))),
+        Workload::Discover => Some(("server/discover", None)),
+        _ => None,
+    }
+}
+
+fn frame_with(
+    transport: Transport,
+    path: &str,
+    host: &str,
+    session: Option<&str>,
+    modern: Option<(&str, Option<&str>)>,
     json: &str,
 ) -> Vec<u8> {
     match transport {
@@ -111,17 +131,12 @@ pub fn frame(
                     "Mcp-Session-Id: {s}\r\nMCP-Protocol-Version: {LEGACY}\r\n"
                 ));
             }
-            if json.contains(MODERN) {
-                let method = if json.contains("server/discover") {
-                    "server/discover"
-                } else {
-                    "tools/call"
-                };
+            if let Some((method, name)) = modern {
                 head.push_str(&format!(
                     "MCP-Protocol-Version: {MODERN}\r\nMcp-Method: {method}\r\n"
                 ));
-                if method == "tools/call" {
-                    head.push_str("Mcp-Name: echo\r\n");
+                if let Some(name) = name {
+                    head.push_str(&format!("Mcp-Name: {name}\r\n"));
                 }
             }
             head.push_str("\r\n");
@@ -140,7 +155,14 @@ pub fn request(
     host: &str,
     session: Option<&str>,
 ) -> Vec<u8> {
-    frame(transport, path, host, session, &body(workload))
+    frame_with(
+        transport,
+        path,
+        host,
+        session,
+        modern_headers(workload),
+        &body(workload),
+    )
 }
 
 /// One complete thing read from a connection.
