@@ -4,6 +4,7 @@
 //! newline framing, the legacy session lifecycle and request dispatch. Nothing here owns a socket,
 //! a runtime or a clock; every function takes bytes (or parsed values) and returns values, so the
 //! whole crate can be fuzzed and benchmarked alone. The server crate (`ringmcp`) does the I/O.
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod dispatch;
