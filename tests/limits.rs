@@ -1,11 +1,11 @@
-//! Resource limits: fd exhaustion (EMFILE) and the per-shard connection cap leave existing
-//! connections working and recover.
+//! Resource limits: fd exhaustion (EMFILE), the per-shard connection cap and an overflowing
+//! completion queue leave existing connections working and recover.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;
 use serde_json::json;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -164,4 +164,56 @@ fn rate_limit_per_connection() {
     // The limited client recovers once tokens refill.
     std::thread::sleep(Duration::from_millis(500));
     echo(&mut c, 2);
+}
+
+/// A raw connection subscribed to `demo://counter` that never reads its notifications.
+fn silent_subscriber(port: u16) -> TcpStream {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let setup = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "resources/subscribe", "params": {"uri": "demo://counter"}}),
+    ];
+    let mut bytes = Vec::new();
+    for m in &setup {
+        bytes.extend_from_slice(m.to_string().as_bytes());
+        bytes.push(b'\n');
+    }
+    s.write_all(&bytes).unwrap();
+    // Both answers (initialize, subscribe) before going silent.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while seen.iter().filter(|&&b| b == b'\n').count() < 2 {
+        let n = s.read(&mut buf).expect("subscriber set-up answered");
+        assert!(n > 0, "server closed a subscriber during set-up");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    s
+}
+
+#[test]
+fn keeps_accepting_when_a_fan_out_overflows_the_completion_queue() {
+    // A completion queue far smaller than one update's fan-out: every bump overflows it, and the
+    // kernel then ends multishot accepts and receives. The shard must re-arm them: new
+    // connections keep being served, and so do the old ones.
+    let server = Server::tcp(&["--cores", "1", "--ring-entries", "8", "--cq-entries", "8"]);
+    let port = server.port.unwrap();
+    let _subscribers: Vec<TcpStream> = (0..128).map(|_| silent_subscriber(port)).collect();
+    let mut control = server.connect();
+    control.initialize("2025-11-25");
+    for round in 0..40 {
+        control.request(
+            100 + round,
+            "tools/call",
+            json!({"name": "bump", "arguments": {}}),
+        );
+        let mut fresh = server.connect();
+        fresh.initialize("2025-11-25");
+        echo(&mut fresh, round);
+        let r = control.response(100 + round);
+        assert!(r.get("result").is_some(), "bump failed: {r}");
+    }
+    echo(&mut control, 1000);
 }

@@ -335,7 +335,12 @@ fn read_answers(
     let mut got = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     while got.len() < want {
-        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+        let n = stream.read(&mut buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                "no answer within the set-up read timeout".to_string()
+            }
+            _ => e.to_string(),
+        })?;
         if n == 0 {
             return Err("connection closed during set-up".into());
         }

@@ -256,11 +256,16 @@ pub fn parse(bytes: &[u8]) -> Parsed {
                 .collect(),
         );
     }
-    // Syntax first, so that `{"a":` is a parse error and `{"id":{}}` an invalid request.
-    if let Err(e) = serde_json::from_str::<IgnoredAny>(text) {
-        return Parsed::Single(Err(reject(None, ErrorObject::parse_error(e))));
+    // The envelope pass reads every byte (its raw values are checked for syntax too), so a
+    // message it accepts is well-formed JSON. Only a rejected one needs a syntax pass of its
+    // own, to tell a parse error (`{"a":`) from an invalid request (`{"id":{}}`).
+    match parse_object(text) {
+        Ok(message) => Parsed::Single(Ok(message)),
+        Err(rejected) => Parsed::Single(match serde_json::from_str::<IgnoredAny>(text) {
+            Err(e) => Err(reject(None, ErrorObject::parse_error(e))),
+            Ok(_) => Err(rejected),
+        }),
     }
-    Parsed::Single(parse_object(text))
 }
 
 fn reject(id: Option<RequestId>, error: ErrorObject) -> Rejected {
@@ -545,6 +550,19 @@ mod tests {
     #[test]
     fn classifies_errors() {
         assert_eq!(single("{\"a\":").unwrap_err().error.code, code::PARSE_ERROR);
+        // Broken syntax after (or inside) an otherwise fine envelope is still a parse error.
+        for text in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"x"} x"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","extra":[1,]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":01}}"#,
+            r#"{"jsonrpc":"2.0","id":{"a":},"method":"x"}"#,
+        ] {
+            assert_eq!(
+                single(text).unwrap_err().error.code,
+                code::PARSE_ERROR,
+                "{text}"
+            );
+        }
         assert_eq!(single("nope").unwrap_err().error.code, code::PARSE_ERROR);
         let r = single(r#"{"jsonrpc":"1.0","id":3,"method":"x"}"#).unwrap_err();
         assert_eq!(

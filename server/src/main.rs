@@ -164,6 +164,13 @@ struct ServeArgs {
     /// listen(2) backlog.
     #[arg(long, default_value_t = 4096, env = "RINGMCP_BACKLOG")]
     backlog: i32,
+    /// Submission queue entries of each shard's net ring.
+    #[arg(long, default_value_t = 1024, env = "RINGMCP_RING_ENTRIES")]
+    ring_entries: u32,
+    /// Completion queue entries of each shard's net ring (at least --ring-entries). Size it
+    /// above the listeners one shard fans a notification out to.
+    #[arg(long, default_value_t = 16384, env = "RINGMCP_CQ_ENTRIES")]
+    cq_entries: u32,
     /// Provided receive buffers per shard (a power of two).
     #[arg(long, default_value_t = 512, env = "RINGMCP_RECV_BUFFERS")]
     recv_buffers: u16,
@@ -428,6 +435,8 @@ fn main() -> ExitCode {
                 max_connections: args.max_connections,
                 max_queued_bytes: args.max_queued_bytes,
                 shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
+                ring_entries: args.ring_entries,
+                cq_entries: args.cq_entries,
                 recv_buffers: args.recv_buffers,
                 recv_buffer_size: args.recv_buffer_size,
                 http_request_timeout: Duration::from_millis(args.http_request_timeout_ms),

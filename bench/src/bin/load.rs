@@ -522,11 +522,16 @@ fn connect_storm(
 }
 
 /// One process' share of the run: connect its connections, wait for the go, run the workers.
-fn run_share(
-    args: &Args,
-    source: Option<IpAddr>,
-    wait_for_go: bool,
-) -> Result<WorkerResult, LoadError> {
+/// How a share learns that every connection of the run is set up and timing may begin.
+enum Go {
+    /// A worker process: print `ready`, then wait for `go` on stdin.
+    Stdin,
+    /// The in-process share: tell the main thread and go on (a failed set-up drops the sender,
+    /// which the main thread sees too).
+    Tell(std::sync::mpsc::Sender<()>),
+}
+
+fn run_share(args: &Args, source: Option<IpAddr>, go: Go) -> Result<WorkerResult, LoadError> {
     let clock = match (&args.clock_file, args.workload) {
         (Some(path), Workload::Listen) => Some(Arc::new(ClockPage::open(path, false)?)),
         _ => None,
@@ -538,11 +543,16 @@ fn run_share(
             per_worker[i % workers].push(open(args, source)?);
         }
     }
-    if wait_for_go {
-        println!("ready");
-        let _ = std::io::stdout().flush();
-        let mut line = String::new();
-        let _ = std::io::stdin().read_line(&mut line);
+    match go {
+        Go::Stdin => {
+            println!("ready");
+            let _ = std::io::stdout().flush();
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+        }
+        Go::Tell(ready) => {
+            let _ = ready.send(());
+        }
     }
     let start = Instant::now();
     if args.workload == Workload::Connect {
@@ -653,7 +663,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if args.child {
         let source = Some(IpAddr::V4(args.source_ip));
-        let r = run_share(&args, source, true)?;
+        let r = run_share(&args, source, Go::Stdin)?;
         println!(
             "{}",
             json!({
@@ -744,10 +754,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .for_each(|(c, out)| c.stdout = Some(out.into_inner()));
         None
     };
+    // The in-process share sets up before the clock starts too, so that neither the window nor
+    // the resource updates of a listen run overlap the set-up.
+    let local_handle = match local {
+        None => None,
+        Some(share) => {
+            let (ready, set_up) = std::sync::mpsc::channel();
+            let handle = std::thread::spawn(move || run_share(&share, None, Go::Tell(ready)));
+            if set_up.recv().is_err() {
+                return match handle.join() {
+                    Ok(Err(e)) => Err(Box::new(e)),
+                    _ => Err(Box::new(LoadError::Worker("set-up thread panicked".into()))),
+                };
+            }
+            Some(handle)
+        }
+    };
     let setup_secs = setup_began.elapsed().as_secs_f64();
     let run_start = Instant::now();
-    let local_handle =
-        local.map(|share| std::thread::spawn(move || run_share(&share, None, false)));
     let updater_handle = clock.clone().map(|c| {
         let args = args.clone();
         let stop_at = run_start + warmup + duration;

@@ -80,6 +80,11 @@ enum Proto {
 pub struct DriverConfig {
     /// Submission queue entries.
     pub ring_entries: u32,
+    /// Completion queue entries (at least `ring_entries`). A turn that completes more operations
+    /// than this (a notification fanned out to more listeners, say) overflows the queue: the
+    /// kernel keeps the overflow and ends multishot receives and accepts, which are re-armed, so
+    /// nothing is lost, but it costs a round of re-arming.
+    pub cq_entries: u32,
     /// Provided buffers (a power of two).
     pub recv_buffers: u16,
     /// Bytes per provided buffer.
@@ -106,6 +111,7 @@ impl Default for DriverConfig {
     fn default() -> Self {
         DriverConfig {
             ring_entries: 1024,
+            cq_entries: 16384,
             recv_buffers: 512,
             recv_buffer_size: 4096,
             max_connections: 200_000,
@@ -200,7 +206,8 @@ impl NetDriver {
         let ring = IoUring::builder()
             .setup_single_issuer()
             .setup_defer_taskrun()
-            .setup_cqsize(cfg.ring_entries * 4)
+            .setup_cqsize(cfg.cq_entries.max(cfg.ring_entries))
+            .setup_clamp()
             .build(cfg.ring_entries)?;
         ring.submitter().register_eventfd(wake_fd)?;
         // SAFETY: `ring` is declared before `bufs` in `NetDriver`, so it is dropped first.
@@ -480,6 +487,8 @@ impl NetDriver {
     fn reap(&mut self) -> usize {
         let mut n = 0;
         let mut returned = false;
+        // One clock read per turn, not per completion: idle timeouts have second granularity.
+        let now = Instant::now();
         loop {
             let cqe = match self.ring.completion().next() {
                 Some(c) => c,
@@ -489,7 +498,7 @@ impl NetDriver {
             let (op, key) = split(cqe.user_data());
             match op {
                 OP_ACCEPT => self.on_accept(key, cqe.result(), cqe.flags()),
-                OP_RECV => returned |= self.on_recv(key, cqe.result(), cqe.flags()),
+                OP_RECV => returned |= self.on_recv(key, cqe.result(), cqe.flags(), now),
                 OP_SEND => self.on_send(key, cqe.result()),
                 OP_READ => self.on_read(key, cqe.result()),
                 _ => {}
@@ -508,6 +517,26 @@ impl NetDriver {
                 l.armed = false;
             }
         }
+        self.accept_one(idx, res);
+        // The kernel also ends a multishot accept for reasons of its own (a completion queue
+        // that overflowed during a big fan-out, say): keep listening unless the listener is
+        // backing off, gone, or the shard is stopping. Left disarmed, the shard would never
+        // accept again while its backlog filled.
+        let gone = matches!(-res, libc::ECANCELED | libc::EBADF | libc::EINVAL);
+        let backing_off = self
+            .listeners
+            .get(idx)
+            .is_some_and(|l| l.resume_at.is_some());
+        if !more && !gone && !backing_off && !self.stop_requested() {
+            if res >= 0 {
+                tracing::debug!(listener = idx, "multishot accept ended; re-arming");
+            }
+            self.arm_accept(idx);
+        }
+    }
+
+    /// Take one accept completion: a new connection, or an error to back off from.
+    fn accept_one(&mut self, idx: usize, res: i32) {
         if res < 0 {
             let err = io::Error::from_raw_os_error(-res);
             match -res {
@@ -578,7 +607,7 @@ impl NetDriver {
     }
 
     /// Returns whether a buffer went back to the ring.
-    fn on_recv(&mut self, key: usize, res: i32, flags: u32) -> bool {
+    fn on_recv(&mut self, key: usize, res: i32, flags: u32, now: Instant) -> bool {
         let more = cqueue::more(flags);
         let bid = cqueue::buffer_select(flags);
         let Some(c) = self.conns.get_mut(key) else {
@@ -595,7 +624,7 @@ impl NetDriver {
         if res > 0 {
             if let Some(bid) = bid {
                 if !c.closing {
-                    c.last_active = Instant::now();
+                    c.last_active = now;
                     ShardMetrics::add(&self.service.shard().metrics.bytes_in, res as u64);
                     let data = self.bufs.get(bid, res as usize);
                     match &mut c.tls {

@@ -1003,11 +1003,16 @@ impl McpService {
             );
         };
         let args = Value::Object(p.arguments.unwrap_or_default());
-        let problems: Vec<String> = entry
-            .validator
-            .iter_errors(&args)
-            .map(|e| format!("{}: {e}", e.instance_path()))
-            .collect();
+        // `is_valid` stops early and builds no errors: the common case pays for nothing else.
+        let problems: Vec<String> = if entry.validator.is_valid(&args) {
+            Vec::new()
+        } else {
+            entry
+                .validator
+                .iter_errors(&args)
+                .map(|e| format!("{}: {e}", e.instance_path()))
+                .collect()
+        };
         let as_result = call.version.validation_errors_as_tool_results();
         if !problems.is_empty() {
             let text = format!(
