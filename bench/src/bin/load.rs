@@ -887,8 +887,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "server_cpu_us_per_req": cpu_per_req,
         "server_rss_bytes": rss,
         "server_rss_before_bytes": rss_before,
-        "server_rss_bytes_per_session": (args.workload == Workload::Sessions && requests > 0)
-            .then(|| rss.saturating_sub(rss_before) as f64 / requests as f64),
+        // Only an answered initialize leaves a session behind (past the server's cap they fail),
+        // and only with no warm-up are all of them inside the window.
+        "sessions": (args.workload == Workload::Sessions).then(|| requests.saturating_sub(rpc_errors)),
+        "server_rss_bytes_per_session": (args.workload == Workload::Sessions && requests > rpc_errors)
+            .then(|| rss.saturating_sub(rss_before) as f64 / (requests - rpc_errors) as f64),
         "server_rss_bytes_per_connection": (args.connections > 0)
             .then(|| rss.saturating_sub(rss_before) as f64 / args.connections as f64),
         "rss_samples": rss_samples.iter().map(|(t, b)| json!([t, b])).collect::<Vec<_>>(),

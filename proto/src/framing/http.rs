@@ -46,6 +46,9 @@ pub enum Method {
     Other,
 }
 
+/// Header slots httparse gets on the stack; a larger `max_headers` puts them on the heap.
+const STACK_HEADERS: usize = 64;
+
 /// One complete request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -55,26 +58,63 @@ pub struct HttpRequest {
     pub path: String,
     /// Query string, without `?`.
     pub query: Option<String>,
-    /// Headers, names lower-cased, in arrival order.
-    pub headers: Vec<(String, String)>,
+    /// Headers, in arrival order: every name (lower-cased) and value in one string, so that a
+    /// request costs two allocations for its headers however many it has.
+    headers: Headers,
     /// Body (de-chunked).
     pub body: Vec<u8>,
     /// Whether the connection stays open after the response.
     pub keep_alive: bool,
 }
 
+/// Header names and values stored back to back in `text`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Headers {
+    text: String,
+    /// Per header: where its name starts, where its value starts, where its value ends.
+    spans: Vec<[u32; 3]>,
+}
+
+impl Headers {
+    fn push(&mut self, name: &str, value: &str) {
+        let at = self.text.len() as u32;
+        self.text
+            .extend(name.chars().map(|c| c.to_ascii_lowercase()));
+        let value_at = self.text.len() as u32;
+        self.text.push_str(value);
+        self.spans.push([at, value_at, self.text.len() as u32]);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.spans.iter().map(|&[n, v, end]| {
+            (
+                &self.text[n as usize..v as usize],
+                &self.text[v as usize..end as usize],
+            )
+        })
+    }
+
+    fn remove(&mut self, name: &str) {
+        let text = &self.text;
+        self.spans
+            .retain(|&[n, v, _]| &text[n as usize..v as usize] != name);
+    }
+}
+
 impl HttpRequest {
     /// The first header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// How many headers carry this (lower-case) name.
     pub fn header_count(&self, name: &str) -> usize {
-        self.headers.iter().filter(|(n, _)| n == name).count()
+        self.headers().filter(|(n, _)| *n == name).count()
+    }
+
+    /// Every header as (lower-case name, value), in arrival order.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter()
     }
 
     /// A query parameter's raw value.
@@ -199,8 +239,17 @@ impl HttpCodec {
                 if data.is_empty() {
                     return Ok(false);
                 }
-                let mut headers = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
-                let mut req = httparse::Request::new(&mut headers);
+                // httparse's scratch: on the stack unless the limit is raised above it (a heap
+                // block of this size per request showed up in the HTTP profile).
+                let mut on_stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+                let mut on_heap = Vec::new();
+                let scratch = if self.limits.max_headers <= STACK_HEADERS {
+                    &mut on_stack[..self.limits.max_headers]
+                } else {
+                    on_heap.resize(self.limits.max_headers, httparse::EMPTY_HEADER);
+                    &mut on_heap[..]
+                };
+                let mut req = httparse::Request::new(scratch);
                 let n = match req.parse(data) {
                     Ok(httparse::Status::Complete(n)) => n,
                     Ok(httparse::Status::Partial) => {
@@ -247,11 +296,14 @@ impl HttpCodec {
                     "HEAD" => Method::Head,
                     _ => Method::Other,
                 };
-                let mut parsed = Vec::with_capacity(req.headers.len());
+                let mut parsed = Headers {
+                    text: String::with_capacity(n),
+                    spans: Vec::with_capacity(req.headers.len()),
+                };
                 for h in req.headers.iter() {
                     let value = std::str::from_utf8(h.value)
                         .map_err(|_| err(400, "header value is not UTF-8"))?;
-                    parsed.push((h.name.to_ascii_lowercase(), value.trim().to_owned()));
+                    parsed.push(h.name, value.trim());
                 }
                 let mut request = HttpRequest {
                     method,
@@ -262,8 +314,8 @@ impl HttpCodec {
                     keep_alive: true,
                 };
                 if let Some(authority) = authority {
-                    request.headers.retain(|(n, _)| n != "host");
-                    request.headers.push(("host".into(), authority));
+                    request.headers.remove("host");
+                    request.headers.push("host", &authority);
                 }
                 // RFC 9112 3.2: an HTTP/1.1 request has exactly one Host.
                 match request.header_count("host") {
