@@ -10,7 +10,7 @@
 #   memory   idle connections, each with its session (one request every 30 s), N = 1000 .. 16000
 #   listen   resource-update delivery to N listeners on every shard, N = 1000 5000 10000
 #   connect  connect + initialize + close storms
-#   sessions idle HTTP sessions in one process: initialize requests for SESSION_SECS (15) seconds,
+#   sessions idle HTTP sessions in one process: initialize requests for SESSION_SECS (25) seconds,
 #            each leaving its session behind (not in the default set: >1M sessions, ~1.5 GB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,10 +84,10 @@ for section in $sections; do
         done ;;
     sessions)
         # The cap is raised above the target so that every initialize leaves a session: at
-        # ~100K/s, 15 s leave well over 1,000,000 behind.
+        # 60-110K/s, 25 s leave well over 1,000,000 behind.
         taskset -c "$server_cpu" "$T/ringmcp" serve --cores 1 --max-sessions 4000000 --http 127.0.0.1:7407 --session-idle-secs 3600 >/dev/null 2>&1 &
         pid=$!; sleep 0.5
-        measure "idle http sessions (one process)" "$pid" --addr 127.0.0.1:7407 --transport http --workload sessions --connections 64 --warmup 0 --duration "${SESSION_SECS:-15}"
+        measure "idle http sessions (one process)" "$pid" --addr 127.0.0.1:7407 --transport http --workload sessions --connections 64 --warmup 0 --duration "${SESSION_SECS:-25}"
         stop_server "$pid" ;;
     *) echo "unknown section $section" >&2; exit 2 ;;
     esac
