@@ -5,8 +5,10 @@
 #
 #   bench/run.sh [out-dir=bench/results/$(date +%F)] [rounds=3] [seconds=5]
 #
-# Sections (SECTIONS="echo memory listen connect" by default):
+# Sections (SECTIONS="echo mixed memory listen connect" by default):
 #   echo     closed loop, C = 1 16 64 256 1024: TCP legacy echo, HTTP legacy echo, HTTP 2026-07-28 echo
+#   mixed    closed loop, C = 64 256: connections spread over tool calls, ping, listings, resource
+#            and template reads and prompts (`--workload mixed`), TCP and HTTP legacy sessions
 #   memory   idle connections, each with its session (one request every 30 s), N = 1000 .. 16000
 #   listen   resource-update delivery to N listeners on every shard, N = 1000 5000 10000
 #   connect  connect + initialize + close storms
@@ -17,7 +19,7 @@ cd "$(dirname "$0")/.."
 out=${1:-bench/results/$(date +%F)}
 rounds=${2:-3}
 secs=${3:-5}
-sections=${SECTIONS:-echo memory listen connect}
+sections=${SECTIONS:-echo mixed memory listen connect}
 server_cpu=${SERVER_CPU:-0}
 load_cpu=${LOAD_CPU:-1}
 ulimit -n "$(ulimit -Hn)"
@@ -55,6 +57,15 @@ for section in $sections; do
                 measure "tcp echo (legacy session)" "$pid" --addr 127.0.0.1:7401 --workload echo --connections "$c" --warmup 1 --duration "$secs"
                 measure "http echo (legacy session)" "$pid" --addr 127.0.0.1:7402 --transport http --workload echo --connections "$c" --warmup 1 --duration "$secs"
                 measure "http echo (2026-07-28)" "$pid" --addr 127.0.0.1:7402 --transport http --workload echo-modern --connections "$c" --warmup 1 --duration "$secs"
+                stop_server "$pid"
+            done
+        done ;;
+    mixed)
+        for round in $(seq "$rounds"); do
+            for c in 64 256; do
+                pid=$(start_server --tcp 127.0.0.1:7401 --http 127.0.0.1:7402); sleep 0.5
+                measure "tcp mixed (legacy session)" "$pid" --addr 127.0.0.1:7401 --workload mixed --connections "$c" --warmup 1 --duration "$secs"
+                measure "http mixed (legacy session)" "$pid" --addr 127.0.0.1:7402 --transport http --workload mixed --connections "$c" --warmup 1 --duration "$secs"
                 stop_server "$pid"
             done
         done ;;

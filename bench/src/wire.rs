@@ -39,14 +39,32 @@ pub enum Workload {
     Connect,
     /// `initialize` only: every request leaves a session behind (HTTP; memory per session).
     Sessions,
+    /// A legacy session per connection, the connections spread evenly over [`MIXED`]: tool
+    /// calls, pings, listings, resource reads, template reads and prompts in one run.
+    Mixed,
 }
+
+/// The requests of the `mixed` workload; connection `i` repeats `MIXED[i % MIXED.len()]`.
+pub const MIXED: &[&str] = &[
+    r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}}}"#,
+    r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+    r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"demo://counter"}}"#,
+    r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"demo://greeting/ada"}}"#,
+    r#"{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"greet","arguments":{"name":"ada"}}}"#,
+    r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#,
+];
 
 impl Workload {
     /// Whether the workload runs on a legacy session (initialize before the first request).
     pub fn needs_session(self) -> bool {
         matches!(
             self,
-            Workload::Echo | Workload::Ping | Workload::Listen | Workload::Connect
+            Workload::Echo
+                | Workload::Ping
+                | Workload::Listen
+                | Workload::Connect
+                | Workload::Mixed
         )
     }
 }
@@ -54,8 +72,8 @@ impl Workload {
 const MODERN: &str = "2026-07-28";
 const LEGACY: &str = "2025-11-25";
 
-/// The JSON-RPC body of one request of `workload`.
-fn body(workload: Workload) -> String {
+/// The JSON-RPC body of the request connection number `index` repeats in `workload`.
+fn body(workload: Workload, index: usize) -> String {
     let text = "x".repeat(64);
     let modern_meta = json!({
         "io.modelcontextprotocol/protocolVersion": MODERN,
@@ -74,6 +92,7 @@ fn body(workload: Workload) -> String {
             "params": {"_meta": modern_meta}})
         .to_string(),
         Workload::Sessions => initialize_body(),
+        Workload::Mixed => MIXED[index % MIXED.len()].to_owned(),
     }
 }
 
@@ -147,10 +166,11 @@ fn frame_with(
     }
 }
 
-/// The request a connection repeats.
+/// The request connection number `index` repeats.
 pub fn request(
     transport: Transport,
     workload: Workload,
+    index: usize,
     path: &str,
     host: &str,
     session: Option<&str>,
@@ -161,7 +181,7 @@ pub fn request(
         host,
         session,
         modern_headers(workload),
-        &body(workload),
+        &body(workload, index),
     )
 }
 
@@ -415,6 +435,25 @@ pub fn bump(transport: Transport, path: &str, host: &str, session: Option<&str>)
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn mixed_spreads_connections_over_distinct_requests() {
+        let methods: std::collections::BTreeSet<String> = MIXED
+            .iter()
+            .map(|b| {
+                let v: serde_json::Value = serde_json::from_str(b).unwrap();
+                assert_eq!(v["jsonrpc"], "2.0");
+                assert_eq!(v["id"], 1);
+                v["method"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert!(methods.len() >= 5, "{methods:?}");
+        for i in 0..2 * MIXED.len() {
+            assert_eq!(body(Workload::Mixed, i), MIXED[i % MIXED.len()]);
+        }
+        assert_ne!(body(Workload::Mixed, 0), body(Workload::Mixed, 1));
+        assert!(Workload::Mixed.needs_session());
+    }
 
     fn answers(t: Transport, chunks: &[&[u8]]) -> Vec<Answer> {
         let mut r = ResponseReader::new(t);

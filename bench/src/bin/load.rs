@@ -231,7 +231,11 @@ fn new_hist() -> Result<Histogram<u64>, LoadError> {
 }
 
 /// A connected, set-up socket and the request it repeats.
-fn open(args: &Args, source: Option<IpAddr>) -> Result<(RawFd, Arc<Vec<u8>>), LoadError> {
+fn open(
+    args: &Args,
+    source: Option<IpAddr>,
+    index: usize,
+) -> Result<(RawFd, Arc<Vec<u8>>), LoadError> {
     let socket = socket2::Socket::new(
         socket2::Domain::IPV4,
         socket2::Type::STREAM,
@@ -265,6 +269,7 @@ fn open(args: &Args, source: Option<IpAddr>) -> Result<(RawFd, Arc<Vec<u8>>), Lo
     let request = wire::request(
         args.transport,
         args.workload,
+        index,
         &args.path,
         &host,
         session.as_deref(),
@@ -502,7 +507,7 @@ fn connect_storm(
                 let mut res = WorkerResult::empty()?;
                 while Instant::now() < stop_at {
                     let began = Instant::now();
-                    match open(&args, source) {
+                    match open(&args, source, t) {
                         Ok((fd, _)) => {
                             // SAFETY: closing the socket `open` gave us.
                             unsafe { libc::close(fd) };
@@ -540,7 +545,7 @@ fn run_share(args: &Args, source: Option<IpAddr>, go: Go) -> Result<WorkerResult
     let workers = per_worker.len();
     if args.workload != Workload::Connect {
         for i in 0..args.connections {
-            per_worker[i % workers].push(open(args, source)?);
+            per_worker[i % workers].push(open(args, source, i)?);
         }
     }
     match go {
