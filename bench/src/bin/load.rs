@@ -349,6 +349,8 @@ fn worker(
         c.queued = if open_loop || !sends { 0 } else { plan.depth };
     }
     let mut carry: Vec<usize> = (0..conns.len()).collect();
+    // Completions copied out of the ring (so that handling them may push to it), reused.
+    let mut cqes: Vec<(u64, i32, u32)> = Vec::new();
     while Instant::now() < stop_at {
         if open_loop && !conns.is_empty() {
             let now = Instant::now();
@@ -366,17 +368,24 @@ fn worker(
             if c.sending || c.queued == 0 || c.closed {
                 continue;
             }
-            c.out.clear();
             let now = Instant::now();
-            for _ in 0..c.queued {
-                c.out.extend_from_slice(&c.request);
-                if !open_loop {
-                    c.sent_at.push_back(now);
-                }
+            if !open_loop {
+                c.sent_at.extend(std::iter::repeat_n(now, c.queued));
             }
+            // One request goes out from the connection's own copy; only a pipelined batch is
+            // assembled in `out`.
+            let (ptr, len) = if c.queued == 1 {
+                (c.request.as_ptr(), c.request.len())
+            } else {
+                c.out.clear();
+                for _ in 0..c.queued {
+                    c.out.extend_from_slice(&c.request);
+                }
+                (c.out.as_ptr(), c.out.len())
+            };
             c.queued = 0;
             c.sending = true;
-            let e = opcode::Send::new(types::Fd(c.fd), c.out.as_ptr(), c.out.len() as u32)
+            let e = opcode::Send::new(types::Fd(c.fd), ptr, len as u32)
                 .build()
                 .user_data(SEND | i as u64);
             push(&mut r.ring, e);
@@ -400,12 +409,13 @@ fn worker(
             Err(e) => return Err(LoadError::Io("io_uring_enter", e)),
         }
         let mut returned = false;
-        let cqes: Vec<(u64, i32, u32)> = r
-            .ring
-            .completion()
-            .map(|c| (c.user_data(), c.result(), c.flags()))
-            .collect();
-        for (ud, res, flags) in cqes {
+        cqes.clear();
+        cqes.extend(
+            r.ring
+                .completion()
+                .map(|c| (c.user_data(), c.result(), c.flags())),
+        );
+        for &(ud, res, flags) in &cqes {
             let i = (ud & 0xffff_ffff) as usize;
             if ud & SEND != 0 {
                 conns[i].sending = false;
@@ -427,7 +437,11 @@ fn worker(
                 let data = r.bufs.get(bid, res as usize);
                 let now = Instant::now();
                 let c = &mut conns[i];
-                let delivered_ns = monotonic_ns();
+                let delivered_ns = if plan.listen.is_some() {
+                    monotonic_ns()
+                } else {
+                    0
+                };
                 let fed = c.reader.feed(data, |answer| match answer {
                     Answer::Notification => {
                         if let Some(clock) = &plan.listen {

@@ -77,10 +77,10 @@ struct Headers {
 
 impl Headers {
     fn push(&mut self, name: &str, value: &str) {
-        let at = self.text.len() as u32;
-        self.text
-            .extend(name.chars().map(|c| c.to_ascii_lowercase()));
-        let value_at = self.text.len() as u32;
+        let at = self.text.len();
+        self.text.push_str(name);
+        self.text[at..].make_ascii_lowercase();
+        let (at, value_at) = (at as u32, self.text.len() as u32);
         self.text.push_str(value);
         self.spans.push([at, value_at, self.text.len() as u32]);
     }

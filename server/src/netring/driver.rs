@@ -517,12 +517,11 @@ impl NetDriver {
                 l.armed = false;
             }
         }
-        self.accept_one(idx, res);
+        let gone = !self.accept_one(idx, res);
         // The kernel also ends a multishot accept for reasons of its own (a completion queue
         // that overflowed during a big fan-out, say): keep listening unless the listener is
         // backing off, gone, or the shard is stopping. Left disarmed, the shard would never
         // accept again while its backlog filled.
-        let gone = matches!(-res, libc::ECANCELED | libc::EBADF | libc::EINVAL);
         let backing_off = self
             .listeners
             .get(idx)
@@ -535,8 +534,9 @@ impl NetDriver {
         }
     }
 
-    /// Take one accept completion: a new connection, or an error to back off from.
-    fn accept_one(&mut self, idx: usize, res: i32) {
+    /// Take one accept completion: a new connection, or an error to back off from. False when
+    /// the listener itself is gone (closed or cancelled).
+    fn accept_one(&mut self, idx: usize, res: i32) -> bool {
         if res < 0 {
             let err = io::Error::from_raw_os_error(-res);
             match -res {
@@ -553,10 +553,10 @@ impl NetDriver {
                     })
                     .detach();
                 }
-                libc::ECANCELED | libc::EBADF | libc::EINVAL => {}
+                libc::ECANCELED | libc::EBADF | libc::EINVAL => return false,
                 _ => tracing::debug!(error = %err, "accept error"),
             }
-            return;
+            return true;
         }
         let fd = res;
         if self.stop_requested() || self.conns.len() >= self.cfg.max_connections {
@@ -566,7 +566,7 @@ impl NetDriver {
             );
             // SAFETY: fd was just accepted and is ours.
             unsafe { libc::close(fd) };
-            return;
+            return true;
         }
         let one: libc::c_int = 1;
         // SAFETY: setsockopt with a valid int option on our fd.
@@ -599,11 +599,12 @@ impl NetDriver {
                 Err(e) => {
                     tracing::warn!(error = %e, "TLS session could not start");
                     self.close_conn(key, "TLS setup failed");
-                    return;
+                    return true;
                 }
             }
         }
         self.arm_recv(key);
+        true
     }
 
     /// Returns whether a buffer went back to the ring.
