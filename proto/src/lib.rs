@@ -13,6 +13,7 @@ pub mod jsonrpc;
 pub mod pagination;
 pub mod ratelimit;
 pub mod revision;
+pub mod seal;
 pub mod session;
 pub mod types;
 pub mod uri_template;

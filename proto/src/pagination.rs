@@ -1,12 +1,14 @@
-//! Opaque pagination cursors. A cursor encodes a list kind and an offset, tagged with a keyed hash
-//! so that a cursor this server did not mint (or one for another list) is refused with -32602.
-//! The key comes from the caller (the server draws it from the OS at start-up): this module reads
-//! no randomness itself.
+//! Opaque pagination cursors. A cursor encodes a list kind and an offset, sealed with the
+//! server's [`KeyRing`] (HMAC-SHA256, key id inside), so that a cursor no node of this server
+//! minted (or one for another list) is refused with -32602, and a cursor minted on one node opens
+//! on every other node sharing the ring. The keys come from the caller: this module reads no
+//! randomness itself.
 
 use crate::jsonrpc::ErrorObject;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use crate::seal::KeyRing;
+
+/// What a cursor's seal is bound to, so that no other sealed value opens as a cursor.
+const CONTEXT: &[u8] = b"mcp-cursor";
 
 /// Which list a cursor belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22,50 +24,37 @@ pub enum ListKind {
     Prompts = 4,
 }
 
-/// Mints and checks cursors with a secret key.
-#[derive(Debug, Clone, Copy)]
+/// Mints and checks cursors with a key ring.
+#[derive(Debug, Clone)]
 pub struct CursorCodec {
-    key: [u64; 2],
+    keys: KeyRing,
 }
 
 impl CursorCodec {
-    /// A codec keyed with `key` (keep it secret and the same on every shard).
-    pub fn new(key: [u64; 2]) -> Self {
-        CursorCodec { key }
-    }
-
-    fn tag(&self, kind: ListKind, offset: u64) -> u64 {
-        let mut h = DefaultHasher::new();
-        (self.key, kind as u8, offset).hash(&mut h);
-        h.finish()
+    /// A codec sealing with `keys` (secret, and the same on every shard and node).
+    pub fn new(keys: KeyRing) -> Self {
+        CursorCodec { keys }
     }
 
     /// The cursor for the page starting at `offset` of list `kind`.
     pub fn mint(&self, kind: ListKind, offset: usize) -> String {
-        let offset = offset as u64;
-        let mut raw = [0u8; 17];
+        let mut raw = [0u8; 9];
         raw[0] = kind as u8;
-        raw[1..9].copy_from_slice(&offset.to_le_bytes());
-        raw[9..].copy_from_slice(&self.tag(kind, offset).to_le_bytes());
-        URL_SAFE_NO_PAD.encode(raw)
+        raw[1..].copy_from_slice(&(offset as u64).to_le_bytes());
+        self.keys.seal(CONTEXT, &raw)
     }
 
     /// The offset a cursor names, or -32602 when it was not minted here for this list.
     pub fn open(&self, kind: ListKind, cursor: &str) -> Result<usize, ErrorObject> {
         let invalid = || ErrorObject::invalid_params("invalid cursor");
-        let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-        let raw: [u8; 17] = raw.try_into().map_err(|_| invalid())?;
+        let raw = self.keys.open(CONTEXT, cursor).ok_or_else(invalid)?;
+        let raw: [u8; 9] = raw.try_into().map_err(|_| invalid())?;
         if raw[0] != kind as u8 {
             return Err(invalid());
         }
         let mut word = [0u8; 8];
-        word.copy_from_slice(&raw[1..9]);
-        let offset = u64::from_le_bytes(word);
-        word.copy_from_slice(&raw[9..]);
-        if u64::from_le_bytes(word) != self.tag(kind, offset) {
-            return Err(invalid());
-        }
-        usize::try_from(offset).map_err(|_| invalid())
+        word.copy_from_slice(&raw[1..]);
+        usize::try_from(u64::from_le_bytes(word)).map_err(|_| invalid())
     }
 
     /// Cut one page out of `items`.
@@ -95,7 +84,8 @@ mod tests {
 
     #[test]
     fn round_trip_and_forgery() {
-        let c = CursorCodec::new([1, 2]);
+        let ring = |b| KeyRing::single(&[b; 32]).unwrap_or_else(|e| panic!("{e}"));
+        let c = CursorCodec::new(ring(1));
         let items: Vec<u32> = (0..5).collect();
         let (p1, next) = c.page(ListKind::Tools, &items, None, 2).unwrap_or_default();
         assert_eq!(p1, &[0, 1]);
@@ -105,7 +95,7 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(p2, &[2, 3]);
         assert!(c.open(ListKind::Prompts, &next).is_err());
-        assert!(CursorCodec::new([9, 9])
+        assert!(CursorCodec::new(ring(9))
             .open(ListKind::Tools, &next)
             .is_err());
         assert!(c.open(ListKind::Tools, "bogus").is_err());

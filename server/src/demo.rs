@@ -1,7 +1,7 @@
 //! The built-in demo set served by `ringmcp serve`: a few tools, resources (one templated, one
 //! subscribable) and prompts with completable arguments. Also the example of the SDK in use.
 
-use crate::sdk::{
+use ringmcp::sdk::{
     HandlerError, PromptDef, RequestContext, ResourceDef, ServerBuilder, TemplateDef,
 };
 use ringmcp_proto::types::{

@@ -4,7 +4,7 @@
 //! ringmcp against the suite. Also a broad example of the SDK: every content type, progress,
 //! logging, sampling, elicitation, and 2026-07-28 multi round-trip requests with sealed state.
 
-use crate::sdk::{
+use ringmcp::sdk::{
     HandlerError, PromptDef, RequestContext, ResourceDef, ServerBuilder, TemplateDef,
 };
 use ringmcp_proto::types::{

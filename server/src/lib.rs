@@ -25,9 +25,6 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod auth;
-pub mod check;
-pub mod demo;
-pub mod fixtures;
 pub mod http;
 pub mod mesh;
 pub mod metrics;
@@ -35,6 +32,7 @@ pub mod netring;
 pub mod runtime;
 pub mod sdk;
 pub mod service;
+pub mod store;
 pub mod telemetry;
 pub mod transport;
 

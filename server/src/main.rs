@@ -2,9 +2,13 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod check;
 mod config;
+mod demo;
+mod fixtures;
 use ringmcp::netring::DriverConfig;
 use ringmcp::proto::framing::HttpLimits;
+use ringmcp::proto::seal::KeyRing;
 use ringmcp::service::Limits;
 use ringmcp::{serve, ServeOptions, Transport};
 use std::net::SocketAddr;
@@ -206,6 +210,26 @@ struct ServeArgs {
         env = "RINGMCP_TLS_KEY"
     )]
     tls_key: Option<PathBuf>,
+    /// File with the key ring that seals pagination cursors and `requestState`: one
+    /// `<key id> <base64 secret of 32+ bytes>` per line; the first key seals, the others still
+    /// open values sealed before a rotation. Give every node behind one load balancer the same
+    /// ring. Default: one random key per process (cursors then open on this process only).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "RINGMCP_CLUSTER_KEY_FILE",
+        conflicts_with = "cluster_key"
+    )]
+    cluster_key_file: Option<PathBuf>,
+    /// The same key ring inline, keys separated by commas (prefer the environment variable or the
+    /// file: a command line is visible to every user of the host).
+    #[arg(
+        long,
+        value_name = "KEYS",
+        env = "RINGMCP_CLUSTER_KEY",
+        hide_env_values = true
+    )]
+    cluster_key: Option<String>,
     /// Milliseconds a TLS handshake may take before the connection is dropped.
     #[arg(
         long,
@@ -354,14 +378,14 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Check(args) => {
-            let findings = ringmcp::check::check(args.target);
+            let findings = check::check(args.target);
             if args.json {
                 println!(
                     "{}",
                     serde_json::json!({ "target": args.target, "findings": findings })
                 );
             } else {
-                print!("{}", ringmcp::check::render(args.target, &findings));
+                print!("{}", check::render(args.target, &findings));
             }
             ExitCode::SUCCESS
         }
@@ -443,11 +467,19 @@ fn main() -> ExitCode {
                 http_idle_timeout: Duration::from_secs(args.http_idle_timeout_secs),
                 ..DriverConfig::default()
             };
+            options.keys = match cluster_keys(args.cluster_key_file.as_deref(), args.cluster_key) {
+                Ok(keys) => keys,
+                Err(e) => {
+                    tracing::error!(error = %e, "cluster key refused");
+                    eprintln!("ringmcp: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             options.backlog = args.backlog;
             options.spin_before_park = Duration::from_micros(args.spin_us);
             let builder = match args.fixtures {
-                Fixtures::Demo => ringmcp::demo::demo_builder(),
-                Fixtures::Conformance => ringmcp::fixtures::conformance_builder(),
+                Fixtures::Demo => demo::demo_builder(),
+                Fixtures::Conformance => fixtures::conformance_builder(),
             };
             let registry = match builder.build() {
                 Ok(r) => r,
@@ -466,4 +498,23 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The configured key ring, from a file or inline text; `None` when neither is given.
+fn cluster_keys(
+    file: Option<&std::path::Path>,
+    inline: Option<String>,
+) -> Result<Option<KeyRing>, String> {
+    let (text, from) = match (file, inline) {
+        (Some(path), _) => (
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cluster key file {}: {e}", path.display()))?,
+            path.display().to_string(),
+        ),
+        (None, Some(text)) => (text, "--cluster-key".to_owned()),
+        (None, None) => return Ok(None),
+    };
+    KeyRing::parse(&text)
+        .map(Some)
+        .map_err(|e| format!("cluster key ({from}): {e}"))
 }

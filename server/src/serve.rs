@@ -6,6 +6,7 @@ use crate::netring::{DriverConfig, Wire};
 use crate::runtime::{self, Listen, RuntimeConfig, ServeError};
 use crate::sdk::Registry;
 use crate::service::Limits;
+use ringmcp_proto::seal::KeyRing;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,9 @@ pub struct ServeOptions {
     pub spin_before_park: Duration,
     /// glommio registered I/O memory per executor.
     pub io_memory: usize,
+    /// The keys that seal cursors and `requestState` (the same on every node behind one load
+    /// balancer); `None`: one random key for this process.
+    pub keys: Option<KeyRing>,
 }
 
 impl ServeOptions {
@@ -54,6 +58,7 @@ impl ServeOptions {
             backlog: 4096,
             spin_before_park: Duration::ZERO,
             io_memory: 256 << 10,
+            keys: None,
         }
     }
 }
@@ -139,6 +144,7 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
         driver: options.driver,
         spin_before_park: options.spin_before_park,
         io_memory: options.io_memory,
+        keys: options.keys,
     };
     runtime::run(config, Arc::new(registry), listen)
 }

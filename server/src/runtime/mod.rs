@@ -10,6 +10,7 @@ use crate::sdk::Registry;
 use crate::service::{Limits, McpService, ShardCtx, ShardSignal};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
+use ringmcp_proto::seal::KeyRing;
 use std::io;
 use std::os::fd::RawFd;
 use std::rc::Rc;
@@ -66,6 +67,8 @@ pub struct RuntimeConfig {
     pub spin_before_park: Duration,
     /// glommio's registered I/O memory per executor (kept small: locked memory is scarce).
     pub io_memory: usize,
+    /// The keys that seal cursors and `requestState`; `None`: a random one for this process.
+    pub keys: Option<KeyRing>,
 }
 
 /// What the shards serve.
@@ -119,8 +122,15 @@ pub fn run(
     let sigfd = signal_fd()?;
     let done_fd = eventfd()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| io_err("getrandom")(io::Error::other(e.to_string())))?;
+    let keys = match config.keys.clone() {
+        Some(keys) => keys,
+        None => {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret)
+                .map_err(|e| io_err("getrandom")(io::Error::other(e.to_string())))?;
+            KeyRing::single(&secret).map_err(|e| ServeError::Config(e.to_string()))?
+        }
+    };
     let (sources, cpus, http): (Vec<Source>, Vec<usize>, Option<HttpConfig>) = match listen {
         Listen::Stdio => {
             let (input, output) = crate::transport::stdio::fds();
@@ -152,13 +162,14 @@ pub fn run(
         let driver_cfg = config.driver.clone();
         let mesh = mesh.clone();
         let http = http.clone();
+        let keys = keys.clone();
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("ringmcp-shard-{shard}"))
             .io_memory(config.io_memory)
             .spin_before_park(config.spin_before_park)
             .spawn(move || async move {
                 let result = shard_main(
-                    shard, registry, limits, driver_cfg, http, source, wake_fd, stop, mesh, key,
+                    shard, registry, limits, driver_cfg, http, source, wake_fd, stop, mesh, keys,
                 )
                 .await;
                 let one: u64 = 1;
@@ -262,7 +273,7 @@ async fn shard_main(
     wake_fd: RawFd,
     stop: Arc<AtomicBool>,
     mesh: Option<MeshBuilder<MeshMsg, glommio::channels::channel_mesh::Full>>,
-    secret: [u8; 32],
+    keys: KeyRing,
 ) -> io::Result<()> {
     let signal = Rc::new(ShardSignal::new(wake_fd));
     let ctx = Rc::new(ShardCtx::new(shard, signal));
@@ -277,7 +288,7 @@ async fn shard_main(
         }
         None => None,
     };
-    let service = Rc::new(McpService::new(registry, limits, ctx.clone(), secret));
+    let service = Rc::new(McpService::new(registry, limits, ctx.clone(), keys));
     let http = http.map(|cfg| HttpService::new(service.clone(), cfg));
     if let Some(mut receivers) = joined {
         for (_, receiver) in receivers.streams() {

@@ -20,6 +20,7 @@ use ringmcp_proto::jsonrpc::{
 use ringmcp_proto::pagination::{CursorCodec, ListKind};
 use ringmcp_proto::ratelimit::TokenBucket;
 use ringmcp_proto::revision::{supported_versions, ProtocolVersion};
+use ringmcp_proto::seal::KeyRing;
 use ringmcp_proto::types::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -272,23 +273,20 @@ struct Enveloped<'a, T: Serialize> {
 }
 
 impl McpService {
-    /// An engine serving `registry` on `shard`; `secret` (cursors, request states) must be the
+    /// An engine serving `registry` on `shard`; `keys` (cursors, request states) must be the
     /// same on every shard.
     pub fn new(
         registry: Arc<Registry>,
         limits: Limits,
         shard: Rc<ShardCtx>,
-        secret: [u8; 32],
+        keys: KeyRing,
     ) -> Self {
         let shape = ResultShape::new(registry.info(), limits.cache_ttl_ms, CacheScope::Public);
         McpService {
             registry,
             shape,
-            cursors: CursorCodec::new([
-                u64::from_le_bytes(secret[..8].try_into().unwrap_or_default()),
-                u64::from_le_bytes(secret[8..16].try_into().unwrap_or_default()),
-            ]),
-            seal: StateSeal::new(secret),
+            cursors: CursorCodec::new(keys.clone()),
+            seal: StateSeal::new(keys),
             epoch: std::time::Instant::now(),
             tasks: TaskStore::new(
                 shard.id,
