@@ -68,7 +68,6 @@ pub struct Case {
     pub run: fn(&Env),
 }
 
-#[macro_export]
 macro_rules! case {
     ($name:literal, $target:ident, $run:expr) => {
         $crate::hostile::Case {
@@ -316,6 +315,26 @@ impl Bystander {
     }
 }
 
+impl Bystander {
+    /// Ends the bystander's legacy session, so that one per case does not pile up on the server.
+    fn close(self) {
+        if let Bystander::Http {
+            mut conn,
+            session: Some(sid),
+        } = self
+        {
+            conn.send("DELETE", "/mcp", &[("Mcp-Session-Id", &sid)], b"");
+            let r = conn.read_response();
+            assert_eq!(
+                r.status,
+                204,
+                "DELETE of the bystander's session: {}",
+                r.body_text()
+            );
+        }
+    }
+}
+
 pub fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<String>()
         .cloned()
@@ -339,6 +358,7 @@ fn run_case(case: &Case, transport: Transport, live: Option<&Live>) {
             panic_text(p)
         );
     }
+    bystander.close();
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -451,7 +471,9 @@ fn rss_after(transport: Transport, cases: &[Case], memory: &[&str]) {
         .collect();
     let live = Live::start(transport, Target::Own);
     // Warm: the first connection and handshake allocate what every later one reuses.
-    Bystander::open(transport, &live, Target::Own).check(0);
+    let mut warm = Bystander::open(transport, &live, Target::Own);
+    warm.check(0);
+    warm.close();
     let before = live.rss_kib();
     let started = Instant::now();
     for case in &run {
