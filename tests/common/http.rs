@@ -1,10 +1,12 @@
 //! A raw HTTP/1.1 client for black-box tests: exact control over headers and bytes, chunked and
-//! SSE reading, every read bounded by a timeout.
+//! SSE reading, every read bounded by a timeout, and the checks of a connection the server must
+//! refuse or close. Included with `#[path = "common/http.rs"]` beside `mod common` (whose socket
+//! helpers it uses); it owns no server.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{Ipv4Addr, TcpStream};
 use std::time::Duration;
 
 pub struct HttpResponse {
@@ -27,6 +29,14 @@ impl HttpResponse {
                 String::from_utf8_lossy(&self.body)
             )
         })
+    }
+    /// The body for a failure message (cut short).
+    pub fn body_text(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        match text.char_indices().nth(300) {
+            Some((i, _)) => format!("{}...", &text[..i]),
+            None => text.into_owned(),
+        }
     }
     pub fn error_code(&self) -> i64 {
         self.json()["error"]["code"]
@@ -64,7 +74,7 @@ pub fn sse_data(body: &[u8]) -> Vec<String> {
 
 pub struct HttpClient {
     pub stream: TcpStream,
-    reader: BufReader<TcpStream>,
+    pub reader: BufReader<TcpStream>,
     pub port: u16,
 }
 
@@ -74,10 +84,13 @@ pub struct SseEvent {
     pub data: String,
 }
 
+/// How long a read waits unless a caller sets another timeout on `stream`.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl HttpClient {
-    pub fn connect(port: u16) -> HttpClient {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    /// A client on a connection made elsewhere (a small receive buffer, another source address).
+    pub fn on(stream: TcpStream, port: u16) -> HttpClient {
+        stream.set_read_timeout(Some(READ_TIMEOUT)).ok();
         stream.set_nodelay(true).ok();
         let reader = BufReader::new(stream.try_clone().expect("clone"));
         HttpClient {
@@ -87,12 +100,36 @@ impl HttpClient {
         }
     }
 
-    pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("write");
+    pub fn connect(port: u16) -> HttpClient {
+        HttpClient::on(
+            TcpStream::connect(("127.0.0.1", port)).expect("connect"),
+            port,
+        )
     }
 
-    /// Send a request; `Host` and `Content-Length` are added unless given.
-    pub fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) {
+    /// From another loopback address (the server rate-limits per client address).
+    pub fn connect_from(ip: Ipv4Addr, port: u16) -> HttpClient {
+        HttpClient::on(crate::common::connect_from(ip, port), port)
+    }
+
+    /// Exact bytes out; a failed write is returned, for cases that expect the server to hang up.
+    pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.write(bytes)
+            .unwrap_or_else(|e| panic!("write failed: {e}"));
+    }
+
+    /// The bytes of a request; `Host` and `Content-Length` are added unless given.
+    pub fn request_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Vec<u8> {
         let mut req = format!("{method} {path} HTTP/1.1\r\n");
         if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
             req.push_str(&format!("Host: 127.0.0.1:{}\r\n", self.port));
@@ -100,44 +137,81 @@ impl HttpClient {
         for (n, v) in headers {
             req.push_str(&format!("{n}: {v}\r\n"));
         }
-        if !body.is_empty() || method == "POST" {
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            && (!body.is_empty() || method == "POST")
+        {
             req.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         req.push_str("\r\n");
         let mut bytes = req.into_bytes();
         bytes.extend_from_slice(body);
+        bytes
+    }
+
+    /// Send a request; `Host` and `Content-Length` are added unless given.
+    pub fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) {
+        let bytes = self.request_bytes(method, path, headers, body);
         self.send_raw(&bytes);
     }
 
-    /// Read a status line and headers.
-    pub fn read_head(&mut self) -> (u16, Vec<(String, String)>) {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("status line");
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
+    /// A POST to /mcp and its response.
+    pub fn post(&mut self, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
+        self.send("POST", "/mcp", headers, body);
+        self.read_response()
+    }
+
+    fn line(&mut self) -> Result<String, String> {
+        let mut raw = Vec::new();
+        match self.reader.read_until(b'\n', &mut raw) {
+            Ok(0) => Err("the connection closed before a response".into()),
+            Ok(_) => Ok(String::from_utf8_lossy(&raw).trim_end().to_owned()),
+            Err(e) => Err(format!("no response: {e}")),
+        }
+    }
+
+    /// The status line and headers; a 100 Continue is returned like any other status.
+    pub fn try_head(&mut self) -> Result<(u16, Vec<(String, String)>), String> {
+        let line = self.line()?;
+        let status = line
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|s| s.get(..3))
             .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line {line:?}"));
+            .ok_or_else(|| format!("bad status line {line:?}"))?;
         let mut headers = Vec::new();
         loop {
-            let mut h = String::new();
-            self.reader.read_line(&mut h).expect("header line");
-            let h = h.trim_end();
+            let h = self.line()?;
             if h.is_empty() {
                 break;
             }
-            let (n, v) = h.split_once(':').unwrap_or((h, ""));
+            let (n, v) = h
+                .split_once(':')
+                .ok_or_else(|| format!("bad header line {h:?}"))?;
             headers.push((n.trim().to_owned(), v.trim().to_owned()));
         }
-        if status == 100 {
-            return self.read_head();
-        }
-        (status, headers)
+        Ok((status, headers))
     }
 
-    /// Read one whole response (Content-Length or chunked to its end).
-    pub fn read_response(&mut self) -> HttpResponse {
-        let (status, headers) = self.read_head();
+    /// Read a status line and headers, past any 100 Continue.
+    pub fn read_head(&mut self) -> (u16, Vec<(String, String)>) {
+        loop {
+            match self.try_head() {
+                Ok((100, _)) => {}
+                Ok(head) => return head,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    /// One whole response (Content-Length or chunked to its end), past any 100 Continue.
+    pub fn try_response(&mut self) -> Result<HttpResponse, String> {
+        let (status, headers) = loop {
+            match self.try_head()? {
+                (100, _) => {}
+                head => break head,
+            }
+        };
         let get = |n: &str| {
             headers
                 .iter()
@@ -145,35 +219,51 @@ impl HttpClient {
                 .map(|(_, v)| v.clone())
         };
         let body = if let Some(len) = get("content-length") {
-            let mut body = vec![0u8; len.parse().unwrap_or(0)];
-            self.reader.read_exact(&mut body).expect("body");
+            let len: usize = len
+                .parse()
+                .map_err(|_| format!("bad Content-Length {len}"))?;
+            let mut body = vec![0u8; len];
+            self.reader
+                .read_exact(&mut body)
+                .map_err(|e| format!("body cut short: {e}"))?;
             body
         } else if get("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
             let mut body = Vec::new();
-            while let Some(chunk) = self.read_chunk() {
+            while let Some(chunk) = self.try_chunk()? {
                 body.extend_from_slice(&chunk);
             }
             body
         } else {
             Vec::new()
         };
-        HttpResponse {
+        Ok(HttpResponse {
             status,
             headers,
             body,
-        }
+        })
+    }
+
+    /// Read one whole response (Content-Length or chunked to its end).
+    pub fn read_response(&mut self) -> HttpResponse {
+        self.try_response().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// One chunk of a chunked body; None at the last chunk.
+    pub fn try_chunk(&mut self) -> Result<Option<Vec<u8>>, String> {
+        let size = self.line()?;
+        let n = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| format!("bad chunk size {size:?}"))?;
+        let mut data = vec![0u8; n + 2];
+        self.reader
+            .read_exact(&mut data)
+            .map_err(|e| format!("chunk cut short: {e}"))?;
+        data.truncate(n);
+        Ok((n > 0).then_some(data))
     }
 
     /// One chunk of a chunked body; None at the last chunk.
     pub fn read_chunk(&mut self) -> Option<Vec<u8>> {
-        let mut size = String::new();
-        self.reader.read_line(&mut size).expect("chunk size");
-        let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
-            .unwrap_or_else(|_| panic!("bad chunk size {size:?}"));
-        let mut data = vec![0u8; n + 2];
-        self.reader.read_exact(&mut data).expect("chunk");
-        data.truncate(n);
-        (n > 0).then_some(data)
+        self.try_chunk().unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The next SSE event of a streaming (chunked) response whose head was read; comments skipped.
@@ -210,6 +300,70 @@ impl HttpClient {
         let mut buf = [0u8; 1];
         matches!(self.reader.read(&mut buf), Ok(0))
     }
+
+    /// The server closes the connection within `within` without sending anything more.
+    pub fn expect_closed(&mut self, within: Duration) {
+        assert!(
+            self.reader.buffer().is_empty(),
+            "unexpected bytes after the response: {:?}",
+            String::from_utf8_lossy(self.reader.buffer())
+        );
+        self.stream.set_read_timeout(Some(within)).ok();
+        let mut buf = [0u8; 4096];
+        // (A response already read may have left nothing behind; anything new is a failure.)
+        match self.reader.read(&mut buf) {
+            Ok(0) => {}
+            Ok(n) => panic!(
+                "expected the connection to close, got {:?}",
+                String::from_utf8_lossy(&buf[..n])
+            ),
+            Err(e) if crate::common::is_reset(&e) => {}
+            Err(e) => panic!("the connection was not closed within {within:?}: {e}"),
+        }
+    }
+
+    /// A refusal: `status`, `Connection: close`, then the connection closes.
+    pub fn expect_refusal(&mut self, statuses: &[u16]) -> HttpResponse {
+        let r = self.read_response();
+        assert!(
+            statuses.contains(&r.status),
+            "expected {statuses:?}, got {} {:?}",
+            r.status,
+            r.body_text()
+        );
+        assert!(
+            r.header("connection")
+                .is_some_and(|c| c.eq_ignore_ascii_case("close")),
+            "a refused request announces Connection: close ({:?})",
+            r.headers
+        );
+        self.expect_closed(Duration::from_secs(3));
+        r
+    }
+
+    /// Legacy handshake on this connection; returns the session id.
+    pub fn initialize_legacy(&mut self, version: &str) -> String {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": version, "capabilities": {},
+            "clientInfo": {"name": "ringmcp-tests", "version": "1"}}});
+        let r = self.post(&[JSON, ACCEPT], body.to_string().as_bytes());
+        assert_eq!(r.status, 200, "{}", r.body_text());
+        let sid = r.header("mcp-session-id").expect("session id").to_owned();
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let r = self.post(&legacy_headers(&sid, version), note.to_string().as_bytes());
+        assert_eq!(r.status, 202);
+        sid
+    }
+}
+
+/// The headers of a POST on a legacy session.
+pub fn legacy_headers<'a>(sid: &'a str, version: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        JSON,
+        ACCEPT,
+        ("Mcp-Session-Id", sid),
+        ("MCP-Protocol-Version", version),
+    ]
 }
 
 /// The standard headers of a 2026-07-28 POST.

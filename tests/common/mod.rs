@@ -3,8 +3,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{json, Value};
+use std::io::ErrorKind;
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -379,4 +380,47 @@ pub fn text_of(result: &Value) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no text in {result}"))
         .to_owned()
+}
+
+// ------------------------------------------------------------------------------------------------
+// Raw sockets for the clients that misbehave on purpose (lines.rs, http.rs)
+// ------------------------------------------------------------------------------------------------
+
+/// A connection whose receive buffer is small from the start.
+pub fn small_rcvbuf_connect(port: u16) -> TcpStream {
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    // Set before connect so that the advertised window stays small: the kernel cannot hide a
+    // client that never reads behind megabytes of receive buffer.
+    sock.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    sock.connect(&addr.into()).expect("connect");
+    let s: TcpStream = sock.into();
+    s.set_nodelay(true).ok();
+    s
+}
+
+/// A connection from another loopback address (servers rate-limit per client address).
+pub fn connect_from(ip: Ipv4Addr, port: u16) -> TcpStream {
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    sock.bind(&SocketAddr::from((ip, 0)).into()).expect("bind");
+    sock.connect(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)).into())
+        .expect("connect");
+    sock.into()
+}
+
+/// Make the close of `s` a reset (RST) instead of an orderly FIN.
+pub fn reset(s: &TcpStream) {
+    socket2::SockRef::from(s)
+        .set_linger(Some(Duration::ZERO))
+        .expect("SO_LINGER");
+}
+
+/// The peer reset (or otherwise tore down) the connection.
+pub fn is_reset(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted
+    )
 }
