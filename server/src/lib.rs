@@ -27,6 +27,7 @@
 pub mod auth;
 pub mod check;
 pub mod demo;
+pub mod engine;
 pub mod fixtures;
 pub mod http;
 pub mod mesh;
