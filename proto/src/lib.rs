@@ -8,6 +8,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod dispatch;
+pub mod downgrade;
 pub mod framing;
 pub mod jsonrpc;
 pub mod pagination;

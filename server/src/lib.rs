@@ -25,6 +25,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod auth;
+pub mod engine;
 pub mod http;
 pub mod mesh;
 pub mod metrics;

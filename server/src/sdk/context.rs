@@ -2,7 +2,7 @@
 //! client, notice that the client cancelled, and publish resource updates to every shard.
 
 use super::error::HandlerError;
-use crate::service::{MsgKind, Outlet, Session, ShardCtx, TaskRecord};
+use crate::service::{CancelToken, MsgKind, Outlet, Session, ShardCtx, TaskRecord};
 use ringmcp_proto::types::{
     InputRequest, LogLevel, LoggingMessageParams, CREATE_MESSAGE, ELICIT, LIST_ROOTS,
 };
@@ -11,66 +11,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-
-/// A shard-local cancellation flag with wakers.
-#[derive(Clone, Default)]
-pub struct CancelToken {
-    inner: Rc<CancelInner>,
-}
-
-#[derive(Default)]
-struct CancelInner {
-    cancelled: Cell<bool>,
-    wakers: RefCell<Vec<Waker>>,
-}
-
-impl CancelToken {
-    /// A fresh, uncancelled token.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Cancel: wakes everything waiting on [`CancelToken::cancelled`].
-    pub fn cancel(&self) {
-        self.inner.cancelled.set(true);
-        for w in self.inner.wakers.borrow_mut().drain(..) {
-            w.wake();
-        }
-    }
-
-    /// Whether [`CancelToken::cancel`] was called.
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.get()
-    }
-
-    /// Resolves once cancelled.
-    pub fn cancelled(&self) -> impl Future<Output = ()> + '_ {
-        Cancelled { token: self }
-    }
-}
-
-struct Cancelled<'a> {
-    token: &'a CancelToken,
-}
-
-impl Future for Cancelled<'_> {
-    type Output = ();
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.token.is_cancelled() {
-            return Poll::Ready(());
-        }
-        let mut wakers = self.token.inner.wakers.borrow_mut();
-        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            wakers.push(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
 
 /// Handed to every handler call.
 #[derive(Clone)]

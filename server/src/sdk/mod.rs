@@ -13,7 +13,9 @@ mod registry;
 
 pub use builder::{PromptDef, ResourceDef, ServerBuilder, TemplateDef};
 pub(crate) use context::InputMode;
-pub use context::{CancelToken, InputRequiredBuilder, RequestContext};
+pub use context::{InputRequiredBuilder, RequestContext};
+// Lives with the shard state so that `service` needs nothing from here; handlers find it here.
+pub use crate::service::CancelToken;
 pub use error::{BuildError, HandlerError};
 pub use registry::{
     BoxFuture, CompleteFn, PromptEntry, PromptFn, ReadFn, Registry, ResourceEntry, TemplateEntry,

@@ -1,9 +1,9 @@
-//! The protocol engine of one shard: turns decoded frames from a connection into handler calls and
-//! writes responses and notifications to an [`Outlet`] (a connection's [`Outbox`], an HTTP
-//! exchange). It owns no sockets; the
-//! net ring driver feeds it frames and flushes outboxes.
+//! Shard-local protocol state: sessions, outlets (a connection's [`Outbox`], an HTTP exchange),
+//! the shard context, tasks, sealed request states and cancellation tokens. It owns no sockets
+//! and must not import the SDK ([`crate::sdk`]) or the engine ([`crate::engine`]), which are built
+//! on top of it.
 
-mod engine;
+mod cancel;
 mod outbox;
 mod outlet;
 mod seal;
@@ -11,10 +11,13 @@ mod session;
 mod shard;
 mod tasks;
 
-pub use engine::{Limits, McpService};
+pub use cancel::CancelToken;
 pub use outbox::{ConnRef, Outbox, ShardSignal};
 pub use outlet::{MsgKind, Outlet};
 pub use seal::StateSeal;
 pub use session::{ClientAnswer, ClientReply, Session};
 pub use shard::ShardCtx;
 pub use tasks::{TaskRecord, TaskStore};
+
+// TODO(layers): temporary re-export while http/, netring/ and runtime/ move to `crate::engine`.
+pub use crate::engine::{Limits, McpService};

@@ -1,8 +1,8 @@
 //! [`Session`]: per-connection protocol state: the legacy lifecycle, requests in flight (for
 //! cancellation), legacy resource subscriptions and 2026-07-28 `subscriptions/listen` streams.
 
+use super::cancel::CancelToken;
 use super::outlet::{MsgKind, Outlet};
-use crate::sdk::CancelToken;
 use ringmcp_proto::session::LegacySession;
 use ringmcp_proto::types::SubscriptionFilter;
 use ringmcp_proto::ErrorObject;

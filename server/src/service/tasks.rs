@@ -7,8 +7,8 @@
 //! Inputs it asks for while it runs are parked on the task (`tasks/get` shows them, `tasks/update`
 //! answers them). Serves both the 2026-07-28 extension and the 2025-11-25 experimental tasks.
 
+use super::cancel::CancelToken;
 use super::session::{ClientReply, Session};
-use crate::sdk::CancelToken;
 use ringmcp_proto::jsonrpc::ErrorObject;
 use ringmcp_proto::types::{InputRequest, TaskStatus, RELATED_TASK_KEY};
 use serde_json::value::RawValue;

@@ -1,0 +1,177 @@
+//! Handler calls: [`McpService::spawn_call`] registers a call in the session's in-flight table,
+//! builds its [`RequestContext`], lets it escalate to a task when allowed, gives it an OTel span
+//! from `_meta.traceparent`, runs it as a shard-local task and turns its outcome (result, error,
+//! cancellation, panic) into the answer or the task's result. What a call validates and computes
+//! is the per-method files' business.
+
+use super::cancel_switch::{CancelSwitch, SwitchCancelled};
+use super::reply::Sink;
+use super::rounds::Round;
+use super::{Call, McpService};
+use crate::sdk::{BoxFuture, HandlerError, InputMode, RequestContext};
+use crate::service::{CancelToken, TaskRecord};
+use futures_lite::FutureExt;
+use ringmcp_proto::dispatch::Era;
+use ringmcp_proto::jsonrpc::{self, code, ErrorObject};
+use ringmcp_proto::types::{LogLevel, RequestMeta};
+use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+
+/// May this call become a task, and in which flavour (2025-11-25 or the 2026-07-28 extension).
+#[derive(Clone, Copy)]
+pub(super) struct TaskMode {
+    pub(super) legacy: bool,
+}
+
+impl McpService {
+    /// Register the call as in flight and run `work` as a task; `work` returns the serialised
+    /// result or an error.
+    pub(super) fn spawn_call(
+        self: &Rc<Self>,
+        sink: &Sink,
+        call: Call,
+        meta: Option<&RequestMeta>,
+        round: Round,
+        task_mode: Option<TaskMode>,
+        work: impl FnOnce(RequestContext) -> BoxFuture<Result<Vec<u8>, ErrorObject>>,
+    ) {
+        let session = sink.session().clone();
+        if session.inflight.borrow().contains_key(&call.id) {
+            let e = ErrorObject::invalid_request("a request with this id is already in flight");
+            return sink.error(Some(&call.id), &e);
+        }
+        if session.inflight() >= self.limits.max_inflight_per_session {
+            let e = ErrorObject::new(
+                code::SERVER_BUSY,
+                "too many requests in flight on this session",
+            );
+            return sink.error(Some(&call.id), &e);
+        }
+        let token = CancelToken::new();
+        session
+            .inflight
+            .borrow_mut()
+            .insert(call.id.clone(), token.clone());
+        let log_level = match &call.era {
+            Era::Modern(m) => m.log_level,
+            Era::Legacy => Some(
+                session
+                    .legacy
+                    .borrow()
+                    .log_level()
+                    .unwrap_or(LogLevel::Info),
+            ),
+        };
+        let progress_token = meta.and_then(|m| m.progress_token.clone());
+        let input = match &call.era {
+            Era::Modern(m) => InputMode::Modern {
+                capabilities: m.client_capabilities.clone(),
+                responses: round.responses,
+                state: round.state,
+            },
+            Era::Legacy => InputMode::Legacy {
+                capabilities: session.legacy.borrow().client_capabilities().clone(),
+                timeout: self.limits.client_request_timeout,
+            },
+        };
+        let ctx = RequestContext::new(
+            input,
+            session.clone(),
+            sink.outlet.clone(),
+            self.shard.clone(),
+            progress_token,
+            log_level,
+            token.clone(),
+        );
+        let switch = Rc::new(CancelSwitch::default());
+        switch.switch_to(token.clone());
+        let escalated: Rc<RefCell<Option<Rc<TaskRecord>>>> = Rc::new(RefCell::new(None));
+        if let Some(mode) = task_mode {
+            let (tasks, sink, id, session, switch, escalated) = (
+                self.tasks.clone(),
+                sink.clone(),
+                call.id.clone(),
+                session.clone(),
+                switch.clone(),
+                escalated.clone(),
+            );
+            let server_meta = self.shape.server_meta.clone();
+            ctx.allow_task(Box::new(move || {
+                let owner = mode.legacy.then_some(&session);
+                let record = tasks
+                    .create(owner)
+                    .map_err(|e| HandlerError::Internal(e.message))?;
+                // Stored before the client hears of it; then the request is answered with it.
+                let created = if mode.legacy {
+                    record.created_legacy()
+                } else {
+                    record.created_modern(&server_meta)
+                };
+                sink.result(&id, &created);
+                session.inflight.borrow_mut().remove(&id);
+                switch.switch_to(record.cancel_token().clone());
+                *escalated.borrow_mut() = Some(record.clone());
+                Ok(record)
+            }));
+        }
+        let fut = work(ctx);
+        let shard = self.shard.clone();
+        let sink = sink.clone();
+        shard.request_started();
+        // W3C trace context from `_meta.traceparent`: the call gets a span in the caller's trace
+        // (exported over OTLP when configured). Untraced calls pay for no span.
+        let span = match meta.and_then(|m| m.traceparent.as_deref()) {
+            Some(tp) => {
+                let span = tracing::info_span!("mcp.call", id = ?call.id, trace_id = tp.split('-').nth(1).unwrap_or(""));
+                let parent = crate::telemetry::remote_context(
+                    tp,
+                    meta.and_then(|m| m.tracestate.as_deref()),
+                );
+                let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
+                span
+            }
+            None => tracing::Span::none(),
+        };
+        glommio::spawn_local(tracing::Instrument::instrument(async move {
+            let run = async { Some(AssertUnwindSafe(fut).catch_unwind().await) };
+            let outcome = run.or(async { SwitchCancelled { switch }.await; None }).await;
+            shard.request_finished();
+            let task = escalated.borrow_mut().take();
+            if let Some(task) = task {
+                // The request was answered with the task: the outcome is the task's.
+                match outcome {
+                    None => {}
+                    Some(Ok(Ok(bytes))) => match serde_json::value::RawValue::from_string(String::from_utf8_lossy(&bytes).into_owned()) {
+                        Ok(raw) => task.complete(raw),
+                        Err(_) => task.fail(ErrorObject::internal("result could not be stored")),
+                    },
+                    Some(Ok(Err(e))) => task.fail(e),
+                    Some(Err(_)) => {
+                        tracing::error!(task = %&task.id[..8.min(task.id.len())], "handler panicked in a task");
+                        task.fail(ErrorObject::internal("handler panicked"));
+                    }
+                }
+                return;
+            }
+            session.inflight.borrow_mut().remove(&call.id);
+            match outcome {
+                None => sink.skip(),
+                Some(Ok(Ok(bytes))) => {
+                    sink.write(|out| jsonrpc::write_result_raw(out, &call.id, &bytes))
+                }
+                Some(Ok(Err(e))) => sink.error(Some(&call.id), &e),
+                Some(Err(panic)) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "handler panicked".into());
+                    tracing::error!(id = ?call.id, panic = %what, "handler panicked");
+                    sink.error(Some(&call.id), &ErrorObject::internal("handler panicked"));
+                }
+            }
+        }, span))
+        .detach();
+    }
+}

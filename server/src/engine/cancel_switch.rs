@@ -1,0 +1,44 @@
+//! [`CancelSwitch`]: the cancellation a running call listens to, which moves from its request to
+//! its task when the call becomes one. It only routes cancellation; it must not answer requests.
+
+use crate::service::CancelToken;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// Where a running call's cancellation comes from: its request at first, its task once it
+/// became one (so that the end of the request no longer stops it).
+#[derive(Default)]
+pub(super) struct CancelSwitch {
+    current: RefCell<CancelToken>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl CancelSwitch {
+    pub(super) fn switch_to(&self, token: CancelToken) {
+        *self.current.borrow_mut() = token;
+        for w in self.wakers.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+}
+
+/// Resolves once the token the switch points at is cancelled.
+pub(super) struct SwitchCancelled {
+    pub(super) switch: Rc<CancelSwitch>,
+}
+
+impl Future for SwitchCancelled {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let token = self.switch.current.borrow().clone();
+        let mut cancelled = std::pin::pin!(token.cancelled());
+        if cancelled.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        self.switch.wakers.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+}

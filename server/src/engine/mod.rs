@@ -1,0 +1,204 @@
+//! [`McpService`], the protocol engine of one shard: frame -> JSON-RPC message -> lifecycle / era
+//! check -> handler -> response bytes, written to an [`Outlet`] (a connection's outbox, an HTTP
+//! exchange).
+//!
+//! Cheap methods (lists, ping, discover, completion) are answered inline. Handler calls (tools,
+//! resource reads, prompts) run as shard-local tasks: they are registered in the session's in-flight
+//! table so that `notifications/cancelled` can stop them, and a panic inside one becomes -32603 for
+//! that request only.
+//!
+//! This module owns the engine value, its construction and the entry points (a frame, a parsed
+//! message or batch); each kind of request is answered in its own file. It owns no sockets and
+//! must not import `http`, `netring` or `runtime`: they sit above it, as it sits above
+//! [`crate::sdk`] and [`crate::service`].
+
+mod calls;
+mod cancel_switch;
+mod complete;
+mod dispatch;
+mod errors;
+mod handshake;
+mod limits;
+mod lists;
+mod prompts;
+mod reply;
+mod resources;
+mod rounds;
+mod subscriptions;
+mod task_ops;
+mod tools;
+
+pub use limits::Limits;
+
+use crate::sdk::Registry;
+use crate::service::{MsgKind, Outlet, Session, ShardCtx, StateSeal, TaskStore};
+use reply::{send_once, BatchReply, Sink};
+use ringmcp_proto::dispatch::{Era, ResultShape};
+use ringmcp_proto::framing::Frame;
+use ringmcp_proto::jsonrpc::{self, ErrorObject, Message, Parsed, Rejected, RequestId};
+use ringmcp_proto::pagination::CursorCodec;
+use ringmcp_proto::seal::KeyRing;
+use ringmcp_proto::revision::ProtocolVersion;
+use ringmcp_proto::types::CacheScope;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// The engine of one shard.
+pub struct McpService {
+    registry: Arc<Registry>,
+    shape: ResultShape,
+    cursors: CursorCodec,
+    seal: StateSeal,
+    tasks: Rc<TaskStore>,
+    epoch: std::time::Instant,
+    limits: Limits,
+    shard: Rc<ShardCtx>,
+}
+
+/// A request in progress: its id, era and revision.
+struct Call {
+    id: RequestId,
+    era: Era,
+    version: ProtocolVersion,
+}
+
+impl McpService {
+    /// An engine serving `registry` on `shard`; `keys` (cursors, request states) must be the
+    /// same on every shard.
+    pub fn new(
+        registry: Arc<Registry>,
+        limits: Limits,
+        shard: Rc<ShardCtx>,
+        keys: KeyRing,
+    ) -> Self {
+        let shape = ResultShape::new(registry.info(), limits.cache_ttl_ms, CacheScope::Public);
+        McpService {
+            registry,
+            shape,
+            cursors: CursorCodec::new(keys.clone()),
+            seal: StateSeal::new(keys),
+            epoch: std::time::Instant::now(),
+            tasks: TaskStore::new(
+                shard.id,
+                limits.task_ttl,
+                limits.task_poll,
+                limits.max_tasks,
+            ),
+            limits,
+            shard,
+        }
+    }
+
+    /// The tool arguments a client must mirror in `Mcp-Param-*` headers (SEP-2243).
+    pub fn header_params(&self, tool: &str) -> &[(String, String)] {
+        self.registry
+            .tool(tool)
+            .map_or(&[], |t| t.header_params.as_slice())
+    }
+
+    /// The shard this engine runs on.
+    pub fn shard(&self) -> &Rc<ShardCtx> {
+        &self.shard
+    }
+
+    /// The message limit (for the line codec).
+    pub fn max_message_bytes(&self) -> usize {
+        self.limits.max_message_bytes
+    }
+
+    /// Handle one decoded line from `session`; answers go to `outlet`.
+    pub fn on_frame(
+        self: &Rc<Self>,
+        session: &Rc<Session>,
+        outlet: &Rc<dyn Outlet>,
+        frame: Frame<'_>,
+    ) {
+        match frame {
+            Frame::Oversize => {
+                tracing::debug!(
+                    limit = self.limits.max_message_bytes,
+                    "oversize message discarded"
+                );
+                let e = ErrorObject::invalid_request(format!(
+                    "message exceeds the {} byte limit",
+                    self.limits.max_message_bytes
+                ));
+                send_once(&**outlet, MsgKind::Error(e.code), |out| {
+                    jsonrpc::write_error(out, None, &e)
+                });
+            }
+            Frame::Line(bytes) => self.on_parsed(session, outlet, jsonrpc::parse(bytes)),
+        }
+    }
+
+    /// Handle one parsed message (or batch) from `session`; answers go to `outlet`.
+    pub fn on_parsed(
+        self: &Rc<Self>,
+        session: &Rc<Session>,
+        outlet: &Rc<dyn Outlet>,
+        parsed: Parsed,
+    ) {
+        match parsed {
+            Parsed::Single(Ok(msg)) => {
+                let sink = Sink {
+                    session: session.clone(),
+                    outlet: outlet.clone(),
+                    batch: None,
+                    meter: None,
+                };
+                self.on_message(&sink, msg, false)
+            }
+            Parsed::Single(Err(Rejected { id, error })) => {
+                send_once(&**outlet, MsgKind::Error(error.code), |out| {
+                    jsonrpc::write_error(out, id.as_ref(), &error)
+                })
+            }
+            Parsed::Batch(items) => self.on_batch(session, outlet, items),
+        }
+    }
+
+    fn on_batch(
+        self: &Rc<Self>,
+        session: &Rc<Session>,
+        outlet: &Rc<dyn Outlet>,
+        items: Vec<Result<Message, Rejected>>,
+    ) {
+        let version = session.legacy.borrow().version();
+        if !version.is_some_and(ProtocolVersion::allows_batches) {
+            let why = match version {
+                Some(v) => format!("JSON-RPC batches are not part of protocol revision {v}"),
+                None => "JSON-RPC batches are only accepted on initialized 2025-03-26 sessions"
+                    .to_owned(),
+            };
+            let e = ErrorObject::invalid_request(why);
+            send_once(&**outlet, MsgKind::Error(e.code), |out| {
+                jsonrpc::write_error(out, None, &e)
+            });
+            return;
+        }
+        let expecting = items
+            .iter()
+            .filter(|m| !matches!(m, Ok(Message::Notification(_)) | Ok(Message::Response(_))))
+            .count();
+        let reply = Rc::new(BatchReply {
+            outlet: outlet.clone(),
+            parts: RefCell::new(Vec::new()),
+            pending: Cell::new(expecting + 1),
+        });
+        let sink = Sink {
+            session: session.clone(),
+            outlet: outlet.clone(),
+            batch: Some(reply.clone()),
+            meter: None,
+        };
+        for item in items {
+            match item {
+                Ok(msg) => self.on_message(&sink, msg, true),
+                Err(Rejected { id, error }) => sink.error(id.as_ref(), &error),
+            }
+        }
+        // The extra count keeps the reply open until every item has been dispatched.
+        reply.finish_one();
+    }
+}

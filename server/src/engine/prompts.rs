@@ -1,0 +1,55 @@
+//! `prompts/get`: the prompt's existence and required arguments are checked and its handler runs
+//! as a call. Running the call is [`McpService::spawn_call`]'s job.
+
+use super::errors::failure;
+use super::reply::{to_bytes, Sink};
+use super::{Call, McpService};
+use ringmcp_proto::jsonrpc::ErrorObject;
+use ringmcp_proto::types::GetPromptParams;
+use std::rc::Rc;
+
+impl McpService {
+    pub(super) fn get_prompt(self: &Rc<Self>, sink: &Sink, call: Call, p: GetPromptParams) {
+        let Some(entry) = self.registry.prompt(&p.name) else {
+            return sink.error(
+                Some(&call.id),
+                &ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name)),
+            );
+        };
+        let args = p.arguments.unwrap_or_default();
+        let missing: Vec<&str> = entry
+            .prompt
+            .arguments
+            .iter()
+            .filter(|a| a.required && !args.contains_key(&a.name))
+            .map(|a| a.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let e = ErrorObject::invalid_params(format!(
+                "missing required argument(s): {}",
+                missing.join(", ")
+            ));
+            return sink.error(Some(&call.id), &e);
+        }
+        let get = entry.get.clone();
+        let envelope = self.shape.envelope(&call.era, false);
+        let binding = format!("prompts/get\0{}", p.name);
+        let Some(round) = self.round(sink, &call, &binding, p.input_responses, p.request_state)
+        else {
+            return;
+        };
+        let asking = self.asking(&call.era, binding);
+        let version = call.version;
+        self.spawn_call(sink, call, p.meta.as_ref(), round, None, move |ctx| {
+            Box::pin(async move {
+                match get(ctx, args).await {
+                    Ok(mut result) => {
+                        result.envelope = envelope;
+                        Ok(to_bytes(&result))
+                    }
+                    Err(e) => failure(e, version, &asking),
+                }
+            })
+        });
+    }
+}
