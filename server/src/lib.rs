@@ -29,6 +29,7 @@ pub mod check;
 pub mod demo;
 pub mod fixtures;
 pub mod http;
+pub mod lines;
 pub mod mesh;
 pub mod metrics;
 pub mod netring;
