@@ -92,7 +92,8 @@ fn eventfd() -> Result<Arc<EventFd>, ServeError> {
 /// Block SIGINT and SIGTERM in this thread (and so in every thread it starts) and return a
 /// signalfd that reads them.
 fn signal_fd() -> Result<RawFd, ServeError> {
-    // SAFETY: sigset manipulation on a local, then pthread_sigmask/signalfd syscalls.
+    // SAFETY: the sigset is a live local, zeroed (a valid empty set) and filled by sigemptyset/
+    // sigaddset; pthread_sigmask and signalfd only read it, and the null old-set pointer is allowed.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
@@ -224,14 +225,16 @@ fn wait_for_stop(
                 revents: 0,
             },
         ];
-        // SAFETY: poll on two valid pollfds.
+        // SAFETY: `fds` is a live local array of exactly the 2 pollfds passed; both fds stay open
+        // (the signalfd for the process's life, the eventfd borrowed from the caller).
         let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
         if n < 0 {
             continue;
         }
         if fds[0].revents & libc::POLLIN != 0 {
             let mut info = [0u8; 128];
-            // SAFETY: reading one signalfd_siginfo (128 bytes) into a buffer of that size.
+            // SAFETY: the destination is a live local buffer of exactly the 128 bytes read (one
+            // signalfd_siginfo); the signalfd stays open for the process's life.
             unsafe { libc::read(sigfd, info.as_mut_ptr().cast(), info.len()) };
             tracing::info!("signal received: shutting down");
             stop.store(true, Ordering::Relaxed);

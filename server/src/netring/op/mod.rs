@@ -226,6 +226,37 @@ mod tests {
         assert!(ops.is_idle());
     }
 
+    /// The same on a real ring that genuinely refuses: a single-issuer ring (as the driver's) with
+    /// a full submission queue, driven from a thread that is not its issuer, so `io_uring_enter`
+    /// fails (EEXIST) and the SQE cannot be queued. Counting before pushing, as the driver did,
+    /// would leave one operation counted forever here.
+    #[test]
+    fn a_real_ring_that_cannot_submit_counts_nothing() {
+        let mut ring = IoUring::builder()
+            .setup_single_issuer()
+            .build(2)
+            .expect("io_uring");
+        while {
+            // SAFETY: a NOP names no buffer.
+            unsafe { ring.submission().push(&nop()).is_ok() }
+        } {}
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut ops = InFlight::default();
+                // SAFETY: a NOP names no buffer.
+                let queued = unsafe { ops.start(&mut ring, &nop()) };
+                assert!(
+                    !queued,
+                    "the full queue of a ring we may not submit to takes nothing"
+                );
+                assert!(
+                    ops.is_idle(),
+                    "an operation the kernel never got must not be waited for"
+                );
+            });
+        });
+    }
+
     #[test]
     fn user_data_round_trips() {
         for op in [Op::Accept, Op::Recv, Op::Send, Op::Read] {
