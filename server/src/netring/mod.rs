@@ -25,4 +25,4 @@ pub use bufring::BufRing;
 pub use driver::{DriverConfig, NetDriver, ShardIo, Source};
 pub use outbox::{ConnRef, Outbox, ShardSignal};
 pub use protocol::{Peer, Protocol, Protocols, SweepClock, Swept, Wire};
-pub use sys::{peer_ip, EventFd};
+pub use sys::EventFd;

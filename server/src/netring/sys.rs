@@ -94,7 +94,7 @@ pub(super) fn shutdown(fd: BorrowedFd<'_>) {
 }
 
 /// The address of the peer of a connected socket (`None` for anything else, a pipe say).
-pub fn peer_ip(fd: BorrowedFd<'_>) -> Option<IpAddr> {
+pub(super) fn peer_ip(fd: BorrowedFd<'_>) -> Option<IpAddr> {
     // SAFETY: an all-zero sockaddr_storage is a valid value of that plain C struct.
     let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
