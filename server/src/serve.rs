@@ -89,7 +89,8 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
         }
         Listen::Stdio
     } else {
-        let mut per_shard: Vec<Vec<(std::os::fd::RawFd, Wire)>> = vec![Vec::new(); cpus.len()];
+        let mut per_shard: Vec<Vec<(std::os::fd::OwnedFd, Wire)>> =
+            (0..cpus.len()).map(|_| Vec::new()).collect();
         let mut http = None;
         let tls = options.driver.tls.is_some();
         options.http.tls = tls;

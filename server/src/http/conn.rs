@@ -1,10 +1,11 @@
 //! [`HttpConn`]: the HTTP side of one connection: the request codec, pipelined requests waiting
 //! their turn, and the exchange being answered. Responses leave in request order because the
-//! next request starts only when the current exchange is done.
+//! next request starts only when the current exchange is done. As the net ring's [`Protocol`] it
+//! also decides its own request and idle timeouts.
 
 use super::exchange::Pending;
 use super::service::HttpService;
-use crate::service::Outbox;
+use crate::netring::{Outbox, Protocol, SweepClock, Swept};
 use ringmcp_proto::framing::http::{self, HttpCodec, HttpEvent, HttpLimits, HttpRequest};
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -154,5 +155,49 @@ impl HttpConn {
     /// The connection should be closed once its bytes are sent.
     pub fn close_after(&self) -> bool {
         self.close_after && self.idle()
+    }
+}
+
+impl Protocol for HttpConn {
+    type Shared = Rc<HttpService>;
+
+    fn on_bytes(&mut self, service: &Rc<HttpService>, data: &[u8], outbox: &Rc<Outbox>) {
+        HttpConn::on_bytes(self, data, service, outbox);
+    }
+
+    fn on_flush(&mut self, service: &Rc<HttpService>, outbox: &Rc<Outbox>) {
+        self.pump(service, outbox);
+    }
+
+    /// A request still incomplete after the request timeout gets 408 and the connection closes
+    /// once it is sent; a connection with nothing in flight and no byte for the idle timeout is
+    /// closed.
+    fn sweep(&mut self, _: &Rc<HttpService>, clock: &SweepClock, outbox: &Rc<Outbox>) -> Swept {
+        if self
+            .partial_since()
+            .is_some_and(|t| clock.now.duration_since(t) >= clock.request_timeout)
+        {
+            tracing::debug!("HTTP request not completed in time: 408");
+            self.refuse_slow(outbox);
+        } else if self.idle()
+            && self.partial_since().is_none()
+            && clock.now.duration_since(clock.last_active) >= clock.idle_timeout
+        {
+            return Swept::Close("idle HTTP connection");
+        }
+        Swept::Keep
+    }
+
+    /// A peer that closed while a stream is open wants nothing more from it.
+    fn busy(&self, eof: bool) -> bool {
+        !(self.idle() || eof && self.streaming())
+    }
+
+    fn close(&mut self) {
+        HttpConn::close(self);
+    }
+
+    fn close_after_send(&self) -> bool {
+        self.close_after()
     }
 }

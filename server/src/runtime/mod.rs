@@ -2,17 +2,21 @@
 //! with its connections and sessions; a channel mesh joins them for broadcasts. The main thread
 //! only waits for SIGINT/SIGTERM (through a signalfd) or for the shards to finish.
 
+mod protocols;
+
+pub use protocols::{ShardConn, ShardProtocols};
+
 use crate::http::{HttpConfig, HttpService};
 use crate::mesh::{Mesh, MeshMsg};
 use crate::metrics::ShardMetrics;
-use crate::netring::{DriverConfig, NetDriver, Source, Wire};
+use crate::netring::{DriverConfig, EventFd, NetDriver, ShardIo, ShardSignal, Source, Wire};
 use crate::sdk::Registry;
-use crate::service::{Limits, McpService, ShardCtx, ShardSignal};
+use crate::service::{Limits, McpService, ShardCtx};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
 use ringmcp_proto::seal::KeyRing;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -76,7 +80,7 @@ pub enum Listen {
     /// Listening sockets: for each shard, its own listeners (SO_REUSEPORT) and what they speak.
     Sockets {
         /// Listeners per shard.
-        per_shard: Vec<Vec<(RawFd, Wire)>>,
+        per_shard: Vec<Vec<(OwnedFd, Wire)>>,
         /// HTTP settings, when an HTTP listener is among them.
         http: Option<Box<HttpConfig>>,
     },
@@ -84,19 +88,15 @@ pub enum Listen {
     Stdio,
 }
 
-fn eventfd() -> Result<RawFd, ServeError> {
-    // SAFETY: plain syscall.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(io_err("eventfd")(io::Error::last_os_error()));
-    }
-    Ok(fd)
+fn eventfd() -> Result<Arc<EventFd>, ServeError> {
+    EventFd::new().map(Arc::new).map_err(io_err("eventfd"))
 }
 
 /// Block SIGINT and SIGTERM in this thread (and so in every thread it starts) and return a
 /// signalfd that reads them.
 fn signal_fd() -> Result<RawFd, ServeError> {
-    // SAFETY: sigset manipulation on a local, then pthread_sigmask/signalfd syscalls.
+    // SAFETY: the sigset is a live local, zeroed (a valid empty set) and filled by sigemptyset/
+    // sigaddset; pthread_sigmask and signalfd only read it, and the null old-set pointer is allowed.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
@@ -155,7 +155,8 @@ pub fn run(
     let mut handles = Vec::new();
     for (shard, (source, cpu)) in sources.into_iter().zip(cpus.iter().copied()).enumerate() {
         let wake_fd = eventfd()?;
-        wake_fds.push(wake_fd);
+        wake_fds.push(wake_fd.clone());
+        let done_fd = done_fd.clone();
         let registry = registry.clone();
         let stop = stop.clone();
         let limits = config.limits.clone();
@@ -172,9 +173,9 @@ pub fn run(
                     shard, registry, limits, driver_cfg, http, source, wake_fd, stop, mesh, keys,
                 )
                 .await;
-                let one: u64 = 1;
-                // SAFETY: 8-byte write to the done eventfd, owned by main for the process' life.
-                unsafe { libc::write(done_fd, (&one as *const u64).cast(), 8) };
+                if let Err(e) = done_fd.signal() {
+                    tracing::error!(shard, error = %e, "could not tell main the shard ended");
+                }
                 result
             })
             .map_err(|e| ServeError::Executor {
@@ -183,7 +184,7 @@ pub fn run(
             })?;
         handles.push(handle);
     }
-    wait_for_stop(sigfd, done_fd, shards, &stop, &wake_fds);
+    wait_for_stop(sigfd, &done_fd, shards, &stop, &wake_fds);
     let mut failure = None;
     for (shard, h) in handles.into_iter().enumerate() {
         match h.join() {
@@ -205,12 +206,21 @@ pub fn run(
     failure.map_or(Ok(()), Err)
 }
 
+/// Wake every shard's net loop so that it sees `stop`.
+fn wake_all(wake_fds: &[Arc<EventFd>]) {
+    for fd in wake_fds {
+        if let Err(e) = fd.signal() {
+            tracing::warn!(error = %e, "could not wake a shard");
+        }
+    }
+}
+
 fn wait_for_stop(
     sigfd: RawFd,
-    done_fd: RawFd,
+    done_fd: &EventFd,
     shards: usize,
     stop: &AtomicBool,
-    wake_fds: &[RawFd],
+    wake_fds: &[Arc<EventFd>],
 ) {
     let mut finished = 0u64;
     loop {
@@ -221,43 +231,37 @@ fn wait_for_stop(
                 revents: 0,
             },
             libc::pollfd {
-                fd: done_fd,
+                fd: done_fd.as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
             },
         ];
-        // SAFETY: poll on two valid pollfds.
+        // SAFETY: `fds` is a live local array of exactly the 2 pollfds passed; both fds stay open
+        // (the signalfd for the process's life, the eventfd borrowed from the caller).
         let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
         if n < 0 {
             continue;
         }
         if fds[0].revents & libc::POLLIN != 0 {
             let mut info = [0u8; 128];
-            // SAFETY: reading one signalfd_siginfo (128 bytes) into a buffer of that size.
+            // SAFETY: the destination is a live local buffer of exactly the 128 bytes read (one
+            // signalfd_siginfo); the signalfd stays open for the process's life.
             unsafe { libc::read(sigfd, info.as_mut_ptr().cast(), info.len()) };
             tracing::info!("signal received: shutting down");
             stop.store(true, Ordering::Relaxed);
-            for &fd in wake_fds {
-                let one: u64 = 1;
-                // SAFETY: 8-byte write to a shard's eventfd.
-                unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
-            }
+            wake_all(wake_fds);
         }
         if fds[1].revents & libc::POLLIN != 0 {
-            let mut count = [0u8; 8];
-            // SAFETY: reading the eventfd counter.
-            unsafe { libc::read(done_fd, count.as_mut_ptr().cast(), 8) };
-            finished += u64::from_ne_bytes(count);
+            match done_fd.read() {
+                Ok(n) => finished += n,
+                Err(e) => tracing::warn!(error = %e, "reading the shards' done counter failed"),
+            }
             if finished >= shards as u64 {
                 return;
             }
             // One shard ending (stdio EOF) ends the others too.
             stop.store(true, Ordering::Relaxed);
-            for &fd in wake_fds {
-                let one: u64 = 1;
-                // SAFETY: as above.
-                unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
-            }
+            wake_all(wake_fds);
         }
     }
 }
@@ -270,7 +274,7 @@ async fn shard_main(
     driver_cfg: DriverConfig,
     http: Option<HttpConfig>,
     source: Source,
-    wake_fd: RawFd,
+    wake_fd: Arc<EventFd>,
     stop: Arc<AtomicBool>,
     mesh: Option<MeshBuilder<MeshMsg, glommio::channels::channel_mesh::Full>>,
     keys: KeyRing,
@@ -323,7 +327,13 @@ async fn shard_main(
             .detach();
         }
     }
-    let driver = NetDriver::new(service, http, source, wake_fd, stop, driver_cfg)?;
+    let io = ShardIo {
+        id: shard,
+        signal: ctx.signal.clone(),
+        metrics: ctx.metrics.clone(),
+        stop,
+    };
+    let driver = NetDriver::new(ShardProtocols::new(service, http), source, io, driver_cfg)?;
     tracing::debug!(shard, "shard running");
     driver.run().await
 }

@@ -1,10 +1,9 @@
-//! Shard-local protocol state: sessions, outlets (a connection's [`Outbox`], an HTTP exchange),
-//! the shard context, tasks, sealed request states and cancellation tokens. It owns no sockets
-//! and must not import the SDK ([`crate::sdk`]) or the engine ([`crate::engine`]), which are built
-//! on top of it.
+//! Shard-local protocol state: sessions, outlets (a connection's outbox in [`crate::netring`], an
+//! HTTP exchange), the shard context, tasks, sealed request states and cancellation tokens. It
+//! owns no sockets and must not import the SDK ([`crate::sdk`]) or the engine
+//! ([`crate::engine`]), which are built on top of it.
 
 mod cancel;
-mod outbox;
 mod outlet;
 mod seal;
 mod session;
@@ -12,12 +11,12 @@ mod shard;
 mod tasks;
 
 pub use cancel::CancelToken;
-pub use outbox::{ConnRef, Outbox, ShardSignal};
 pub use outlet::{MsgKind, Outlet};
 pub use seal::StateSeal;
 pub use session::{ClientAnswer, ClientReply, Session};
 pub use shard::ShardCtx;
 pub use tasks::{TaskRecord, TaskStore};
 
-// TODO(layers): temporary re-export while http/, netring/ and runtime/ move to `crate::engine`.
+// TODO(layers): temporary re-exports while http/ and runtime/ move to their new homes.
 pub use crate::engine::{Limits, McpService};
+pub use crate::netring::{ConnRef, Outbox, ShardSignal};

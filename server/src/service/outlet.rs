@@ -1,9 +1,10 @@
 //! [`Outlet`]: where the JSON-RPC messages for one client go. On a newline transport it is the
-//! connection's [`Outbox`]; on HTTP it is one request's response (plain JSON or an SSE stream) or a
+//! connection's [`Outbox`] (the net ring's bytes; its `Outlet` impl, adding the newline, lives
+//! here so that the net ring knows nothing of messages); on HTTP it is one request's response (plain JSON or an SSE stream) or a
 //! session's standing SSE stream; for a session on another shard, the mesh back to the shard that
 //! holds the connection.
 
-use super::outbox::Outbox;
+use crate::netring::Outbox;
 
 /// What a message is, so that an HTTP exchange can choose between JSON and SSE and know when its
 /// response is complete.

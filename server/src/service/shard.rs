@@ -1,11 +1,11 @@
 //! [`ShardCtx`]: what the protocol engine of one shard shares between its connections: the dirty
 //! list, the subscriber index, and the senders to the other shards for broadcasts.
 
-use super::outbox::ShardSignal;
 use super::outlet::MsgKind;
 use super::session::Session;
 use crate::mesh::{Mesh, MeshMsg};
 use crate::metrics::{ShardMetrics, Snapshot};
+use crate::netring::ShardSignal;
 use ringmcp_proto::jsonrpc;
 use std::task::Waker;
 
@@ -24,8 +24,8 @@ pub struct ShardCtx {
     listeners: RefCell<Vec<Weak<Session>>>,
     mesh: RefCell<Option<Rc<Mesh>>>,
     inflight: Cell<usize>,
-    /// This shard's counters.
-    pub metrics: ShardMetrics,
+    /// This shard's counters (shared with the net ring, which counts connections and bytes).
+    pub metrics: Rc<ShardMetrics>,
     /// The shard is draining (not ready).
     pub stopping: Cell<bool>,
     scrapes: RefCell<HashMap<u64, Rc<Scrape>>>,
@@ -49,7 +49,7 @@ impl ShardCtx {
             listeners: RefCell::new(Vec::new()),
             mesh: RefCell::new(None),
             inflight: Cell::new(0),
-            metrics: ShardMetrics::default(),
+            metrics: Rc::default(),
             stopping: Cell::new(false),
             scrapes: RefCell::new(HashMap::new()),
             next_scrape: Cell::new(0),

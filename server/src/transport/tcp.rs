@@ -4,7 +4,7 @@
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{IntoRawFd, RawFd};
+use std::os::fd::OwnedFd;
 
 /// Bind `count` listening sockets to `addr`. With port 0 the first socket picks the port and
 /// the others join it. Returns the fds and the bound address.
@@ -12,7 +12,7 @@ pub fn bind_reuseport(
     addr: SocketAddr,
     count: usize,
     backlog: i32,
-) -> io::Result<(Vec<RawFd>, SocketAddr)> {
+) -> io::Result<(Vec<OwnedFd>, SocketAddr)> {
     let mut fds = Vec::with_capacity(count);
     let mut bound = addr;
     for _ in 0..count.max(1) {
@@ -33,7 +33,7 @@ pub fn bind_reuseport(
                 bound = local;
             }
         }
-        fds.push(socket.into_raw_fd());
+        fds.push(OwnedFd::from(socket));
     }
     Ok((fds, bound))
 }

@@ -3,11 +3,13 @@
 //!
 //! Handlers write here from any task on the shard; only the net ring driver takes bytes out. An
 //! outbox over its byte limit (a client that does not read) is closed, and the driver drops the
-//! connection with a logged reason.
+//! connection with a logged reason. Bytes only: what they encode (JSON lines, HTTP) is the
+//! business of the protocol above, which must not reach the socket any other way.
 
+use super::sys::EventFd;
 use std::cell::{Cell, RefCell};
-use std::os::fd::RawFd;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// Names a connection inside its shard's slab: the key plus a generation, so that a late write
 /// for a closed connection never lands on the connection that reused its slot.
@@ -23,20 +25,25 @@ pub struct ConnRef {
 pub struct ShardSignal {
     dirty: RefCell<Vec<ConnRef>>,
     sleeping: Cell<bool>,
-    wake_fd: RawFd,
+    wake: Arc<EventFd>,
 }
 
 impl ShardSignal {
-    /// A signal that rings `wake_fd` (an eventfd) when the net loop sleeps.
-    pub fn new(wake_fd: RawFd) -> Self {
+    /// A signal that rings `wake` when the net loop sleeps.
+    pub fn new(wake: Arc<EventFd>) -> Self {
         ShardSignal {
             dirty: RefCell::new(Vec::new()),
             sleeping: Cell::new(false),
-            wake_fd,
+            wake,
         }
     }
 
-    pub(crate) fn mark(&self, conn: ConnRef) {
+    /// The eventfd the net loop sleeps on.
+    pub(super) fn doorbell(&self) -> &EventFd {
+        &self.wake
+    }
+
+    fn mark(&self, conn: ConnRef) {
         self.dirty.borrow_mut().push(conn);
         self.ring();
     }
@@ -44,25 +51,22 @@ impl ShardSignal {
     /// Wake the net loop if it sleeps.
     pub fn ring(&self) {
         if self.sleeping.replace(false) {
-            let one: u64 = 1;
-            // SAFETY: writing 8 bytes from a valid u64 to an eventfd we own for the shard's life.
-            let n = unsafe { libc::write(self.wake_fd, (&one as *const u64).cast(), 8) };
-            if n != 8 {
-                tracing::warn!(error = %std::io::Error::last_os_error(), "eventfd doorbell failed");
+            if let Err(e) = self.wake.signal() {
+                tracing::warn!(error = %e, "eventfd doorbell failed");
             }
         }
     }
 
     /// The driver is about to sleep: from now on a mark rings the doorbell.
-    pub(crate) fn set_sleeping(&self, sleeping: bool) {
+    pub(super) fn set_sleeping(&self, sleeping: bool) {
         self.sleeping.set(sleeping);
     }
 
-    pub(crate) fn has_dirty(&self) -> bool {
+    pub(super) fn has_dirty(&self) -> bool {
         !self.dirty.borrow().is_empty()
     }
 
-    pub(crate) fn take_dirty(&self, into: &mut Vec<ConnRef>) {
+    pub(super) fn take_dirty(&self, into: &mut Vec<ConnRef>) {
         std::mem::swap(&mut *self.dirty.borrow_mut(), into);
     }
 }
@@ -122,7 +126,7 @@ impl Outbox {
     }
 
     /// Take everything queued (the driver sends it).
-    pub(crate) fn take(&self, into: &mut Vec<u8>) {
+    pub(super) fn take(&self, into: &mut Vec<u8>) {
         self.queued.set(false);
         let mut buf = self.buf.borrow_mut();
         if into.is_empty() {

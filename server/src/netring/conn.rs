@@ -1,0 +1,149 @@
+//! [`Conn`]: one connection of the shard, its slot in the driver's slab, and opening and closing
+//! it. A slot is named by its key plus a generation ([`ConnRef`]), so that a late completion or
+//! outbox mark for a closed connection never lands on the connection that reused the slot. The fd
+//! is closed (by dropping its [`OwnedFd`]) only when no operation on it is in flight. Moving bytes
+//! is `io.rs`'s job, and what the bytes mean is the protocol's.
+
+use super::driver::NetDriver;
+use super::op::InFlight;
+use super::outbox::{ConnRef, Outbox};
+use super::protocol::{Peer, Protocol, Protocols, Wire};
+use super::sys;
+use super::tls::TlsLayer;
+use crate::metrics::ShardMetrics;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+use std::time::Instant;
+
+/// What carries a connection's bytes.
+pub(super) enum Kind {
+    /// An accepted socket, closed when the connection is removed.
+    Socket(OwnedFd),
+    /// The stdio pipes: left open (they are the process's), read into a buffer of their own
+    /// because pipes take no provided buffers.
+    Pipe {
+        input: RawFd,
+        output: RawFd,
+        read_buf: Box<[u8]>,
+    },
+}
+
+/// One connection.
+pub(super) struct Conn<C> {
+    pub(super) kind: Kind,
+    pub(super) gen: u32,
+    pub(super) proto: C,
+    /// The TLS record layer, when the listener speaks TLS.
+    pub(super) tls: Option<Box<TlsLayer>>,
+    /// Close once everything queued has been sent (after a TLS alert).
+    pub(super) close_after_send: bool,
+    /// Bytes waiting for this connection.
+    pub(super) outbox: Rc<Outbox>,
+    pub(super) sending: Vec<u8>,
+    pub(super) sent: usize,
+    pub(super) send_inflight: bool,
+    pub(super) recv_armed: bool,
+    /// Operations in flight (recv + send); the fd is closed only when this is zero.
+    pub(super) ops: InFlight,
+    /// Peer finished sending (EOF): answer what is in flight, then close.
+    pub(super) eof: bool,
+    pub(super) eof_at: Option<Instant>,
+    pub(super) closing: bool,
+    /// Last byte received (HTTP idle timeout).
+    pub(super) last_active: Instant,
+}
+
+impl<C> Conn<C> {
+    /// The fd reads come from.
+    pub(super) fn fd(&self) -> RawFd {
+        match &self.kind {
+            Kind::Socket(fd) => fd.as_raw_fd(),
+            Kind::Pipe { input, .. } => *input,
+        }
+    }
+
+    /// This connection's name for outbox marks and draining lists.
+    pub(super) fn conn_ref(&self, key: usize) -> ConnRef {
+        ConnRef {
+            key: key as u32,
+            gen: self.gen,
+        }
+    }
+
+    /// Everything queued has left and nothing is being sent.
+    pub(super) fn flushed(&self) -> bool {
+        !self.send_inflight && self.sent >= self.sending.len()
+    }
+
+    /// The peer finished sending: answer what is in flight, then close.
+    pub(super) fn set_eof(&mut self, key: usize, draining: &mut Vec<(usize, u32)>) {
+        self.eof = true;
+        self.eof_at = Some(Instant::now());
+        draining.push((key, self.gen));
+    }
+}
+
+impl<P: Protocols> NetDriver<P> {
+    pub(super) fn open_conn(&mut self, kind: Kind, wire: Wire) -> usize {
+        ShardMetrics::add(&self.metrics.open, 1);
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let gen = self.next_gen;
+        let conn_ref = ConnRef {
+            key: key as u32,
+            gen,
+        };
+        let outbox = Rc::new(Outbox::new(
+            conn_ref,
+            self.signal.clone(),
+            self.cfg.max_queued_bytes,
+        ));
+        let socket = match &kind {
+            Kind::Socket(fd) => Some(fd.as_fd()),
+            Kind::Pipe { .. } => None,
+        };
+        let proto = self.protocols.open(wire, &outbox, Peer::new(socket));
+        entry.insert(Conn {
+            kind,
+            gen,
+            proto,
+            tls: None,
+            close_after_send: false,
+            outbox,
+            sending: Vec::new(),
+            sent: 0,
+            send_inflight: false,
+            recv_armed: false,
+            ops: InFlight::default(),
+            eof: false,
+            eof_at: None,
+            closing: false,
+            last_active: Instant::now(),
+        });
+        key
+    }
+
+    /// Stop reading, cancel the session's requests, and close once no operation is in flight.
+    pub(super) fn close_conn(&mut self, key: usize, why: &str) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        if !c.closing {
+            tracing::debug!(key, reason = why, "closing connection");
+            c.closing = true;
+            c.outbox.close();
+            c.proto.close();
+            if let Kind::Socket(fd) = &c.kind {
+                // Ends the multishot recv and any pending send, so `ops` drains to zero.
+                sys::shutdown(fd.as_fd());
+            }
+        }
+        if c.ops.is_idle() {
+            // Dropping the connection closes its socket: nothing in flight names the fd anymore.
+            drop(self.conns.remove(key));
+            let open = &self.metrics.open;
+            open.set(open.get().saturating_sub(1));
+        }
+    }
+}

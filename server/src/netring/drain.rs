@@ -1,0 +1,136 @@
+//! Ending connections on time: the once-a-second sweeps (each protocol's request and idle timeouts,
+//! TLS handshakes not finished by their deadline), connections whose peer finished sending (EOF),
+//! and the shard's shutdown (close the listeners, give requests in flight the grace period, then
+//! close what is left). Only connections on the draining list are looked at each turn, so idle
+//! connections cost nothing here outside the sweeps.
+
+use super::driver::NetDriver;
+use super::protocol::{Protocol, Protocols, SweepClock, Swept};
+use std::time::{Duration, Instant};
+
+impl<P: Protocols> NetDriver<P> {
+    /// Listener back-off, EOF and shutdown bookkeeping. Touches only connections that are
+    /// draining (EOF seen) unless the shard is stopping, so idle connections cost nothing here.
+    pub(super) fn maintain(&mut self) {
+        let now = Instant::now();
+        if (self.protocols.sweeps() || !self.handshakes.is_empty()) && now >= self.next_sweep {
+            self.next_sweep = now + Duration::from_secs(1);
+            if self.protocols.sweeps() {
+                self.sweep_conns(now);
+            }
+            self.sweep_handshakes(now);
+            let signal = self.signal.clone();
+            glommio::spawn_local(async move {
+                glommio::timer::sleep(Duration::from_secs(1)).await;
+                signal.ring();
+            })
+            .detach();
+        }
+        self.resume_listeners(now);
+        if self.stop_requested() && self.stopping_since.is_none() {
+            tracing::info!(
+                shard = self.shard,
+                "stopping: no new connections; finishing requests in flight"
+            );
+            self.stopping_since = Some(now);
+            self.protocols.stopping();
+            self.close_listeners();
+            self.draining = self.conns.iter().map(|(k, c)| (k, c.gen)).collect();
+        }
+        if self.draining.is_empty() {
+            return;
+        }
+        let grace = self.cfg.shutdown_grace;
+        let stopping = self.stopping_since;
+        let mut draining = std::mem::take(&mut self.draining);
+        draining.retain(|&(key, gen)| {
+            let Some(c) = self.conns.get(key) else {
+                return false;
+            };
+            // The slot may hold a newer connection by now.
+            if c.gen != gen || c.closing {
+                return false;
+            }
+            let idle = !c.proto.busy(c.eof) && c.flushed();
+            let expired = c
+                .eof_at
+                .or(stopping)
+                .is_some_and(|t| now.duration_since(t) >= grace);
+            if idle || expired {
+                self.closed.push(key);
+                return false;
+            }
+            true
+        });
+        self.draining = draining;
+        for key in std::mem::take(&mut self.closed) {
+            self.close_conn(key, "finished");
+        }
+        if !self.draining.is_empty() && !self.tick_armed.replace(true) {
+            // Come back to re-check deadlines even if nothing else happens.
+            let signal = self.signal.clone();
+            let armed = self.tick_armed.clone();
+            glommio::spawn_local(async move {
+                glommio::timer::sleep(Duration::from_millis(20)).await;
+                armed.set(false);
+                signal.ring();
+            })
+            .detach();
+        }
+    }
+
+    /// Slow and idle connections: each protocol decides from its own state and the timeouts
+    /// (HTTP answers 408 to a request still incomplete after the request timeout, and closes a
+    /// connection with nothing in flight and no byte for the idle timeout). Runs once a second;
+    /// touches every connection with nothing left to send.
+    fn sweep_conns(&mut self, now: Instant) {
+        let mut clock = SweepClock {
+            now,
+            last_active: now,
+            request_timeout: self.cfg.http_request_timeout,
+            idle_timeout: self.cfg.http_idle_timeout,
+        };
+        let mut ended = Vec::new();
+        for (key, c) in self.conns.iter_mut() {
+            if c.closing || !c.flushed() {
+                continue;
+            }
+            clock.last_active = c.last_active;
+            if let Swept::Close(why) = c.proto.sweep(&self.protocols, &clock, &c.outbox) {
+                ended.push((key, why));
+            }
+        }
+        for (key, why) in ended {
+            self.close_conn(key, why);
+        }
+    }
+
+    /// TLS handshakes not finished by their deadline are dropped; finished ones leave the list.
+    fn sweep_handshakes(&mut self, now: Instant) {
+        let mut late = Vec::new();
+        self.handshakes.retain(|&(key, gen, deadline)| {
+            let Some(c) = self.conns.get(key) else {
+                return false;
+            };
+            if c.gen != gen || c.closing || !c.tls.as_ref().is_some_and(|t| t.handshaking()) {
+                return false;
+            }
+            if now >= deadline {
+                late.push(key);
+                return false;
+            }
+            true
+        });
+        for key in late {
+            tracing::debug!(key, "TLS handshake not finished in time");
+            self.close_conn(key, "TLS handshake timeout");
+        }
+    }
+
+    pub(super) fn finished(&self) -> bool {
+        if self.stdio {
+            return self.conns.is_empty();
+        }
+        self.stopping_since.is_some() && self.conns.is_empty()
+    }
+}
