@@ -27,8 +27,8 @@ const LAYERS: &[&[&str]] = &[
     &["lines", "http"],
     // Starting shards, wiring protocols to the net ring.
     &["runtime"],
-    // The public entry point.
-    &["serve"],
+    // The public entry point, and the inside as ringmcp's bench and test kit see it.
+    &["serve", "internals"],
 ];
 
 /// Lines a file may have, not counting its `#[cfg(test)]` module.

@@ -27,6 +27,7 @@
 pub mod auth;
 pub mod engine;
 pub mod http;
+pub mod internals;
 pub mod lines;
 pub mod mesh;
 pub mod metrics;

@@ -1,0 +1,140 @@
+//! The protocol engine in memory (`ringmcp_testkit::engine`): no socket, no process, no sleep.
+//! Each test runs on the test kit's shared executor and reads like the exchange it checks.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ringmcp_testkit::engine::{echo_registry, Engine};
+use ringmcp_testkit::{executor, expect, msg};
+use serde_json::json;
+
+#[test]
+fn a_stateless_call_is_answered_with_its_result_type() {
+    executor::run(|| async {
+        let engine = Engine::new(echo_registry());
+        let client = engine.client();
+        let answer = client
+            .request(msg::call(7, "echo").args(json!({"text": "hi"})).stateless())
+            .await;
+        let result = expect::result(&answer, 7);
+        assert_eq!(expect::text(&result), "hi");
+        assert_eq!(result["resultType"], "complete", "{answer}");
+    });
+}
+
+#[test]
+fn a_session_must_initialize_before_anything_but_ping() {
+    executor::run(|| async {
+        let engine = Engine::new(echo_registry());
+        let client = engine.client();
+        let answer = client.request(msg::request(1, "tools/list")).await;
+        expect::error(&answer, 1, -32600);
+        expect::result(&client.request(msg::request(2, "ping")).await, 2);
+        let init = client.initialize("2025-11-25").await;
+        assert_eq!(init["protocolVersion"], "2025-11-25");
+        let tools = expect::result(&client.request(msg::request(3, "tools/list")).await, 3);
+        assert_eq!(tools["tools"].as_array().map(Vec::len), Some(2), "{tools}");
+        // A second initialize is refused.
+        let again = client.request(msg::initialize(4, "2025-11-25")).await;
+        expect::error(&again, 4, -32600);
+    });
+}
+
+#[test]
+fn bad_requests_get_their_codes_and_cost_nothing_else() {
+    executor::run(|| async {
+        let engine = Engine::new(echo_registry());
+        let client = engine.client();
+        client.initialize("2025-06-18").await;
+        let cases = [
+            (msg::request(1, "no/such/method"), -32601),
+            (msg::call(2, "no-such-tool").args(json!({})), -32602),
+            (msg::call(3, "echo").args(json!({"text": 5})), -32602),
+            (msg::request(4, "tools/call").params(json!([1, 2])), -32602),
+            (
+                msg::request(5, "tools/list").param("cursor", "forged"),
+                -32602,
+            ),
+        ];
+        for (request, code) in cases {
+            let id = request.clone().value()["id"].clone();
+            expect::error(&client.request(request).await, id, code);
+        }
+        client.send_line(b"{not json");
+        expect::error(&client.next().await, serde_json::Value::Null, -32700);
+        // The session still works.
+        let ok = client
+            .request(msg::call(6, "echo").args(json!({"text": "still"})))
+            .await;
+        assert_eq!(expect::text(&expect::result(&ok, 6)), "still");
+        assert!(client.drain().is_empty(), "nothing else was written");
+    });
+}
+
+#[test]
+fn a_cancelled_call_sends_nothing_and_leaves_nothing_in_flight() {
+    executor::run(|| async {
+        let engine = Engine::new(echo_registry());
+        let client = engine.client();
+        client.initialize("2025-11-25").await;
+        client.send(msg::call(9, "sleep").args(json!({"ms": 60_000})));
+        assert_eq!(client.inflight(), 1);
+        client.send(msg::cancel(9));
+        assert_eq!(
+            client.inflight(),
+            0,
+            "the cancel takes the call out at once"
+        );
+        // The next answer on the session is the ping's: the cancelled call said nothing.
+        let pong = client.request(msg::request(10, "ping")).await;
+        expect::result(&pong, 10);
+        assert!(client.drain().is_empty());
+    });
+}
+
+#[test]
+fn closing_a_client_cancels_its_calls_and_not_the_others() {
+    executor::run(|| async {
+        let engine = Engine::new(echo_registry());
+        let (leaving, staying) = (engine.client(), engine.client());
+        leaving.initialize("2025-11-25").await;
+        staying.initialize("2025-11-25").await;
+        leaving.send(msg::call(1, "sleep").args(json!({"ms": 60_000})));
+        staying.send(msg::call(1, "sleep").args(json!({"ms": 1})));
+        leaving.close();
+        assert_eq!(leaving.inflight(), 0);
+        let answer = staying.next().await;
+        assert_eq!(expect::text(&expect::result(&answer, 1)), "slept");
+        assert_eq!(engine.inflight(), 0, "the closed client's call is gone too");
+    });
+}
+
+#[test]
+fn a_cursor_opens_on_another_engine_with_the_same_keys() {
+    executor::run(|| async {
+        let limits = ringmcp::internals::Limits {
+            page_size: 1,
+            ..Default::default()
+        };
+        let (a, b) = (
+            Engine::with_limits(echo_registry(), limits.clone()),
+            Engine::with_limits(echo_registry(), limits),
+        );
+        let first = expect::result(
+            &a.client()
+                .request(msg::request(1, "tools/list").stateless())
+                .await,
+            1,
+        );
+        let cursor = first["nextCursor"].as_str().unwrap().to_owned();
+        let second = expect::result(
+            &b.client()
+                .request(
+                    msg::request(2, "tools/list")
+                        .param("cursor", cursor)
+                        .stateless(),
+                )
+                .await,
+            2,
+        );
+        assert_ne!(first["tools"][0]["name"], second["tools"][0]["name"]);
+    });
+}
