@@ -3,7 +3,7 @@
 //! next request starts only when the current exchange is done.
 
 use super::exchange::Pending;
-use super::service::HttpService;
+use super::router::HttpService;
 use crate::service::Outbox;
 use ringmcp_proto::framing::http::{self, HttpCodec, HttpEvent, HttpLimits, HttpRequest};
 use std::collections::VecDeque;
