@@ -89,30 +89,20 @@ impl HttpService {
             return Err((500, ErrorObject::internal("no randomness for a session id")));
         };
         let (transport, extra) = transport();
-        let hs = match transport {
+        let (notify, replay, stream): (Rc<dyn Outlet>, _, _) = match transport {
             Transport::Streamable => {
                 let replay = Rc::new(ReplayStream::new(self.config.replay_events));
-                let notify: Rc<dyn Outlet> = replay.clone();
-                HttpSession {
-                    session: Rc::new(Session::new(Some(notify))),
-                    last_seen: Cell::new(Instant::now()),
-                    replay: Some(replay),
-                    stream: RefCell::new(None),
-                    sse_transport: false,
-                    principal: principal.cloned(),
-                }
+                (replay.clone(), Some(replay), None)
             }
-            Transport::Sse(stream) => {
-                let outlet: Rc<dyn Outlet> = stream.clone();
-                HttpSession {
-                    session: Rc::new(Session::new(Some(outlet))),
-                    last_seen: Cell::new(Instant::now()),
-                    replay: None,
-                    stream: RefCell::new(Some(stream)),
-                    sse_transport: true,
-                    principal: principal.cloned(),
-                }
-            }
+            Transport::Sse(stream) => (stream.clone(), None, Some(stream)),
+        };
+        let hs = HttpSession {
+            session: Rc::new(Session::new(Some(notify))),
+            last_seen: Cell::new(Instant::now()),
+            replay,
+            sse_transport: stream.is_some(),
+            stream: RefCell::new(stream),
+            principal: principal.cloned(),
         };
         Ok((id, Rc::new(hs), extra))
     }
