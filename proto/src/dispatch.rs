@@ -75,11 +75,16 @@ fn required<T: DeserializeOwned>(raw: Option<&RawValue>) -> Result<T, ErrorObjec
 /// MCP params are by name: an object. (serde would also fill a struct from a positional array,
 /// so every reader of params checks this first.)
 pub fn params_by_name(raw: &RawValue) -> Result<(), ErrorObject> {
-    if raw.get().trim_start().starts_with('{') {
+    if is_object(raw) {
         Ok(())
     } else {
         Err(ErrorObject::invalid_params("params must be an object"))
     }
+}
+
+/// Whether raw JSON is an object: what params (by name) and `_meta` client capabilities must be.
+pub fn is_object(raw: &RawValue) -> bool {
+    raw.get().trim_start().starts_with('{')
 }
 
 fn by_name<T: DeserializeOwned>(raw: &RawValue) -> Result<T, ErrorObject> {
@@ -340,7 +345,7 @@ impl Era {
             None => (None, None, None),
         };
         let client_capabilities = match caps {
-            Some(caps) if caps.get().starts_with('{') => caps,
+            Some(caps) if is_object(&caps) => caps,
             Some(_) => {
                 return Err(ErrorObject::invalid_params(
                     "io.modelcontextprotocol/clientCapabilities must be an object",

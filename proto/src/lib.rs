@@ -1,9 +1,10 @@
 //! # ringmcp-proto
 //!
 //! The Model Context Protocol, sans-IO: JSON-RPC envelopes, protocol revisions, typed messages,
-//! newline framing, the legacy session lifecycle and request dispatch. Nothing here owns a socket,
-//! a runtime or a clock; every function takes bytes (or parsed values) and returns values, so the
-//! whole crate can be fuzzed and benchmarked alone. The server crate (`ringmcp`) does the I/O.
+//! newline framing, the legacy session lifecycle, request dispatch and the Streamable HTTP header
+//! rules. Nothing here owns a socket, a runtime or a clock; every function takes bytes (or parsed
+//! values) and returns values, so the whole crate can be fuzzed and benchmarked alone. The server
+//! crate (`ringmcp`) does the I/O.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
@@ -16,6 +17,7 @@ pub mod ratelimit;
 pub mod revision;
 pub mod seal;
 pub mod session;
+pub mod streamable_http;
 pub mod types;
 pub mod uri_template;
 

@@ -4,7 +4,7 @@
 //! also decides its own request and idle timeouts.
 
 use super::exchange::Pending;
-use super::service::HttpService;
+use super::router::HttpService;
 use crate::netring::{Outbox, Protocol, SweepClock, Swept};
 use ringmcp_proto::framing::http::{self, HttpCodec, HttpEvent, HttpLimits, HttpRequest};
 use std::collections::VecDeque;

@@ -1,13 +1,25 @@
 //! Streamable HTTP (2025-03-26 and later, 2026-07-28 stateless) and the 2024-11-05 HTTP+SSE
 //! transport, served from every shard's own listener. Request framing lives in
-//! `ringmcp_proto::framing::http`; this module routes requests, keeps the shard's legacy sessions
-//! and turns responses into JSON bodies or SSE streams.
+//! `ringmcp_proto::framing::http` and the header rules in `ringmcp_proto::streamable_http`; this
+//! module routes requests (`router`), checks who may send them (`security`), forwards those for
+//! sessions of other shards (`forward`), keeps the shard's legacy sessions (`sessions`), answers
+//! each transport (`stateless`, `legacy`, `legacy_sse`) and turns responses into JSON bodies or SSE
+//! streams (`exchange`, `replay`).
 
+mod config;
 mod conn;
 mod exchange;
+mod forward;
+mod legacy;
+mod legacy_sse;
 mod replay;
-mod service;
+mod router;
+mod security;
+mod sessions;
+mod stateless;
 
+pub use config::HttpConfig;
 pub use conn::HttpConn;
 pub use exchange::{Exchange, Pending, ResponseSink, StatusMap};
-pub use service::{HttpConfig, HttpMesh, HttpService};
+pub use forward::HttpMesh;
+pub use router::HttpService;

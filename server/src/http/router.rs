@@ -1,0 +1,244 @@
+//! [`HttpService`]: one shard's HTTP side. It owns the shard's HTTP state (sessions, forwarding,
+//! security) and routes each request: rate limit, forwarding to the shard that owns its session,
+//! security checks, then by method and path to the endpoint that answers it (`stateless` for
+//! 2026-07-28, `legacy` for session-based Streamable HTTP, `legacy_sse` for 2024-11-05, plus health,
+//! readiness, metrics and the OAuth metadata). The header rules themselves live in
+//! `ringmcp_proto::streamable_http`; this file must not grow protocol rules of its own.
+
+use super::config::HttpConfig;
+use super::exchange::{Exchange, Pending, ResponseSink, StatusMap};
+use super::forward::Forwarding;
+use super::security::Security;
+use super::sessions::HttpSession;
+use crate::auth::Principal;
+use crate::service::{McpService, Outbox};
+use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
+use ringmcp_proto::jsonrpc::{self, code, ErrorObject, RequestId};
+use ringmcp_proto::streamable_http::{self, single_request, with_trace_headers, PostRoute};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// HTTP routing and session table of one shard.
+pub struct HttpService {
+    pub(super) engine: Rc<McpService>,
+    pub(super) config: HttpConfig,
+    pub(super) sessions: RefCell<HashMap<String, Rc<HttpSession>>>,
+    pub(super) shard: usize,
+    pub(super) forwarding: Forwarding,
+    pub(super) security: Security,
+}
+
+fn json_body(id: Option<&RequestId>, e: &ErrorObject) -> Vec<u8> {
+    let mut out = Vec::new();
+    jsonrpc::write_error(&mut out, id, e);
+    out
+}
+
+impl HttpService {
+    /// The HTTP side of a shard.
+    pub fn new(engine: Rc<McpService>, config: HttpConfig) -> Rc<Self> {
+        let shard = engine.shard().id;
+        let this = Rc::new(HttpService {
+            engine,
+            config,
+            sessions: RefCell::new(HashMap::new()),
+            shard,
+            forwarding: Forwarding::default(),
+            security: Security::new(),
+        });
+        this.spawn_expiry();
+        this
+    }
+
+    /// Request size limits for connections.
+    pub fn limits(&self) -> HttpLimits {
+        self.config.limits
+    }
+
+    /// Sessions on this shard.
+    pub fn sessions(&self) -> usize {
+        self.sessions.borrow().len()
+    }
+
+    /// Answer one request from a connection of this shard. A request for a legacy session owned by
+    /// another shard is forwarded there over the mesh and answered from it.
+    pub fn handle(
+        self: &Rc<Self>,
+        req: HttpRequest,
+        outbox: &Rc<Outbox>,
+        peer: Option<std::net::IpAddr>,
+    ) -> Rc<dyn Pending> {
+        if let Some(wait) = peer.and_then(|ip| self.rate_limited(ip)) {
+            let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
+            ex.add_header("Retry-After", wait.as_secs().max(1).to_string());
+            let e = ErrorObject::new(
+                code::SERVER_BUSY,
+                "rate limited: too many requests from this client",
+            )
+            .with_data(serde_json::json!({ "retryAfterMs": wait.as_millis() as u64 + 1 }));
+            return Self::error(ex, 429, None, e);
+        }
+        if let Some(owner) = self.owner_of(&req).filter(|&o| o != self.shard) {
+            if let Some(mesh) = self.mesh() {
+                if owner < mesh.shards() {
+                    return self.forward(&mesh, owner, req, outbox);
+                }
+            }
+        }
+        let sink: Rc<dyn ResponseSink> = outbox.clone();
+        self.handle_local(req, &sink)
+    }
+
+    /// Answer one request on this shard; the returned exchange may already be done.
+    pub(super) fn handle_local(
+        self: &Rc<Self>,
+        req: HttpRequest,
+        outbox: &Rc<dyn ResponseSink>,
+    ) -> Rc<Exchange> {
+        let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
+        let Ok(principal) = self.admit(&req, &ex) else {
+            return ex;
+        };
+        let endpoint = req.path == self.config.endpoint;
+        let principal = principal.as_ref();
+        if let Some(auth) = &self.config.authenticator {
+            if req.method == Method::Get
+                && (req.path == auth.metadata_path()
+                    || req.path == "/.well-known/oauth-protected-resource")
+            {
+                ex.add_header("Access-Control-Allow-Origin", "*".into());
+                ex.respond(200, Some("application/json"), auth.metadata());
+                return ex;
+            }
+        }
+        match (req.method, req.path.as_str()) {
+            (Method::Post, _) if endpoint => self.post(req, ex, principal),
+            (Method::Get, _) if endpoint => self.get(req, outbox, ex, principal),
+            (Method::Delete, _) if endpoint => self.delete(&req, ex, principal),
+            (Method::Options, _) if endpoint || req.path == "/messages" => {
+                ex.add_header("Allow", "GET, POST, DELETE, OPTIONS".into());
+                ex.add_header(
+                    "Access-Control-Allow-Methods",
+                    "GET, POST, DELETE, OPTIONS".into(),
+                );
+                ex.add_header(
+                    "Access-Control-Allow-Headers",
+                    "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID".into(),
+                );
+                ex.respond(204, None, b"");
+                ex
+            }
+            (_, _) if endpoint => {
+                ex.add_header("Allow", "GET, POST, DELETE, OPTIONS".into());
+                ex.respond(405, Some("text/plain"), b"method not allowed\n");
+                ex
+            }
+            (Method::Get, "/sse") => self.sse_open(&req, outbox, principal),
+            (Method::Get, "/health") => {
+                ex.respond(200, Some("text/plain"), b"ok\n");
+                ex
+            }
+            (Method::Get, "/ready") => {
+                if self.engine.shard().stopping.get() {
+                    ex.respond(503, Some("text/plain"), b"draining\n");
+                } else {
+                    ex.respond(200, Some("text/plain"), b"ready\n");
+                }
+                ex
+            }
+            (Method::Get, "/metrics") => {
+                let shard = self.engine.shard().clone();
+                let reply = ex.clone();
+                glommio::spawn_local(async move {
+                    let body = crate::metrics::render(shard.gather_metrics().await);
+                    reply.respond(
+                        200,
+                        Some("text/plain; version=0.0.4; charset=utf-8"),
+                        body.as_bytes(),
+                    );
+                })
+                .detach();
+                ex
+            }
+            (Method::Post, "/messages") => self.sse_post(&req, ex, principal),
+            _ => {
+                ex.respond(404, Some("text/plain"), b"not found\n");
+                ex
+            }
+        }
+    }
+
+    pub(super) fn error(
+        ex: Rc<Exchange>,
+        status: u16,
+        id: Option<&RequestId>,
+        e: ErrorObject,
+    ) -> Rc<Exchange> {
+        ex.respond(status, Some("application/json"), &json_body(id, &e));
+        ex
+    }
+
+    /// POST on the MCP endpoint: content negotiation, then `MCP-Protocol-Version` picks the
+    /// 2026-07-28 stateless rules or the session-based ones.
+    fn post(
+        self: &Rc<Self>,
+        req: HttpRequest,
+        ex: Rc<Exchange>,
+        principal: Option<&Principal>,
+    ) -> Rc<Exchange> {
+        if !req
+            .header("content-type")
+            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"))
+        {
+            return Self::error(
+                ex,
+                415,
+                None,
+                ErrorObject::invalid_request("Content-Type must be application/json"),
+            );
+        }
+        if let Some(accept) = req.header("accept") {
+            let a = accept.to_ascii_lowercase();
+            if !(a.contains("application/json")
+                || a.contains("text/event-stream")
+                || a.contains("*/*"))
+            {
+                return Self::error(
+                    ex,
+                    406,
+                    None,
+                    ErrorObject::invalid_request(
+                        "Accept must allow application/json and text/event-stream",
+                    ),
+                );
+            }
+        }
+        let parsed = with_trace_headers(&req, jsonrpc::parse(&req.body));
+        match streamable_http::route_post(&req, &parsed) {
+            Ok(PostRoute::Stateless) => self.post_stateless(req, parsed, ex),
+            Ok(PostRoute::Session) => self.post_legacy(req, parsed, ex, principal),
+            Err(e) => {
+                let id = single_request(&parsed).map(|r| &r.id);
+                Self::error(ex, 400, id, e.into())
+            }
+        }
+    }
+
+    /// SSE comments on an open stream every keep-alive interval, so that proxies do not time it
+    /// out; they stop when the stream is done.
+    pub(super) fn keep_alive_comments(&self, stream: &Rc<Exchange>) {
+        let weak = Rc::downgrade(stream);
+        let every = self.config.keepalive;
+        glommio::spawn_local(async move {
+            loop {
+                glommio::timer::sleep(every).await;
+                match weak.upgrade() {
+                    Some(s) if !s.is_done() => s.comment("keep-alive"),
+                    _ => break,
+                }
+            }
+        })
+        .detach();
+    }
+}

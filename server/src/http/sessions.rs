@@ -1,0 +1,193 @@
+//! The shard's table of legacy sessions (Streamable HTTP `Mcp-Session-Id` sessions and 2024-11-05
+//! `/sse` sessions): opening one (the single place a session is created, for both transports),
+//! looking one up for a principal, and closing idle or deleted ones. What a session's requests
+//! mean is the MCP engine's business; the HTTP endpoints that use sessions live in `legacy` and
+//! `legacy_sse`.
+
+use super::exchange::Exchange;
+use super::replay::ReplayStream;
+use super::router::HttpService;
+use crate::auth::Principal;
+use crate::service::{Outlet, Session};
+use ringmcp_proto::framing::http::HttpRequest;
+use ringmcp_proto::jsonrpc::{code, ErrorObject};
+use ringmcp_proto::streamable_http::SESSION_HEADER;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// A legacy session held by this shard.
+pub(super) struct HttpSession {
+    pub(super) session: Rc<Session>,
+    pub(super) last_seen: Cell<Instant>,
+    /// Unsolicited messages: numbered, kept for `Last-Event-ID`, sent on the GET stream if open.
+    pub(super) replay: Option<Rc<ReplayStream>>,
+    /// The 2024-11-05 `/sse` stream (answers and notifications travel on it).
+    pub(super) stream: RefCell<Option<Rc<Exchange>>>,
+    /// A 2024-11-05 HTTP+SSE session: answers go on the stream.
+    pub(super) sse_transport: bool,
+    /// The principal that created the session; only it may use the session id.
+    principal: Option<Principal>,
+}
+
+impl HttpSession {
+    /// Whether `principal` may use this session. A session id presented by anyone else is
+    /// answered as unknown (404), so ids of other principals cannot even be probed.
+    fn usable_by(&self, principal: Option<&Principal>) -> bool {
+        self.principal.as_deref() == principal.map(|p| &**p)
+    }
+}
+
+/// The transport a new session speaks.
+pub(super) enum Transport {
+    /// Streamable HTTP: answers on each POST's response; unsolicited messages are numbered for a
+    /// GET stream and `Last-Event-ID` resumption.
+    Streamable,
+    /// 2024-11-05 HTTP+SSE: answers and notifications all travel on this `/sse` stream.
+    Sse(Rc<Exchange>),
+}
+
+/// Why no session was opened: the HTTP status and the JSON-RPC error to answer with.
+pub(super) type NotOpened = (u16, ErrorObject);
+
+impl HttpService {
+    /// Close idle sessions every quarter of the idle limit (between 50 ms and 5 s).
+    pub(super) fn spawn_expiry(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let every =
+            (self.config.session_idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+        glommio::spawn_local(async move {
+            loop {
+                glommio::timer::sleep(every).await;
+                let Some(this) = weak.upgrade() else { break };
+                this.expire_idle();
+            }
+        })
+        .detach();
+    }
+
+    /// Open a session for `principal` under a fresh id, not yet in the table (see
+    /// [`Self::insert_session`]). Refused with 503 at the shard's session limit, 500 without
+    /// randomness for the id. `transport` runs only once the session will be opened (a `/sse`
+    /// stream writes its head when made); what it returns besides the transport comes back.
+    pub(super) fn open_session<T>(
+        &self,
+        principal: Option<&Principal>,
+        transport: impl FnOnce() -> (Transport, T),
+    ) -> Result<(String, Rc<HttpSession>, T), NotOpened> {
+        if self.sessions.borrow().len() >= self.config.max_sessions {
+            tracing::warn!(
+                limit = self.config.max_sessions,
+                "session refused: shard at its session limit"
+            );
+            return Err((
+                503,
+                ErrorObject::new(code::SERVER_BUSY, "too many sessions"),
+            ));
+        }
+        let Some(id) = self.mint_session_id() else {
+            return Err((500, ErrorObject::internal("no randomness for a session id")));
+        };
+        let (transport, extra) = transport();
+        let (notify, replay, stream): (Rc<dyn Outlet>, _, _) = match transport {
+            Transport::Streamable => {
+                let replay = Rc::new(ReplayStream::new(self.config.replay_events));
+                (replay.clone(), Some(replay), None)
+            }
+            Transport::Sse(stream) => (stream.clone(), None, Some(stream)),
+        };
+        let hs = HttpSession {
+            session: Rc::new(Session::new(Some(notify))),
+            last_seen: Cell::new(Instant::now()),
+            replay,
+            sse_transport: stream.is_some(),
+            stream: RefCell::new(stream),
+            principal: principal.cloned(),
+        };
+        Ok((id, Rc::new(hs), extra))
+    }
+
+    /// Put an opened session in the table.
+    pub(super) fn insert_session(&self, id: String, hs: Rc<HttpSession>) {
+        self.sessions.borrow_mut().insert(id, hs);
+        self.sessions_changed();
+    }
+
+    fn expire_idle(&self) {
+        let now = Instant::now();
+        let idle = self.config.session_idle;
+        let expired: Vec<String> = self
+            .sessions
+            .borrow()
+            .iter()
+            .filter(|(_, s)| {
+                let streaming = s.stream.borrow().as_ref().is_some_and(|e| !e.is_done())
+                    || s.replay.as_ref().is_some_and(|r| r.current().is_some());
+                !streaming && now.duration_since(s.last_seen.get()) > idle
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            tracing::debug!(session = %&id[..8.min(id.len())], "session expired");
+            self.remove_session(&id);
+        }
+    }
+
+    fn sessions_changed(&self) {
+        self.engine
+            .shard()
+            .metrics
+            .sessions
+            .set(self.sessions.borrow().len() as u64);
+    }
+
+    pub(super) fn remove_session(&self, id: &str) -> bool {
+        let Some(s) = self.sessions.borrow_mut().remove(id) else {
+            return false;
+        };
+        self.sessions_changed();
+        s.session.close();
+        if let Some(stream) = s.stream.borrow_mut().take() {
+            stream.finish();
+        }
+        if let Some(stream) = s.replay.as_ref().and_then(|r| r.current()) {
+            stream.finish();
+        }
+        true
+    }
+
+    fn mint_session_id(&self) -> Option<String> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).ok()?;
+        let mut id = format!("{:02x}", self.shard);
+        for b in bytes {
+            id.push_str(&format!("{b:02x}"));
+        }
+        Some(id)
+    }
+
+    pub(super) fn session_of(
+        &self,
+        req: &HttpRequest,
+        principal: Option<&Principal>,
+    ) -> Result<Rc<HttpSession>, (u16, &'static str)> {
+        let id = req
+            .header(SESSION_HEADER)
+            .ok_or((400, "Mcp-Session-Id header is required"))?;
+        self.session(id, principal)
+            .ok_or((404, "Session not found"))
+    }
+
+    /// The session named `id`, if `principal` may use it (see [`HttpSession::usable_by`]).
+    pub(super) fn session(
+        &self,
+        id: &str,
+        principal: Option<&Principal>,
+    ) -> Option<Rc<HttpSession>> {
+        self.sessions
+            .borrow()
+            .get(id)
+            .filter(|hs| hs.usable_by(principal))
+            .cloned()
+    }
+}

@@ -1,0 +1,70 @@
+//! 2026-07-28 stateless POST: no session outlives the request. The headers that repeat the body
+//! are checked by `ringmcp_proto::streamable_http::check_request` (this file only answers its
+//! verdict); then the request runs in a session that lives as long as its exchange, and closing
+//! the response cancels it. Nothing here reads or writes the shard's session table.
+
+use super::exchange::{Exchange, StatusMap};
+use super::router::HttpService;
+use crate::service::{Outlet, Session};
+use ringmcp_proto::framing::http::HttpRequest;
+use ringmcp_proto::jsonrpc::{ErrorObject, Message, Parsed};
+use ringmcp_proto::streamable_http::check_request;
+use std::rc::{Rc, Weak};
+
+impl HttpService {
+    /// A POST sent with `MCP-Protocol-Version: 2026-07-28`.
+    pub(super) fn post_stateless(
+        self: &Rc<Self>,
+        req: HttpRequest,
+        parsed: Parsed,
+        ex: Rc<Exchange>,
+    ) -> Rc<Exchange> {
+        ex.set_statuses(StatusMap::Modern);
+        let request = match &parsed {
+            Parsed::Single(Ok(Message::Request(r))) => r,
+            Parsed::Single(Ok(Message::Notification(_))) => {
+                ex.respond(202, None, b"");
+                return ex;
+            }
+            Parsed::Single(Ok(Message::Response(_))) => {
+                return Self::error(
+                    ex,
+                    400,
+                    None,
+                    ErrorObject::invalid_request("2026-07-28 clients do not send responses"),
+                );
+            }
+            Parsed::Single(Err(r)) => {
+                return Self::error(ex, 400, r.id.as_ref(), r.error.clone());
+            }
+            Parsed::Batch(_) => {
+                return Self::error(
+                    ex,
+                    400,
+                    None,
+                    ErrorObject::invalid_request("JSON-RPC batches are not part of 2026-07-28"),
+                );
+            }
+        };
+        if let Err(e) = check_request(&req, request, |tool| self.engine.header_params(tool)) {
+            return Self::error(ex, 400, Some(&request.id), e.into());
+        }
+        let listen = request.method == "subscriptions/listen";
+        // Stateless: a session lives as long as this exchange. Closing the response cancels.
+        let session = Rc::new(Session::new(None));
+        let weak: Weak<Session> = Rc::downgrade(&session);
+        ex.on_close(move || {
+            if let Some(s) = weak.upgrade() {
+                s.close();
+            }
+        });
+        let outlet: Rc<dyn Outlet> = ex.clone();
+        self.engine.on_parsed(&session, &outlet, parsed);
+        ex.keep(session);
+        if listen {
+            // A listen stream stays open: keep proxies from timing it out.
+            self.keep_alive_comments(&ex);
+        }
+        ex
+    }
+}
