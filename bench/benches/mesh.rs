@@ -14,7 +14,7 @@ use futures_lite::StreamExt;
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::channels::shared_channel::ConnectedReceiver;
 use glommio::{LocalExecutorBuilder, Placement};
-use ringmcp::mesh::{Mesh, MeshMsg};
+use ringmcp::internals::Mesh;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ fn executor(cpu: usize, spin: Duration) -> LocalExecutorBuilder {
 /// peer 0 returned.
 fn on_two_shards<F, Fut>(spin: Duration, role: F) -> Duration
 where
-    F: Fn(usize, Rc<Mesh>, ConnectedReceiver<MeshMsg>) -> Fut + Clone + Send + 'static,
+    F: Fn(usize, Rc<Mesh<MeshMsg>>, ConnectedReceiver<MeshMsg>) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Option<Duration>> + 'static,
 {
     let builder = MeshBuilder::<MeshMsg, _>::full(2, 1024);
@@ -61,8 +61,11 @@ where
         .unwrap()
 }
 
+/// The message of the runs: a resource update's size class (a URI string), as the server sends.
+type MeshMsg = String;
+
 fn msg() -> MeshMsg {
-    MeshMsg::ResourceUpdated(String::new())
+    String::new()
 }
 
 /// Peer 0 streams `n` messages to peer 1, which acknowledges the last; returns the time from the

@@ -18,7 +18,7 @@ pub fn monotonic_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-pub use ringmcp::netring::BufRing;
+pub use ringmcp::internals::BufRing;
 
 /// User plus system CPU time of a process, in microseconds (from /proc/PID/stat).
 pub fn process_cpu_us(pid: u32) -> io::Result<u64> {

@@ -3,8 +3,9 @@
 //! shard's [`McpService`]. Answers reach the connection's [`Outbox`] through its `Outlet` impl.
 //! Nothing here touches a socket.
 
+use crate::engine::McpService;
 use crate::netring::{Outbox, Protocol};
-use crate::service::{McpService, Outlet, Session};
+use crate::service::{Outlet, Session};
 use ringmcp_proto::framing::NdjsonCodec;
 use std::rc::Rc;
 

@@ -1,48 +1,24 @@
 //! The channel mesh between shards: glommio's lock-free `channel_mesh`, with one ordered outgoing
 //! queue per peer so that messages sent from synchronous code (a handler, an HTTP exchange) leave
-//! in the order they were sent. Carries broadcasts (resource updates) and the HTTP requests and
-//! response bytes of legacy sessions that live on another shard.
+//! in the order they were sent. Generic over the message type, which whoever runs the shards
+//! defines (`runtime::MeshMsg`); a layer below it holds a [`MeshPort`] for the one kind of message
+//! it sends, so that it never names the others. This module knows nothing of MCP or HTTP.
 
-use crate::http::HttpMesh;
-use crate::metrics::Snapshot;
 use glommio::channels::channel_mesh::Senders;
 use glommio::channels::local_channel::{self, LocalSender};
 use std::cell::Cell;
 use std::rc::Rc;
 
-/// A message between shards.
-#[derive(Debug)]
-pub enum MeshMsg {
-    /// A resource changed: tell local subscribers.
-    ResourceUpdated(String),
-    /// HTTP traffic for a session owned by the receiving shard, or its answer.
-    Http(HttpMesh),
-    /// A `/metrics` scrape on shard `from` asks for this shard's counters.
-    MetricsRequest {
-        /// The scraping shard.
-        from: usize,
-        /// Names the scrape there.
-        ticket: u64,
-    },
-    /// This shard's counters for a scrape.
-    MetricsReply {
-        /// The scrape.
-        ticket: u64,
-        /// The counters.
-        snapshot: Box<Snapshot>,
-    },
-}
-
 /// This shard's end of the mesh.
-pub struct Mesh {
+pub struct Mesh<M> {
     me: usize,
-    queues: Vec<Option<LocalSender<MeshMsg>>>,
+    queues: Vec<Option<LocalSender<M>>>,
     sent: Cell<u64>,
 }
 
-impl Mesh {
+impl<M: Send + 'static> Mesh<M> {
     /// Wrap the joined senders; spawns one draining task per peer on the current executor.
-    pub fn new(senders: Senders<MeshMsg>) -> Rc<Mesh> {
+    pub fn new(senders: Senders<M>) -> Rc<Self> {
         let senders = Rc::new(senders);
         let me = senders.peer_id();
         let queues = (0..senders.nr_consumers())
@@ -70,7 +46,9 @@ impl Mesh {
             sent: Cell::new(0),
         })
     }
+}
 
+impl<M> Mesh<M> {
     /// This shard's index.
     pub fn me(&self) -> usize {
         self.me
@@ -92,7 +70,7 @@ impl Mesh {
     }
 
     /// Queue `msg` for `peer` (dropped, with a log line, if the peer is gone).
-    pub fn send(&self, peer: usize, msg: MeshMsg) {
+    pub fn send(&self, peer: usize, msg: M) {
         self.sent.set(self.sent.get() + 1);
         match self.queues.get(peer).and_then(Option::as_ref) {
             Some(tx) => {
@@ -105,11 +83,48 @@ impl Mesh {
     }
 
     /// Send a message built by `make` to every other shard.
-    pub fn broadcast(&self, make: impl Fn() -> MeshMsg) {
+    pub fn broadcast(&self, make: impl Fn() -> M) {
         for peer in 0..self.queues.len() {
             if peer != self.me {
                 self.send(peer, make());
             }
         }
+    }
+}
+
+/// One kind of message `T` on a mesh whose messages are built from it (`M: From<T>`): what a
+/// layer holds that must not name the mesh's whole message type.
+pub trait MeshPort<T> {
+    /// This shard's index.
+    fn me(&self) -> usize;
+    /// Number of shards.
+    fn shards(&self) -> usize;
+    /// Messages sent so far and messages waiting, for metrics.
+    fn counts(&self) -> (u64, u64);
+    /// Queue `msg` for `peer`.
+    fn send(&self, peer: usize, msg: T);
+    /// Send a message built by `make` to every other shard.
+    fn broadcast(&self, make: &dyn Fn() -> T);
+}
+
+impl<M: From<T>, T> MeshPort<T> for Mesh<M> {
+    fn me(&self) -> usize {
+        Mesh::me(self)
+    }
+
+    fn shards(&self) -> usize {
+        Mesh::shards(self)
+    }
+
+    fn counts(&self) -> (u64, u64) {
+        (self.sent(), self.queued())
+    }
+
+    fn send(&self, peer: usize, msg: T) {
+        Mesh::send(self, peer, M::from(msg));
+    }
+
+    fn broadcast(&self, make: &dyn Fn() -> T) {
+        Mesh::broadcast(self, || M::from(make()));
     }
 }

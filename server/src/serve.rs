@@ -1,11 +1,11 @@
 //! [`serve`]: the one call that runs a registry on its transports.
 
 use crate::auth::Authenticator;
+use crate::engine::Limits;
 use crate::http::HttpConfig;
 use crate::netring::{DriverConfig, Wire};
 use crate::runtime::{self, Listen, RuntimeConfig, ServeError};
 use crate::sdk::Registry;
-use crate::service::Limits;
 use ringmcp_proto::seal::KeyRing;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -6,7 +6,8 @@
 //! Bytes go to the connection's [`Outbox`]; the connection serves the next pipelined request
 //! once the exchange is done.
 
-use crate::service::{MsgKind, Outbox, Outlet};
+use crate::netring::Outbox;
+use crate::service::{MsgKind, Outlet};
 use ringmcp_proto::framing::{http, sse};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

@@ -6,13 +6,13 @@
 
 use super::exchange::{Exchange, Pending, ResponseSink};
 use super::router::HttpService;
-use crate::mesh::{Mesh, MeshMsg};
-use crate::service::Outbox;
+use crate::mesh::MeshPort;
+use crate::netring::Outbox;
 use ringmcp_proto::framing::http::{HttpRequest, Method};
 use ringmcp_proto::streamable_http::{
     decode_header, is_stateless, METHOD_HEADER, NAME_HEADER, SESSION_HEADER, VERSION_HEADER,
 };
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
@@ -58,7 +58,7 @@ struct RemoteExchange {
     keep_alive: Cell<bool>,
     owner: usize,
     ticket: u64,
-    mesh: Rc<Mesh>,
+    mesh: HttpPort,
     me: usize,
 }
 
@@ -80,10 +80,10 @@ impl Pending for RemoteExchange {
         if !self.done.replace(true) {
             self.mesh.send(
                 self.owner,
-                MeshMsg::Http(HttpMesh::Cancel {
+                HttpMesh::Cancel {
                     from: self.me,
                     ticket: self.ticket,
-                }),
+                },
             );
         }
     }
@@ -93,7 +93,7 @@ impl Pending for RemoteExchange {
 struct MeshSink {
     to: usize,
     ticket: u64,
-    mesh: Rc<Mesh>,
+    mesh: HttpPort,
     owner: Weak<HttpService>,
 }
 
@@ -103,20 +103,20 @@ impl ResponseSink for MeshSink {
         write(&mut bytes);
         self.mesh.send(
             self.to,
-            MeshMsg::Http(HttpMesh::Bytes {
+            HttpMesh::Bytes {
                 ticket: self.ticket,
                 bytes,
-            }),
+            },
         );
     }
 
     fn finished(&self, keep_alive: bool) {
         self.mesh.send(
             self.to,
-            MeshMsg::Http(HttpMesh::Done {
+            HttpMesh::Done {
                 ticket: self.ticket,
                 keep_alive,
-            }),
+            },
         );
         if let Some(owner) = self.owner.upgrade() {
             owner
@@ -128,15 +128,28 @@ impl ResponseSink for MeshSink {
     }
 }
 
+/// This shard's port on the mesh for HTTP traffic.
+pub type HttpPort = Rc<dyn MeshPort<HttpMesh>>;
+
 /// A shard's forwarding state.
 #[derive(Default)]
 pub(super) struct Forwarding {
-    mesh: OnceCell<Option<Rc<Mesh>>>,
+    mesh: Option<HttpPort>,
     /// Requests this shard forwarded, by ticket, waiting for their answers.
     remote: RefCell<HashMap<u64, Weak<RemoteExchange>>>,
     next_ticket: Cell<u64>,
     /// Requests other shards forwarded here that are still being answered.
     forwarded: RefCell<HashMap<(usize, u64), Rc<Exchange>>>,
+}
+
+impl Forwarding {
+    /// Forwarding over `mesh` (none with a single shard).
+    pub(super) fn new(mesh: Option<HttpPort>) -> Self {
+        Forwarding {
+            mesh,
+            ..Default::default()
+        }
+    }
 }
 
 impl HttpService {
@@ -162,16 +175,13 @@ impl HttpService {
         usize::from_str_radix(id.get(..2)?, 16).ok()
     }
 
-    pub(super) fn mesh(&self) -> Option<Rc<Mesh>> {
-        self.forwarding
-            .mesh
-            .get_or_init(|| self.engine.shard().mesh())
-            .clone()
+    pub(super) fn mesh(&self) -> Option<HttpPort> {
+        self.forwarding.mesh.clone()
     }
 
     pub(super) fn forward(
         self: &Rc<Self>,
-        mesh: &Rc<Mesh>,
+        mesh: &HttpPort,
         owner: usize,
         req: HttpRequest,
         outbox: &Rc<Outbox>,
@@ -193,11 +203,11 @@ impl HttpService {
             .insert(ticket, Rc::downgrade(&remote));
         mesh.send(
             owner,
-            MeshMsg::Http(HttpMesh::Request {
+            HttpMesh::Request {
                 from: self.shard,
                 ticket,
                 request: Box::new(req),
-            }),
+            },
         );
         remote
     }

@@ -21,5 +21,5 @@ mod stateless;
 pub use config::HttpConfig;
 pub use conn::HttpConn;
 pub use exchange::{Exchange, Pending, ResponseSink, StatusMap};
-pub use forward::HttpMesh;
+pub use forward::{HttpMesh, HttpPort};
 pub use router::HttpService;

@@ -7,11 +7,12 @@
 
 use super::config::HttpConfig;
 use super::exchange::{Exchange, Pending, ResponseSink, StatusMap};
-use super::forward::Forwarding;
+use super::forward::{Forwarding, HttpPort};
 use super::security::Security;
 use super::sessions::HttpSession;
 use crate::auth::Principal;
-use crate::service::{McpService, Outbox};
+use crate::engine::McpService;
+use crate::netring::Outbox;
 use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
 use ringmcp_proto::jsonrpc::{self, code, ErrorObject, RequestId};
 use ringmcp_proto::streamable_http::{self, single_request, with_trace_headers, PostRoute};
@@ -37,14 +38,14 @@ fn json_body(id: Option<&RequestId>, e: &ErrorObject) -> Vec<u8> {
 
 impl HttpService {
     /// The HTTP side of a shard.
-    pub fn new(engine: Rc<McpService>, config: HttpConfig) -> Rc<Self> {
+    pub fn new(engine: Rc<McpService>, config: HttpConfig, mesh: Option<HttpPort>) -> Rc<Self> {
         let shard = engine.shard().id;
         let this = Rc::new(HttpService {
             engine,
             config,
             sessions: RefCell::new(HashMap::new()),
             shard,
-            forwarding: Forwarding::default(),
+            forwarding: Forwarding::new(mesh),
             security: Security::new(),
         });
         this.spawn_expiry();

@@ -2,16 +2,18 @@
 //! with its connections and sessions; a channel mesh joins them for broadcasts. The main thread
 //! only waits for SIGINT/SIGTERM (through a signalfd) or for the shards to finish.
 
+mod messages;
 mod protocols;
 
+pub use messages::MeshMsg;
 pub use protocols::{ShardConn, ShardProtocols};
 
-use crate::http::{HttpConfig, HttpService};
-use crate::mesh::{Mesh, MeshMsg};
-use crate::metrics::ShardMetrics;
+use crate::engine::{Limits, McpService};
+use crate::http::{HttpConfig, HttpPort, HttpService};
+use crate::mesh::Mesh;
 use crate::netring::{DriverConfig, EventFd, NetDriver, ShardIo, ShardSignal, Source, Wire};
 use crate::sdk::Registry;
-use crate::service::{Limits, McpService, ShardCtx};
+use crate::service::ShardCtx;
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
 use ringmcp_proto::seal::KeyRing;
@@ -287,45 +289,21 @@ async fn shard_main(
                 .join()
                 .await
                 .map_err(|_| io::Error::other("joining the channel mesh failed"))?;
-            ctx.set_mesh(Mesh::new(senders));
-            Some(receivers)
+            Some((Mesh::new(senders), receivers))
         }
         None => None,
     };
+    if let Some((mesh, _)) = &joined {
+        ctx.set_mesh(mesh.clone());
+    }
     let service = Rc::new(McpService::new(registry, limits, ctx.clone(), keys));
-    let http = http.map(|cfg| HttpService::new(service.clone(), cfg));
-    if let Some(mut receivers) = joined {
-        for (_, receiver) in receivers.streams() {
-            let ctx = ctx.clone();
-            let http = http.clone();
-            glommio::spawn_local(async move {
-                while let Some(msg) = receiver.recv().await {
-                    ShardMetrics::add(&ctx.metrics.mesh_received, 1);
-                    match msg {
-                        MeshMsg::MetricsRequest { from, ticket } => {
-                            if let Some(mesh) = ctx.mesh() {
-                                mesh.send(
-                                    from,
-                                    MeshMsg::MetricsReply {
-                                        ticket,
-                                        snapshot: Box::new(ctx.snapshot()),
-                                    },
-                                );
-                            }
-                        }
-                        MeshMsg::MetricsReply { ticket, snapshot } => {
-                            ctx.metrics_reply(ticket, *snapshot)
-                        }
-                        MeshMsg::ResourceUpdated(uri) => ctx.deliver_resource_updated(&uri),
-                        MeshMsg::Http(m) => match &http {
-                            Some(h) => h.on_mesh(m),
-                            None => tracing::debug!("HTTP mesh message on a shard without HTTP"),
-                        },
-                    }
-                }
-            })
-            .detach();
-        }
+    let http_port = joined.as_ref().map(|(mesh, _)| {
+        let port: HttpPort = mesh.clone();
+        port
+    });
+    let http = http.map(|cfg| HttpService::new(service.clone(), cfg, http_port));
+    if let Some((_, receivers)) = joined {
+        messages::route(receivers, &ctx, http.as_ref());
     }
     let io = ShardIo {
         id: shard,

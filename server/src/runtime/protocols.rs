@@ -4,10 +4,10 @@
 //! the driver is a `match`, not a virtual call. It also carries what the driver tells the shard
 //! (stopping) and asks of it (sweeps). It holds no sockets.
 
+use crate::engine::McpService;
 use crate::http::{HttpConn, HttpService};
 use crate::lines::LineConn;
 use crate::netring::{Outbox, Peer, Protocol, Protocols, SweepClock, Swept, Wire};
-use crate::service::McpService;
 use std::rc::Rc;
 
 /// The protocols of one shard: the engine, and the HTTP service when it has HTTP listeners.

@@ -14,9 +14,5 @@ pub use cancel::CancelToken;
 pub use outlet::{MsgKind, Outlet};
 pub use seal::StateSeal;
 pub use session::{ClientAnswer, ClientReply, Session};
-pub use shard::ShardCtx;
+pub use shard::{ShardCtx, ShardMsg};
 pub use tasks::{TaskRecord, TaskStore};
-
-// TODO(layers): temporary re-exports while http/ and runtime/ move to their new homes.
-pub use crate::engine::{Limits, McpService};
-pub use crate::netring::{ConnRef, Outbox, ShardSignal};

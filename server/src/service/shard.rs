@@ -1,11 +1,13 @@
 //! [`ShardCtx`]: what the protocol engine of one shard shares between its connections: the dirty
-//! list, the subscriber index, and the senders to the other shards for broadcasts.
+//! list, the subscriber index, the [`Broadcast`] that carries resource updates to the other
+//! shards, and the shard's [`ShardMsg`] port on the mesh (broadcasts and `/metrics` scrapes).
 
 use super::outlet::MsgKind;
 use super::session::Session;
-use crate::mesh::{Mesh, MeshMsg};
+use crate::mesh::MeshPort;
 use crate::metrics::{ShardMetrics, Snapshot};
 use crate::netring::ShardSignal;
+use crate::store::{Broadcast, Notice};
 use ringmcp_proto::jsonrpc;
 use std::task::Waker;
 
@@ -13,6 +15,36 @@ use serde_json::json;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
+
+/// What shards say to each other about shard state.
+#[derive(Debug)]
+pub enum ShardMsg {
+    /// A notice published on another shard, for this shard's listeners.
+    Notice(Notice),
+    /// A `/metrics` scrape on shard `from` asks for this shard's counters.
+    MetricsRequest {
+        /// The scraping shard.
+        from: usize,
+        /// Names the scrape there.
+        ticket: u64,
+    },
+    /// This shard's counters for a scrape.
+    MetricsReply {
+        /// The scrape.
+        ticket: u64,
+        /// The counters.
+        snapshot: Box<Snapshot>,
+    },
+}
+
+/// One node's [`Broadcast`]: the notice goes to every other shard over the mesh.
+struct MeshBroadcast(Rc<dyn MeshPort<ShardMsg>>);
+
+impl Broadcast for MeshBroadcast {
+    fn publish(&self, notice: Notice) {
+        self.0.broadcast(&|| ShardMsg::Notice(notice.clone()));
+    }
+}
 
 /// Per-shard shared state of the engine.
 pub struct ShardCtx {
@@ -22,7 +54,8 @@ pub struct ShardCtx {
     pub signal: Rc<ShardSignal>,
     subscribers: RefCell<HashMap<String, Vec<Weak<Session>>>>,
     listeners: RefCell<Vec<Weak<Session>>>,
-    mesh: RefCell<Option<Rc<Mesh>>>,
+    mesh: RefCell<Option<Rc<dyn MeshPort<ShardMsg>>>>,
+    broadcast: RefCell<Option<Rc<dyn Broadcast>>>,
     inflight: Cell<usize>,
     /// This shard's counters (shared with the net ring, which counts connections and bytes).
     pub metrics: Rc<ShardMetrics>,
@@ -48,6 +81,7 @@ impl ShardCtx {
             subscribers: RefCell::new(HashMap::new()),
             listeners: RefCell::new(Vec::new()),
             mesh: RefCell::new(None),
+            broadcast: RefCell::new(None),
             inflight: Cell::new(0),
             metrics: Rc::default(),
             stopping: Cell::new(false),
@@ -56,14 +90,28 @@ impl ShardCtx {
         }
     }
 
-    /// Attach the senders to the other shards.
-    pub fn set_mesh(&self, mesh: Rc<Mesh>) {
+    /// Attach this shard's port on the mesh; notices then reach the other shards over it.
+    pub fn set_mesh(&self, mesh: Rc<dyn MeshPort<ShardMsg>>) {
+        *self.broadcast.borrow_mut() = Some(Rc::new(MeshBroadcast(mesh.clone())));
         *self.mesh.borrow_mut() = Some(mesh);
     }
 
-    /// The mesh to the other shards (none with a single shard).
-    pub fn mesh(&self) -> Option<Rc<Mesh>> {
+    fn mesh(&self) -> Option<Rc<dyn MeshPort<ShardMsg>>> {
         self.mesh.borrow().clone()
+    }
+
+    /// A message from another shard.
+    pub fn on_mesh(&self, msg: ShardMsg) {
+        match msg {
+            ShardMsg::Notice(Notice::ResourceUpdated(uri)) => self.deliver_resource_updated(&uri),
+            ShardMsg::MetricsRequest { from, ticket } => {
+                if let Some(mesh) = self.mesh() {
+                    let snapshot = Box::new(self.snapshot());
+                    mesh.send(from, ShardMsg::MetricsReply { ticket, snapshot });
+                }
+            }
+            ShardMsg::MetricsReply { ticket, snapshot } => self.metrics_reply(ticket, *snapshot),
+        }
     }
 
     /// Requests running on this shard.
@@ -94,8 +142,9 @@ impl ShardCtx {
     /// Deliver an update locally and broadcast it to every other shard.
     pub fn publish_resource_updated(&self, uri: &str) {
         self.deliver_resource_updated(uri);
-        if let Some(mesh) = self.mesh() {
-            mesh.broadcast(|| MeshMsg::ResourceUpdated(uri.to_owned()));
+        let broadcast = self.broadcast.borrow().clone();
+        if let Some(broadcast) = broadcast {
+            broadcast.publish(Notice::ResourceUpdated(uri.to_owned()));
         }
     }
 
@@ -103,7 +152,8 @@ impl ShardCtx {
     pub fn snapshot(&self) -> Snapshot {
         let mut snap = self.metrics.snapshot(self.id, self.inflight.get() as u64);
         if let Some(mesh) = self.mesh() {
-            snap.set_mesh(mesh.sent(), mesh.queued());
+            let (sent, queued) = mesh.counts();
+            snap.set_mesh(sent, queued);
         }
         snap
     }
@@ -123,7 +173,7 @@ impl ShardCtx {
             waker: RefCell::new(None),
         });
         self.scrapes.borrow_mut().insert(ticket, scrape.clone());
-        mesh.broadcast(|| MeshMsg::MetricsRequest {
+        mesh.broadcast(&|| ShardMsg::MetricsRequest {
             from: self.id,
             ticket,
         });
@@ -145,7 +195,7 @@ impl ShardCtx {
     }
 
     /// Another shard's answer to a scrape of ours.
-    pub fn metrics_reply(&self, ticket: u64, snapshot: Snapshot) {
+    fn metrics_reply(&self, ticket: u64, snapshot: Snapshot) {
         let scrape = self.scrapes.borrow().get(&ticket).cloned();
         if let Some(scrape) = scrape {
             scrape.snapshots.borrow_mut().push(snapshot);
@@ -157,7 +207,7 @@ impl ShardCtx {
     }
 
     /// Tell this shard's subscribers of `uri` that it changed.
-    pub fn deliver_resource_updated(&self, uri: &str) {
+    fn deliver_resource_updated(&self, uri: &str) {
         let mut subs = self.subscribers.borrow_mut();
         if let Some(list) = subs.get_mut(uri) {
             list.retain(|weak| {

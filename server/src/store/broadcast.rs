@@ -1,30 +1,18 @@
-//! [`Broadcast`]: notices that concern every session that listens, wherever it is held: a resource
-//! changed, a list changed. One node runs it over the shards' channel mesh; a cluster would also
-//! publish to the other nodes. Delivery is at most once: a listener that misses a notice re-reads.
-
-/// Which list changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChangedList {
-    /// `notifications/tools/list_changed`.
-    Tools,
-    /// `notifications/resources/list_changed`.
-    Resources,
-    /// `notifications/prompts/list_changed`.
-    Prompts,
-}
+//! [`Broadcast`]: notices that concern every session that listens, wherever it is held. Today a
+//! resource changed; list changes join them with tools that change at run time. One node carries
+//! them over the shards' channel mesh; a cluster would also publish them to the other nodes.
+//! Delivery is at most once: a listener that misses a notice re-reads.
 
 /// What is broadcast.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
     /// `notifications/resources/updated` for the subscribers of this URI.
     ResourceUpdated(String),
-    /// A list changed, for every session that asked to hear of it.
-    ListChanged(ChangedList),
 }
 
-/// Sends notices to every listener: those of this shard, of the other shards and, in a cluster,
-/// of the other nodes.
+/// Carries notices to the listeners beyond this shard: the other shards and, in a cluster, the
+/// other nodes. A shard delivers to its own listeners itself, without a round trip.
 pub trait Broadcast {
-    /// Deliver `notice` to every listener, this shard's included.
+    /// Send `notice` to every other shard (and node).
     fn publish(&self, notice: Notice);
 }

@@ -13,7 +13,7 @@ mod broadcast;
 mod events;
 mod session;
 
-pub use broadcast::{Broadcast, ChangedList, Notice};
+pub use broadcast::{Broadcast, Notice};
 pub use events::{EventStore, MemoryEventStore, StoredEvent};
 pub use session::{MemorySessionStore, SessionChange, SessionRecord, SessionStore};
 
