@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Who a request acts for: `<issuer> <subject>` for a JWT, `token:<name>` for a static token.
-pub type Principal = Arc<str>;
+pub(crate) type Principal = Arc<str>;
 
 /// Settings of bearer-token authorization (all from `ringmcp serve` options).
 #[derive(Debug, Clone, Default)]

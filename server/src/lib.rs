@@ -24,26 +24,31 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
-pub mod auth;
-pub mod engine;
-pub mod http;
+mod auth;
+mod engine;
+mod http;
 pub mod internals;
-pub mod lines;
-pub mod mesh;
-pub mod metrics;
-pub mod netring;
-pub mod runtime;
+mod lines;
+mod mesh;
+mod metrics;
+mod netring;
+mod runtime;
 pub mod sdk;
-pub mod service;
-pub mod store;
+mod service;
+mod store;
 pub mod telemetry;
-pub mod transport;
+mod transport;
 
 mod serve;
 
+pub use auth::AuthConfig;
+pub use engine::Limits;
+pub use http::HttpConfig;
 pub use ringmcp_proto as proto;
+pub use runtime::ServeError;
 pub use sdk::{
-    BuildError, HandlerError, PromptDef, Registry, RequestContext, ResourceDef, ServerBuilder,
-    TemplateDef,
+    BuildError, CancelToken, HandlerError, InputRequiredBuilder, PromptDef, Registry,
+    RequestContext, ResourceDef, ServerBuilder, TemplateDef,
 };
 pub use serve::{serve, ServeOptions, Transport};
+pub use transport::tls::{load_server_config as load_tls_config, TlsError};

@@ -10,7 +10,7 @@ use ringmcp_proto::framing::NdjsonCodec;
 use std::rc::Rc;
 
 /// One line connection's protocol state.
-pub struct LineConn {
+pub(crate) struct LineConn {
     session: Rc<Session>,
     /// The connection's outbox, as the session's outlet.
     outlet: Rc<dyn Outlet>,
@@ -19,7 +19,7 @@ pub struct LineConn {
 
 impl LineConn {
     /// A connection answering into `outbox`, with the engine's message limit.
-    pub fn new(service: &McpService, outbox: &Rc<Outbox>) -> Self {
+    pub(crate) fn new(service: &McpService, outbox: &Rc<Outbox>) -> Self {
         let outlet: Rc<dyn Outlet> = outbox.clone();
         LineConn {
             session: Rc::new(Session::new(Some(outlet.clone()))),

@@ -6,11 +6,10 @@ mod check;
 mod config;
 mod demo;
 mod fixtures;
-use ringmcp::engine::Limits;
-use ringmcp::netring::DriverConfig;
 use ringmcp::proto::framing::HttpLimits;
 use ringmcp::proto::seal::KeyRing;
 use ringmcp::{serve, ServeOptions, Transport};
+use ringmcp::{DriverConfig, Limits};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -302,8 +301,8 @@ struct AuthArgs {
 }
 
 impl AuthArgs {
-    fn config(self) -> ringmcp::auth::AuthConfig {
-        ringmcp::auth::AuthConfig {
+    fn config(self) -> ringmcp::AuthConfig {
+        ringmcp::AuthConfig {
             jwks_file: self.auth_jwks,
             public_key_files: self.auth_public_key,
             hmac_secret_file: self.auth_hmac_secret_file,
@@ -441,16 +440,14 @@ fn main() -> ExitCode {
             options.http.rate_limit_rps = args.rate_limit_rps;
             options.http.rate_limit_burst = args.rate_limit_burst;
             let tls = match (&args.tls_cert, &args.tls_key) {
-                (Some(cert), Some(key)) => {
-                    match ringmcp::transport::tls::load_server_config(cert, key) {
-                        Ok(c) => Some(c),
-                        Err(e) => {
-                            tracing::error!(error = %e, "TLS setup failed");
-                            eprintln!("ringmcp: {e}");
-                            return ExitCode::from(2);
-                        }
+                (Some(cert), Some(key)) => match ringmcp::load_tls_config(cert, key) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        tracing::error!(error = %e, "TLS setup failed");
+                        eprintln!("ringmcp: {e}");
+                        return ExitCode::from(2);
                     }
-                }
+                },
                 _ => None,
             };
             options.driver = DriverConfig {

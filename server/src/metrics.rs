@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 /// Upper bounds of the request latency histogram, in seconds.
-pub const LATENCY_BUCKETS: [f64; 14] = [
+pub(crate) const LATENCY_BUCKETS: [f64; 14] = [
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 10.0,
 ];
 
@@ -125,7 +125,7 @@ impl Snapshot {
 }
 
 /// Render snapshots (one per shard) in the Prometheus text exposition format.
-pub fn render(mut shards: Vec<Snapshot>) -> String {
+pub(crate) fn render(mut shards: Vec<Snapshot>) -> String {
     shards.sort_by_key(|s| s.shard);
     let mut out = String::with_capacity(4096);
     let simple: [Family; 9] = [
@@ -232,7 +232,7 @@ pub fn render(mut shards: Vec<Snapshot>) -> String {
 
 /// The method label of a request: known MCP methods by name, anything else as "other" (bounded
 /// cardinality).
-pub fn method_label(method: &str) -> &'static str {
+pub(crate) fn method_label(method: &str) -> &'static str {
     const NOTIFICATIONS: [&str; 2] = ["notifications/cancelled", "notifications/initialized"];
     REQUEST_METHODS
         .iter()

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 /// Per-connection HTTP state.
-pub struct HttpConn {
+pub(crate) struct HttpConn {
     codec: HttpCodec,
     queue: VecDeque<HttpRequest>,
     active: Option<Rc<dyn Pending>>,
@@ -27,7 +27,7 @@ pub struct HttpConn {
 
 impl HttpConn {
     /// A connection from `peer` enforcing `limits`.
-    pub fn new(limits: HttpLimits, peer: Option<std::net::IpAddr>) -> Self {
+    pub(crate) fn new(limits: HttpLimits, peer: Option<std::net::IpAddr>) -> Self {
         HttpConn {
             codec: HttpCodec::new(limits),
             queue: VecDeque::new(),
@@ -40,7 +40,7 @@ impl HttpConn {
     }
 
     /// Feed received bytes.
-    pub fn on_bytes(&mut self, data: &[u8], service: &Rc<HttpService>, outbox: &Rc<Outbox>) {
+    pub(crate) fn on_bytes(&mut self, data: &[u8], service: &Rc<HttpService>, outbox: &Rc<Outbox>) {
         if self.close_after {
             return;
         }
@@ -99,18 +99,18 @@ impl HttpConn {
     }
 
     /// Since when an incomplete request has been arriving, if one is.
-    pub fn partial_since(&self) -> Option<std::time::Instant> {
+    pub(crate) fn partial_since(&self) -> Option<std::time::Instant> {
         self.partial_since
     }
 
     /// The request took too long to arrive: 408, then close.
-    pub fn refuse_slow(&mut self, outbox: &Rc<Outbox>) {
+    pub(crate) fn refuse_slow(&mut self, outbox: &Rc<Outbox>) {
         self.partial_since = None;
         self.refuse(outbox, 408, "request not completed in time");
     }
 
     /// Start the next request if the current one is done.
-    pub fn pump(&mut self, service: &Rc<HttpService>, outbox: &Rc<Outbox>) {
+    pub(crate) fn pump(&mut self, service: &Rc<HttpService>, outbox: &Rc<Outbox>) {
         loop {
             if let Some(active) = &self.active {
                 if !active.is_done() {
@@ -133,7 +133,7 @@ impl HttpConn {
     }
 
     /// The connection is going away.
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         if let Some(active) = self.active.take() {
             active.close();
         }
@@ -141,19 +141,19 @@ impl HttpConn {
     }
 
     /// The peer closed its side while a stream is open: nothing more can come of it.
-    pub fn streaming(&self) -> bool {
+    pub(crate) fn streaming(&self) -> bool {
         self.active
             .as_ref()
             .is_some_and(|a| !a.is_done() && a.is_stream())
     }
 
     /// Nothing is being answered or waiting.
-    pub fn idle(&self) -> bool {
+    pub(crate) fn idle(&self) -> bool {
         self.active.as_ref().is_none_or(|a| a.is_done()) && self.queue.is_empty()
     }
 
     /// The connection should be closed once its bytes are sent.
-    pub fn close_after(&self) -> bool {
+    pub(crate) fn close_after(&self) -> bool {
         self.close_after && self.idle()
     }
 }

@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 /// Where an exchange's bytes go: the connection's outbox, or the mesh back to the shard that holds
 /// the connection.
-pub trait ResponseSink {
+pub(crate) trait ResponseSink {
     /// Append raw response bytes.
     fn write_raw(&self, write: &mut dyn FnMut(&mut Vec<u8>));
     /// The response is complete (the connection may serve its next request).
@@ -28,7 +28,7 @@ impl ResponseSink for Outbox {
 }
 
 /// A response a connection waits on before serving its next pipelined request.
-pub trait Pending {
+pub(crate) trait Pending {
     /// The response is complete.
     fn is_done(&self) -> bool;
     /// The connection may serve another request afterwards.
@@ -49,7 +49,7 @@ enum State {
 
 /// How JSON-RPC errors in a plain reply map to HTTP statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusMap {
+pub(crate) enum StatusMap {
     /// 2026-07-28: unknown method 404; header, version and capability errors 400.
     Modern,
     /// Session-based revisions: malformed JSON-RPC 400, everything else 200.
@@ -72,7 +72,7 @@ impl StatusMap {
 }
 
 /// One HTTP response in progress.
-pub struct Exchange {
+pub(crate) struct Exchange {
     outbox: Rc<dyn ResponseSink>,
     keep_alive: bool,
     statuses: Cell<StatusMap>,
@@ -86,7 +86,11 @@ pub struct Exchange {
 
 impl Exchange {
     /// A reply (JSON, upgraded to SSE when needed) on `outbox`.
-    pub fn reply(outbox: Rc<dyn ResponseSink>, keep_alive: bool, statuses: StatusMap) -> Rc<Self> {
+    pub(crate) fn reply(
+        outbox: Rc<dyn ResponseSink>,
+        keep_alive: bool,
+        statuses: StatusMap,
+    ) -> Rc<Self> {
         Rc::new(Exchange {
             outbox,
             keep_alive,
@@ -100,7 +104,7 @@ impl Exchange {
     }
 
     /// A standing SSE stream; its head is written at once.
-    pub fn stream(
+    pub(crate) fn stream(
         outbox: Rc<dyn ResponseSink>,
         keep_alive: bool,
         headers: Vec<(&'static str, String)>,
@@ -120,23 +124,23 @@ impl Exchange {
     }
 
     /// How JSON-RPC errors map to HTTP statuses for this reply (before anything is written).
-    pub fn set_statuses(&self, statuses: StatusMap) {
+    pub(crate) fn set_statuses(&self, statuses: StatusMap) {
         self.statuses.set(statuses);
     }
 
     /// Add a response header (before anything is written).
-    pub fn add_header(&self, name: &'static str, value: String) {
+    pub(crate) fn add_header(&self, name: &'static str, value: String) {
         self.headers.borrow_mut().push((name, value));
     }
 
     /// Run `f` if the client goes away before the exchange is done (cancellation).
-    pub fn on_close(&self, f: impl FnOnce() + 'static) {
+    pub(crate) fn on_close(&self, f: impl FnOnce() + 'static) {
         *self.on_close.borrow_mut() = Some(Box::new(f));
     }
 
     /// Keep `value` alive until the exchange is done or closed (it may refer back to the
     /// exchange: the reference is dropped then, so no cycle outlives the response).
-    pub fn keep(&self, value: Rc<dyn std::any::Any>) {
+    pub(crate) fn keep(&self, value: Rc<dyn std::any::Any>) {
         if !self.is_done() {
             self.kept.borrow_mut().push(value);
         }
@@ -162,17 +166,17 @@ impl Exchange {
     }
 
     /// Whether the response is complete.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         matches!(self.state.get(), State::Done | State::Closed)
     }
 
     /// Whether the connection may serve another request after this one.
-    pub fn keep_alive(&self) -> bool {
+    pub(crate) fn keep_alive(&self) -> bool {
         self.keep_alive
     }
 
     /// Answer with a complete response now (errors, 202, 204).
-    pub fn respond(&self, status: u16, content_type: Option<&str>, body: &[u8]) {
+    pub(crate) fn respond(&self, status: u16, content_type: Option<&str>, body: &[u8]) {
         if self.state.get() != State::Fresh {
             return;
         }
@@ -194,7 +198,7 @@ impl Exchange {
     }
 
     /// End a stream (or an upgraded reply).
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         match self.state.get() {
             State::Streaming => {
                 self.raw(http::write_last_chunk);
@@ -206,7 +210,7 @@ impl Exchange {
     }
 
     /// Send an SSE comment (keep-alive) on an open stream.
-    pub fn comment(&self, text: &str) {
+    pub(crate) fn comment(&self, text: &str) {
         if self.state.get() == State::Streaming {
             let mut body = Vec::new();
             sse::write_comment(&mut body, text);
@@ -215,14 +219,14 @@ impl Exchange {
     }
 
     /// Send one SSE event with an explicit type (the legacy `/sse` endpoint's `endpoint` event).
-    pub fn event(&self, event: &str, data: &[u8]) {
+    pub(crate) fn event(&self, event: &str, data: &[u8]) {
         if self.state.get() == State::Streaming {
             self.write_event(Some(event), data);
         }
     }
 
     /// Send one numbered `message` event on an open stream (a session's replayable stream).
-    pub fn event_with_id(&self, id: u64, data: &[u8]) {
+    pub(crate) fn event_with_id(&self, id: u64, data: &[u8]) {
         if self.state.get() == State::Streaming {
             let mut body = Vec::with_capacity(data.len() + 32);
             sse::write_event(&mut body, Some(&id.to_string()), Some("message"), data);
@@ -231,7 +235,7 @@ impl Exchange {
     }
 
     /// The connection is gone: nothing more is written; the close hook runs if not done.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         let was = self.state.get();
         self.set_done(State::Closed);
         if matches!(was, State::Fresh | State::Streaming) {

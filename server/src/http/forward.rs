@@ -18,7 +18,7 @@ use std::rc::{Rc, Weak};
 
 /// HTTP traffic between shards.
 #[derive(Debug)]
-pub enum HttpMesh {
+pub(crate) enum HttpMesh {
     /// A request for a session the receiving shard owns.
     Request {
         /// The shard holding the connection.
@@ -129,7 +129,7 @@ impl ResponseSink for MeshSink {
 }
 
 /// This shard's port on the mesh for HTTP traffic.
-pub type HttpPort = Rc<dyn MeshPort<HttpMesh>>;
+pub(crate) type HttpPort = Rc<dyn MeshPort<HttpMesh>>;
 
 /// A shard's forwarding state.
 #[derive(Default)]
@@ -213,7 +213,7 @@ impl HttpService {
     }
 
     /// HTTP traffic from another shard.
-    pub fn on_mesh(self: &Rc<Self>, msg: HttpMesh) {
+    pub(crate) fn on_mesh(self: &Rc<Self>, msg: HttpMesh) {
         match msg {
             HttpMesh::Request {
                 from,

@@ -19,7 +19,6 @@ mod sessions;
 mod stateless;
 
 pub use config::HttpConfig;
-pub use conn::HttpConn;
-pub use exchange::{Exchange, Pending, ResponseSink, StatusMap};
-pub use forward::{HttpMesh, HttpPort};
-pub use router::HttpService;
+pub(crate) use conn::HttpConn;
+pub(crate) use forward::{HttpMesh, HttpPort};
+pub(crate) use router::HttpService;

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 /// HTTP routing and session table of one shard.
-pub struct HttpService {
+pub(crate) struct HttpService {
     pub(super) engine: Rc<McpService>,
     pub(super) config: HttpConfig,
     pub(super) sessions: RefCell<HashMap<String, Rc<HttpSession>>>,
@@ -38,7 +38,11 @@ fn json_body(id: Option<&RequestId>, e: &ErrorObject) -> Vec<u8> {
 
 impl HttpService {
     /// The HTTP side of a shard.
-    pub fn new(engine: Rc<McpService>, config: HttpConfig, mesh: Option<HttpPort>) -> Rc<Self> {
+    pub(crate) fn new(
+        engine: Rc<McpService>,
+        config: HttpConfig,
+        mesh: Option<HttpPort>,
+    ) -> Rc<Self> {
         let shard = engine.shard().id;
         let this = Rc::new(HttpService {
             engine,
@@ -53,18 +57,18 @@ impl HttpService {
     }
 
     /// Request size limits for connections.
-    pub fn limits(&self) -> HttpLimits {
+    pub(crate) fn limits(&self) -> HttpLimits {
         self.config.limits
     }
 
     /// Sessions on this shard.
-    pub fn sessions(&self) -> usize {
+    pub(crate) fn sessions(&self) -> usize {
         self.sessions.borrow().len()
     }
 
     /// Answer one request from a connection of this shard. A request for a legacy session owned by
     /// another shard is forwarded there over the mesh and answered from it.
-    pub fn handle(
+    pub(crate) fn handle(
         self: &Rc<Self>,
         req: HttpRequest,
         outbox: &Rc<Outbox>,

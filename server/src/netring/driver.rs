@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where a shard's connections come from.
-pub enum Source {
+pub(crate) enum Source {
     /// Listening sockets (already bound and listening) to accept from, with what they speak. The
     /// driver owns them and closes them when the shard stops.
     Listeners(Vec<(OwnedFd, Wire)>),
@@ -42,7 +42,7 @@ pub enum Source {
 }
 
 /// What the driver shares with the rest of its shard.
-pub struct ShardIo {
+pub(crate) struct ShardIo {
     /// Shard index (for logs).
     pub id: usize,
     /// Dirty outboxes and the eventfd the loop sleeps on.
@@ -105,7 +105,7 @@ impl Default for DriverConfig {
 }
 
 /// The net loop of one shard.
-pub struct NetDriver<P: Protocols> {
+pub(crate) struct NetDriver<P: Protocols> {
     // Dropped before `bufs`: the kernel must let go of the buffer ring before it is unmapped.
     pub(super) ring: IoUring,
     pub(super) bufs: BufRing,
@@ -137,7 +137,7 @@ pub struct NetDriver<P: Protocols> {
 
 impl<P: Protocols> NetDriver<P> {
     /// Build the ring for one shard. Must run on the shard's own thread (the ring is single-issuer).
-    pub fn new(
+    pub(crate) fn new(
         protocols: P,
         source: Source,
         shard: ShardIo,
@@ -210,7 +210,7 @@ impl<P: Protocols> NetDriver<P> {
     }
 
     /// Run until stopped (signal) or, for stdio, until the input ends.
-    pub async fn run(mut self) -> io::Result<()> {
+    pub(crate) async fn run(mut self) -> io::Result<()> {
         let dup = self.signal.doorbell().duplicate()?;
         // SAFETY: `dup` is a fresh fd that nothing else owns; glommio's file takes it over and
         // closes it.

@@ -22,7 +22,7 @@ mod sys;
 mod tls;
 
 pub use bufring::BufRing;
-pub use driver::{DriverConfig, NetDriver, ShardIo, Source};
-pub use outbox::{ConnRef, Outbox, ShardSignal};
-pub use protocol::{Peer, Protocol, Protocols, SweepClock, Swept, Wire};
+pub(crate) use driver::{DriverConfig, NetDriver, ShardIo, Source};
+pub(crate) use outbox::{Outbox, ShardSignal};
+pub(crate) use protocol::{Peer, Protocol, Protocols, SweepClock, Swept, Wire};
 pub use sys::EventFd;

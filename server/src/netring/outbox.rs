@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// Names a connection inside its shard's slab: the key plus a generation, so that a late write
 /// for a closed connection never lands on the connection that reused its slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnRef {
+pub(crate) struct ConnRef {
     /// Slab key.
     pub key: u32,
     /// Generation of the slot when the connection was opened.
@@ -72,7 +72,7 @@ impl ShardSignal {
 }
 
 /// Bytes queued for one connection.
-pub struct Outbox {
+pub(crate) struct Outbox {
     buf: RefCell<Vec<u8>>,
     queued: Cell<bool>,
     closed: Cell<bool>,
@@ -84,7 +84,7 @@ pub struct Outbox {
 
 impl Outbox {
     /// An empty outbox for `conn` holding at most `max_bytes`.
-    pub fn new(conn: ConnRef, signal: Rc<ShardSignal>, max_bytes: usize) -> Self {
+    pub(crate) fn new(conn: ConnRef, signal: Rc<ShardSignal>, max_bytes: usize) -> Self {
         Outbox {
             buf: RefCell::new(Vec::new()),
             queued: Cell::new(false),
@@ -97,7 +97,7 @@ impl Outbox {
     }
 
     /// Append one newline-delimited message (the writer appends its JSON; the newline is added here).
-    pub fn send_line(&self, write: impl FnOnce(&mut Vec<u8>)) {
+    pub(crate) fn send_line(&self, write: impl FnOnce(&mut Vec<u8>)) {
         self.send_raw(|buf| {
             write(buf);
             buf.push(b'\n');
@@ -105,7 +105,7 @@ impl Outbox {
     }
 
     /// Append bytes as they are (HTTP framing).
-    pub fn send_raw(&self, write: impl FnOnce(&mut Vec<u8>)) {
+    pub(crate) fn send_raw(&self, write: impl FnOnce(&mut Vec<u8>)) {
         if self.closed.get() {
             return;
         }
@@ -138,23 +138,23 @@ impl Outbox {
     }
 
     /// Stop accepting writes (the connection is going away).
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.closed.set(true);
         self.buf.borrow_mut().clear();
     }
 
     /// Whether writes are refused.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed.get()
     }
 
     /// Whether the outbox was closed because the peer did not read fast enough.
-    pub fn overflowed(&self) -> bool {
+    pub(crate) fn overflowed(&self) -> bool {
         self.overflowed.get()
     }
 
     /// Which connection this is.
-    pub fn conn(&self) -> ConnRef {
+    pub(crate) fn conn(&self) -> ConnRef {
         self.conn
     }
 }

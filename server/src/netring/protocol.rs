@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// What a listener's connections speak. The driver only carries it from the listener to
 /// [`Protocols::open`] and to the choice of TLS settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wire {
+pub(crate) enum Wire {
     /// Newline-delimited JSON-RPC, one legacy session per connection.
     Lines,
     /// HTTP/1.1: Streamable HTTP and the 2024-11-05 HTTP+SSE endpoints.
@@ -23,7 +23,7 @@ pub enum Wire {
 /// The peer of a new connection, looked up only if the protocol asks (one `getpeername` saved
 /// per connection on protocols that never do).
 #[derive(Debug, Clone, Copy)]
-pub struct Peer<'a>(Option<BorrowedFd<'a>>);
+pub(crate) struct Peer<'a>(Option<BorrowedFd<'a>>);
 
 impl<'a> Peer<'a> {
     /// The peer of `socket` (`None`: the stdio pipes, which have no peer address).
@@ -32,14 +32,14 @@ impl<'a> Peer<'a> {
     }
 
     /// The peer's address (`None` on the pipes, or if the socket is already gone).
-    pub fn ip(&self) -> Option<IpAddr> {
+    pub(crate) fn ip(&self) -> Option<IpAddr> {
         self.0.and_then(super::sys::peer_ip)
     }
 }
 
 /// What a periodic sweep tells one connection.
 #[derive(Debug, Clone, Copy)]
-pub struct SweepClock {
+pub(crate) struct SweepClock {
     /// Now (one clock read per sweep).
     pub now: Instant,
     /// When the connection last received a byte.
@@ -52,7 +52,7 @@ pub struct SweepClock {
 
 /// What the driver should do with a connection after its sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Swept {
+pub(crate) enum Swept {
     /// Leave it (an answer the protocol queued, a 408 say, leaves through the outbox).
     Keep,
     /// Close it now, for this reason (logged).
@@ -61,7 +61,7 @@ pub enum Swept {
 
 /// One connection's protocol state. Received bytes come in (already decrypted when the listener
 /// speaks TLS); whatever the protocol answers goes into the connection's [`Outbox`].
-pub trait Protocol {
+pub(crate) trait Protocol {
     /// What every connection of the shard shares (the engine, settings). Passed to each call
     /// rather than held, so that a connection carries no pointer to it.
     type Shared;
@@ -98,7 +98,7 @@ pub trait Protocol {
 }
 
 /// Opens the protocol state of new connections, and hears what the driver tells the shard.
-pub trait Protocols: Sized {
+pub(crate) trait Protocols: Sized {
     /// One connection's state.
     type Conn: Protocol<Shared = Self>;
 

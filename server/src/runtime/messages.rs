@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 /// A message between shards.
 #[derive(Debug)]
-pub enum MeshMsg {
+pub(crate) enum MeshMsg {
     /// Shard state: broadcasts, metrics scrapes.
     Shard(ShardMsg),
     /// HTTP traffic for a session owned by the receiving shard, or its answer.

@@ -5,8 +5,8 @@
 mod messages;
 mod protocols;
 
-pub use messages::MeshMsg;
-pub use protocols::{ShardConn, ShardProtocols};
+pub(crate) use messages::MeshMsg;
+pub(crate) use protocols::ShardProtocols;
 
 use crate::engine::{Limits, McpService};
 use crate::http::{HttpConfig, HttpPort, HttpService};
@@ -62,7 +62,7 @@ fn io_err(what: &'static str) -> impl FnOnce(io::Error) -> ServeError {
 
 /// How to run the shards.
 #[derive(Debug, Clone)]
-pub struct RuntimeConfig {
+pub(crate) struct RuntimeConfig {
     /// CPUs to pin one shard each to.
     pub cpus: Vec<usize>,
     /// Protocol limits.
@@ -78,7 +78,7 @@ pub struct RuntimeConfig {
 }
 
 /// What the shards serve.
-pub enum Listen {
+pub(crate) enum Listen {
     /// Listening sockets: for each shard, its own listeners (SO_REUSEPORT) and what they speak.
     Sockets {
         /// Listeners per shard.
@@ -116,7 +116,7 @@ fn signal_fd() -> Result<RawFd, ServeError> {
 }
 
 /// Run the shards until a signal (or, for stdio, end of input). Returns when every shard is done.
-pub fn run(
+pub(crate) fn run(
     config: RuntimeConfig,
     registry: Arc<Registry>,
     listen: Listen,

@@ -11,14 +11,14 @@ use crate::netring::{Outbox, Peer, Protocol, Protocols, SweepClock, Swept, Wire}
 use std::rc::Rc;
 
 /// The protocols of one shard: the engine, and the HTTP service when it has HTTP listeners.
-pub struct ShardProtocols {
+pub(crate) struct ShardProtocols {
     lines: Rc<McpService>,
     http: Option<Rc<HttpService>>,
 }
 
 impl ShardProtocols {
     /// Lines over `service`, and HTTP over `http` when there is one.
-    pub fn new(service: Rc<McpService>, http: Option<Rc<HttpService>>) -> Self {
+    pub(crate) fn new(service: Rc<McpService>, http: Option<Rc<HttpService>>) -> Self {
         ShardProtocols {
             lines: service,
             http,
@@ -27,7 +27,7 @@ impl ShardProtocols {
 }
 
 /// One connection's protocol state.
-pub enum ShardConn {
+pub(crate) enum ShardConn {
     /// Newline-delimited JSON-RPC.
     Lines(LineConn),
     /// HTTP/1.1 (boxed: it is the larger, and line connections are the many).

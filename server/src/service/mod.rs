@@ -12,7 +12,7 @@ mod tasks;
 
 pub use cancel::CancelToken;
 pub use outlet::{MsgKind, Outlet};
-pub use seal::StateSeal;
-pub use session::{ClientAnswer, ClientReply, Session};
-pub use shard::{ShardCtx, ShardMsg};
-pub use tasks::{TaskRecord, TaskStore};
+pub(crate) use seal::StateSeal;
+pub(crate) use session::Session;
+pub(crate) use shard::{ShardCtx, ShardMsg};
+pub(crate) use tasks::{TaskRecord, TaskStore};

@@ -8,23 +8,23 @@ use ringmcp_proto::seal::KeyRing;
 
 /// Seals and opens request states with the server's key ring.
 #[derive(Clone)]
-pub struct StateSeal {
+pub(crate) struct StateSeal {
     keys: KeyRing,
 }
 
 impl StateSeal {
     /// A seal keyed with `keys` (the same on every shard and every node).
-    pub fn new(keys: KeyRing) -> Self {
+    pub(crate) fn new(keys: KeyRing) -> Self {
         StateSeal { keys }
     }
 
     /// The wire form of `state` for a request identified by `binding` (method and name).
-    pub fn seal(&self, binding: &str, state: &str) -> String {
+    pub(crate) fn seal(&self, binding: &str, state: &str) -> String {
         self.keys.seal(binding.as_bytes(), state.as_bytes())
     }
 
     /// The state inside `sealed`, if it was sealed for `binding` and not altered.
-    pub fn open(&self, binding: &str, sealed: &str) -> Option<String> {
+    pub(crate) fn open(&self, binding: &str, sealed: &str) -> Option<String> {
         String::from_utf8(self.keys.open(binding.as_bytes(), sealed)?).ok()
     }
 }

@@ -16,11 +16,11 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 /// The client's answer to a request this server sent it (legacy sessions).
-pub type ClientAnswer = Result<Box<RawValue>, ErrorObject>;
+pub(crate) type ClientAnswer = Result<Box<RawValue>, ErrorObject>;
 
 /// A one-shot slot for the answer to one server-to-client request; shard-local.
 #[derive(Clone, Default)]
-pub struct ClientReply {
+pub(crate) struct ClientReply {
     inner: Rc<RefCell<(Option<ClientAnswer>, Option<Waker>)>>,
 }
 

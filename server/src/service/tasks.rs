@@ -32,7 +32,7 @@ struct PendingInput {
 }
 
 /// One task.
-pub struct TaskRecord {
+pub(crate) struct TaskRecord {
     /// The task id (owner shard in its first two hex digits).
     pub id: String,
     status: Cell<TaskStatus>,
@@ -54,12 +54,12 @@ pub struct TaskRecord {
 
 impl TaskRecord {
     /// Current status.
-    pub fn status(&self) -> TaskStatus {
+    pub(crate) fn status(&self) -> TaskStatus {
         self.status.get()
     }
 
     /// The token `tasks/cancel` fires.
-    pub fn cancel_token(&self) -> &CancelToken {
+    pub(crate) fn cancel_token(&self) -> &CancelToken {
         &self.cancel
     }
 
@@ -79,7 +79,7 @@ impl TaskRecord {
     }
 
     /// The handler finished with a result (tool errors included).
-    pub fn complete(&self, result: Box<RawValue>) {
+    pub(crate) fn complete(&self, result: Box<RawValue>) {
         if !self.status.get().is_terminal() {
             *self.result.borrow_mut() = Some(result);
             self.set_status(TaskStatus::Completed, None);
@@ -87,7 +87,7 @@ impl TaskRecord {
     }
 
     /// The handler failed with a protocol error.
-    pub fn fail(&self, error: ErrorObject) {
+    pub(crate) fn fail(&self, error: ErrorObject) {
         if !self.status.get().is_terminal() {
             let message = error.message.clone();
             *self.error.borrow_mut() = Some(error);
@@ -96,7 +96,7 @@ impl TaskRecord {
     }
 
     /// Cancel: terminal at once; the running handler is stopped.
-    pub fn cancel(&self) {
+    pub(crate) fn cancel(&self) {
         if !self.status.get().is_terminal() {
             self.set_status(
                 TaskStatus::Cancelled,
@@ -107,7 +107,7 @@ impl TaskRecord {
     }
 
     /// Park inputs on the task; resolves with the answers by key once all are answered.
-    pub fn ask(
+    pub(crate) fn ask(
         &self,
         requests: Vec<(String, InputRequest)>,
     ) -> impl Future<Output = Option<Map<String, Value>>> {
@@ -135,7 +135,7 @@ impl TaskRecord {
     }
 
     /// A fresh input key, unique over the task's life.
-    pub fn next_key(&self, prefix: &str) -> String {
+    pub(crate) fn next_key(&self, prefix: &str) -> String {
         let n = self.next_key.get() + 1;
         self.next_key.set(n);
         format!("{prefix}-{n}")
@@ -143,7 +143,7 @@ impl TaskRecord {
 
     /// `tasks/update`: answer parked inputs (unknown keys are ignored). Answered keys disappear at
     /// once; the task is working again when none is left.
-    pub fn answer(&self, responses: &Map<String, Value>) {
+    pub(crate) fn answer(&self, responses: &Map<String, Value>) {
         let mut answered = Vec::new();
         self.pending
             .borrow_mut()
@@ -166,7 +166,7 @@ impl TaskRecord {
     }
 
     /// Resolves once the task is terminal.
-    pub fn finished(self: &Rc<Self>) -> impl Future<Output = ()> {
+    pub(crate) fn finished(self: &Rc<Self>) -> impl Future<Output = ()> {
         Finished { task: self.clone() }
     }
 
@@ -192,7 +192,7 @@ impl TaskRecord {
     }
 
     /// The 2026-07-28 `CreateTaskResult` (flat, `resultType: "task"`).
-    pub fn created_modern(&self, server_meta: &RawValue) -> Value {
+    pub(crate) fn created_modern(&self, server_meta: &RawValue) -> Value {
         let mut m = self.base(true);
         m.insert("resultType".into(), json!("task"));
         m.insert(
@@ -203,12 +203,12 @@ impl TaskRecord {
     }
 
     /// The 2025-11-25 `CreateTaskResult` (`{task: {...}}`).
-    pub fn created_legacy(&self) -> Value {
+    pub(crate) fn created_legacy(&self) -> Value {
         json!({ "task": Value::Object(self.base(false)) })
     }
 
     /// 2026-07-28 `tasks/get`: the task plus its inputs, result or error.
-    pub fn detailed_modern(&self, server_meta: &RawValue) -> Value {
+    pub(crate) fn detailed_modern(&self, server_meta: &RawValue) -> Value {
         let mut m = self.base(true);
         m.insert("resultType".into(), json!("complete"));
         match self.status.get() {
@@ -252,13 +252,13 @@ impl TaskRecord {
     }
 
     /// 2025-11-25 `tasks/get` and `tasks/cancel`: the task, flat.
-    pub fn legacy_task(&self) -> Value {
+    pub(crate) fn legacy_task(&self) -> Value {
         Value::Object(self.base(false))
     }
 
     /// 2025-11-25 `tasks/result` once terminal: the call's own result with the related-task
     /// `_meta`, or its error.
-    pub fn legacy_payload(&self) -> Result<Value, ErrorObject> {
+    pub(crate) fn legacy_payload(&self) -> Result<Value, ErrorObject> {
         if let Some(e) = self.error.borrow().as_ref() {
             return Err(e.clone());
         }
@@ -302,7 +302,7 @@ impl Future for Finished {
 }
 
 /// Tasks owned by one shard.
-pub struct TaskStore {
+pub(crate) struct TaskStore {
     shard: usize,
     tasks: RefCell<HashMap<String, Rc<TaskRecord>>>,
     /// How long a task is kept after it was created (at least until it is terminal).
@@ -315,7 +315,7 @@ pub struct TaskStore {
 
 impl TaskStore {
     /// An empty store for `shard`.
-    pub fn new(shard: usize, ttl: Duration, poll: Duration, max_tasks: usize) -> Rc<Self> {
+    pub(crate) fn new(shard: usize, ttl: Duration, poll: Duration, max_tasks: usize) -> Rc<Self> {
         let store = Rc::new(TaskStore {
             shard,
             tasks: RefCell::new(HashMap::new()),
@@ -338,7 +338,10 @@ impl TaskStore {
     }
 
     /// Create and store a task (stored before anyone is told about it).
-    pub fn create(&self, owner: Option<&Rc<Session>>) -> Result<Rc<TaskRecord>, ErrorObject> {
+    pub(crate) fn create(
+        &self,
+        owner: Option<&Rc<Session>>,
+    ) -> Result<Rc<TaskRecord>, ErrorObject> {
         if self.tasks.borrow().len() >= self.max_tasks {
             return Err(ErrorObject::new(
                 ringmcp_proto::jsonrpc::code::SERVER_BUSY,
@@ -375,12 +378,12 @@ impl TaskStore {
     }
 
     /// A task by id.
-    pub fn get(&self, id: &str) -> Option<Rc<TaskRecord>> {
+    pub(crate) fn get(&self, id: &str) -> Option<Rc<TaskRecord>> {
         self.tasks.borrow().get(id).cloned()
     }
 
     /// The tasks a legacy session created, oldest first.
-    pub fn of_session(&self, session: &Rc<Session>) -> Vec<Rc<TaskRecord>> {
+    pub(crate) fn of_session(&self, session: &Rc<Session>) -> Vec<Rc<TaskRecord>> {
         let mut list: Vec<Rc<TaskRecord>> = self
             .tasks
             .borrow()

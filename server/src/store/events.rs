@@ -8,10 +8,10 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 
 /// One stored event: its id and its bytes (a JSON-RPC message).
-pub type StoredEvent = (String, Vec<u8>);
+pub(crate) type StoredEvent = (String, Vec<u8>);
 
 /// Where the events of resumable streams are kept, a bounded number per stream.
-pub trait EventStore {
+pub(crate) trait EventStore {
     /// Append `data` to `stream`, answering with the new event's id.
     fn append(&self, stream: &str, data: Vec<u8>) -> Lookup<Result<String, StoreError>>;
 
@@ -29,14 +29,14 @@ struct Stream {
 }
 
 /// Each stream's last `capacity` events in memory, ids counting up from 1 per stream.
-pub struct MemoryEventStore {
+pub(crate) struct MemoryEventStore {
     streams: RefCell<HashMap<String, Stream>>,
     capacity: usize,
 }
 
 impl MemoryEventStore {
     /// A store keeping at most `capacity` events per stream.
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         MemoryEventStore {
             streams: RefCell::new(HashMap::new()),
             capacity,

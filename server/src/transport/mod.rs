@@ -1,6 +1,6 @@
 //! Transports: how bytes reach a shard. Each one only prepares file descriptors (listening sockets,
 //! stdin/stdout) for the shard's net ring; framing and protocol live elsewhere.
 
-pub mod stdio;
-pub mod tcp;
-pub mod tls;
+pub(crate) mod stdio;
+pub(crate) mod tcp;
+pub(crate) mod tls;

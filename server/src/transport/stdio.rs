@@ -4,6 +4,6 @@
 use std::os::fd::RawFd;
 
 /// The fds of the stdio transport.
-pub fn fds() -> (RawFd, RawFd) {
+pub(crate) fn fds() -> (RawFd, RawFd) {
     (libc::STDIN_FILENO, libc::STDOUT_FILENO)
 }

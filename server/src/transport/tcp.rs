@@ -8,7 +8,7 @@ use std::os::fd::OwnedFd;
 
 /// Bind `count` listening sockets to `addr`. With port 0 the first socket picks the port and
 /// the others join it. Returns the fds and the bound address.
-pub fn bind_reuseport(
+pub(crate) fn bind_reuseport(
     addr: SocketAddr,
     count: usize,
     backlog: i32,

@@ -67,7 +67,7 @@ pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, 
 /// A copy of `config` for one shard's listeners of one kind, with its own session-resumption
 /// cache so that shards never share the cache's lock. HTTP listeners offer ALPN `http/1.1` (some
 /// clients insist on ALPN); line listeners offer none, so any client without ALPN connects.
-pub fn per_shard(config: &ServerConfig, http: bool) -> Arc<ServerConfig> {
+pub(crate) fn per_shard(config: &ServerConfig, http: bool) -> Arc<ServerConfig> {
     let mut own = config.clone();
     own.session_storage = rustls::server::ServerSessionMemoryCache::new(4096);
     own.alpn_protocols = if http {
