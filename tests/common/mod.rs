@@ -357,6 +357,7 @@ impl Client {
     /// The next line from the server, parsed.
     pub fn next(&mut self, within: Duration) -> Option<Value> {
         match self.lines.recv_timeout(within) {
+            Ok(line) if line.starts_with("HTTP transport:") => panic!("{line}"),
             Ok(line) => Some(
                 serde_json::from_str(&line)
                     .unwrap_or_else(|e| panic!("server wrote invalid JSON {line:?}: {e}")),

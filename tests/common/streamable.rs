@@ -155,11 +155,8 @@ impl Streamable {
                 .map(str::to_owned)
                 .or(self.session.take());
             for m in forwardable(r.status, r.header("content-type"), &r.body) {
-                if let Some(v) = m
-                    .as_ref()
-                    .ok()
-                    .and_then(|m: &Value| m["result"]["protocolVersion"].as_str())
-                {
+                let answer: Value = serde_json::from_str(&m).unwrap_or_default();
+                if let Some(v) = answer["result"]["protocolVersion"].as_str() {
                     self.version = Some(v.to_owned());
                 }
                 self.forward(m);
@@ -181,8 +178,8 @@ impl Streamable {
         std::thread::spawn(move || read_answer(c, &queue));
     }
 
-    fn forward(&self, m: Result<Value, String>) {
-        send(&self.queue, m);
+    fn forward(&self, line: String) {
+        let _ = self.queue.send(line);
     }
 
     /// GET /mcp: the session's stream for messages that belong to no request. Its head is read
@@ -222,10 +219,10 @@ fn read_answer(mut c: HttpClient, queue: &Sender<String>) {
     let (status, headers) = match c.try_head() {
         Ok((100, _)) => match c.try_head() {
             Ok(head) => head,
-            Err(e) => return send(queue, Err(format!("HTTP transport: {e}"))),
+            Err(e) => return send(queue, format!("HTTP transport: {e}")),
         },
         Ok(head) => head,
-        Err(e) => return send(queue, Err(format!("HTTP transport: {e}"))),
+        Err(e) => return send(queue, format!("HTTP transport: {e}")),
     };
     let content_type = header(&headers, "content-type");
     if status == 200 && content_type.is_some_and(|t| t.starts_with("text/event-stream")) {
@@ -235,7 +232,7 @@ fn read_answer(mut c: HttpClient, queue: &Sender<String>) {
     if let Some(len) = header(&headers, "content-length").and_then(|l| l.parse::<usize>().ok()) {
         body.resize(len, 0);
         if let Err(e) = c.reader.read_exact(&mut body) {
-            return send(queue, Err(format!("HTTP transport: body cut short: {e}")));
+            return send(queue, format!("HTTP transport: body cut short: {e}"));
         }
     } else if header(&headers, "transfer-encoding")
         .is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
@@ -244,7 +241,7 @@ fn read_answer(mut c: HttpClient, queue: &Sender<String>) {
             match c.try_chunk() {
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                 Ok(None) => break,
-                Err(e) => return send(queue, Err(format!("HTTP transport: {e}"))),
+                Err(e) => return send(queue, format!("HTTP transport: {e}")),
             }
         }
     }
@@ -286,33 +283,34 @@ fn read_events(c: &mut HttpClient, headers: &[(String, String)], queue: &Sender<
                 continue; // a comment (keep-alive) or an event without data
             }
             let data = data.join("\n");
-            let m = serde_json::from_str::<Value>(&data)
-                .map_err(|e| format!("HTTP transport: SSE data is not JSON ({e}): {data}"));
-            if queue.send(line_of(m)).is_err() {
+            if queue.send(as_sent(data)).is_err() {
                 return;
             }
         }
     }
 }
 
-/// The JSON-RPC messages of a plain answer: its JSON body (an error status still carries a
-/// JSON-RPC error), or a description of what came instead.
-fn forwardable(status: u16, content_type: Option<&str>, body: &[u8]) -> Vec<Result<Value, String>> {
+/// The JSON-RPC messages of a plain answer, as sent: its JSON body (an error status still
+/// carries a JSON-RPC error), or a description of what came instead.
+fn forwardable(status: u16, content_type: Option<&str>, body: &[u8]) -> Vec<String> {
     if content_type.is_some_and(|t| t.starts_with("text/event-stream")) {
         return super::http::sse_data(body)
             .into_iter()
-            .map(|d| {
-                serde_json::from_str(&d)
-                    .map_err(|e| format!("HTTP transport: SSE data is not JSON ({e}): {d}"))
-            })
+            .map(as_sent)
             .collect();
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v) if v.is_array() || v.get("jsonrpc").is_some() => vec![Ok(v)],
-        _ => vec![Err(format!(
-            "HTTP transport: status {status} with {}",
-            String::from_utf8_lossy(body)
-        ))],
+    let text = String::from_utf8_lossy(body).into_owned();
+    match serde_json::from_str::<Value>(&text) {
+        Ok(v) if v.is_array() || v.get("jsonrpc").is_some() => vec![text],
+        _ => vec![format!("HTTP transport: status {status} with {text}")],
+    }
+}
+
+/// A message as the server wrote it (ids beyond 64 bits and all), or what it was instead.
+fn as_sent(data: String) -> String {
+    match serde_json::from_str::<Value>(&data) {
+        Ok(_) => data,
+        Err(e) => format!("HTTP transport: SSE data is not JSON ({e}): {data}"),
     }
 }
 
@@ -323,13 +321,6 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn line_of(m: Result<Value, String>) -> String {
-    match m {
-        Ok(v) => v.to_string(),
-        Err(why) => why,
-    }
-}
-
-fn send(queue: &Sender<String>, m: Result<Value, String>) {
-    let _ = queue.send(line_of(m));
+fn send(queue: &Sender<String>, line: String) {
+    let _ = queue.send(line);
 }
