@@ -11,24 +11,6 @@ use ringmcp_testkit::{expect, msg};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// One test per transport for `$scenario(via)`, in a module named after it; a scenario that
-/// cannot run on some transport lists the ones it runs on (and says why next to it).
-macro_rules! for_each_transport {
-    ($scenario:ident) => {
-        for_each_transport!($scenario: stdio => Stdio, tcp => Tcp, http => Http);
-    };
-    ($scenario:ident: $($test:ident => $via:ident),+) => {
-        mod $scenario {
-            $(
-                #[test]
-                fn $test() {
-                    super::$scenario(super::Via::$via)
-                }
-            )+
-        }
-    };
-}
-
 /// The names in a `tools/list` result.
 fn tool_names(list: &Value) -> Vec<&str> {
     list["tools"]

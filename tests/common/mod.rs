@@ -217,6 +217,29 @@ pub enum Via {
     Http,
 }
 
+/// One test per transport for the scenario `$scenario(via: Via)`, in a module named after it:
+/// `for_each_transport!(pagination)` makes `pagination::stdio`, `pagination::tcp` and
+/// `pagination::http`. A scenario that cannot run on some transport lists those it runs on
+/// (`for_each_transport!(oversize: stdio => Stdio, tcp => Tcp)`) and says why beside it.
+#[allow(unused_macros)]
+macro_rules! for_each_transport {
+    ($scenario:ident) => {
+        for_each_transport!($scenario: stdio => Stdio, tcp => Tcp, http => Http);
+    };
+    ($scenario:ident: $($test:ident => $via:ident),+) => {
+        mod $scenario {
+            $(
+                #[test]
+                fn $test() {
+                    super::$scenario($crate::common::Via::$via)
+                }
+            )+
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use for_each_transport;
+
 /// A server plus one client on it.
 pub fn open(via: Via, extra: &[&str]) -> (Server, Client) {
     match via {
