@@ -15,9 +15,10 @@
 //!
 //! Requests are answered on their own connection, read by a thread of their own, so that a
 //! request still running (a sleep, a cancelled call, a listen stream) blocks nothing else; what
-//! they read joins the client's queue as JSON text. An answer that is no JSON-RPC at all joins it
-//! as a line starting with `HTTP transport:`, which the client's reader reports as invalid JSON
-//! with the status and body.
+//! they read joins the client's queue as the JSON text the server wrote (an error status still
+//! carries a JSON-RPC error, which is what the scenarios check). An answer that is no JSON-RPC at
+//! all joins it as a line starting with `HTTP transport:`, on which the client's reader fails the
+//! test with the status and body.
 
 use super::http::{HttpClient, ACCEPT, JSON};
 use serde_json::Value;
@@ -159,7 +160,7 @@ impl Streamable {
                 if let Some(v) = answer["result"]["protocolVersion"].as_str() {
                     self.version = Some(v.to_owned());
                 }
-                self.forward(m);
+                send(&self.queue, m);
             }
             return;
         }
@@ -167,7 +168,7 @@ impl Streamable {
             let r = c.read_response();
             if r.status != 202 {
                 for m in forwardable(r.status, r.header("content-type"), &r.body) {
-                    self.forward(m);
+                    send(&self.queue, m);
                 }
             } else if method.as_deref() == Some("notifications/initialized") && !self.listening {
                 self.listen();
@@ -176,10 +177,6 @@ impl Streamable {
         }
         let queue = self.queue.clone();
         std::thread::spawn(move || read_answer(c, &queue));
-    }
-
-    fn forward(&self, line: String) {
-        let _ = self.queue.send(line);
     }
 
     /// GET /mcp: the session's stream for messages that belong to no request. Its head is read
