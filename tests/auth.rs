@@ -5,12 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-#[path = "common/http.rs"]
-mod http_client;
 
+use common::http::{modern_body, modern_headers, HttpClient, HttpResponse, ACCEPT, JSON};
 use common::Server;
-use http_client::{modern_body, modern_headers, HttpClient, HttpResponse};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use ringmcp_testkit::msg;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -86,18 +85,7 @@ fn token(port: u16, sub: &str, patch: Value) -> String {
     .unwrap()
 }
 
-const JSON_HEADERS: [(&str, &str); 2] = [
-    ("Content-Type", "application/json"),
-    ("Accept", "application/json, text/event-stream"),
-];
-
-fn initialize_body() -> Vec<u8> {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "auth-test", "version": "1"}}})
-    .to_string()
-    .into_bytes()
-}
+const JSON_HEADERS: [(&str, &str); 2] = [JSON, ACCEPT];
 
 /// POST with an optional bearer token and session id; returns status, headers and body.
 fn post(port: u16, bearer: Option<&str>, session: Option<&str>, body: &[u8]) -> HttpResponse {
@@ -123,7 +111,12 @@ fn challenge_and_protected_resource_metadata() {
     let port = s.port.unwrap();
     let metadata_url = format!("http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp");
 
-    let r = post(port, None, None, &initialize_body());
+    let r = post(
+        port,
+        None,
+        None,
+        msg::initialize(1, "2025-11-25").text().as_bytes(),
+    );
     assert_eq!(r.status, 401);
     let challenge = r.header("www-authenticate").expect("WWW-Authenticate");
     assert!(challenge.starts_with("Bearer "), "{challenge}");
@@ -140,7 +133,12 @@ fn challenge_and_protected_resource_metadata() {
     let mut c = HttpClient::connect(port);
     let mut headers = JSON_HEADERS.to_vec();
     headers.push(("Authorization", "Basic dXNlcjpwYXNz"));
-    c.send("POST", "/mcp", &headers, &initialize_body());
+    c.send(
+        "POST",
+        "/mcp",
+        &headers,
+        msg::initialize(1, "2025-11-25").text().as_bytes(),
+    );
     assert_eq!(c.read_response().status, 401);
 
     for path in [
@@ -239,7 +237,7 @@ fn missing_scope_is_403() {
         port,
         Some(&token(port, "alice", json!({"scope": "mcp:read"}))),
         None,
-        &initialize_body(),
+        msg::initialize(1, "2025-11-25").text().as_bytes(),
     );
     assert_eq!(r.status, 403);
     let challenge = r.header("www-authenticate").unwrap();
@@ -256,7 +254,7 @@ fn missing_scope_is_403() {
             json!({"scope": "mcp:read mcp:tools"}),
         )),
         None,
-        &initialize_body(),
+        msg::initialize(1, "2025-11-25").text().as_bytes(),
     );
     assert_eq!(r.status, 200);
 }
@@ -269,16 +267,22 @@ fn sessions_are_bound_to_their_principal() {
     let alice = token(port, "alice", json!({}));
     let mallory = token(port, "mallory", json!({}));
 
-    let r = post(port, Some(&alice), None, &initialize_body());
+    let r = post(
+        port,
+        Some(&alice),
+        None,
+        msg::initialize(1, "2025-11-25").text().as_bytes(),
+    );
     assert_eq!(r.status, 200);
     let sid = r.header("mcp-session-id").expect("session id").to_owned();
-    let initialized = br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    let initialized = msg::initialized().text();
     assert_eq!(
-        post(port, Some(&alice), Some(&sid), initialized).status,
+        post(port, Some(&alice), Some(&sid), initialized.as_bytes()).status,
         202
     );
 
-    let ping = br#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
+    let ping = msg::request(2, "ping").text();
+    let ping = ping.as_bytes();
     // Many fresh connections: the kernel spreads them over both shards, so the checks run on
     // the owner shard after forwarding, too.
     for _ in 0..8 {

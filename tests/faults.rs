@@ -3,11 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-#[path = "common/http.rs"]
-mod http_client;
 
+use common::http::{modern_body, modern_headers};
 use common::{rss_kib, Server, TIMEOUT};
-use http_client::{modern_body, modern_headers};
+use ringmcp_testkit::msg;
 use serde_json::{json, Value};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -60,8 +59,12 @@ impl LineReader {
 }
 
 fn initialize(s: &mut TcpStream, r: &mut LineReader) {
-    s.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"faults\",\"version\":\"1\"}}}\n{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
-        .expect("write");
+    let handshake = [
+        msg::initialize(0, "2025-11-25").line(),
+        msg::initialized().line(),
+    ]
+    .concat();
+    s.write_all(&handshake).expect("write");
     match r.next(TIMEOUT) {
         Read1::Line(l) => {
             let m: Value = serde_json::from_slice(&l).expect("initialize answer");
@@ -78,11 +81,7 @@ fn tool_call(id: u64, name: &str, text: &str) -> Vec<u8> {
     } else {
         json!({})
     };
-    let mut line = serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-        "params": {"name": name, "arguments": args}}))
-    .expect("json");
-    line.push(b'\n');
-    line
+    msg::call(id, name).args(args).line()
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -444,7 +443,7 @@ fn serves_echo(tcp: u16, http: u16) -> Result<(), String> {
         }
         other => return Err(format!("tcp echo: {other:?}")),
     }
-    let mut c = http_client::HttpClient::connect(http);
+    let mut c = common::http::HttpClient::connect(http);
     c.send(
         "POST",
         "/mcp",

@@ -1,109 +1,121 @@
-//! MCP features over stdio and TCP: tools, resources, templates, prompts, completion, logging,
-//! progress, cancellation, pagination, batches, subscriptions.
+//! MCP features over every transport (stdio, TCP, Streamable HTTP): tools, resources, templates,
+//! prompts, completion, logging, progress, cancellation, pagination, batches, subscriptions,
+//! server-to-client requests, tasks. Each scenario is a function of the transport;
+//! `for_each_transport!(pagination)` makes the tests `pagination::stdio`, `pagination::tcp` and
+//! `pagination::http`, so `cargo test --test features http` runs the HTTP ones.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;
+use ringmcp_testkit::{expect, msg};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn methods(via: Via) {
-    let (_s, mut c) = open(via, &[]);
-    c.initialize("2025-11-25");
-    let tools = c.call(1, "tools/list", Value::Null);
-    let names: Vec<&str> = tools["tools"]
+/// The names in a `tools/list` result.
+fn tool_names(list: &Value) -> Vec<&str> {
+    list["tools"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t["name"].as_str().unwrap())
-        .collect();
-    for want in ["echo", "add", "sleep", "progress"] {
-        assert!(names.contains(&want), "{names:?}");
-    }
-    let add = tools["tools"]
+        .collect()
+}
+
+fn tool<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list["tools"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|t| t["name"] == "add")
-        .unwrap();
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no tool {name} in {list}"))
+}
+
+fn methods(via: Via) {
+    let (_s, mut c) = open(via, &[]);
+    c.initialize("2025-11-25");
+    let tools = c.result(msg::request(1, "tools/list"));
+    let names = tool_names(&tools);
+    for want in ["echo", "add", "sleep", "progress"] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+    let add = tool(&tools, "add");
     assert_eq!(add["inputSchema"]["type"], "object");
     assert!(
         add["outputSchema"]["properties"]["sum"].is_object(),
         "{add}"
     );
-    let r = c.call(
-        2,
-        "tools/call",
-        json!({"name": "add", "arguments": {"a": 2, "b": 3.5}}),
-    );
+    let r = c.result(msg::call(2, "add").args(json!({"a": 2, "b": 3.5})));
     assert_eq!(r["structuredContent"]["sum"], 5.5, "{r}");
     assert!(
         r.get("resultType").is_none(),
         "legacy results carry no resultType: {r}"
     );
-    let r = c.call(3, "resources/list", Value::Null);
+    let r = c.result(msg::request(3, "resources/list"));
     assert!(r["resources"]
         .as_array()
         .unwrap()
         .iter()
         .any(|x| x["uri"] == "demo://counter"));
-    let r = c.call(4, "resources/templates/list", Value::Null);
+    let r = c.result(msg::request(4, "resources/templates/list"));
     assert_eq!(
         r["resourceTemplates"][0]["uriTemplate"],
         "demo://greeting/{name}"
     );
-    let r = c.call(5, "resources/read", json!({"uri": "demo://greeting/ada"}));
+    let r = c.result(msg::read(5, "demo://greeting/ada"));
     assert_eq!(r["contents"][0]["text"], "Hello, ada!");
     assert_eq!(r["contents"][0]["uri"], "demo://greeting/ada");
-    let r = c.call(6, "resources/read", json!({"uri": "demo://readme"}));
+    let r = c.result(msg::read(6, "demo://readme"));
     assert!(r["contents"][0]["text"]
         .as_str()
         .unwrap()
         .contains("ringmcp demo"));
-    let r = c.call(7, "prompts/list", Value::Null);
+    let r = c.result(msg::request(7, "prompts/list"));
     assert!(r["prompts"]
         .as_array()
         .unwrap()
         .iter()
         .any(|p| p["name"] == "greet"));
-    let r = c.call(
-        8,
-        "prompts/get",
-        json!({"name": "greet", "arguments": {"name": "Bob", "style": "formal"}}),
-    );
+    let r = c.result(msg::prompt(8, "greet").args(json!({"name": "Bob", "style": "formal"})));
     assert_eq!(r["messages"][0]["content"]["text"], "Good day, Bob.");
-    let r = c.call(9, "completion/complete", json!({"ref": {"type": "ref/prompt", "name": "greet"}, "argument": {"name": "name", "value": "a"}}));
+    let r = c.result(msg::request(9, "completion/complete").params(json!({
+        "ref": {"type": "ref/prompt", "name": "greet"},
+        "argument": {"name": "name", "value": "a"},
+    })));
     assert_eq!(r["completion"]["values"], json!(["ada", "alan"]), "{r}");
-    let r = c.call(10, "completion/complete", json!({"ref": {"type": "ref/resource", "uri": "demo://greeting/{name}"}, "argument": {"name": "name", "value": "g"}}));
+    let r = c.result(msg::request(10, "completion/complete").params(json!({
+        "ref": {"type": "ref/resource", "uri": "demo://greeting/{name}"},
+        "argument": {"name": "name", "value": "g"},
+    })));
     assert_eq!(r["completion"]["values"], json!(["grace"]));
-    let e = c.call_err(11, "completion/complete", json!({"ref": {"type": "ref/prompt", "name": "nope"}, "argument": {"name": "x", "value": ""}}));
-    assert_eq!(code(&e), -32602);
+    c.error(
+        msg::request(11, "completion/complete").params(json!({
+            "ref": {"type": "ref/prompt", "name": "nope"},
+            "argument": {"name": "x", "value": ""},
+        })),
+        -32602,
+    );
 }
 
-#[test]
-fn methods_stdio() {
-    methods(Via::Stdio)
-}
-
-#[test]
-fn methods_tcp() {
-    methods(Via::Tcp)
-}
+for_each_transport!(methods);
 
 fn progress_and_logging(via: Via) {
     let (_s, mut c) = open(via, &[]);
     c.initialize("2025-11-25");
-    c.request(1, "tools/call", json!({"name": "progress", "arguments": {"steps": 4, "delay_ms": 1}, "_meta": {"progressToken": "tok"}}));
+    c.send(
+        msg::call(1, "progress")
+            .args(json!({"steps": 4, "delay_ms": 1}))
+            .meta("progressToken", "tok"),
+    );
     let mut seen = Vec::new();
     loop {
         let msg = c.next(TIMEOUT).expect("progress or result");
         if msg.get("id") == Some(&json!(1)) {
-            assert_eq!(text_of(&msg["result"]), "done 4 steps");
+            assert_eq!(expect::text(&expect::result(&msg, 1)), "done 4 steps");
             break;
         }
-        assert_eq!(msg["method"], "notifications/progress", "{msg}");
-        assert_eq!(msg["params"]["progressToken"], "tok");
-        seen.push(msg["params"]["progress"].as_f64().unwrap());
+        let progress = expect::notification(&msg, "notifications/progress");
+        assert_eq!(progress["progressToken"], "tok");
+        seen.push(progress["progress"].as_f64().unwrap());
     }
     assert_eq!(
         seen,
@@ -111,11 +123,7 @@ fn progress_and_logging(via: Via) {
         "one notification per step, increasing"
     );
     // No token, no progress.
-    c.request(
-        2,
-        "tools/call",
-        json!({"name": "progress", "arguments": {"steps": 2, "delay_ms": 1}}),
-    );
+    c.send(msg::call(2, "progress").args(json!({"steps": 2, "delay_ms": 1})));
     let msg = c.next(TIMEOUT).expect("result");
     assert_eq!(
         msg["id"], 2,
@@ -123,83 +131,39 @@ fn progress_and_logging(via: Via) {
     );
     // Logging honours logging/setLevel.
     assert_eq!(
-        c.call(3, "logging/setLevel", json!({"level": "warning"})),
+        c.result(msg::request(3, "logging/setLevel").param("level", "warning")),
         json!({})
     );
-    c.call(
-        4,
-        "tools/call",
-        json!({"name": "log", "arguments": {"level": "info", "message": "quiet"}}),
-    );
-    c.request(
-        5,
-        "tools/call",
-        json!({"name": "log", "arguments": {"level": "error", "message": "loud"}}),
-    );
+    c.result(msg::call(4, "log").args(json!({"level": "info", "message": "quiet"})));
+    c.send(msg::call(5, "log").args(json!({"level": "error", "message": "loud"})));
     let note = c.next(TIMEOUT).expect("log notification");
-    assert_eq!(note["method"], "notifications/message", "{note}");
+    let params = expect::notification(&note, "notifications/message");
     assert_eq!(
-        (
-            note["params"]["level"].clone(),
-            note["params"]["data"].clone()
-        ),
+        (params["level"].clone(), params["data"].clone()),
         (json!("error"), json!("loud"))
     );
     c.response(5);
 }
 
-#[test]
-fn progress_and_logging_stdio() {
-    progress_and_logging(Via::Stdio)
-}
-
-#[test]
-fn progress_and_logging_tcp() {
-    progress_and_logging(Via::Tcp)
-}
+for_each_transport!(progress_and_logging);
 
 fn cancellation(via: Via) {
     let (_s, mut c) = open(via, &[]);
     c.initialize("2025-11-25");
-    c.request(
-        1,
-        "tools/call",
-        json!({"name": "sleep", "arguments": {"ms": 1500}}),
-    );
+    c.send(msg::call(1, "sleep").args(json!({"ms": 1500})));
     std::thread::sleep(Duration::from_millis(100));
-    c.notify(
-        "notifications/cancelled",
-        json!({"requestId": 1, "reason": "changed my mind"}),
-    );
-    let r = c.call(
-        2,
-        "tools/call",
-        json!({"name": "echo", "arguments": {"text": "after"}}),
-    );
-    assert_eq!(text_of(&r), "after");
+    c.send(msg::cancel(1).param("reason", "changed my mind"));
+    let r = c.result(msg::call(2, "echo").args(json!({"text": "after"})));
+    assert_eq!(expect::text(&r), "after");
     // The cancelled request is never answered, even after its sleep would have ended.
     c.assert_silent(Duration::from_millis(2000));
     // Cancelling something unknown is ignored.
-    c.notify("notifications/cancelled", json!({"requestId": 99}));
-    assert_eq!(
-        text_of(&c.call(
-            3,
-            "tools/call",
-            json!({"name": "echo", "arguments": {"text": "ok"}})
-        )),
-        "ok"
-    );
+    c.send(msg::cancel(99));
+    let r = c.result(msg::call(3, "echo").args(json!({"text": "ok"})));
+    assert_eq!(expect::text(&r), "ok");
 }
 
-#[test]
-fn cancellation_stdio() {
-    cancellation(Via::Stdio)
-}
-
-#[test]
-fn cancellation_tcp() {
-    cancellation(Via::Tcp)
-}
+for_each_transport!(cancellation);
 
 fn pagination(via: Via) {
     let (_s, mut c) = open(via, &["--page-size", "2"]);
@@ -207,11 +171,11 @@ fn pagination(via: Via) {
     let mut names = Vec::new();
     let mut cursor: Option<String> = None;
     for id in 0..20 {
-        let params = match &cursor {
-            Some(cur) => json!({"cursor": cur}),
-            None => Value::Null,
-        };
-        let r = c.call(id, "tools/list", params);
+        let mut list = msg::request(id, "tools/list");
+        if let Some(cur) = &cursor {
+            list = list.param("cursor", cur.as_str());
+        }
+        let r = c.result(list);
         let page = r["tools"].as_array().unwrap();
         assert!(page.len() <= 2);
         names.extend(page.iter().map(|t| t["name"].as_str().unwrap().to_owned()));
@@ -224,32 +188,30 @@ fn pagination(via: Via) {
     let mut unique = names.clone();
     unique.dedup();
     assert_eq!(unique, names, "no tool twice");
-    let e = c.call_err(100, "tools/list", json!({"cursor": "not-a-cursor"}));
-    assert_eq!(code(&e), -32602, "{e}");
+    c.error(
+        msg::request(100, "tools/list").param("cursor", "not-a-cursor"),
+        -32602,
+    );
     // A cursor minted for tools is refused for prompts.
-    let first = c.call(101, "tools/list", Value::Null);
-    let cur = first["nextCursor"].as_str().unwrap().to_owned();
-    let e = c.call_err(102, "prompts/list", json!({"cursor": cur}));
-    assert_eq!(code(&e), -32602, "{e}");
+    let first = c.result(msg::request(101, "tools/list"));
+    let cur = first["nextCursor"].as_str().unwrap();
+    c.error(
+        msg::request(102, "prompts/list").param("cursor", cur),
+        -32602,
+    );
 }
 
-#[test]
-fn pagination_stdio() {
-    pagination(Via::Stdio)
-}
-
-#[test]
-fn pagination_tcp() {
-    pagination(Via::Tcp)
-}
+for_each_transport!(pagination);
 
 fn batches(via: Via) {
-    let batch = json!([
-        {"jsonrpc": "2.0", "id": "a", "method": "ping"},
-        {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 1, "progress": 1}},
-        {"jsonrpc": "2.0", "id": "b", "method": "tools/call", "params": {"name": "sleep", "arguments": {"ms": 20}}},
-        {"jsonrpc": "2.0", "id": "c", "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "x"}}},
-        {"jsonrpc": "1.0", "id": "d", "method": "ping"}
+    let batch = msg::batch([
+        msg::request("a", "ping"),
+        msg::notification("notifications/progress")
+            .param("progressToken", 1)
+            .param("progress", 1),
+        msg::call("b", "sleep").args(json!({"ms": 20})),
+        msg::call("c", "echo").args(json!({"text": "x"})),
+        msg::request("d", "ping").with("jsonrpc", "1.0"),
     ]);
     // 2025-03-26 must accept batches and answers with an array.
     let (_s, mut c) = open(via, &[]);
@@ -267,13 +229,16 @@ fn batches(via: Via) {
             .cloned()
             .unwrap_or_else(|| panic!("no {id} in {reply}"))
     };
-    assert_eq!(by_id("a")["result"], json!({}));
-    assert_eq!(text_of(&by_id("b")["result"]), "slept 20 ms");
-    assert_eq!(text_of(&by_id("c")["result"]), "x");
-    assert_eq!(code(&by_id("d")["error"]), -32600);
+    assert_eq!(expect::result(&by_id("a"), "a"), json!({}));
+    assert_eq!(
+        expect::text(&expect::result(&by_id("b"), "b")),
+        "slept 20 ms"
+    );
+    assert_eq!(expect::text(&expect::result(&by_id("c"), "c")), "x");
+    expect::error(&by_id("d"), "d", -32600);
     // A batch of notifications gets no reply at all.
-    c.send(&json!([{"jsonrpc": "2.0", "method": "notifications/initialized"}]));
-    c.request(1, "ping", Value::Null);
+    c.send(msg::batch([msg::initialized()]));
+    c.send(msg::request(1, "ping"));
     assert_eq!(c.next(TIMEOUT).expect("ping answer")["id"], 1);
     // Other revisions refuse batches.
     for version in ["2024-11-05", "2025-06-18", "2025-11-25"] {
@@ -281,28 +246,16 @@ fn batches(via: Via) {
         c.initialize(version);
         c.send(&batch);
         let r = c.next(TIMEOUT).expect("refusal");
-        assert_eq!(
-            (code(&r["error"]), r["id"].clone()),
-            (-32600, Value::Null),
-            "{version}: {r}"
-        );
+        expect::error(&r, Value::Null, -32600);
     }
 }
 
-#[test]
-fn batches_stdio() {
-    batches(Via::Stdio)
-}
-
-#[test]
-fn batches_tcp() {
-    batches(Via::Tcp)
-}
+for_each_transport!(batches);
 
 fn modern_requests(via: Via) {
     let (_s, mut c) = open(via, &[]);
     // No handshake: every request carries its own _meta.
-    let d = c.call(1, "server/discover", modern(Value::Null));
+    let d = c.result(msg::request(1, "server/discover").stateless());
     assert!(
         d["supportedVersions"]
             .as_array()
@@ -321,16 +274,12 @@ fn modern_requests(via: Via) {
         "ringmcp-demo"
     );
     assert!(d["capabilities"]["tools"].is_object());
-    let t = c.call(2, "tools/list", modern(Value::Null));
+    let t = c.result(msg::request(2, "tools/list").stateless());
     assert_eq!(t["resultType"], "complete");
     assert!(t["ttlMs"].is_u64() && t["cacheScope"].is_string(), "{t}");
-    let r = c.call(
-        3,
-        "tools/call",
-        modern(json!({"name": "echo", "arguments": {"text": "m"}})),
-    );
+    let r = c.result(msg::call(3, "echo").args(json!({"text": "m"})).stateless());
     assert_eq!(
-        (text_of(&r), r["resultType"].clone()),
+        (expect::text(&r), r["resultType"].clone()),
         ("m".into(), json!("complete"))
     );
     assert!(
@@ -341,75 +290,73 @@ fn modern_requests(via: Via) {
         r["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
         "ringmcp-demo"
     );
-    let r = c.call(4, "resources/read", modern(json!({"uri": "demo://readme"})));
+    let r = c.result(msg::read(4, "demo://readme").stateless());
     assert!(
         r["ttlMs"].is_u64() && r["cacheScope"].is_string() && r["resultType"] == "complete",
         "{r}"
     );
-    let r = c.call(
-        5,
-        "prompts/get",
-        modern(json!({"name": "greet", "arguments": {"name": "Ann"}})),
+    let r = c.result(
+        msg::prompt(5, "greet")
+            .args(json!({"name": "Ann"}))
+            .stateless(),
     );
     assert_eq!(r["messages"][0]["content"]["text"], "Hello, Ann!");
-    let r = c.call(6, "completion/complete", modern(json!({"ref": {"type": "ref/prompt", "name": "haiku"}, "argument": {"name": "colour", "value": "i"}})));
+    let r = c.result(
+        msg::request(6, "completion/complete")
+            .params(json!({
+                "ref": {"type": "ref/prompt", "name": "haiku"},
+                "argument": {"name": "colour", "value": "i"},
+            }))
+            .stateless(),
+    );
     assert_eq!(r["completion"]["values"], json!(["indigo", "ivory"]));
     // Validation failures are tool results on 2026-07-28.
-    let r = c.call(
-        7,
-        "tools/call",
-        modern(json!({"name": "add", "arguments": {"a": 1}})),
-    );
+    let r = c.result(msg::call(7, "add").args(json!({"a": 1})).stateless());
     assert_eq!(r["isError"], true);
     // Unsupported version: -32022 with the supported list.
-    let mut p = modern(Value::Null);
-    p["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!("1900-01-01");
-    let e = c.call_err(8, "tools/list", p);
-    assert_eq!(code(&e), -32022, "{e}");
+    let e = c.error(
+        msg::request(8, "tools/list")
+            .meta("io.modelcontextprotocol/protocolVersion", "1900-01-01")
+            .stateless(),
+        -32022,
+    );
     assert_eq!(e["data"]["requested"], "1900-01-01");
     assert!(e["data"]["supported"]
         .as_array()
         .unwrap()
         .contains(&json!(MODERN)));
     // Missing client capabilities: -32602.
-    let e = c.call_err(
-        9,
-        "tools/list",
-        json!({"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN}}),
+    c.error(
+        msg::request(9, "tools/list").meta("io.modelcontextprotocol/protocolVersion", MODERN),
+        -32602,
     );
-    assert_eq!(code(&e), -32602, "{e}");
     // discover without _meta: -32602.
-    assert_eq!(
-        code(&c.call_err(10, "server/discover", Value::Null)),
-        -32602
-    );
+    c.error(msg::request(10, "server/discover"), -32602);
     // Methods removed in 2026-07-28.
-    for (id, method) in [
-        (11, "ping"),
-        (12, "logging/setLevel"),
-        (13, "resources/subscribe"),
+    for removed in [
+        msg::request(11, "ping"),
+        msg::request(12, "logging/setLevel").param("level", "info"),
+        msg::request(13, "resources/subscribe").param("uri", "demo://counter"),
     ] {
-        let params = if method == "logging/setLevel" {
-            json!({"level": "info"})
-        } else if method == "ping" {
-            json!({})
-        } else {
-            json!({"uri": "demo://counter"})
-        };
-        let e = c.call_err(id, method, modern(params));
-        assert_eq!(code(&e), -32601, "{method}: {e}");
+        c.error(removed.stateless(), -32601);
     }
     // Per-request log level instead of setLevel.
-    let mut p = modern(json!({"name": "log", "arguments": {"level": "warning", "message": "w"}}));
-    p["_meta"]["io.modelcontextprotocol/logLevel"] = json!("warning");
-    c.request(14, "tools/call", p);
+    c.send(
+        msg::call(14, "log")
+            .args(json!({"level": "warning", "message": "w"}))
+            .meta("io.modelcontextprotocol/logLevel", "warning")
+            .stateless(),
+    );
     assert_eq!(
         c.notification("notifications/message")["params"]["data"],
         "w"
     );
     c.response(14);
-    let p = modern(json!({"name": "log", "arguments": {"level": "emergency", "message": "never"}}));
-    c.call(15, "tools/call", p);
+    c.result(
+        msg::call(15, "log")
+            .args(json!({"level": "emergency", "message": "never"}))
+            .stateless(),
+    );
     assert!(
         !c.pending
             .iter()
@@ -420,41 +367,31 @@ fn modern_requests(via: Via) {
     // A modern request on a legacy session does not disturb it.
     c.initialize("2025-11-25");
     assert!(c
-        .call(16, "tools/list", Value::Null)
+        .result(msg::request(16, "tools/list"))
         .get("resultType")
         .is_none());
 }
 
-#[test]
-fn modern_requests_stdio() {
-    modern_requests(Via::Stdio)
-}
+for_each_transport!(modern_requests);
 
-#[test]
-fn modern_requests_tcp() {
-    modern_requests(Via::Tcp)
-}
-
-#[test]
-fn resource_updates_reach_subscribers_on_every_shard() {
-    let s = Server::tcp(&["--cores", "2"]);
-    let mut subscribers: Vec<Client> = (0..8).map(|_| s.connect()).collect();
+// Many clients of one server: a stdio server has exactly one, so this runs on TCP and HTTP.
+fn resource_updates_reach_subscribers_on_every_shard(via: Via) {
+    let s = Server::on(via, &["--cores", "2"]);
+    let mut subscribers: Vec<Client> = (0..8).map(|_| s.client(via)).collect();
     for (i, c) in subscribers.iter_mut().enumerate() {
         c.initialize("2025-11-25");
-        assert_eq!(
-            c.call(
-                i as i64,
-                "resources/subscribe",
-                json!({"uri": "demo://counter"})
-            ),
-            json!({})
-        );
+        let subscribe =
+            msg::request(i as i64, "resources/subscribe").param("uri", "demo://counter");
+        assert_eq!(c.result(subscribe), json!({}));
     }
-    let mut listener = s.connect();
-    listener.request(
-        "listen-1",
-        "subscriptions/listen",
-        modern(json!({"notifications": {"resourceSubscriptions": ["demo://counter"]}})),
+    let mut listener = s.client(via);
+    listener.send(
+        msg::request("listen-1", "subscriptions/listen")
+            .param(
+                "notifications",
+                json!({"resourceSubscriptions": ["demo://counter"]}),
+            )
+            .stateless(),
     );
     let ack = listener.notification("notifications/subscriptions/acknowledged");
     assert_eq!(
@@ -465,12 +402,12 @@ fn resource_updates_reach_subscribers_on_every_shard() {
         ack["params"]["notifications"]["resourceSubscriptions"],
         json!(["demo://counter"])
     );
-    let mut bumper = s.connect();
+    let mut bumper = s.client(via);
     bumper.initialize("2025-11-25");
     // Unsubscribed sessions hear nothing.
-    let mut quiet = s.connect();
+    let mut quiet = s.client(via);
     quiet.initialize("2025-11-25");
-    bumper.call(100, "tools/call", json!({"name": "bump", "arguments": {}}));
+    bumper.result(msg::call(100, "bump").args(json!({})));
     for c in subscribers.iter_mut() {
         let n = c.notification("notifications/resources/updated");
         assert_eq!(n["params"]["uri"], "demo://counter");
@@ -482,42 +419,50 @@ fn resource_updates_reach_subscribers_on_every_shard() {
     );
     quiet.assert_silent(Duration::from_millis(200));
     // Unsubscribe stops them.
-    subscribers[0].call(
-        200,
-        "resources/unsubscribe",
-        json!({"uri": "demo://counter"}),
-    );
-    bumper.call(101, "tools/call", json!({"name": "bump", "arguments": {}}));
+    subscribers[0]
+        .result(msg::request(200, "resources/unsubscribe").param("uri", "demo://counter"));
+    bumper.result(msg::call(101, "bump").args(json!({})));
     subscribers[1].notification("notifications/resources/updated");
     subscribers[0].assert_silent(Duration::from_millis(200));
-    let r = subscribers[0].call(201, "resources/read", json!({"uri": "demo://counter"}));
+    let r = subscribers[0].result(msg::read(201, "demo://counter"));
     assert_eq!(r["contents"][0]["text"], "2");
-    let e = subscribers[0].call_err(202, "resources/subscribe", json!({"uri": "demo://readme"}));
-    assert_eq!(code(&e), -32602, "not subscribable: {e}");
+    // Not subscribable.
+    subscribers[0].error(
+        msg::request(202, "resources/subscribe").param("uri", "demo://readme"),
+        -32602,
+    );
 }
 
-#[test]
-fn many_connections_many_shards() {
-    let s = Server::tcp(&["--cores", "2"]);
-    let mut clients: Vec<Client> = (0..64).map(|_| s.connect()).collect();
+for_each_transport!(resource_updates_reach_subscribers_on_every_shard: tcp => Tcp, http => Http);
+
+// Many clients of one server: a stdio server has exactly one, so this runs on TCP and HTTP.
+fn many_connections_many_shards(via: Via) {
+    let s = Server::on(via, &["--cores", "2"]);
+    let mut clients: Vec<Client> = (0..64).map(|_| s.client(via)).collect();
     for (i, c) in clients.iter_mut().enumerate() {
         c.initialize("2025-11-25");
-        c.request(
-            i as i64,
-            "tools/call",
-            json!({"name": "echo", "arguments": {"text": format!("c{i}")}}),
-        );
+        c.send(msg::call(i as i64, "echo").args(json!({"text": format!("c{i}")})));
     }
     for (i, c) in clients.iter_mut().enumerate() {
-        assert_eq!(text_of(&c.response(i as i64)["result"]), format!("c{i}"));
+        let r = expect::result(&c.response(i as i64), i as i64);
+        assert_eq!(expect::text(&r), format!("c{i}"));
     }
 }
+
+for_each_transport!(many_connections_many_shards: tcp => Tcp, http => Http);
 
 fn modern_input_required(via: Via) {
     let (_s, mut c) = open(via, &[]);
-    let mut params = modern(json!({"name": "confirm", "arguments": {"question": "Deploy?"}}));
-    params["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json!({"elicitation": {}});
-    let r = c.call(1, "tools/call", params.clone());
+    let confirm = |id: i64| {
+        msg::call(id, "confirm")
+            .args(json!({"question": "Deploy?"}))
+            .meta(
+                "io.modelcontextprotocol/clientCapabilities",
+                json!({"elicitation": {}}),
+            )
+            .stateless()
+    };
+    let r = c.result(confirm(1));
     assert_eq!(r["resultType"], "input_required", "{r}");
     let requests = r["inputRequests"].as_object().unwrap();
     assert_eq!(requests.len(), 1);
@@ -526,31 +471,42 @@ fn modern_input_required(via: Via) {
     assert_eq!(req["params"]["message"], "Deploy?");
     assert_eq!(req["params"]["requestedSchema"]["type"], "object");
     // Retry with the answer under the same key, on a new id.
-    params["inputResponses"] =
-        json!({ key.clone(): {"action": "accept", "content": {"confirmed": true}} });
-    let r = c.call(2, "tools/call", params.clone());
+    let r = c.result(confirm(2).param(
+        "inputResponses",
+        json!({ key.clone(): {"action": "accept", "content": {"confirmed": true}} }),
+    ));
     assert_eq!(
-        (text_of(&r), r["resultType"].clone()),
+        (expect::text(&r), r["resultType"].clone()),
         ("confirmed: yes".into(), json!("complete")),
         "{r}"
     );
-    params["inputResponses"] = json!({ key.clone(): {"action": "decline"} });
-    assert_eq!(text_of(&c.call(3, "tools/call", params)), "declined");
+    let r = c.result(confirm(3).param(
+        "inputResponses",
+        json!({ key.clone(): {"action": "decline"} }),
+    ));
+    assert_eq!(expect::text(&r), "declined");
     // Without the elicitation capability: -32021 naming it.
-    let e = c.call_err(
-        4,
-        "tools/call",
-        modern(json!({"name": "confirm", "arguments": {"question": "Deploy?"}})),
+    let e = c.error(
+        msg::call(4, "confirm")
+            .args(json!({"question": "Deploy?"}))
+            .stateless(),
+        -32021,
     );
-    assert_eq!(code(&e), -32021, "{e}");
     assert!(
         e["data"]["requiredCapabilities"]["elicitation"].is_object(),
         "{e}"
     );
     // roots/list the same way.
-    let mut params = modern(json!({"name": "roots", "arguments": {}}));
-    params["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json!({"roots": {}});
-    let r = c.call(5, "tools/call", params.clone());
+    let roots = |id: i64| {
+        msg::call(id, "roots")
+            .args(json!({}))
+            .meta(
+                "io.modelcontextprotocol/clientCapabilities",
+                json!({"roots": {}}),
+            )
+            .stateless()
+    };
+    let r = c.result(roots(5));
     let key = r["inputRequests"]
         .as_object()
         .unwrap()
@@ -559,76 +515,56 @@ fn modern_input_required(via: Via) {
         .unwrap()
         .clone();
     assert_eq!(r["inputRequests"][&key]["method"], "roots/list");
-    params["inputResponses"] = json!({ key: {"roots": [{"uri": "file:///work", "name": "work"}]} });
-    assert_eq!(text_of(&c.call(6, "tools/call", params)), "file:///work");
+    let r = c.result(roots(6).param(
+        "inputResponses",
+        json!({ key: {"roots": [{"uri": "file:///work", "name": "work"}]} }),
+    ));
+    assert_eq!(expect::text(&r), "file:///work");
 }
 
-#[test]
-fn modern_input_required_stdio() {
-    modern_input_required(Via::Stdio)
-}
-
-#[test]
-fn modern_input_required_tcp() {
-    modern_input_required(Via::Tcp)
-}
+for_each_transport!(modern_input_required);
 
 fn legacy_server_to_client_requests(via: Via) {
     let (_s, mut c) = open(via, &[]);
-    let init = json!({"protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}, "roots": {}}, "clientInfo": {"name": "t", "version": "1"}});
-    c.call(0, "initialize", init);
-    c.notify("notifications/initialized", Value::Null);
-    c.request(
-        1,
-        "tools/call",
-        json!({"name": "confirm", "arguments": {"question": "Ship it?"}}),
+    c.handshake(
+        msg::initialize(0, "2025-11-25")
+            .param("capabilities", json!({"elicitation": {}, "roots": {}})),
     );
+    c.send(msg::call(1, "confirm").args(json!({"question": "Ship it?"})));
     let ask = c.next(TIMEOUT).expect("elicitation request");
     assert_eq!(ask["method"], "elicitation/create", "{ask}");
     assert_eq!(ask["params"]["message"], "Ship it?");
     let ask_id = ask["id"].clone();
     assert!(!ask_id.is_null());
-    c.send(&json!({"jsonrpc": "2.0", "id": ask_id, "result": {"action": "accept", "content": {"confirmed": false}}}));
-    assert_eq!(text_of(&c.response(1)["result"]), "confirmed: no");
+    c.send(msg::answer(
+        ask_id,
+        json!({"action": "accept", "content": {"confirmed": false}}),
+    ));
+    assert_eq!(
+        expect::text(&expect::result(&c.response(1), 1)),
+        "confirmed: no"
+    );
     // The client may refuse: the tool reports it.
-    c.request(2, "tools/call", json!({"name": "roots", "arguments": {}}));
+    c.send(msg::call(2, "roots").args(json!({})));
     let ask = c.next(TIMEOUT).expect("roots request");
     assert_eq!(ask["method"], "roots/list");
-    c.send(
-        &json!({"jsonrpc": "2.0", "id": ask["id"].clone(), "error": {"code": -1, "message": "no"}}),
-    );
-    let r = c.response(2)["result"].clone();
+    c.send(msg::reject(ask["id"].clone(), -1, "no"));
+    let r = expect::result(&c.response(2), 2);
     assert_eq!(r["isError"], true, "{r}");
     // A session that did not declare elicitation gets -32021.
     let (_s2, mut c2) = open(via, &[]);
     c2.initialize("2025-11-25");
-    let e = c2.call_err(
-        3,
-        "tools/call",
-        json!({"name": "confirm", "arguments": {"question": "?"}}),
+    c2.error(
+        msg::call(3, "confirm").args(json!({"question": "?"})),
+        -32021,
     );
-    assert_eq!(code(&e), -32021, "{e}");
     // A response to nothing is ignored.
-    c2.send(&json!({"jsonrpc": "2.0", "id": 424242, "result": {}}));
-    assert_eq!(
-        text_of(&c2.call(
-            4,
-            "tools/call",
-            json!({"name": "echo", "arguments": {"text": "ok"}})
-        )),
-        "ok"
-    );
+    c2.send(msg::answer(424242, json!({})));
+    let r = c2.result(msg::call(4, "echo").args(json!({"text": "ok"})));
+    assert_eq!(expect::text(&r), "ok");
 }
 
-#[test]
-fn legacy_server_to_client_requests_stdio() {
-    legacy_server_to_client_requests(Via::Stdio)
-}
-
-#[test]
-fn legacy_server_to_client_requests_tcp() {
-    legacy_server_to_client_requests(Via::Tcp)
-}
+for_each_transport!(legacy_server_to_client_requests);
 
 fn legacy_tasks(via: Via) {
     let (_s, mut c) = open(via, &[]);
@@ -637,113 +573,77 @@ fn legacy_tasks(via: Via) {
         init["capabilities"]["tasks"]["requests"]["tools"]["call"].is_object(),
         "{init}"
     );
-    let tools = c.call(1, "tools/list", Value::Null);
-    let sleep = tools["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "sleep")
-        .unwrap()
-        .clone();
-    assert_eq!(sleep["execution"]["taskSupport"], "optional");
+    let tools = c.result(msg::request(1, "tools/list"));
+    assert_eq!(
+        tool(&tools, "sleep")["execution"]["taskSupport"],
+        "optional"
+    );
     // Task-augmented call: answered at once with the task.
-    let created = c.call(
-        2,
-        "tools/call",
-        json!({"name": "sleep", "arguments": {"ms": 200}, "task": {"ttl": 60000}}),
+    let created = c.result(
+        msg::call(2, "sleep")
+            .args(json!({"ms": 200}))
+            .param("task", json!({"ttl": 60000})),
     );
     let task = created["task"].clone();
     assert_eq!(task["status"], "working", "{created}");
     let id = task["taskId"].as_str().unwrap().to_owned();
     assert!(task["ttl"].is_u64() && task["createdAt"].is_string());
-    assert_eq!(
-        c.call(3, "tasks/get", json!({"taskId": id}))["status"],
-        "working"
-    );
-    let listed = c.call(4, "tasks/list", json!({}));
+    let get = |rid: i64, id: &str| msg::request(rid, "tasks/get").param("taskId", id);
+    assert_eq!(c.result(get(3, &id))["status"], "working");
+    let listed = c.result(msg::request(4, "tasks/list").params(json!({})));
     assert!(listed["tasks"]
         .as_array()
         .unwrap()
         .iter()
         .any(|t| t["taskId"] == id.as_str()));
     // tasks/result waits for the end and carries the related-task meta.
-    let result = c.call(5, "tasks/result", json!({"taskId": id}));
-    assert_eq!(text_of(&result), "slept 200 ms");
+    let result = c.result(msg::request(5, "tasks/result").param("taskId", id.as_str()));
+    assert_eq!(expect::text(&result), "slept 200 ms");
     assert_eq!(
         result["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
         id.as_str()
     );
-    assert_eq!(
-        c.call(6, "tasks/get", json!({"taskId": id}))["status"],
-        "completed"
-    );
+    assert_eq!(c.result(get(6, &id))["status"], "completed");
     // Cancelling a finished task is an error on 2025-11-25; a running one is cancelled.
-    assert_eq!(
-        code(&c.call_err(7, "tasks/cancel", json!({"taskId": id}))),
-        -32602
+    c.error(
+        msg::request(7, "tasks/cancel").param("taskId", id.as_str()),
+        -32602,
     );
-    let long = c.call(
-        8,
-        "tools/call",
-        json!({"name": "sleep", "arguments": {"ms": 60000}, "task": {}}),
-    );
-    let long_id = long["task"]["taskId"].as_str().unwrap().to_owned();
+    let long = c.result(msg::call(8, "sleep").args(json!({"ms": 60000})).as_task());
+    let long_id = long["task"]["taskId"].as_str().unwrap();
     assert_eq!(
-        c.call(9, "tasks/cancel", json!({"taskId": long_id}))["status"],
+        c.result(msg::request(9, "tasks/cancel").param("taskId", long_id))["status"],
         "cancelled"
     );
-    assert_eq!(
-        code(&c.call_err(10, "tasks/get", json!({"taskId": "00nope"}))),
-        -32602
-    );
+    c.error(get(10, "00nope"), -32602);
     // A tool that never runs as a task refuses the augmentation.
-    assert_eq!(
-        code(&c.call_err(
-            11,
-            "tools/call",
-            json!({"name": "echo", "arguments": {"text": "x"}, "task": {}})
-        )),
-        -32601
+    c.error(
+        msg::call(11, "echo").args(json!({"text": "x"})).as_task(),
+        -32601,
     );
 }
 
-#[test]
-fn legacy_tasks_stdio() {
-    legacy_tasks(Via::Stdio)
-}
-
-#[test]
-fn legacy_tasks_tcp() {
-    legacy_tasks(Via::Tcp)
-}
+for_each_transport!(legacy_tasks);
 
 fn modern_tasks(via: Via) {
     let (_s, mut c) = open(via, &[]);
-    let with_ext = |params: Value| {
-        let mut p = modern(params);
-        p["_meta"]["io.modelcontextprotocol/clientCapabilities"] =
-            json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
-        p
+    // A 2026-07-28 request from a client that speaks the tasks extension.
+    let with_ext = |m: msg::Msg| {
+        m.meta(
+            "io.modelcontextprotocol/clientCapabilities",
+            json!({"extensions": {"io.modelcontextprotocol/tasks": {}}}),
+        )
+        .stateless()
     };
-    let d = c.call(1, "server/discover", with_ext(Value::Null));
+    let d = c.result(with_ext(msg::request(1, "server/discover")));
     assert!(
         d["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"].is_object(),
         "{d}"
     );
     // Without the extension the optional-task tool answers synchronously.
-    assert_eq!(
-        text_of(&c.call(
-            2,
-            "tools/call",
-            modern(json!({"name": "sleep", "arguments": {"ms": 10}}))
-        )),
-        "slept 10 ms"
-    );
-    let created = c.call(
-        3,
-        "tools/call",
-        with_ext(json!({"name": "sleep", "arguments": {"ms": 100}})),
-    );
+    let r = c.result(msg::call(2, "sleep").args(json!({"ms": 10})).stateless());
+    assert_eq!(expect::text(&r), "slept 10 ms");
+    let created = c.result(with_ext(msg::call(3, "sleep").args(json!({"ms": 100}))));
     assert_eq!(created["resultType"], "task", "{created}");
     assert!(
         created.get("ttlMs").is_some()
@@ -751,9 +651,10 @@ fn modern_tasks(via: Via) {
             && created.get("result").is_none()
     );
     let id = created["taskId"].as_str().unwrap().to_owned();
+    let get = |rid: i64, id: &str| msg::request(rid, "tasks/get").param("taskId", id);
     let mut status = Value::Null;
     for i in 0..100 {
-        let got = c.call(10 + i, "tasks/get", with_ext(json!({"taskId": id})));
+        let got = c.result(with_ext(get(10 + i, &id)));
         assert_eq!(got["resultType"], "complete");
         status = got["status"].clone();
         if status == "completed" {
@@ -764,43 +665,25 @@ fn modern_tasks(via: Via) {
     }
     assert_eq!(status, "completed");
     // tasks/* without the extension: -32021 naming it, before any lookup.
-    let e = c.call_err(200, "tasks/get", modern(json!({"taskId": id})));
-    assert_eq!(code(&e), -32021);
+    let e = c.error(get(200, &id).stateless(), -32021);
     assert!(
         e["data"]["requiredCapabilities"]["extensions"]["io.modelcontextprotocol/tasks"]
             .is_object()
     );
     // tasks/result and tasks/list are not part of 2026-07-28.
-    assert_eq!(
-        code(&c.call_err(201, "tasks/result", with_ext(json!({"taskId": id})))),
-        -32601
+    c.error(
+        with_ext(msg::request(201, "tasks/result").param("taskId", id.as_str())),
+        -32601,
     );
     // Cancel: an empty acknowledgement, the task ends cancelled, cancelling again is the same ack.
-    let long = c.call(
-        202,
-        "tools/call",
-        with_ext(json!({"name": "sleep", "arguments": {"ms": 60000}})),
-    );
-    let long_id = long["taskId"].as_str().unwrap().to_owned();
-    let ack = c.call(203, "tasks/cancel", with_ext(json!({"taskId": long_id})));
+    let long = c.result(with_ext(msg::call(202, "sleep").args(json!({"ms": 60000}))));
+    let long_id = long["taskId"].as_str().unwrap();
+    let cancel = |rid: i64| with_ext(msg::request(rid, "tasks/cancel").param("taskId", long_id));
+    let ack = c.result(cancel(203));
     assert_eq!(ack["resultType"], "complete");
     assert!(ack.get("status").is_none() && ack.get("taskId").is_none());
-    assert_eq!(
-        c.call(204, "tasks/get", with_ext(json!({"taskId": long_id})))["status"],
-        "cancelled"
-    );
-    assert_eq!(
-        c.call(205, "tasks/cancel", with_ext(json!({"taskId": long_id})))["resultType"],
-        "complete"
-    );
+    assert_eq!(c.result(with_ext(get(204, long_id)))["status"], "cancelled");
+    assert_eq!(c.result(cancel(205))["resultType"], "complete");
 }
 
-#[test]
-fn modern_tasks_stdio() {
-    modern_tasks(Via::Stdio)
-}
-
-#[test]
-fn modern_tasks_tcp() {
-    modern_tasks(Via::Tcp)
-}
+for_each_transport!(modern_tasks);

@@ -3,11 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-#[path = "common/http.rs"]
-mod http_client;
 
+use common::http::*;
 use common::*;
-use http_client::*;
+use ringmcp_testkit::msg;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -21,38 +20,17 @@ fn post(port: u16, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
     c.read_response()
 }
 
-fn initialize(port: u16, version: &str) -> String {
-    let body = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":version,"capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
-    let r = post(port, &[JSON, ACCEPT], body.to_string().as_bytes());
-    assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
-    assert_eq!(r.json()["result"]["protocolVersion"], version);
-    let id = r.header("mcp-session-id").expect("session id").to_owned();
-    let note = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
-    let r = post(
-        port,
-        &[
-            JSON,
-            ACCEPT,
-            ("Mcp-Session-Id", &id),
-            ("MCP-Protocol-Version", version),
-        ],
-        note.to_string().as_bytes(),
-    );
-    assert_eq!(r.status, 202);
-    id
+/// A legacy session on a fresh connection.
+fn session(port: u16, version: &str) -> String {
+    HttpClient::connect(port).initialize_legacy(version)
 }
 
-fn call(port: u16, sid: &str, id: i64, method: &str, params: Value) -> HttpResponse {
-    let body = json!({"jsonrpc":"2.0","id":id,"method":method,"params":params});
+/// POST `m` on legacy session `sid` at 2025-11-25.
+fn call(port: u16, sid: &str, m: msg::Msg) -> HttpResponse {
     post(
         port,
-        &[
-            JSON,
-            ACCEPT,
-            ("Mcp-Session-Id", sid),
-            ("MCP-Protocol-Version", "2025-11-25"),
-        ],
-        body.to_string().as_bytes(),
+        &legacy_headers(sid, "2025-11-25"),
+        m.text().as_bytes(),
     )
 }
 
@@ -130,13 +108,13 @@ fn modern_requests_and_header_rules() {
         "missing Mcp-Method"
     );
     // Body _meta version disagreeing with the header.
-    let mut body: Value =
-        serde_json::from_slice(&modern_body(7, "tools/list", Value::Null)).unwrap();
-    body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!("2025-11-25");
+    let body = msg::request(7, "tools/list")
+        .meta("io.modelcontextprotocol/protocolVersion", "2025-11-25")
+        .stateless();
     let r = post(
         p,
         &modern_headers("tools/list", None),
-        body.to_string().as_bytes(),
+        body.text().as_bytes(),
     );
     assert_eq!((r.status, r.error_code()), (400, -32020));
     // Unsupported version: 400 + -32022 with the supported list.
@@ -149,11 +127,12 @@ fn modern_requests_and_header_rules() {
         .unwrap()
         .contains(&json!("2026-07-28")));
     // Missing client capabilities: 400 + -32602.
-    let body = json!({"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}});
+    let body =
+        msg::request(9, "tools/list").meta("io.modelcontextprotocol/protocolVersion", "2026-07-28");
     let r = post(
         p,
         &modern_headers("tools/list", None),
-        body.to_string().as_bytes(),
+        body.text().as_bytes(),
     );
     assert_eq!((r.status, r.error_code()), (400, -32602));
     // Unknown method: 404 + -32601.
@@ -171,12 +150,12 @@ fn modern_requests_and_header_rules() {
     );
     assert_eq!((r.status, r.error_code()), (200, -32602));
     // Notifications are accepted with 202; GET and DELETE are not part of 2026-07-28.
-    let note = json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}});
+    let note = msg::cancel(1);
     assert_eq!(
         post(
             p,
             &modern_headers("notifications/cancelled", None),
-            note.to_string().as_bytes()
+            note.text().as_bytes()
         )
         .status,
         202
@@ -217,17 +196,14 @@ fn modern_requests_and_header_rules() {
 #[test]
 fn modern_progress_streams_as_sse() {
     let s = Server::http(&[]);
-    let mut body: Value = serde_json::from_slice(&modern_body(
-        1,
-        "tools/call",
-        json!({"name":"progress","arguments":{"steps":3,"delay_ms":1}}),
-    ))
-    .unwrap();
-    body["params"]["_meta"]["progressToken"] = json!("p");
+    let body = msg::call(1, "progress")
+        .args(json!({"steps": 3, "delay_ms": 1}))
+        .meta("progressToken", "p")
+        .stateless();
     let r = post(
         port(&s),
         &modern_headers("tools/call", Some("progress")),
-        body.to_string().as_bytes(),
+        body.text().as_bytes(),
     );
     assert_eq!(r.status, 200);
     assert!(r
@@ -306,22 +282,16 @@ fn modern_listen_stream_gets_updates_from_any_shard() {
 fn legacy_sessions_and_status_codes() {
     let s = Server::http(&["--cores", "2"]);
     let p = port(&s);
-    let sid = initialize(p, "2025-11-25");
+    let sid = session(p, "2025-11-25");
     assert!(
         sid.len() >= 34 && sid.bytes().all(|b| (0x21..=0x7e).contains(&b)),
         "visible ASCII, >= 128 bits: {sid}"
     );
-    let r = call(
-        p,
-        &sid,
-        2,
-        "tools/call",
-        json!({"name":"echo","arguments":{"text":"sess"}}),
-    );
+    let r = call(p, &sid, msg::call(2, "echo").args(json!({"text":"sess"})));
     assert_eq!(r.json()["result"]["content"][0]["text"], "sess");
     assert!(r.json()["result"].get("resultType").is_none());
     // Missing session id: 400. Unknown: 404.
-    let body = json!({"jsonrpc":"2.0","id":3,"method":"tools/list"}).to_string();
+    let body = msg::request(3, "tools/list").text();
     assert_eq!(
         post(
             p,
@@ -373,7 +343,10 @@ fn legacy_sessions_and_status_codes() {
     let mut c = HttpClient::connect(p);
     c.send("DELETE", "/mcp", &[("Mcp-Session-Id", &sid)], b"");
     assert_eq!(c.read_response().status, 204);
-    assert_eq!(call(p, &sid, 4, "tools/list", json!({})).status, 404);
+    assert_eq!(
+        call(p, &sid, msg::request(4, "tools/list").params(json!({}))).status,
+        404
+    );
     c.send("DELETE", "/mcp", &[("Mcp-Session-Id", &sid)], b"");
     assert_eq!(c.read_response().status, 404);
     // Unknown method on the endpoint: 405.
@@ -387,7 +360,7 @@ fn legacy_sessions_and_status_codes() {
 fn sessions_reached_across_shards_on_fresh_connections() {
     let s = Server::http(&["--cores", "2"]);
     let p = port(&s);
-    let sessions: Vec<String> = (0..24).map(|_| initialize(p, "2025-06-18")).collect();
+    let sessions: Vec<String> = (0..24).map(|_| session(p, "2025-06-18")).collect();
     let owners: std::collections::HashSet<&str> = sessions.iter().map(|s| &s[..2]).collect();
     assert_eq!(owners.len(), 2, "sessions on both shards: {owners:?}");
     for round in 0..3 {
@@ -395,9 +368,7 @@ fn sessions_reached_across_shards_on_fresh_connections() {
             let r = call(
                 p,
                 sid,
-                10 + i as i64,
-                "tools/call",
-                json!({"name":"echo","arguments":{"text":format!("{round}-{i}")}}),
+                msg::call(10 + i as i64, "echo").args(json!({"text":format!("{round}-{i}")})),
             );
             assert_eq!(r.status, 200);
             assert_eq!(
@@ -412,14 +383,12 @@ fn sessions_reached_across_shards_on_fresh_connections() {
 fn legacy_get_stream_receives_updates_with_event_ids() {
     let s = Server::http(&["--cores", "2"]);
     let p = port(&s);
-    let sid = initialize(p, "2025-11-25");
+    let sid = session(p, "2025-11-25");
     assert_eq!(
         call(
             p,
             &sid,
-            2,
-            "resources/subscribe",
-            json!({"uri":"demo://counter"})
+            msg::request(2, "resources/subscribe").param("uri", "demo://counter")
         )
         .status,
         200
@@ -437,18 +406,11 @@ fn legacy_get_stream_receives_updates_with_event_ids() {
     );
     let (status, _) = stream.read_head();
     assert_eq!(status, 200);
-    let other = initialize(p, "2025-11-25");
+    let other = session(p, "2025-11-25");
     let mut ids = Vec::new();
     for i in 0..3 {
         assert_eq!(
-            call(
-                p,
-                &other,
-                10 + i,
-                "tools/call",
-                json!({"name":"bump","arguments":{}})
-            )
-            .status,
+            call(p, &other, msg::call(10 + i, "bump").args(json!({}))).status,
             200
         );
         let ev = stream.next_event().expect("update event");
@@ -462,14 +424,7 @@ fn legacy_get_stream_receives_updates_with_event_ids() {
     std::thread::sleep(Duration::from_millis(100));
     for i in 0..2 {
         assert_eq!(
-            call(
-                p,
-                &other,
-                20 + i,
-                "tools/call",
-                json!({"name":"bump","arguments":{}})
-            )
-            .status,
+            call(p, &other, msg::call(20 + i, "bump").args(json!({}))).status,
             200
         );
     }
@@ -506,27 +461,30 @@ fn legacy_get_stream_receives_updates_with_event_ids() {
 fn legacy_server_to_client_request_over_sse() {
     let s = Server::http(&[]);
     let p = port(&s);
-    let body = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"elicitation":{}},"clientInfo":{"name":"t","version":"1"}}});
-    let r = post(p, &[JSON, ACCEPT], body.to_string().as_bytes());
+    let body = msg::initialize(1, "2025-11-25").param("capabilities", json!({"elicitation": {}}));
+    let r = post(p, &[JSON, ACCEPT], body.text().as_bytes());
     let sid = r.header("mcp-session-id").unwrap().to_owned();
     let mut c = HttpClient::connect(p);
-    let req = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"confirm","arguments":{"question":"Go?"}}});
+    let req = msg::call(2, "confirm").args(json!({"question": "Go?"}));
     c.send(
         "POST",
         "/mcp",
         &[JSON, ACCEPT, ("Mcp-Session-Id", &sid)],
-        req.to_string().as_bytes(),
+        req.text().as_bytes(),
     );
     let (status, _) = c.read_head();
     assert_eq!(status, 200);
     let ask: Value = serde_json::from_str(&c.next_event().unwrap().data).unwrap();
     assert_eq!(ask["method"], "elicitation/create");
-    let answer = json!({"jsonrpc":"2.0","id":ask["id"].clone(),"result":{"action":"accept","content":{"confirmed":true}}});
+    let answer = msg::answer(
+        ask["id"].clone(),
+        json!({"action": "accept", "content": {"confirmed": true}}),
+    );
     assert_eq!(
         post(
             p,
             &[JSON, ACCEPT, ("Mcp-Session-Id", &sid)],
-            answer.to_string().as_bytes()
+            answer.text().as_bytes()
         )
         .status,
         202
@@ -546,22 +504,22 @@ fn idle_sessions_expire_and_caps_apply() {
         "2",
     ]);
     let p = port(&s);
-    let a = initialize(p, "2025-11-25");
-    let _b = initialize(p, "2025-11-25");
-    let body = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let a = session(p, "2025-11-25");
+    let _b = session(p, "2025-11-25");
+    let body = msg::initialize(1, "2025-11-25");
     assert_eq!(
-        post(p, &[JSON, ACCEPT], body.to_string().as_bytes()).status,
+        post(p, &[JSON, ACCEPT], body.text().as_bytes()).status,
         503,
         "past the session cap"
     );
     std::thread::sleep(Duration::from_millis(2600));
     assert_eq!(
-        call(p, &a, 2, "tools/list", json!({})).status,
+        call(p, &a, msg::request(2, "tools/list").params(json!({}))).status,
         404,
         "expired"
     );
     assert_eq!(
-        post(p, &[JSON, ACCEPT], body.to_string().as_bytes()).status,
+        post(p, &[JSON, ACCEPT], body.text().as_bytes()).status,
         200,
         "room again after expiry"
     );
@@ -671,29 +629,17 @@ fn legacy_http_sse_transport_2024_11_05() {
     assert_eq!(endpoint.event.as_deref(), Some("endpoint"));
     let path = endpoint.data.clone();
     assert!(path.starts_with("/messages?sessionId="), "{path}");
-    let send = |id: i64, method: &str, params: Value| {
+    let send = |m: msg::Msg| {
         let mut c = HttpClient::connect(p);
-        let body = json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}).to_string();
-        c.send("POST", &path, &[JSON], body.as_bytes());
+        c.send("POST", &path, &[JSON], m.text().as_bytes());
         c.read_response().status
     };
-    assert_eq!(
-        send(
-            1,
-            "initialize",
-            json!({"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"t","version":"1"}})
-        ),
-        202
-    );
+    assert_eq!(send(msg::initialize(1, "2024-11-05")), 202);
     let init: Value = serde_json::from_str(&stream.next_event().unwrap().data).unwrap();
     assert_eq!(init["result"]["protocolVersion"], "2024-11-05");
     for i in 0..4 {
         assert_eq!(
-            send(
-                2 + i,
-                "tools/call",
-                json!({"name":"echo","arguments":{"text":format!("sse{i}")}})
-            ),
+            send(msg::call(2 + i, "echo").args(json!({"text": format!("sse{i}")}))),
             202
         );
         let ev = stream.next_event().unwrap();
@@ -739,7 +685,7 @@ fn metrics_health_and_ready() {
         &modern_body(99, "tools/call", json!({"name":"nope"})),
     );
     assert_eq!(r.error_code(), -32602);
-    let sessions: Vec<String> = (0..3).map(|_| initialize(p, "2025-11-25")).collect();
+    let sessions: Vec<String> = (0..3).map(|_| session(p, "2025-11-25")).collect();
     let mut c = HttpClient::connect(p);
     c.send("GET", "/metrics", &[], b"");
     let m = c.read_response();
@@ -775,7 +721,8 @@ fn metrics_health_and_ready() {
         metric_sum(&text, "ringmcp_sessions", &[]),
         sessions.len() as f64
     );
-    assert!(metric_sum(&text, "ringmcp_connections_accepted_total", &[]) >= 17.0);
+    // One connection per POST above, one per session (its handshake keeps its connection).
+    assert!(metric_sum(&text, "ringmcp_connections_accepted_total", &[]) >= 14.0);
     assert!(metric_sum(&text, "ringmcp_received_bytes_total", &[]) > 0.0);
     let shards: std::collections::HashSet<&str> = text
         .lines()

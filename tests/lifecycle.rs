@@ -1,9 +1,11 @@
-//! Legacy lifecycle over stdio and TCP: negotiation, pre-initialize refusal, ping, second initialize.
+//! Legacy lifecycle over every transport: negotiation, pre-initialize refusal, ping, second
+//! initialize; and how the stdio and TCP servers end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;
-use serde_json::{json, Value};
+use ringmcp_testkit::{expect, msg};
+use serde_json::json;
 
 fn negotiation(via: Via) {
     for version in LEGACY {
@@ -33,60 +35,42 @@ fn negotiation(via: Via) {
     );
 }
 
-#[test]
-fn negotiation_stdio() {
-    negotiation(Via::Stdio)
-}
-
-#[test]
-fn negotiation_tcp() {
-    negotiation(Via::Tcp)
-}
+for_each_transport!(negotiation);
 
 fn before_initialize(via: Via) {
     let (_s, mut c) = open(via, &[]);
     assert_eq!(
-        c.call(1, "ping", Value::Null),
+        c.result(msg::request(1, "ping")),
         json!({}),
         "ping is answered before initialize"
     );
-    let e = c.call_err(2, "tools/list", Value::Null);
-    assert_eq!(code(&e), -32600, "{e}");
-    let e = c.call_err(
-        "three",
-        "tools/call",
-        json!({"name": "echo", "arguments": {"text": "x"}}),
+    c.error(msg::request(2, "tools/list"), -32600);
+    c.error(
+        msg::call("three", "echo").args(json!({"text": "x"})),
+        -32600,
     );
-    assert_eq!(code(&e), -32600);
     c.initialize("2025-06-18");
-    assert!(c.call(4, "tools/list", Value::Null)["tools"].is_array());
-    let e = c.call_err(5, "initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}));
-    assert_eq!(code(&e), -32600, "second initialize is refused: {e}");
-    assert_eq!(c.call(6, "ping", Value::Null), json!({}));
+    assert!(c.result(msg::request(4, "tools/list"))["tools"].is_array());
+    // A second initialize is refused.
+    c.error(msg::initialize(5, "2025-06-18"), -32600);
+    assert_eq!(c.result(msg::request(6, "ping")), json!({}));
 }
 
-#[test]
-fn before_initialize_stdio() {
-    before_initialize(Via::Stdio)
-}
-
-#[test]
-fn before_initialize_tcp() {
-    before_initialize(Via::Tcp)
-}
+// Over HTTP there is no session before `initialize`: a request without one is refused (400) or
+// read as a 2026-07-28 request, so the pre-initialize part of the lifecycle is stdio's and TCP's.
+for_each_transport!(before_initialize: stdio => Stdio, tcp => Tcp);
 
 #[test]
 fn stdio_exits_zero_on_eof_after_answering() {
     let (mut s, mut c) = Server::stdio(&[]);
     c.initialize("2025-11-25");
-    c.request(
-        1,
-        "tools/call",
-        json!({"name": "sleep", "arguments": {"ms": 100}}),
-    );
+    c.send(msg::call(1, "sleep").args(json!({"ms": 100})));
     // Close stdin: the request in flight is still answered, then the process exits 0.
     c.close_write();
-    assert_eq!(text_of(&c.response(1)["result"]), "slept 100 ms");
+    assert_eq!(
+        expect::text(&expect::result(&c.response(1), 1)),
+        "slept 100 ms"
+    );
     let code = s.wait_exit(std::time::Duration::from_secs(10));
     assert_eq!(code, Some(0));
 }

@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use ringmcp_testkit::{expect, msg};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -11,12 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn echo(c: &mut Client, id: i64) {
-    let r = c.call(
-        id,
-        "tools/call",
-        json!({"name": "echo", "arguments": {"text": "alive"}}),
-    );
-    assert_eq!(text_of(&r), "alive");
+    let r = c.result(msg::call(id, "echo").args(json!({"text": "alive"})));
+    assert_eq!(expect::text(&r), "alive");
 }
 
 /// The peer closed on us (or never answered) within `within`.
@@ -94,7 +91,7 @@ fn survives_fd_exhaustion() {
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let mut c = server.connect();
-        c.request(0, "initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}));
+        c.send(msg::initialize(0, "2025-11-25"));
         if c.next(Duration::from_millis(500)).is_some() {
             break;
         }
@@ -143,7 +140,7 @@ fn rate_limit_per_connection() {
     c.initialize("2025-11-25");
     let mut limited = 0;
     for i in 0..20 {
-        c.request(100 + i, "ping", serde_json::Value::Null);
+        c.send(msg::request(100 + i, "ping"));
     }
     for i in 0..20 {
         let r = c.response(100 + i);
@@ -172,16 +169,13 @@ fn silent_subscriber(port: u16) -> TcpStream {
     s.set_nodelay(true).unwrap();
     s.set_read_timeout(Some(TIMEOUT)).unwrap();
     let setup = [
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "resources/subscribe", "params": {"uri": "demo://counter"}}),
+        msg::initialize(1, "2025-11-25").line(),
+        msg::initialized().line(),
+        msg::request(2, "resources/subscribe")
+            .param("uri", "demo://counter")
+            .line(),
     ];
-    let mut bytes = Vec::new();
-    for m in &setup {
-        bytes.extend_from_slice(m.to_string().as_bytes());
-        bytes.push(b'\n');
-    }
-    s.write_all(&bytes).unwrap();
+    s.write_all(&setup.concat()).unwrap();
     // Both answers (initialize, subscribe) before going silent.
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
@@ -204,11 +198,7 @@ fn keeps_accepting_when_a_fan_out_overflows_the_completion_queue() {
     let mut control = server.connect();
     control.initialize("2025-11-25");
     for round in 0..40 {
-        control.request(
-            100 + round,
-            "tools/call",
-            json!({"name": "bump", "arguments": {}}),
-        );
+        control.send(msg::call(100 + round, "bump").args(json!({})));
         let mut fresh = server.connect();
         fresh.initialize("2025-11-25");
         echo(&mut fresh, round);

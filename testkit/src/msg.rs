@@ -65,6 +65,11 @@ pub fn answer(id: impl Into<Value>, result: Value) -> Msg {
     Msg(json!({"jsonrpc": "2.0", "id": id.into(), "result": result}))
 }
 
+/// An error response to a server-to-client request (the client refuses it).
+pub fn reject(id: impl Into<Value>, code: i64, message: &str) -> Msg {
+    Msg(json!({"jsonrpc": "2.0", "id": id.into(), "error": {"code": code, "message": message}}))
+}
+
 /// The `_meta` of a 2026-07-28 request: revision, empty client capabilities, client info.
 pub fn stateless_meta() -> Value {
     json!({
@@ -225,5 +230,9 @@ mod tests {
             Some(2)
         );
         assert_eq!(initialize(1, "2025-03-26").line().last(), Some(&b'\n'));
+        assert_eq!(
+            reject(4, -1, "no").value(),
+            json!({"jsonrpc": "2.0", "id": 4, "error": {"code": -1, "message": "no"}})
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! helpers it uses); it owns no server.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use ringmcp_testkit::msg;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
@@ -341,16 +342,25 @@ impl HttpClient {
         r
     }
 
-    /// Legacy handshake on this connection; returns the session id.
+    /// Legacy handshake on this connection (`version` must be one the server speaks); returns
+    /// the session id.
     pub fn initialize_legacy(&mut self, version: &str) -> String {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": version, "capabilities": {},
-            "clientInfo": {"name": "ringmcp-tests", "version": "1"}}});
-        let r = self.post(&[JSON, ACCEPT], body.to_string().as_bytes());
+        let r = self.post(
+            &[JSON, ACCEPT],
+            msg::initialize(1, version).text().as_bytes(),
+        );
         assert_eq!(r.status, 200, "{}", r.body_text());
+        assert_eq!(
+            r.json()["result"]["protocolVersion"],
+            version,
+            "{}",
+            r.body_text()
+        );
         let sid = r.header("mcp-session-id").expect("session id").to_owned();
-        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        let r = self.post(&legacy_headers(&sid, version), note.to_string().as_bytes());
+        let r = self.post(
+            &legacy_headers(&sid, version),
+            msg::initialized().text().as_bytes(),
+        );
         assert_eq!(r.status, 202);
         sid
     }
@@ -380,14 +390,18 @@ pub fn modern_headers<'a>(method: &'a str, name: Option<&'a str>) -> Vec<(&'a st
     h
 }
 
+/// A 2026-07-28 request body whose `_meta` carries only the revision and empty capabilities.
 pub fn modern_body(id: i64, method: &str, params: Value) -> Vec<u8> {
-    let mut params = if params.is_null() { json!({}) } else { params };
-    params["_meta"] = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {}
-    });
-    serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-        .unwrap()
+    let params = if params.is_null() { json!({}) } else { params };
+    msg::request(id, method)
+        .params(params)
+        .meta(
+            "io.modelcontextprotocol/protocolVersion",
+            ringmcp_testkit::STATELESS,
+        )
+        .meta("io.modelcontextprotocol/clientCapabilities", json!({}))
+        .text()
+        .into_bytes()
 }
 
 pub const JSON: (&str, &str) = ("Content-Type", "application/json");

@@ -5,6 +5,7 @@
 //! `#[path = "common/lines.rs"]`; it owns no server.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use ringmcp_testkit::msg;
 use serde_json::{json, Value};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -55,12 +56,10 @@ impl Lines {
     }
 
     pub fn initialize(&mut self, version: &str) {
-        self.send_json(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
-            "params": {"protocolVersion": version, "capabilities": {},
-                       "clientInfo": {"name": "ringmcp-tests", "version": "1"}}}));
+        self.send(&msg::initialize(0, version).line());
         let r = self.response(&json!(0));
         assert_eq!(r["result"]["protocolVersion"], version, "{r}");
-        self.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+        self.send(&msg::initialized().line());
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
@@ -163,9 +162,5 @@ impl Lines {
 }
 
 pub fn echo_line(id: Value, text: &str) -> Vec<u8> {
-    let mut line = serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-        "params": {"name": "echo", "arguments": {"text": text}}}))
-    .expect("json");
-    line.push(b'\n');
-    line
+    msg::call(id, "echo").args(json!({"text": text})).line()
 }

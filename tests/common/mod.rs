@@ -1,7 +1,14 @@
-//! Black-box harness: spawn the built `ringmcp` binary and talk raw JSON lines to it over stdio or
-//! TCP. Every read has a timeout, so a server that hangs fails the test instead of blocking it.
+//! Black-box harness: spawn the built `ringmcp` binary and talk JSON-RPC to it over stdio, TCP
+//! (newline-delimited JSON) or Streamable HTTP (`streamable`), through one `Client` whose reads
+//! all have a timeout, so a server that hangs fails the test instead of blocking it. Messages are
+//! built with `ringmcp_testkit::msg` and checked with `ringmcp_testkit::expect`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod http;
+mod streamable;
+
+use ringmcp_testkit::expect;
+use ringmcp_testkit::msg::{self, Msg};
 use serde_json::{json, Value};
 use std::io::ErrorKind;
 use std::io::{BufRead, BufReader, Write};
@@ -9,6 +16,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
+use streamable::Streamable;
 
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 pub const LEGACY: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
@@ -120,10 +128,28 @@ impl Server {
         let reader = stream.try_clone().expect("clone");
         let tcp = stream.try_clone().ok();
         Client {
-            writer: Box::new(stream),
+            out: Out::Stream(Box::new(stream)),
             lines: lines_of(reader),
             pending: Vec::new(),
             tcp,
+        }
+    }
+
+    /// A new client of this server on `via` (TCP or HTTP; a stdio server has only its own).
+    pub fn client(&self, via: Via) -> Client {
+        match via {
+            Via::Tcp => self.connect(),
+            Via::Http => Client::http(self.port.expect("http server")),
+            Via::Stdio => panic!("a stdio server has one client, made by Server::stdio"),
+        }
+    }
+
+    /// A server listening on `via` (TCP or HTTP).
+    pub fn on(via: Via, extra: &[&str]) -> Server {
+        match via {
+            Via::Tcp => Server::tcp(extra),
+            Via::Http => Server::http(extra),
+            Via::Stdio => panic!("a stdio server is opened with its client: Server::stdio"),
         }
     }
 
@@ -148,7 +174,7 @@ impl Server {
                 stderr,
             },
             Client {
-                writer: Box::new(stdin),
+                out: Out::Stream(Box::new(stdin)),
                 lines,
                 pending: Vec::new(),
                 tcp: None,
@@ -183,27 +209,84 @@ pub fn rss_kib(pid: u32) -> u64 {
 }
 
 /// Which transport a protocol test runs on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
     Stdio,
     Tcp,
+    /// Streamable HTTP: a legacy session after `initialize`, 2026-07-28 requests before.
+    Http,
 }
+
+/// One test per transport for the scenario `$scenario(via: Via)`, in a module named after it:
+/// `for_each_transport!(pagination)` makes `pagination::stdio`, `pagination::tcp` and
+/// `pagination::http`. A scenario that cannot run on some transport lists those it runs on
+/// (`for_each_transport!(oversize: stdio => Stdio, tcp => Tcp)`) and says why beside it.
+#[allow(unused_macros)]
+macro_rules! for_each_transport {
+    ($scenario:ident) => {
+        for_each_transport!($scenario: stdio => Stdio, tcp => Tcp, http => Http);
+    };
+    ($scenario:ident: $($test:ident => $via:ident),+) => {
+        mod $scenario {
+            $(
+                #[test]
+                fn $test() {
+                    super::$scenario($crate::common::Via::$via)
+                }
+            )+
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use for_each_transport;
 
 /// A server plus one client on it.
 pub fn open(via: Via, extra: &[&str]) -> (Server, Client) {
     match via {
         Via::Stdio => Server::stdio(extra),
-        Via::Tcp => {
-            let server = Server::tcp(extra);
-            let client = server.connect();
+        Via::Tcp | Via::Http => {
+            let server = Server::on(via, extra);
+            let client = server.client(via);
             (server, client)
         }
     }
 }
 
-/// One connection (TCP socket or the process' pipes).
+/// What a message sent by `Client::send` may be: a built message or any JSON value.
+pub trait Outgoing {
+    fn into_value(self) -> Value;
+}
+
+impl Outgoing for Msg {
+    fn into_value(self) -> Value {
+        self.value()
+    }
+}
+
+impl Outgoing for Value {
+    fn into_value(self) -> Value {
+        self
+    }
+}
+
+impl Outgoing for &Value {
+    fn into_value(self) -> Value {
+        self.clone()
+    }
+}
+
+/// Where a client's bytes go.
+enum Out {
+    /// Newline-delimited JSON on a socket or the process' stdin.
+    Stream(Box<dyn Write + Send>),
+    /// One POST per message.
+    Http(Streamable),
+}
+
+/// One client: a TCP connection, the process' pipes, or a Streamable HTTP client. Whatever the
+/// transport, the server's messages arrive as one queue of JSON texts.
 pub struct Client {
-    writer: Box<dyn Write + Send>,
+    out: Out,
     lines: Receiver<String>,
     /// Messages read while looking for something else.
     pub pending: Vec<Value>,
@@ -220,36 +303,73 @@ impl Drop for Client {
 }
 
 impl Client {
+    /// A Streamable HTTP client of the server on `port`.
+    pub fn http(port: u16) -> Client {
+        let (tx, lines) = channel();
+        Client {
+            out: Out::Http(Streamable::new(port, tx)),
+            lines,
+            pending: Vec::new(),
+            tcp: None,
+        }
+    }
+
     /// Close the sending side (stdin of a stdio server).
     pub fn close_write(&mut self) {
-        self.writer = Box::new(std::io::sink());
+        match &mut self.out {
+            Out::Stream(w) => *w = Box::new(std::io::sink()),
+            Out::Http(_) => panic!("HTTP has no input stream to half-close"),
+        }
     }
 
+    /// Exact bytes: a line (or less, or more) on a stream, one POST body over HTTP.
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write");
-        self.writer.flush().expect("flush");
+        match &mut self.out {
+            Out::Stream(w) => {
+                w.write_all(bytes).expect("write");
+                w.flush().expect("flush");
+            }
+            Out::Http(h) => h.post(bytes),
+        }
     }
 
-    pub fn send(&mut self, msg: &Value) {
-        let mut line = serde_json::to_vec(msg).expect("json");
+    /// One message (or batch), framed for the transport.
+    pub fn send(&mut self, msg: impl Outgoing) {
+        let mut line = serde_json::to_vec(&msg.into_value()).expect("json");
         line.push(b'\n');
         self.send_raw(&line);
     }
 
     pub fn request(&mut self, id: impl Into<Value>, method: &str, params: Value) {
-        let mut msg = json!({"jsonrpc": "2.0", "id": id.into(), "method": method});
+        let mut msg = msg::request(id, method);
         if !params.is_null() {
-            msg["params"] = params;
+            msg = msg.params(params);
         }
-        self.send(&msg);
+        self.send(msg);
     }
 
     pub fn notify(&mut self, method: &str, params: Value) {
-        let mut msg = json!({"jsonrpc": "2.0", "method": method});
+        let mut msg = msg::notification(method);
         if !params.is_null() {
-            msg["params"] = params;
+            msg = msg.params(params);
         }
-        self.send(&msg);
+        self.send(msg);
+    }
+
+    /// Send request `msg` and return its result (the answer must be a result for its id).
+    pub fn result(&mut self, msg: Msg) -> Value {
+        let id = msg.clone().value()["id"].clone();
+        self.send(msg);
+        let answer = self.response(id.clone());
+        expect::result(&answer, id)
+    }
+
+    /// Send request `msg` and return its error object, which must carry `code`.
+    pub fn error(&mut self, msg: Msg, code: i64) -> Value {
+        let id = msg.clone().value()["id"].clone();
+        self.send(msg);
+        let answer = self.response(id.clone());
+        expect::error(&answer, id, code)
     }
 
     /// The next line from the server, as sent.
@@ -260,6 +380,7 @@ impl Client {
     /// The next line from the server, parsed.
     pub fn next(&mut self, within: Duration) -> Option<Value> {
         match self.lines.recv_timeout(within) {
+            Ok(line) if line.starts_with("HTTP transport:") => panic!("{line}"),
             Ok(line) => Some(
                 serde_json::from_str(&line)
                     .unwrap_or_else(|e| panic!("server wrote invalid JSON {line:?}: {e}")),
@@ -334,12 +455,14 @@ impl Client {
 
     /// Legacy handshake at `version`; returns the initialize result.
     pub fn initialize(&mut self, version: &str) -> Value {
-        let result = self.call(
-            0,
-            "initialize",
-            json!({"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "ringmcp-tests", "version": "1"}}),
-        );
-        self.notify("notifications/initialized", Value::Null);
+        self.handshake(msg::initialize(0, version))
+    }
+
+    /// Legacy handshake with this `initialize` request (other capabilities, say); returns its
+    /// result.
+    pub fn handshake(&mut self, initialize: Msg) -> Value {
+        let result = self.result(initialize);
+        self.send(msg::initialized());
         result
     }
 
@@ -353,11 +476,7 @@ impl Client {
 
 /// `_meta` of a 2026-07-28 request.
 pub fn modern_meta() -> Value {
-    json!({
-        "io.modelcontextprotocol/protocolVersion": MODERN,
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "ringmcp-tests", "version": "1"}
-    })
+    msg::stateless_meta()
 }
 
 /// Params with a modern `_meta` merged in.

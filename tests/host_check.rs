@@ -1,4 +1,4 @@
-//! Operations: `ringmcp check` reads the host's limits correctly.
+//! `ringmcp check`: it reads the host's limits correctly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
