@@ -6,5 +6,5 @@
 
 pub use crate::engine::{Limits, McpService};
 pub use crate::mesh::Mesh;
-pub use crate::netring::{BufRing, EventFd};
-pub use crate::service::{MsgKind, Outlet};
+pub use crate::netring::{BufRing, EventFd, ShardSignal};
+pub use crate::service::{MsgKind, Outlet, Session, ShardCtx};

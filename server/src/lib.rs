@@ -35,7 +35,7 @@ mod netring;
 mod runtime;
 pub mod sdk;
 mod service;
-mod store;
+pub mod store;
 pub mod telemetry;
 mod transport;
 
@@ -44,6 +44,7 @@ mod serve;
 pub use auth::AuthConfig;
 pub use engine::Limits;
 pub use http::HttpConfig;
+pub use netring::DriverConfig;
 pub use ringmcp_proto as proto;
 pub use runtime::ServeError;
 pub use sdk::{

@@ -170,11 +170,6 @@ impl Exchange {
         matches!(self.state.get(), State::Done | State::Closed)
     }
 
-    /// Whether the connection may serve another request after this one.
-    pub(crate) fn keep_alive(&self) -> bool {
-        self.keep_alive
-    }
-
     /// Answer with a complete response now (errors, 202, 204).
     pub(crate) fn respond(&self, status: u16, content_type: Option<&str>, body: &[u8]) {
         if self.state.get() != State::Fresh {
@@ -226,10 +221,12 @@ impl Exchange {
     }
 
     /// Send one numbered `message` event on an open stream (a session's replayable stream).
-    pub(crate) fn event_with_id(&self, id: u64, data: &[u8]) {
+    /// An empty `id` sends the event without one.
+    pub(crate) fn event_with_id(&self, id: &str, data: &[u8]) {
         if self.state.get() == State::Streaming {
             let mut body = Vec::with_capacity(data.len() + 32);
-            sse::write_event(&mut body, Some(&id.to_string()), Some("message"), data);
+            let id = (!id.is_empty()).then_some(id);
+            sse::write_event(&mut body, id, Some("message"), data);
             self.raw(|out| http::write_chunk(out, &body));
         }
     }

@@ -133,13 +133,8 @@ impl HttpService {
                 ErrorObject::invalid_request("this session streams on /sse"),
             );
         };
-        let last_event_id = req
-            .header("last-event-id")
-            .and_then(|v| v.parse::<u64>().ok());
         let stream = Exchange::stream(outbox.clone(), req.keep_alive, Vec::new());
-        if let Some(old) = replay.attach(stream.clone(), last_event_id) {
-            old.finish();
-        }
+        replay.attach(stream.clone(), req.header("last-event-id"));
         let weak_replay = Rc::downgrade(&replay);
         let weak_hs = Rc::downgrade(&hs);
         let weak_stream = Rc::downgrade(&stream);

@@ -1,46 +1,66 @@
 //! [`ReplayStream`]: the standing SSE stream of a legacy HTTP session. Messages that belong to no
-//! request (resource updates, listen notifications) get increasing event ids and are kept, the last
-//! few hundred of them, so that a client reconnecting with `Last-Event-ID` gets what it missed,
-//! and messages sent while no GET stream is open are not lost either.
+//! request (resource updates, listen notifications) are appended to the session's stream in the
+//! [`EventStore`], which numbers them, and written to the open GET stream under that id, so that a
+//! client reconnecting with `Last-Event-ID` (to this node or, with a shared store, another) gets
+//! what it missed, and messages sent while no GET stream is open are not lost either.
 
 use super::exchange::Exchange;
 use crate::service::{MsgKind, Outlet};
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use crate::store::{EventStore, Lookup, StoredEvent};
+use std::cell::RefCell;
 use std::rc::Rc;
 
-/// Numbered, bounded history of a session's unsolicited messages plus the open GET stream.
+/// A session's unsolicited messages: kept in the event store, sent on the GET stream if open.
 pub(crate) struct ReplayStream {
-    events: RefCell<VecDeque<(u64, Vec<u8>)>>,
-    next: Cell<u64>,
-    capacity: usize,
-    current: RefCell<Option<Rc<Exchange>>>,
+    /// The stream's name in the store (the session id).
+    name: Rc<str>,
+    events: Rc<dyn EventStore>,
+    current: Rc<RefCell<Option<Rc<Exchange>>>>,
 }
 
 impl ReplayStream {
-    /// A stream keeping at most `capacity` past events.
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// The stream `name` of `events`.
+    pub(crate) fn new(name: &str, events: Rc<dyn EventStore>) -> Self {
         ReplayStream {
-            events: RefCell::new(VecDeque::new()),
-            next: Cell::new(1),
-            capacity,
-            current: RefCell::new(None),
+            name: Rc::from(name),
+            events,
+            current: Rc::new(RefCell::new(None)),
         }
     }
 
     /// Make `stream` the session's GET stream, first replaying every kept event after
-    /// `last_event_id`. Returns the previous stream, if any.
-    pub(crate) fn attach(
-        &self,
-        stream: Rc<Exchange>,
-        last_event_id: Option<u64>,
-    ) -> Option<Rc<Exchange>> {
-        if let Some(last) = last_event_id {
-            for (id, data) in self.events.borrow().iter().filter(|(id, _)| *id > last) {
-                stream.event_with_id(*id, data);
+    /// `last_event_id`. The previous stream, if any, is finished.
+    pub(crate) fn attach(&self, stream: Rc<Exchange>, last_event_id: Option<&str>) {
+        let Some(last) = last_event_id else {
+            self.go_live(stream);
+            return;
+        };
+        match self.events.after(&self.name, last).now() {
+            Ok(found) => {
+                replay(&stream, found);
+                self.go_live(stream);
+            }
+            Err(later) => {
+                // A store on the network: the stream goes live once its history is written, so
+                // the client sees events in order. Events appended while the history is on its
+                // way reach the store but not this stream; the client gets them on its next
+                // reconnect with the last id it saw.
+                let current = self.current.clone();
+                glommio::spawn_local(async move {
+                    replay(&stream, later.await);
+                    if let Some(old) = current.replace(Some(stream)) {
+                        old.finish();
+                    }
+                })
+                .detach();
             }
         }
-        self.current.replace(Some(stream))
+    }
+
+    fn go_live(&self, stream: Rc<Exchange>) {
+        if let Some(old) = self.current.replace(Some(stream)) {
+            old.finish();
+        }
     }
 
     /// The open GET stream, if any.
@@ -55,21 +75,56 @@ impl ReplayStream {
             *current = None;
         }
     }
+
+    /// The session ended: its events go too.
+    pub(crate) fn remove(&self) {
+        self.events.remove(&self.name);
+    }
+}
+
+/// Write stored events (or say why they could not be read) on `stream`.
+fn replay(stream: &Exchange, found: Result<Vec<StoredEvent>, crate::store::StoreError>) {
+    match found {
+        Ok(events) => {
+            for (id, data) in events {
+                stream.event_with_id(&id, &data);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "events missed while disconnected not replayed"),
+    }
 }
 
 impl Outlet for ReplayStream {
     fn send(&self, _kind: MsgKind, write: &mut dyn FnMut(&mut Vec<u8>)) {
         let mut data = Vec::with_capacity(128);
         write(&mut data);
-        let id = self.next.get();
-        self.next.set(id + 1);
-        if let Some(stream) = self.current() {
-            stream.event_with_id(id, &data);
-        }
-        let mut events = self.events.borrow_mut();
-        events.push_back((id, data));
-        while events.len() > self.capacity {
-            events.pop_front();
+        match self.events.append(&self.name, &data) {
+            Lookup::Ready(Ok(id)) => {
+                if let Some(stream) = self.current() {
+                    stream.event_with_id(&id, &data);
+                }
+            }
+            Lookup::Ready(Err(e)) => {
+                tracing::warn!(error = %e, "session event not stored; sent without an id");
+                if let Some(stream) = self.current() {
+                    stream.event_with_id("", &data);
+                }
+            }
+            Lookup::Later(id) => {
+                let current = self.current.clone();
+                glommio::spawn_local(async move {
+                    let stream = current.borrow().clone().filter(|s| !s.is_done());
+                    match (id.await, stream) {
+                        (Ok(id), Some(stream)) => stream.event_with_id(&id, &data),
+                        (Err(e), Some(stream)) => {
+                            tracing::warn!(error = %e, "session event not stored");
+                            stream.event_with_id("", &data);
+                        }
+                        (_, None) => {}
+                    }
+                })
+                .detach();
+            }
         }
     }
 

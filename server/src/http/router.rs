@@ -13,6 +13,7 @@ use super::sessions::HttpSession;
 use crate::auth::Principal;
 use crate::engine::McpService;
 use crate::netring::Outbox;
+use crate::store::{EventStore, MemoryEventStore};
 use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
 use ringmcp_proto::jsonrpc::{self, code, ErrorObject, RequestId};
 use ringmcp_proto::streamable_http::{self, single_request, with_trace_headers, PostRoute};
@@ -25,6 +26,8 @@ pub(crate) struct HttpService {
     pub(super) engine: Rc<McpService>,
     pub(super) config: HttpConfig,
     pub(super) sessions: RefCell<HashMap<String, Rc<HttpSession>>>,
+    /// Numbered unsolicited events of the sessions, for `Last-Event-ID`.
+    pub(super) events: Rc<dyn EventStore>,
     pub(super) shard: usize,
     pub(super) forwarding: Forwarding,
     pub(super) security: Security,
@@ -44,10 +47,12 @@ impl HttpService {
         mesh: Option<HttpPort>,
     ) -> Rc<Self> {
         let shard = engine.shard().id;
+        let events: Rc<dyn EventStore> = Rc::new(MemoryEventStore::new(config.replay_events));
         let this = Rc::new(HttpService {
             engine,
             config,
             sessions: RefCell::new(HashMap::new()),
+            events,
             shard,
             forwarding: Forwarding::new(mesh),
             security: Security::new(),
@@ -59,11 +64,6 @@ impl HttpService {
     /// Request size limits for connections.
     pub(crate) fn limits(&self) -> HttpLimits {
         self.config.limits
-    }
-
-    /// Sessions on this shard.
-    pub(crate) fn sessions(&self) -> usize {
-        self.sessions.borrow().len()
     }
 
     /// Answer one request from a connection of this shard. A request for a legacy session owned by

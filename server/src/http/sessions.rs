@@ -91,7 +91,7 @@ impl HttpService {
         let (transport, extra) = transport();
         let (notify, replay, stream): (Rc<dyn Outlet>, _, _) = match transport {
             Transport::Streamable => {
-                let replay = Rc::new(ReplayStream::new(self.config.replay_events));
+                let replay = Rc::new(ReplayStream::new(&id, self.events.clone()));
                 (replay.clone(), Some(replay), None)
             }
             Transport::Sse(stream) => (stream.clone(), None, Some(stream)),
@@ -150,8 +150,11 @@ impl HttpService {
         if let Some(stream) = s.stream.borrow_mut().take() {
             stream.finish();
         }
-        if let Some(stream) = s.replay.as_ref().and_then(|r| r.current()) {
-            stream.finish();
+        if let Some(replay) = &s.replay {
+            if let Some(stream) = replay.current() {
+                stream.finish();
+            }
+            replay.remove();
         }
         true
     }

@@ -22,7 +22,9 @@ mod sys;
 mod tls;
 
 pub use bufring::BufRing;
-pub(crate) use driver::{DriverConfig, NetDriver, ShardIo, Source};
-pub(crate) use outbox::{Outbox, ShardSignal};
+pub use driver::DriverConfig;
+pub(crate) use driver::{NetDriver, ShardIo, Source};
+pub(crate) use outbox::Outbox;
+pub use outbox::ShardSignal;
 pub(crate) use protocol::{Peer, Protocol, Protocols, SweepClock, Swept, Wire};
 pub use sys::EventFd;

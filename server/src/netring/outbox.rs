@@ -152,9 +152,4 @@ impl Outbox {
     pub(crate) fn overflowed(&self) -> bool {
         self.overflowed.get()
     }
-
-    /// Which connection this is.
-    pub(crate) fn conn(&self) -> ConnRef {
-        self.conn
-    }
 }

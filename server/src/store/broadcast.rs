@@ -12,7 +12,7 @@ pub enum Notice {
 
 /// Carries notices to the listeners beyond this shard: the other shards and, in a cluster, the
 /// other nodes. A shard delivers to its own listeners itself, without a round trip.
-pub(crate) trait Broadcast {
+pub trait Broadcast {
     /// Send `notice` to every other shard (and node).
     fn publish(&self, notice: Notice);
 }

@@ -8,12 +8,13 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 
 /// One stored event: its id and its bytes (a JSON-RPC message).
-pub(crate) type StoredEvent = (String, Vec<u8>);
+pub type StoredEvent = (String, Vec<u8>);
 
 /// Where the events of resumable streams are kept, a bounded number per stream.
-pub(crate) trait EventStore {
+pub trait EventStore {
     /// Append `data` to `stream`, answering with the new event's id.
-    fn append(&self, stream: &str, data: Vec<u8>) -> Lookup<Result<String, StoreError>>;
+    /// (The store copies what it keeps: the caller still writes `data` to a live stream.)
+    fn append(&self, stream: &str, data: &[u8]) -> Lookup<Result<String, StoreError>>;
 
     /// The kept events of `stream` that came after the event `last`, oldest first. An id this
     /// store never minted for the stream gives nothing (there is no telling what was missed).
@@ -29,14 +30,14 @@ struct Stream {
 }
 
 /// Each stream's last `capacity` events in memory, ids counting up from 1 per stream.
-pub(crate) struct MemoryEventStore {
+pub struct MemoryEventStore {
     streams: RefCell<HashMap<String, Stream>>,
     capacity: usize,
 }
 
 impl MemoryEventStore {
     /// A store keeping at most `capacity` events per stream.
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         MemoryEventStore {
             streams: RefCell::new(HashMap::new()),
             capacity,
@@ -45,7 +46,7 @@ impl MemoryEventStore {
 }
 
 impl EventStore for MemoryEventStore {
-    fn append(&self, stream: &str, data: Vec<u8>) -> Lookup<Result<String, StoreError>> {
+    fn append(&self, stream: &str, data: &[u8]) -> Lookup<Result<String, StoreError>> {
         let mut streams = self.streams.borrow_mut();
         let s = match streams.get_mut(stream) {
             Some(s) => s,
@@ -57,7 +58,7 @@ impl EventStore for MemoryEventStore {
         let id = s.next;
         s.next += 1;
         if self.capacity > 0 {
-            s.events.push_back((id, data));
+            s.events.push_back((id, data.to_vec()));
             while s.events.len() > self.capacity {
                 s.events.pop_front();
             }
@@ -96,7 +97,7 @@ mod tests {
     }
 
     fn append(store: &MemoryEventStore, stream: &str, data: &str) -> String {
-        now(store.append(stream, data.as_bytes().to_vec())).unwrap_or_else(|e| panic!("{e}"))
+        now(store.append(stream, data.as_bytes())).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn after(store: &MemoryEventStore, stream: &str, last: &str) -> Vec<String> {

@@ -13,7 +13,9 @@ mod broadcast;
 mod events;
 mod session;
 
-pub(crate) use broadcast::{Broadcast, Notice};
+pub use broadcast::{Broadcast, Notice};
+pub use events::{EventStore, MemoryEventStore, StoredEvent};
+pub use session::{MemorySessionStore, SessionChange, SessionRecord, SessionStore};
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -21,7 +23,7 @@ use std::pin::Pin;
 /// Why a store could not answer. Callers turn it into a clear client error (HTTP 503 with
 /// JSON-RPC -32000 naming the cause), never into "not found".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum StoreError {
+pub enum StoreError {
     /// The store cannot be reached (connection lost, not yet connected).
     #[error("state store unavailable: {0}")]
     Unavailable(String),
@@ -34,7 +36,7 @@ pub(crate) enum StoreError {
 }
 
 /// A store's answer: at once, or later.
-pub(crate) enum Lookup<T> {
+pub enum Lookup<T> {
     /// The answer, without waiting.
     Ready(T),
     /// The answer once the store replies.
@@ -43,7 +45,7 @@ pub(crate) enum Lookup<T> {
 
 impl<T> Lookup<T> {
     /// The answer if it is at hand; the lookup itself (to await) if not.
-    pub(crate) fn now(self) -> Result<T, Lookup<T>> {
+    pub fn now(self) -> Result<T, Lookup<T>> {
         match self {
             Lookup::Ready(value) => Ok(value),
             later => Err(later),

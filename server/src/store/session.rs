@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// What outlives the node that answered `initialize`.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct SessionRecord {
+pub struct SessionRecord {
     /// The `Mcp-Session-Id`.
     pub id: String,
     /// The negotiated revision.
@@ -36,7 +36,7 @@ pub(crate) struct SessionRecord {
 
 /// A change to a stored session, made through whichever node serves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SessionChange {
+pub enum SessionChange {
     /// `logging/setLevel`.
     LogLevel(LogLevel),
     /// `resources/subscribe`.
@@ -47,7 +47,7 @@ pub(crate) enum SessionChange {
 
 /// Where legacy sessions are kept. Every method names a session by id, so that an implementation
 /// can be a key per session on a network store with a time to live.
-pub(crate) trait SessionStore {
+pub trait SessionStore {
     /// Keep a new session. Completes before `initialize` is answered, so that a session a client
     /// was told of can be found by every node.
     fn create(&self, record: SessionRecord) -> Lookup<Result<(), StoreError>>;
@@ -69,13 +69,13 @@ pub(crate) trait SessionStore {
 
 /// One process's sessions in a map: what a single node runs.
 #[derive(Debug, Default)]
-pub(crate) struct MemorySessionStore {
+pub struct MemorySessionStore {
     sessions: RefCell<HashMap<String, SessionRecord>>,
 }
 
 impl MemorySessionStore {
     /// An empty store.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self::default()
     }
 }
