@@ -46,6 +46,23 @@ impl LegacySession {
         }
     }
 
+    /// A session initialised elsewhere (another shard or node), rebuilt from what was stored of
+    /// it: ready to serve.
+    pub fn restore(
+        version: ProtocolVersion,
+        client_info: Option<Implementation>,
+        client_capabilities: Value,
+        log_level: Option<LogLevel>,
+    ) -> Self {
+        LegacySession {
+            phase: Phase::Ready,
+            version: Some(version),
+            client_info,
+            client_capabilities,
+            log_level,
+        }
+    }
+
     /// Current phase.
     pub fn phase(&self) -> Phase {
         self.phase

@@ -7,6 +7,7 @@ use super::reply::{Meter, Sink};
 use super::task_ops::TaskOp;
 use super::{Call, McpService};
 use crate::service::Session;
+use crate::store::SessionChange;
 use ringmcp_proto::dispatch::{ClientRequest, Era};
 use ringmcp_proto::jsonrpc::{code, ErrorObject, Message, Notification, Request, RequestId};
 use ringmcp_proto::ratelimit::TokenBucket;
@@ -107,8 +108,14 @@ impl McpService {
                             ErrorObject::invalid_request("initialize must not be part of a batch");
                         return sink.error(Some(&id), &e);
                     }
-                    return match session.legacy.borrow_mut().initialize(p) {
-                        Ok(v) => sink.result(&id, &self.initialize_result(v)),
+                    let negotiated = session.legacy.borrow_mut().initialize(p);
+                    return match negotiated {
+                        Ok(v) => {
+                            // Stored before the answer leaves (it waits in the outbox until the
+                            // end of this turn), so every node can find the session.
+                            session.persist_initialized();
+                            sink.result(&id, &self.initialize_result(v))
+                        }
                         Err(e) => sink.error(Some(&id), &e),
                     };
                 }
@@ -136,6 +143,7 @@ impl McpService {
             ClientRequest::ListPrompts(p) => self.list_prompts(sink, &call, p.cursor.as_deref()),
             ClientRequest::SetLevel(p) => {
                 session.legacy.borrow_mut().set_log_level(p.level);
+                session.persist(SessionChange::LogLevel(p.level));
                 sink.result(&call.id, &json!({}))
             }
             ClientRequest::Subscribe(p) => self.subscribe(sink, &call, &p.uri, true),

@@ -5,6 +5,7 @@
 use super::reply::{send_once, Sink};
 use super::{Call, McpService};
 use crate::service::MsgKind;
+use crate::store::SessionChange;
 use ringmcp_proto::jsonrpc::{self, ErrorObject};
 use ringmcp_proto::types::SubscriptionFilter;
 use serde_json::json;
@@ -34,9 +35,10 @@ impl McpService {
                 if on {
                     if session.subscriptions.borrow_mut().insert(uri.to_owned()) {
                         self.shard.subscribe(uri, session);
+                        session.persist(SessionChange::Subscribe(uri.to_owned()));
                     }
-                } else {
-                    session.subscriptions.borrow_mut().remove(uri);
+                } else if session.subscriptions.borrow_mut().remove(uri) {
+                    session.persist(SessionChange::Unsubscribe(uri.to_owned()));
                 }
                 sink.result(&call.id, &json!({}))
             }

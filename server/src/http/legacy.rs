@@ -61,15 +61,8 @@ impl HttpService {
                 );
             }
             (Some(id), _) => match self.session(id, principal) {
-                Some(hs) => hs,
-                None => {
-                    return Self::error(
-                        ex,
-                        404,
-                        None,
-                        ErrorObject::invalid_request("Session not found"),
-                    );
-                }
+                Ok(hs) => hs,
+                Err(miss) => return Self::miss(ex, miss),
             },
         };
         hs.last_seen.set(Instant::now());
@@ -120,9 +113,7 @@ impl HttpService {
         }
         let hs = match self.session_of(&req, principal) {
             Ok(hs) => hs,
-            Err((status, why)) => {
-                return Self::error(ex, status, None, ErrorObject::invalid_request(why))
-            }
+            Err(miss) => return Self::miss(ex, miss),
         };
         hs.last_seen.set(Instant::now());
         let Some(replay) = hs.replay.clone() else {
@@ -159,9 +150,7 @@ impl HttpService {
     ) -> Rc<Exchange> {
         let id = match self.session_of(req, principal) {
             Ok(_) => req.header(SESSION_HEADER).unwrap_or_default(),
-            Err((status, why)) => {
-                return Self::error(ex, status, None, ErrorObject::invalid_request(why))
-            }
+            Err(miss) => return Self::miss(ex, miss),
         };
         if self.remove_session(id) {
             ex.respond(204, None, b"");

@@ -51,16 +51,12 @@ impl HttpService {
         ex: Rc<Exchange>,
         principal: Option<&Principal>,
     ) -> Rc<Exchange> {
-        let Some(hs) = req
-            .query_param("sessionId")
-            .and_then(|id| self.session(id, principal))
-        else {
-            return Self::error(
-                ex,
-                404,
-                None,
-                ErrorObject::invalid_request("Session not found"),
-            );
+        let hs = match req.query_param("sessionId") {
+            Some(id) => match self.session(id, principal) {
+                Ok(hs) => hs,
+                Err(miss) => return Self::miss(ex, miss),
+            },
+            None => return Self::miss(ex, super::sessions::Miss::NotFound),
         };
         let stream = hs.stream.borrow().clone();
         let Some(stream) = stream.filter(|s| !s.is_done() && hs.sse_transport) else {

@@ -13,7 +13,7 @@ use super::sessions::HttpSession;
 use crate::auth::Principal;
 use crate::engine::McpService;
 use crate::netring::Outbox;
-use crate::store::{EventStore, MemoryEventStore};
+use crate::store::{EventStore, MemoryEventStore, MemorySessionStore, SessionStore};
 use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
 use ringmcp_proto::jsonrpc::{self, code, ErrorObject, RequestId};
 use ringmcp_proto::streamable_http::{self, single_request, with_trace_headers, PostRoute};
@@ -28,6 +28,8 @@ pub(crate) struct HttpService {
     pub(super) sessions: RefCell<HashMap<String, Rc<HttpSession>>>,
     /// Numbered unsolicited events of the sessions, for `Last-Event-ID`.
     pub(super) events: Rc<dyn EventStore>,
+    /// The durable part of the sessions.
+    pub(super) store: Rc<dyn SessionStore>,
     pub(super) shard: usize,
     pub(super) forwarding: Forwarding,
     pub(super) security: Security,
@@ -53,6 +55,7 @@ impl HttpService {
             config,
             sessions: RefCell::new(HashMap::new()),
             events,
+            store: Rc::new(MemorySessionStore::new()),
             shard,
             forwarding: Forwarding::new(mesh),
             security: Security::new(),

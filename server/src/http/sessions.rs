@@ -8,7 +8,8 @@ use super::exchange::Exchange;
 use super::replay::ReplayStream;
 use super::router::HttpService;
 use crate::auth::Principal;
-use crate::service::{Outlet, Session};
+use crate::service::{now_ms, Durable, Outlet, Session};
+use crate::store::StoreError;
 use ringmcp_proto::framing::http::HttpRequest;
 use ringmcp_proto::jsonrpc::{code, ErrorObject};
 use ringmcp_proto::streamable_http::SESSION_HEADER;
@@ -20,6 +21,8 @@ use std::time::{Duration, Instant};
 pub(super) struct HttpSession {
     pub(super) session: Rc<Session>,
     pub(super) last_seen: Cell<Instant>,
+    /// When the session store was last told the session is in use.
+    touched: Cell<Instant>,
     /// Unsolicited messages: numbered, kept for `Last-Event-ID`, sent on the GET stream if open.
     pub(super) replay: Option<Rc<ReplayStream>>,
     /// The 2024-11-05 `/sse` stream (answers and notifications travel on it).
@@ -96,9 +99,15 @@ impl HttpService {
             }
             Transport::Sse(stream) => (stream.clone(), None, Some(stream)),
         };
+        let durable = Durable {
+            store: self.store.clone(),
+            id: Rc::from(id.as_str()),
+            principal: principal.cloned(),
+        };
         let hs = HttpSession {
-            session: Rc::new(Session::new(Some(notify))),
+            session: Rc::new(Session::stored(Some(notify), durable)),
             last_seen: Cell::new(Instant::now()),
+            touched: Cell::new(Instant::now()),
             replay,
             sse_transport: stream.is_some(),
             stream: RefCell::new(stream),
@@ -146,6 +155,18 @@ impl HttpService {
             return false;
         };
         self.sessions_changed();
+        match self.store.remove(id).now() {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "stored session not removed"),
+            Err(later) => {
+                glommio::spawn_local(async move {
+                    if let Err(e) = later.await {
+                        tracing::warn!(error = %e, "stored session not removed");
+                    }
+                })
+                .detach();
+            }
+        }
         s.session.close();
         if let Some(stream) = s.stream.borrow_mut().take() {
             stream.finish();
@@ -173,24 +194,107 @@ impl HttpService {
         &self,
         req: &HttpRequest,
         principal: Option<&Principal>,
-    ) -> Result<Rc<HttpSession>, (u16, &'static str)> {
-        let id = req
-            .header(SESSION_HEADER)
-            .ok_or((400, "Mcp-Session-Id header is required"))?;
+    ) -> Result<Rc<HttpSession>, Miss> {
+        let id = req.header(SESSION_HEADER).ok_or(Miss::NoId)?;
         self.session(id, principal)
-            .ok_or((404, "Session not found"))
     }
 
-    /// The session named `id`, if `principal` may use it (see [`HttpSession::usable_by`]).
+    /// The session named `id`, if `principal` may use it (see [`HttpSession::usable_by`]): from
+    /// this shard's table, or loaded from the session store on a miss.
     pub(super) fn session(
         &self,
         id: &str,
         principal: Option<&Principal>,
-    ) -> Option<Rc<HttpSession>> {
-        self.sessions
-            .borrow()
-            .get(id)
-            .filter(|hs| hs.usable_by(principal))
-            .cloned()
+    ) -> Result<Rc<HttpSession>, Miss> {
+        let held = self.sessions.borrow().get(id).cloned();
+        if let Some(hs) = held {
+            if !hs.usable_by(principal) {
+                return Err(Miss::NotFound);
+            }
+            let now = Instant::now();
+            // Keep the stored session alive, at most once a second per session.
+            if now.duration_since(hs.touched.get()) >= Duration::from_secs(1) {
+                hs.touched.set(now);
+                self.store.touch(id, now_ms());
+            }
+            return Ok(hs);
+        }
+        let record = match self.store.load(id).now() {
+            Ok(Ok(Some(record))) => record,
+            Ok(Ok(None)) => return Err(Miss::NotFound),
+            Ok(Err(e)) => return Err(Miss::Store(e)),
+            // Requests are routed synchronously; a store that answers later needs them to wait
+            // for it, which the cluster mode brings. Until then such a store is not usable here.
+            Err(_later) => {
+                return Err(Miss::Store(StoreError::Unavailable(
+                    "the session store cannot answer at once".into(),
+                )))
+            }
+        };
+        if record.principal.as_deref() != principal.map(|p| &**p) {
+            return Err(Miss::NotFound);
+        }
+        let replay = Rc::new(ReplayStream::new(id, self.events.clone()));
+        let notify: Rc<dyn Outlet> = replay.clone();
+        let durable = Durable {
+            store: self.store.clone(),
+            id: Rc::from(id),
+            principal: principal.cloned(),
+        };
+        let session = Rc::new(Session::restore(Some(notify), durable, record));
+        for uri in session.subscriptions.borrow().iter() {
+            self.engine.shard().subscribe(uri, &session);
+        }
+        let hs = Rc::new(HttpSession {
+            session,
+            last_seen: Cell::new(Instant::now()),
+            touched: Cell::new(Instant::now()),
+            replay: Some(replay),
+            sse_transport: false,
+            stream: RefCell::new(None),
+            principal: principal.cloned(),
+        });
+        tracing::debug!(session = %&id[..8.min(id.len())], "session loaded from the store");
+        self.insert_session(id.to_owned(), hs.clone());
+        Ok(hs)
     }
+
+    /// The answer for a request whose session could not be had: 400 without an id, 404 for an
+    /// unknown one (the client's cue to initialize again), 503 with -32000 when the store cannot
+    /// tell (never a 404 that would make a client drop a live session).
+    pub(super) fn miss(ex: Rc<Exchange>, miss: Miss) -> Rc<Exchange> {
+        match miss {
+            Miss::NoId => Self::error(
+                ex,
+                400,
+                None,
+                ErrorObject::invalid_request("Bad Request: Mcp-Session-Id header is required"),
+            ),
+            Miss::NotFound => Self::error(
+                ex,
+                404,
+                None,
+                ErrorObject::invalid_request("Session not found"),
+            ),
+            Miss::Store(e) => {
+                tracing::warn!(error = %e, "session lookup failed");
+                Self::error(
+                    ex,
+                    503,
+                    None,
+                    ErrorObject::new(code::SERVER_BUSY, e.to_string()),
+                )
+            }
+        }
+    }
+}
+
+/// Why a request got no session.
+pub(super) enum Miss {
+    /// No `Mcp-Session-Id`.
+    NoId,
+    /// No such session for this principal.
+    NotFound,
+    /// The session store could not answer.
+    Store(StoreError),
 }

@@ -4,6 +4,7 @@
 //! ([`crate::engine`]), which are built on top of it.
 
 mod cancel;
+mod durable;
 mod outlet;
 mod seal;
 mod session;
@@ -11,6 +12,7 @@ mod shard;
 mod tasks;
 
 pub use cancel::CancelToken;
+pub(crate) use durable::{now_ms, Durable};
 pub use outlet::{MsgKind, Outlet};
 pub(crate) use seal::StateSeal;
 pub use session::Session;

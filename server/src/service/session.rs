@@ -64,6 +64,8 @@ pub struct Session {
     pub(crate) listens: RefCell<Vec<Listen>>,
     pending_client: RefCell<HashMap<RequestId, ClientReply>>,
     next_request_id: Cell<u64>,
+    /// Where the durable part is kept (sessions that outlive their connection).
+    pub(crate) durable: Option<super::durable::Durable>,
     /// The client's rate-limit bucket (created on its first request when a limit is set).
     pub(crate) bucket: RefCell<Option<ringmcp_proto::ratelimit::TokenBucket>>,
 }
@@ -71,6 +73,15 @@ pub struct Session {
 impl Session {
     /// A fresh session; unsolicited messages go to `notify`.
     pub fn new(notify: Option<Rc<dyn Outlet>>) -> Self {
+        Self::with(notify, None)
+    }
+
+    /// A fresh session whose durable part is kept in a store.
+    pub(crate) fn stored(notify: Option<Rc<dyn Outlet>>, durable: super::durable::Durable) -> Self {
+        Self::with(notify, Some(durable))
+    }
+
+    fn with(notify: Option<Rc<dyn Outlet>>, durable: Option<super::durable::Durable>) -> Self {
         Session {
             notify: RefCell::new(notify),
             legacy: RefCell::new(LegacySession::new()),
@@ -79,6 +90,7 @@ impl Session {
             listens: RefCell::new(Vec::new()),
             pending_client: RefCell::new(HashMap::new()),
             next_request_id: Cell::new(0),
+            durable,
             bucket: RefCell::new(None),
         }
     }

@@ -1,0 +1,171 @@
+//! [`Durable`]: the link from a live [`Session`] to its record in a [`SessionStore`], for sessions
+//! that outlive their connection (legacy Streamable HTTP and 2024-11-05 `/sse` sessions). The
+//! engine reports what changes the durable part (initialize, log level, subscriptions); this
+//! module turns it into store calls and a session back from a record. Store failures are logged:
+//! the live session goes on, and what was not stored is what another node would not know.
+
+use super::session::Session;
+use crate::store::{Lookup, SessionChange, SessionRecord, SessionStore, StoreError};
+use ringmcp_proto::session::LegacySession;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where a session's durable part is kept.
+pub(crate) struct Durable {
+    pub(crate) store: Rc<dyn SessionStore>,
+    /// The session's id (its `Mcp-Session-Id`).
+    pub(crate) id: Rc<str>,
+    /// Who created it.
+    pub(crate) principal: Option<Arc<str>>,
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn settle(what: &'static str, id: Rc<str>, lookup: Lookup<Result<(), StoreError>>) {
+    match lookup {
+        Lookup::Ready(Ok(())) => {}
+        Lookup::Ready(Err(e)) => {
+            tracing::warn!(session = %short(&id), error = %e, what, "session state not stored")
+        }
+        Lookup::Later(done) => {
+            glommio::spawn_local(async move {
+                if let Err(e) = done.await {
+                    tracing::warn!(session = %short(&id), error = %e, what, "session state not stored");
+                }
+            })
+            .detach();
+        }
+    }
+}
+
+/// The first characters of a session id, enough for a log line (the id is a bearer secret).
+fn short(id: &str) -> &str {
+    &id[..8.min(id.len())]
+}
+
+impl Session {
+    /// `initialize` was answered: keep the session's durable part.
+    pub(crate) fn persist_initialized(&self) {
+        let Some(durable) = &self.durable else { return };
+        let legacy = self.legacy.borrow();
+        let Some(revision) = legacy.version() else {
+            return;
+        };
+        let now = now_ms();
+        let record = SessionRecord {
+            id: durable.id.to_string(),
+            revision,
+            client_capabilities: legacy.client_capabilities().clone(),
+            client_info: legacy.client_info().cloned(),
+            log_level: legacy.log_level(),
+            subscriptions: self.subscriptions.borrow().iter().cloned().collect(),
+            principal: durable.principal.clone(),
+            created_ms: now,
+            touched_ms: now,
+        };
+        settle("create", durable.id.clone(), durable.store.create(record));
+    }
+
+    /// The durable part changed.
+    pub(crate) fn persist(&self, change: SessionChange) {
+        if let Some(durable) = &self.durable {
+            settle(
+                "change",
+                durable.id.clone(),
+                durable.store.change(&durable.id, change),
+            );
+        }
+    }
+
+    /// A session loaded from its record: ready, with the stored log level and subscriptions (the
+    /// caller registers the subscriptions with its shard).
+    pub(crate) fn restore(
+        notify: Option<Rc<dyn super::Outlet>>,
+        durable: Durable,
+        record: SessionRecord,
+    ) -> Self {
+        let session = Session::stored(notify, durable);
+        *session.legacy.borrow_mut() = LegacySession::restore(
+            record.revision,
+            record.client_info,
+            record.client_capabilities,
+            record.log_level,
+        );
+        session
+            .subscriptions
+            .borrow_mut()
+            .extend(record.subscriptions);
+        session
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemorySessionStore;
+    use ringmcp_proto::revision::ProtocolVersion;
+    use ringmcp_proto::types::{InitializeParams, LogLevel};
+
+    fn now<T>(l: Lookup<T>) -> T {
+        l.now()
+            .unwrap_or_else(|_| panic!("in-memory stores answer at once"))
+    }
+
+    #[test]
+    fn what_the_engine_changes_reaches_the_store_and_comes_back() {
+        let store = Rc::new(MemorySessionStore::new());
+        let durable = |store: &Rc<MemorySessionStore>| Durable {
+            store: store.clone(),
+            id: Rc::from("00abc"),
+            principal: Some(Arc::from("alice")),
+        };
+        let session = Session::stored(None, durable(&store));
+        let params: InitializeParams = serde_json::from_value(serde_json::json!({
+            "protocolVersion": "2025-06-18",
+            "capabilities": {"roots": {}},
+            "clientInfo": {"name": "c", "version": "1"}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            session.legacy.borrow_mut().initialize(&params).ok(),
+            Some(ProtocolVersion::V2025_06_18)
+        );
+        assert_eq!(
+            now(store.load("00abc")),
+            Ok(None),
+            "nothing before initialize is answered"
+        );
+        session.persist_initialized();
+        session.persist(SessionChange::LogLevel(LogLevel::Warning));
+        session.persist(SessionChange::Subscribe("demo://a".into()));
+        let record = now(store.load("00abc"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("the record was not created"));
+        assert_eq!(record.revision, ProtocolVersion::V2025_06_18);
+        assert_eq!(record.principal.as_deref(), Some("alice"));
+        assert_eq!(record.client_capabilities, serde_json::json!({"roots": {}}));
+        let restored = Session::restore(None, durable(&store), record);
+        let legacy = restored.legacy.borrow();
+        assert_eq!(legacy.version(), Some(ProtocolVersion::V2025_06_18));
+        assert_eq!(legacy.log_level(), Some(LogLevel::Warning));
+        assert!(
+            legacy.admit("tools/list").is_ok(),
+            "a restored session serves at once"
+        );
+        assert!(restored.subscriptions.borrow().contains("demo://a"));
+        assert_eq!(legacy.client_info().map(|i| i.name.as_str()), Some("c"));
+    }
+
+    #[test]
+    fn a_session_without_a_store_persists_nothing() {
+        let session = Session::new(None);
+        session.persist_initialized();
+        session.persist(SessionChange::LogLevel(LogLevel::Error));
+    }
+}
