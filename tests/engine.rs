@@ -138,3 +138,32 @@ fn a_cursor_opens_on_another_engine_with_the_same_keys() {
         assert_ne!(first["tools"][0]["name"], second["tools"][0]["name"]);
     });
 }
+
+#[test]
+fn the_rate_limit_counts_a_connection_once_and_leaves_http_to_its_layer() {
+    executor::run(|| async {
+        let limits = ringmcp::internals::Limits {
+            rate_limit_rps: 0.001,
+            rate_limit_burst: 2,
+            ..Default::default()
+        };
+        let engine = Engine::with_limits(echo_registry(), limits);
+        let line = engine.client();
+        for id in 1..=2 {
+            expect::result(&line.request(msg::request(id, "ping")).await, id);
+        }
+        let refused = expect::error(&line.request(msg::request(3, "ping")).await, 3, -32000);
+        assert!(
+            refused["data"]["retryAfterMs"].as_u64() > Some(0),
+            "{refused}"
+        );
+        // Another connection is another client, with a bucket of its own.
+        expect::result(&engine.client().request(msg::request(1, "ping")).await, 1);
+        // An HTTP session's client is limited by address before the engine; the engine adds no
+        // second limit.
+        let http = engine.http_client();
+        for id in 1..=5 {
+            expect::result(&http.request(msg::request(id, "ping")).await, id);
+        }
+    });
+}

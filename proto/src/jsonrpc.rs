@@ -137,6 +137,15 @@ impl ErrorObject {
     pub fn internal(detail: impl fmt::Display) -> Self {
         Self::new(code::INTERNAL_ERROR, format!("Internal error: {detail}"))
     }
+    /// -32000 for a client over its rate limit, with `data.retryAfterMs` (rounded up, so a
+    /// client that waits that long finds a token).
+    pub fn rate_limited(retry_after: std::time::Duration) -> Self {
+        Self::new(
+            code::SERVER_BUSY,
+            "rate limited: too many requests from this client",
+        )
+        .with_data(serde_json::json!({ "retryAfterMs": retry_after.as_millis() as u64 + 1 }))
+    }
 }
 
 impl fmt::Display for ErrorObject {

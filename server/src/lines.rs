@@ -22,7 +22,7 @@ impl LineConn {
     pub(crate) fn new(service: &McpService, outbox: &Rc<Outbox>) -> Self {
         let outlet: Rc<dyn Outlet> = outbox.clone();
         LineConn {
-            session: Rc::new(Session::new(Some(outlet.clone()))),
+            session: Rc::new(Session::connection(outlet.clone())),
             outlet,
             codec: NdjsonCodec::new(service.max_message_bytes()),
         }

@@ -55,13 +55,23 @@ impl Engine {
         }
     }
 
-    /// A new client: a session of its own, as one connection has.
+    /// A new client: a session of its own, as one line connection (TCP, stdio) has.
     pub fn client(&self) -> Client {
+        self.client_with(Session::connection)
+    }
+
+    /// A new client whose session is not a connection's, as HTTP sessions are (the HTTP layer
+    /// limits their clients by address, so the engine does not).
+    pub fn http_client(&self) -> Client {
+        self.client_with(|outlet| Session::new(Some(outlet)))
+    }
+
+    fn client_with(&self, session: impl FnOnce(Rc<dyn Outlet>) -> Session) -> Client {
         let capture = Rc::new(Capture::default());
         let outlet: Rc<dyn Outlet> = capture.clone();
         Client {
             service: self.service.clone(),
-            session: Rc::new(Session::new(Some(outlet.clone()))),
+            session: Rc::new(session(outlet.clone())),
             outlet,
             capture,
         }

@@ -9,7 +9,7 @@ use super::{Call, McpService};
 use crate::service::Session;
 use crate::store::SessionChange;
 use ringmcp_proto::dispatch::{ClientRequest, Era};
-use ringmcp_proto::jsonrpc::{code, ErrorObject, Message, Notification, Request, RequestId};
+use ringmcp_proto::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId};
 use ringmcp_proto::ratelimit::TokenBucket;
 use ringmcp_proto::types::CompleteResult;
 use serde_json::{json, Value};
@@ -71,7 +71,9 @@ impl McpService {
             meter: Some(Rc::new(meter)),
             ..sink.clone()
         };
-        if self.limits.rate_limit_rps > 0.0 {
+        // One limit per client, applied once: a line connection's session here; an HTTP client
+        // by its address, in the HTTP layer, before its request reaches the engine.
+        if self.limits.rate_limit_rps > 0.0 && sink.session.limited {
             let now = self.epoch.elapsed();
             let mut bucket = sink.session.bucket.borrow_mut();
             let bucket = bucket.get_or_insert_with(|| {
@@ -82,12 +84,7 @@ impl McpService {
                 )
             });
             if let Err(wait) = bucket.take(now) {
-                let e = ErrorObject::new(
-                    code::SERVER_BUSY,
-                    "rate limited: too many requests from this client",
-                )
-                .with_data(json!({ "retryAfterMs": wait.as_millis() as u64 + 1 }));
-                return sink.error(Some(&id), &e);
+                return sink.error(Some(&id), &ErrorObject::rate_limited(wait));
             }
         }
         let mut typed = match ClientRequest::parse(&method, params.as_deref()) {

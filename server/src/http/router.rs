@@ -15,7 +15,7 @@ use crate::engine::McpService;
 use crate::netring::Outbox;
 use crate::store::{EventStore, MemoryEventStore, MemorySessionStore, SessionStore};
 use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
-use ringmcp_proto::jsonrpc::{self, code, ErrorObject, RequestId};
+use ringmcp_proto::jsonrpc::{self, ErrorObject, RequestId};
 use ringmcp_proto::streamable_http::{self, single_request, with_trace_headers, PostRoute};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -80,12 +80,7 @@ impl HttpService {
         if let Some(wait) = peer.and_then(|ip| self.rate_limited(ip)) {
             let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
             ex.add_header("Retry-After", wait.as_secs().max(1).to_string());
-            let e = ErrorObject::new(
-                code::SERVER_BUSY,
-                "rate limited: too many requests from this client",
-            )
-            .with_data(serde_json::json!({ "retryAfterMs": wait.as_millis() as u64 + 1 }));
-            return Self::error(ex, 429, None, e);
+            return Self::error(ex, 429, None, ErrorObject::rate_limited(wait));
         }
         if let Some(owner) = self.owner_of(&req).filter(|&o| o != self.shard) {
             if let Some(mesh) = self.mesh() {

@@ -66,6 +66,9 @@ pub struct Session {
     next_request_id: Cell<u64>,
     /// Where the durable part is kept (sessions that outlive their connection).
     pub(crate) durable: Option<super::durable::Durable>,
+    /// Whether the engine rate-limits this session: a line connection's session is its client; an
+    /// HTTP client is limited by its address in the HTTP layer instead.
+    pub(crate) limited: bool,
     /// The client's rate-limit bucket (created on its first request when a limit is set).
     pub(crate) bucket: RefCell<Option<ringmcp_proto::ratelimit::TokenBucket>>,
 }
@@ -74,6 +77,15 @@ impl Session {
     /// A fresh session; unsolicited messages go to `notify`.
     pub fn new(notify: Option<Rc<dyn Outlet>>) -> Self {
         Self::with(notify, None)
+    }
+
+    /// The session of a line connection (TCP, stdio): the connection is the client, so the
+    /// per-client rate limit applies to it.
+    pub fn connection(outlet: Rc<dyn Outlet>) -> Self {
+        Session {
+            limited: true,
+            ..Self::with(Some(outlet), None)
+        }
     }
 
     /// A fresh session whose durable part is kept in a store.
@@ -91,6 +103,7 @@ impl Session {
             pending_client: RefCell::new(HashMap::new()),
             next_request_id: Cell::new(0),
             durable,
+            limited: false,
             bucket: RefCell::new(None),
         }
     }
