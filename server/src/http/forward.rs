@@ -8,6 +8,7 @@ use super::exchange::{Exchange, Pending, ResponseSink};
 use super::router::HttpService;
 use crate::mesh::MeshPort;
 use crate::netring::Outbox;
+use crate::service::ids;
 use ringmcp_proto::framing::http::{HttpRequest, Method};
 use ringmcp_proto::streamable_http::{
     decode_header, is_stateless, METHOD_HEADER, NAME_HEADER, SESSION_HEADER, VERSION_HEADER,
@@ -165,14 +166,14 @@ impl HttpService {
             && req.header(VERSION_HEADER).is_some_and(is_stateless)
         {
             let name = req.header(NAME_HEADER).and_then(decode_header)?;
-            return usize::from_str_radix(name.get(..2)?, 16).ok();
+            return ids::origin(&name).map(|(_, shard)| shard);
         }
         let id = match (req.method, req.path.as_str()) {
             (Method::Post, "/messages") => req.query_param("sessionId")?,
             (_, p) if p == self.config.endpoint => req.header(SESSION_HEADER)?,
             _ => return None,
         };
-        usize::from_str_radix(id.get(..2)?, 16).ok()
+        ids::origin(id).map(|(_, shard)| shard)
     }
 
     pub(super) fn mesh(&self) -> Option<HttpPort> {

@@ -8,7 +8,7 @@ use super::exchange::Exchange;
 use super::replay::ReplayStream;
 use super::router::HttpService;
 use crate::auth::Principal;
-use crate::service::{now_ms, Durable, Outlet, Session};
+use crate::service::{ids, now_ms, Durable, Outlet, Session};
 use crate::store::StoreError;
 use ringmcp_proto::framing::http::HttpRequest;
 use ringmcp_proto::jsonrpc::{code, ErrorObject};
@@ -181,13 +181,7 @@ impl HttpService {
     }
 
     fn mint_session_id(&self) -> Option<String> {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).ok()?;
-        let mut id = format!("{:02x}", self.shard);
-        for b in bytes {
-            id.push_str(&format!("{b:02x}"));
-        }
-        Some(id)
+        ids::mint(None, self.shard)
     }
 
     pub(super) fn session_of(

@@ -5,6 +5,7 @@
 
 mod cancel;
 mod durable;
+pub(crate) mod ids;
 mod outlet;
 mod seal;
 mod session;
