@@ -1,10 +1,9 @@
 //! The driver's side of outbound connections: starting the connects the shard's tasks asked for
-//! (through a [`Dialer`](super::Dialer)), following each to its completion, and turning a
-//! connected socket into a connection of the slab, opened by
-//! [`Protocols::dialed`](super::Protocols::dialed). From there it is a connection like an accepted
-//! one: multishot recv into the buffer ring, sends from its outbox, generations, draining and
-//! closing. Outbound connections carry no TLS, and the shard's connection limit (which guards
-//! against clients) does not apply to them.
+//! (through a [`Dialer`](super::dial::Dialer)), following each to its completion, and turning a
+//! connected socket into a connection of the slab, opened by [`Protocols::dialed`]. From there it
+//! is a connection like an accepted one: multishot recv into the buffer ring, sends from its
+//! outbox, generations, draining and closing. Outbound connections carry no TLS, and the shard's
+//! connection limit (which guards against clients) never refuses a dial.
 //!
 //! A socket still connecting lives in its own slab ([`Connecting`]), with the peer's address the
 //! kernel reads. Its fd is closed, and its address freed, only once the connect's completion is
@@ -244,6 +243,16 @@ mod tests {
         dialer: Dialer<()>,
         received: Rc<RefCell<Vec<u8>>>,
         metrics: Rc<ShardMetrics>,
+        stop: Arc<AtomicBool>,
+        signal: Rc<ShardSignal>,
+    }
+
+    impl Shard {
+        /// Ask the driver to stop, as the main thread does.
+        fn stop(&self) {
+            self.stop.store(true, Ordering::Relaxed);
+            self.signal.ring();
+        }
     }
 
     /// Run `body` beside a net driver on a glommio executor of this thread (small I/O memory: the
@@ -285,14 +294,17 @@ mod tests {
                 NetDriver::new(protocols, Source::Listeners(Vec::new()), io, cfg).expect("driver");
             let dialer = driver.dialer();
             let running = glommio::spawn_local(driver.run());
-            body(Shard {
+            let shard = Shard {
                 dialer,
                 received,
                 metrics: metrics.clone(),
-            })
-            .await;
-            stop.store(true, Ordering::Relaxed);
-            signal.ring();
+                stop,
+                signal,
+            };
+            let stopper = (shard.stop.clone(), shard.signal.clone());
+            body(shard).await;
+            stopper.0.store(true, Ordering::Relaxed);
+            stopper.1.ring();
             let ran = within(Duration::from_secs(5), running)
                 .await
                 .expect("the driver did not stop (an operation left in flight?)");
@@ -381,11 +393,10 @@ mod tests {
         assert_eq!(metrics.open.get(), 0);
     }
 
-    /// A connect the peer never answers (its accept queue is full, so its SYNs are dropped and the
-    /// kernel would retry for minutes) does not hold up the shard's stop: it is cancelled, its
-    /// dial fails, and a dial given up before is cancelled as well.
-    #[test]
-    fn stopping_cancels_a_connect_in_flight() {
+    /// A listener on 127.0.0.1 whose accept queue is full: SYNs to it are dropped, so a connect
+    /// to it waits (the kernel would retry for minutes). Returns the listener, the connection
+    /// filling its queue, and its address.
+    fn unanswering_peer() -> (socket2::Socket, std::net::TcpStream, SocketAddr) {
         let listener = socket2::Socket::new(
             socket2::Domain::IPV4,
             socket2::Type::STREAM,
@@ -394,37 +405,97 @@ mod tests {
         .expect("socket");
         let any: SocketAddr = "127.0.0.1:0".parse().expect("address");
         listener.bind(&any.into()).expect("bind");
+        // A backlog of 0 holds one connection.
         listener.listen(0).expect("listen");
         let addr = listener
             .local_addr()
             .expect("address")
             .as_socket()
             .expect("an inet address");
-        // Fills the accept queue (backlog 0 holds one); the next SYNs are dropped.
-        let _queued = std::net::TcpStream::connect(addr).expect("first connection");
+        let queued = std::net::TcpStream::connect(addr).expect("first connection");
+        (listener, queued, addr)
+    }
+
+    /// How many sockets of this network namespace are in SYN_SENT towards `port` (from
+    /// /proc/net/tcp): a dial's socket while its connect waits, until it is closed.
+    fn connecting_to(port: u16) -> usize {
+        let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+        let remote = format!(":{port:04X}");
+        table
+            .lines()
+            .skip(1)
+            .filter(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.get(2).is_some_and(|r| r.ends_with(&remote)) && fields.get(3) == Some(&"02")
+            })
+            .count()
+    }
+
+    /// Wait (up to 2 s) until `connecting_to(port)` is `n`.
+    async fn until_connecting(port: u16, n: usize) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while connecting_to(port) != n {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            glommio::timer::sleep(Duration::from_millis(2)).await;
+        }
+        true
+    }
+
+    /// A dial given up (its future dropped, as a caller's timeout does) has its connect cancelled
+    /// and its socket closed at once, not when the kernel would have given up.
+    #[test]
+    fn a_dial_given_up_is_cancelled_and_its_socket_closed() {
+        let (listener, queued, addr) = unanswering_peer();
+        with_driver(|shard| async move {
+            let dialing = shard.dialer.dial(addr, ());
+            assert!(
+                until_connecting(addr.port(), 1).await,
+                "the connect should wait in SYN_SENT"
+            );
+            drop(dialing);
+            assert!(
+                until_connecting(addr.port(), 0).await,
+                "the given-up dial's socket is still connecting"
+            );
+        });
+        drop((queued, listener));
+    }
+
+    /// A connect in flight does not hold up the shard's stop: it is cancelled, its socket closed,
+    /// and its dial ends with `ConnectionAborted`.
+    #[test]
+    fn stopping_cancels_a_connect_in_flight() {
+        let (listener, queued, addr) = unanswering_peer();
         let started = Instant::now();
         let metrics = with_driver(|shard| async move {
-            // Given up after a moment, as a caller's timeout would.
-            let given_up = within(Duration::from_millis(50), shard.dialer.dial(addr, ())).await;
-            assert!(
-                given_up.is_none(),
-                "the peer's queue is full: nothing answers"
-            );
             let pending = glommio::spawn_local(shard.dialer.dial(addr, ()));
-            glommio::timer::sleep(Duration::from_millis(50)).await;
-            // The stop comes when this body returns; the dial must end with it.
-            glommio::spawn_local(async move {
-                let err = pending.await.err().expect("the stop ends the dial");
-                assert_eq!(err.kind(), io::ErrorKind::ConnectionAborted, "{err}");
-            })
-            .detach();
+            assert!(
+                until_connecting(addr.port(), 1).await,
+                "the connect should wait in SYN_SENT"
+            );
+            shard.stop();
+            let err = within(Duration::from_secs(5), pending)
+                .await
+                .expect("the stop ends the dial")
+                .err()
+                .expect("no connection is made");
+            assert_eq!(err.kind(), io::ErrorKind::ConnectionAborted, "{err}");
+            // A dial after the stop fails at once.
+            let late = shard.dialer.dial(addr, ()).await;
+            assert_eq!(
+                late.err().map(|e| e.kind()),
+                Some(io::ErrorKind::ConnectionAborted)
+            );
         });
         assert_eq!(metrics.open.get(), 0);
+        assert_eq!(connecting_to(addr.port()), 0, "the socket was closed");
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "stopped in {:?}",
             started.elapsed()
         );
-        drop(listener);
+        drop((queued, listener));
     }
 }

@@ -1,8 +1,8 @@
 //! Ending connections on time: the once-a-second sweeps (each protocol's request and idle timeouts,
 //! TLS handshakes not finished by their deadline), connections whose peer finished sending (EOF),
 //! and the shard's shutdown (close the listeners, cancel the connects in flight, give requests in
-//! flight the grace period, then close what is left). Only connections on the draining list are looked at each turn, so idle
-//! connections cost nothing here outside the sweeps.
+//! flight the grace period, then close what is left). Only connections on the draining list are
+//! looked at each turn, so idle connections cost nothing here outside the sweeps.
 
 use super::driver::NetDriver;
 use super::protocol::{Protocol, Protocols, SweepClock, Swept};

@@ -3,11 +3,10 @@
 //! Each turn: reap completions (accepts, connects, received bytes, finished sends), hand received
 //! bytes to the connections' protocols, let the tasks they spawned run, start the connects they
 //! asked for, then turn every dirty outbox into one send per connection and submit everything with
-//! a single `io_uring_enter`. When a turn finds
-//! nothing to do the loop sleeps on the ring's eventfd, read through glommio, so timers and
-//! channels keep running. This file holds the loop and the driver's state; the operations, the
-//! connections, the listeners, the dials and the draining each have their own module. It knows protocols
-//! only through [`Protocols`].
+//! a single `io_uring_enter`. When a turn finds nothing to do the loop sleeps on the ring's
+//! eventfd, read through glommio, so timers and channels keep running. This file holds the loop and
+//! the driver's state; the operations, the connections, the listeners, the dials and the draining
+//! each have their own module. It knows protocols only through [`Protocols`].
 
 use super::bufring::BufRing;
 use super::conn::{Conn, Kind};

@@ -12,15 +12,15 @@
 //! Outbound connections (for the cluster mode: one Redis connection per shard, spoken from the
 //! shard's own ring) are asked for through a [`Dialer`](dial::Dialer) from [`NetDriver::dialer`]:
 //! `dial(addr, dial)` queues the request and rings the doorbell, the driver makes a non-blocking
-//! socket and queues an `IORING_OP_CONNECT`, and the [`Dialing`](dial::Dialing) future resolves to a
-//! [`Dialed`](dial::Dialed)
-//! connection or to the connect's error. A connected socket joins the slab like an accepted one,
-//! its protocol state made by [`Protocols::dialed`] from the caller's [`Protocols::Dial`] value
-//! (static dispatch, as for accepted connections). The rules: addresses are resolved before (no
-//! lookup on a shard); timeouts and reconnecting are the caller's, and dropping the future gives
-//! the dial up (its connect is cancelled, or its connection closed); a failed connect closes its
-//! socket and reports the error; a stopping shard cancels its connects and fails new dials, and
-//! drains dialed connections like the others; a stdio shard does not dial.
+//! socket and queues an `IORING_OP_CONNECT`, and the [`Dialing`](dial::Dialing) future resolves to
+//! a [`Dialed`](dial::Dialed) connection or to the connect's error. A connected socket joins the
+//! slab like an accepted one, its protocol state made by [`Protocols::dialed`] from the caller's
+//! [`Protocols::Dial`] value (static dispatch, as for accepted connections). The rules: addresses
+//! are resolved before (no lookup on a shard); timeouts and reconnecting are the caller's, and
+//! dropping the future gives the dial up (its connect is cancelled, or its connection closed); a
+//! failed connect closes its socket and reports the error; a stopping shard cancels its connects
+//! and fails new dials, and drains dialed connections like the others; a stdio shard does not
+//! dial.
 
 mod bufring;
 mod conn;

@@ -1,7 +1,8 @@
 //! The few system calls the net ring makes outside io_uring, each behind a safe function: the
 //! [`EventFd`] doorbells, socket options and shutdown on accepted connections, the sockets dialed
-//! connections start from, and the peer address of a connection. Every fd here is borrowed or owned ([`BorrowedFd`], [`OwnedFd`]), so nothing in
-//! this module can close an fd twice or use one it does not hold. It knows nothing of protocols.
+//! connections start from, and the peer address of a connection. Every fd here is borrowed or owned
+//! ([`BorrowedFd`], [`OwnedFd`]), so nothing in this module can close an fd twice or use one it
+//! does not hold. It knows nothing of protocols.
 
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;

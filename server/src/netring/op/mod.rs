@@ -1,8 +1,8 @@
 //! The io_uring operations of the net ring, one file each ([`accept`], [`recv`], [`read`],
-//! [`send`], [`connect`], [`cancel`]): how each SQE is built and tagged. This module owns what they share: the `user_data`
-//! encoding (operation tag and slab key), queueing an SQE ([`push`]), the count of operations the
-//! kernel holds for one fd ([`InFlight`]), and entering the ring. It knows nothing of connections'
-//! protocols, and decides nothing about when an operation is started.
+//! [`send`], [`connect`], [`cancel`]): how each SQE is built and tagged. This module owns what they
+//! share: the `user_data` encoding (operation tag and slab key), queueing an SQE ([`push`]), the
+//! count of operations the kernel holds for one fd ([`InFlight`]), and entering the ring. It knows
+//! nothing of connections' protocols, and decides nothing about when an operation is started.
 
 pub(super) mod accept;
 pub(super) mod cancel;
@@ -103,9 +103,10 @@ pub(super) unsafe fn push<S: Submit>(ring: &mut S, sqe: &squeue::Entry) -> bool 
     }
 }
 
-/// Operations the kernel holds for one fd (a recv or read, a send, a connect): the fd may be closed, and its
-/// buffers freed, only when this is zero. Only [`InFlight::start`] counts one up, and only when
-/// the SQE really was queued, so a count never waits for a completion that cannot come.
+/// Operations the kernel holds for one fd (a recv or read, a send, a connect): the fd may be
+/// closed, and its buffers freed, only when this is zero. Only [`InFlight::start`] counts one up,
+/// and only when the SQE really was queued, so a count never waits for a completion that cannot
+/// come.
 #[derive(Debug, Default)]
 pub(super) struct InFlight(u32);
 
