@@ -17,7 +17,7 @@ use std::time::Instant;
 
 /// What carries a connection's bytes.
 pub(super) enum Kind {
-    /// An accepted socket, closed when the connection is removed.
+    /// An accepted or dialed socket, closed when the connection is removed.
     Socket(OwnedFd),
     /// The stdio pipes: left open (they are the process's), read into a buffer of their own
     /// because pipes take no provided buffers.
@@ -84,7 +84,20 @@ impl<C> Conn<C> {
 }
 
 impl<P: Protocols> NetDriver<P> {
+    /// A connection from a listener speaking `wire` (or the stdio pipes).
     pub(super) fn open_conn(&mut self, kind: Kind, wire: Wire) -> usize {
+        self.insert_conn(kind, |protocols, outbox, peer| {
+            protocols.open(wire, outbox, peer)
+        })
+    }
+
+    /// A new connection in the slab, its protocol state made by `open` (from the shard's
+    /// protocols, its outbox and its peer). Returns its key.
+    pub(super) fn insert_conn(
+        &mut self,
+        kind: Kind,
+        open: impl FnOnce(&P, &Rc<Outbox>, Peer<'_>) -> P::Conn,
+    ) -> usize {
         ShardMetrics::add(&self.metrics.open, 1);
         let entry = self.conns.vacant_entry();
         let key = entry.key();
@@ -103,7 +116,7 @@ impl<P: Protocols> NetDriver<P> {
             Kind::Socket(fd) => Some(fd.as_fd()),
             Kind::Pipe { .. } => None,
         };
-        let proto = self.protocols.open(wire, &outbox, Peer::new(socket));
+        let proto = open(&self.protocols, &outbox, Peer::new(socket));
         entry.insert(Conn {
             kind,
             gen,

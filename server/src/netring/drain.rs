@@ -1,8 +1,8 @@
 //! Ending connections on time: the once-a-second sweeps (each protocol's request and idle timeouts,
 //! TLS handshakes not finished by their deadline), connections whose peer finished sending (EOF),
-//! and the shard's shutdown (close the listeners, give requests in flight the grace period, then
-//! close what is left). Only connections on the draining list are looked at each turn, so idle
-//! connections cost nothing here outside the sweeps.
+//! and the shard's shutdown (close the listeners, cancel the connects in flight, give requests in
+//! flight the grace period, then close what is left). Only connections on the draining list are
+//! looked at each turn, so idle connections cost nothing here outside the sweeps.
 
 use super::driver::NetDriver;
 use super::protocol::{Protocol, Protocols, SweepClock, Swept};
@@ -36,6 +36,11 @@ impl<P: Protocols> NetDriver<P> {
             self.protocols.stopping();
             self.close_listeners();
             self.draining = self.conns.iter().map(|(k, c)| (k, c.gen)).collect();
+        }
+        if self.stopping_since.is_some() && !self.connecting.is_empty() {
+            // Each connect is cancelled once; this only retries a cancel that could not be
+            // queued.
+            self.cancel_connects(true);
         }
         if self.draining.is_empty() {
             return;
@@ -131,6 +136,8 @@ impl<P: Protocols> NetDriver<P> {
         if self.stdio {
             return self.conns.is_empty();
         }
-        self.stopping_since.is_some() && self.conns.is_empty()
+        // A connect in flight still names its socket and address: wait for its (cancelled)
+        // completion.
+        self.stopping_since.is_some() && self.conns.is_empty() && self.connecting.is_empty()
     }
 }

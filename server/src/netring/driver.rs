@@ -1,15 +1,17 @@
 //! [`NetDriver`]: the event loop of one shard's net ring.
 //!
-//! Each turn: reap completions (accepts, received bytes, finished sends), hand received bytes to
-//! the connections' protocols, let the tasks they spawned run, then turn every dirty outbox into
-//! one send per connection and submit everything with a single `io_uring_enter`. When a turn finds
-//! nothing to do the loop sleeps on the ring's eventfd, read through glommio, so timers and
-//! channels keep running. This file holds the loop and the driver's state; the operations, the
-//! connections, the listeners and the draining each have their own module. It knows protocols
-//! only through [`Protocols`].
+//! Each turn: reap completions (accepts, connects, received bytes, finished sends), hand received
+//! bytes to the connections' protocols, let the tasks they spawned run, start the connects they
+//! asked for, then turn every dirty outbox into one send per connection and submit everything with
+//! a single `io_uring_enter`. When a turn finds nothing to do the loop sleeps on the ring's
+//! eventfd, read through glommio, so timers and channels keep running. This file holds the loop and
+//! the driver's state; the operations, the connections, the listeners, the dials and the draining
+//! each have their own module. It knows protocols only through [`Protocols`].
 
 use super::bufring::BufRing;
 use super::conn::{Conn, Kind};
+use super::connect::Connecting;
+use super::dial::{DialInbox, DialRequest, Dialer};
 use super::listener::Listener;
 use super::op::{self, Op};
 use super::outbox::{ConnRef, ShardSignal};
@@ -112,6 +114,12 @@ pub(crate) struct NetDriver<P: Protocols> {
     pub(super) conns: Slab<Conn<P::Conn>>,
     pub(super) next_gen: u32,
     pub(super) listeners: Vec<Listener>,
+    /// Dials asked for by the shard's tasks, not yet started.
+    pub(super) dials: DialInbox<P::Dial>,
+    /// Kept between turns so taking the queued dials allocates nothing.
+    pub(super) dial_requests: Vec<DialRequest<P::Dial>>,
+    /// Sockets whose connect is in flight (after `ring`: dropped once the kernel let go of them).
+    pub(super) connecting: Slab<Connecting<P::Dial>>,
     pub(super) protocols: P,
     pub(super) shard: usize,
     pub(super) signal: Rc<ShardSignal>,
@@ -167,6 +175,9 @@ impl<P: Protocols> NetDriver<P> {
             conns: Slab::new(),
             next_gen: 0,
             listeners: Vec::new(),
+            dials: DialInbox::new(shard.signal.clone()),
+            dial_requests: Vec::new(),
+            connecting: Slab::new(),
             protocols,
             shard: shard.id,
             signal: shard.signal,
@@ -209,6 +220,19 @@ impl<P: Protocols> NetDriver<P> {
         Ok(driver)
     }
 
+    /// A handle for the shard's tasks to open outbound connections on this ring. Dials made after
+    /// the driver is gone fail at once.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "first caller: the cluster mode's Redis link; until then only tests dial"
+        )
+    )]
+    pub(crate) fn dialer(&self) -> Dialer<P::Dial> {
+        self.dials.dialer()
+    }
+
     /// Run until stopped (signal) or, for stdio, until the input ends.
     pub(crate) async fn run(mut self) -> io::Result<()> {
         let dup = self.signal.doorbell().duplicate()?;
@@ -222,17 +246,19 @@ impl<P: Protocols> NetDriver<P> {
                 // Let the handler tasks spawned for these frames run before flushing.
                 futures_lite::future::yield_now().await;
             }
+            let dialed = self.serve_dials();
             let flushed = self.flush();
             self.maintain();
             if self.finished() {
                 break;
             }
             op::enter(&mut self.ring)?;
-            if reaped == 0 && flushed == 0 && !signal.has_dirty() {
+            if reaped == 0 && dialed == 0 && flushed == 0 && !signal.has_dirty() {
                 signal.set_sleeping(true);
                 op::enter(&mut self.ring)?;
                 if self.ring.completion().is_empty()
                     && !signal.has_dirty()
+                    && !self.dials.has_work()
                     && !self.stop_requested()
                 {
                     if let Err(e) = wake.read_at(0, 8).await {
@@ -269,7 +295,10 @@ impl<P: Protocols> NetDriver<P> {
                 Some(Op::Recv) => returned |= self.on_recv(key, cqe.result(), cqe.flags(), now),
                 Some(Op::Send) => self.on_send(key, cqe.result()),
                 Some(Op::Read) => self.on_read(key, cqe.result()),
-                None => {}
+                Some(Op::Connect) => self.on_connect(key, cqe.result()),
+                // Whether the cancel found its connect or not, the connect's own completion says
+                // how it ended.
+                Some(Op::Cancel) | None => {}
             }
         }
         if returned {

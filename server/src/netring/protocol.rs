@@ -1,8 +1,8 @@
 //! The seam between the net ring and what its connections speak: [`Protocols`] opens the protocol
-//! state of each new connection, [`Protocol`] is that state. The driver is generic over them
-//! (`NetDriver<P: Protocols>`), so every call across the seam is static dispatch: no box and no
-//! virtual call per connection or per received buffer. This module names what the driver asks and
-//! tells; it must not know any protocol (no JSON-RPC, no HTTP here).
+//! state of each new connection, accepted or dialed, and [`Protocol`] is that state. The driver is
+//! generic over them (`NetDriver<P: Protocols>`), so every call across the seam is static dispatch:
+//! no box and no virtual call per connection or per received buffer. This module names what the
+//! driver asks and tells; it must not know any protocol (no JSON-RPC, no HTTP here).
 
 use super::outbox::Outbox;
 use std::net::IpAddr;
@@ -101,10 +101,20 @@ pub(crate) trait Protocol {
 pub(crate) trait Protocols: Sized {
     /// One connection's state.
     type Conn: Protocol<Shared = Self>;
+    /// What a dial names besides the address: which protocol the outbound connection speaks and
+    /// whatever its state starts from (a Redis client's settings, say). Carried from
+    /// [`Dialer::dial`](super::dial::Dialer::dial) to [`Protocols::dialed`]. `Infallible` for
+    /// protocols that never dial.
+    type Dial;
 
     /// A new connection from a listener speaking `wire` (or the stdio pipes, as [`Wire::Lines`]),
     /// writing to `outbox`.
     fn open(&self, wire: Wire, outbox: &Rc<Outbox>, peer: Peer<'_>) -> Self::Conn;
+
+    /// A connection this shard dialed, now connected, for the dial that named `dial`, writing to
+    /// `outbox`. Called before the dial's future resolves, so no byte can arrive before the
+    /// protocol is there.
+    fn dialed(&self, dial: Self::Dial, outbox: &Rc<Outbox>, peer: Peer<'_>) -> Self::Conn;
 
     /// The shard has started stopping: no new connections, requests in flight finish.
     fn stopping(&self) {}

@@ -1,10 +1,12 @@
 //! The few system calls the net ring makes outside io_uring, each behind a safe function: the
-//! [`EventFd`] doorbells, socket options and shutdown on accepted connections, and the peer address
-//! of a connection. Every fd here is borrowed or owned ([`BorrowedFd`], [`OwnedFd`]), so nothing in
-//! this module can close an fd twice or use one it does not hold. It knows nothing of protocols.
+//! [`EventFd`] doorbells, socket options and shutdown on accepted connections, the sockets dialed
+//! connections start from, and the peer address of a connection. Every fd here is borrowed or owned
+//! ([`BorrowedFd`], [`OwnedFd`]), so nothing in this module can close an fd twice or use one it
+//! does not hold. It knows nothing of protocols.
 
+use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// An eventfd: a counter the kernel wakes readers on. A shard's net loop sleeps on one; the main
@@ -83,6 +85,19 @@ pub(super) fn set_nodelay(fd: BorrowedFd<'_>) {
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         );
     }
+}
+
+/// A fresh TCP socket for a connection to `addr` (its address family), not yet connected:
+/// non-blocking, so that a connect on the ring waits in the kernel rather than in a worker thread;
+/// close-on-exec; `TCP_NODELAY`, as accepted connections have.
+pub(super) fn client_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
+    let socket = Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )?;
+    socket.set_tcp_nodelay(true)?;
+    Ok(OwnedFd::from(socket))
 }
 
 /// Shut both directions of a socket: ends its multishot recv and any pending send, so that the

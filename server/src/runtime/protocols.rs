@@ -8,6 +8,7 @@ use crate::engine::McpService;
 use crate::http::{HttpConn, HttpService};
 use crate::lines::LineConn;
 use crate::netring::{Outbox, Peer, Protocol, Protocols, SweepClock, Swept, Wire};
+use std::convert::Infallible;
 use std::rc::Rc;
 
 /// The protocols of one shard: the engine, and the HTTP service when it has HTTP listeners.
@@ -36,6 +37,8 @@ pub(crate) enum ShardConn {
 
 impl Protocols for ShardProtocols {
     type Conn = ShardConn;
+    /// Shards do not dial yet (the cluster mode's Redis connection will).
+    type Dial = Infallible;
 
     fn open(&self, wire: Wire, outbox: &Rc<Outbox>, peer: Peer<'_>) -> ShardConn {
         match (wire, &self.http) {
@@ -44,6 +47,10 @@ impl Protocols for ShardProtocols {
             }
             _ => ShardConn::Lines(LineConn::new(&self.lines, outbox)),
         }
+    }
+
+    fn dialed(&self, dial: Infallible, _outbox: &Rc<Outbox>, _peer: Peer<'_>) -> ShardConn {
+        match dial {}
     }
 
     fn stopping(&self) {

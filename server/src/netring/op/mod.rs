@@ -1,10 +1,12 @@
 //! The io_uring operations of the net ring, one file each ([`accept`], [`recv`], [`read`],
-//! [`send`]): how each SQE is built and tagged. This module owns what they share: the `user_data`
-//! encoding (operation tag and slab key), queueing an SQE ([`push`]), the count of operations the
-//! kernel holds for one fd ([`InFlight`]), and entering the ring. It knows nothing of connections'
-//! protocols, and decides nothing about when an operation is started.
+//! [`send`], [`connect`], [`cancel`]): how each SQE is built and tagged. This module owns what they
+//! share: the `user_data` encoding (operation tag and slab key), queueing an SQE ([`push`]), the
+//! count of operations the kernel holds for one fd ([`InFlight`]), and entering the ring. It knows
+//! nothing of connections' protocols, and decides nothing about when an operation is started.
 
 pub(super) mod accept;
+pub(super) mod cancel;
+pub(super) mod connect;
 pub(super) mod read;
 pub(super) mod recv;
 pub(super) mod send;
@@ -26,6 +28,10 @@ pub(super) enum Op {
     Send = 3,
     /// A read on the input pipe (key: connection).
     Read = 4,
+    /// A connect on a dialed socket (key: pending dial).
+    Connect = 5,
+    /// The cancel of a connect (key: pending dial); its completion is ignored.
+    Cancel = 6,
 }
 
 impl Op {
@@ -35,6 +41,8 @@ impl Op {
             2 => Some(Op::Recv),
             3 => Some(Op::Send),
             4 => Some(Op::Read),
+            5 => Some(Op::Connect),
+            6 => Some(Op::Cancel),
             _ => None,
         }
     }
@@ -95,9 +103,10 @@ pub(super) unsafe fn push<S: Submit>(ring: &mut S, sqe: &squeue::Entry) -> bool 
     }
 }
 
-/// Operations the kernel holds for one fd (a recv or read, a send): the fd may be closed, and its
-/// buffers freed, only when this is zero. Only [`InFlight::start`] counts one up, and only when
-/// the SQE really was queued, so a count never waits for a completion that cannot come.
+/// Operations the kernel holds for one fd (a recv or read, a send, a connect): the fd may be
+/// closed, and its buffers freed, only when this is zero. Only [`InFlight::start`] counts one up,
+/// and only when the SQE really was queued, so a count never waits for a completion that cannot
+/// come.
 #[derive(Debug, Default)]
 pub(super) struct InFlight(u32);
 
@@ -259,7 +268,14 @@ mod tests {
 
     #[test]
     fn user_data_round_trips() {
-        for op in [Op::Accept, Op::Recv, Op::Send, Op::Read] {
+        for op in [
+            Op::Accept,
+            Op::Recv,
+            Op::Send,
+            Op::Read,
+            Op::Connect,
+            Op::Cancel,
+        ] {
             assert_eq!(split(user_data(op, 12345)), (Some(op), 12345));
         }
         assert_eq!(split(0).0, None);
