@@ -8,6 +8,7 @@ mod outlet;
 mod seal;
 mod session;
 mod shard;
+mod task_results;
 mod tasks;
 
 pub use cancel::CancelToken;
@@ -15,4 +16,7 @@ pub use outlet::{MsgKind, Outlet};
 pub(crate) use seal::StateSeal;
 pub(crate) use session::Session;
 pub(crate) use shard::{ShardCtx, ShardMsg};
-pub(crate) use tasks::{TaskRecord, TaskStore};
+pub(crate) use task_results::{
+    created_legacy, created_modern, detailed_modern, legacy_list, legacy_payload, legacy_task,
+};
+pub(crate) use tasks::{resolve, settle, store_error, LiveTask, TaskTable};

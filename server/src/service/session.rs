@@ -66,6 +66,9 @@ pub struct Session {
     next_request_id: Cell<u64>,
     /// The client's rate-limit bucket (created on its first request when a limit is set).
     pub(crate) bucket: RefCell<Option<ringmcp_proto::ratelimit::TokenBucket>>,
+    /// Who this session is to the task store (2025-11-25 `tasks/list` shows a session its own
+    /// tasks): minted with its first task, so that sessions without tasks pay nothing.
+    pub(crate) task_owner: std::cell::OnceCell<String>,
 }
 
 impl Session {
@@ -80,6 +83,7 @@ impl Session {
             pending_client: RefCell::new(HashMap::new()),
             next_request_id: Cell::new(0),
             bucket: RefCell::new(None),
+            task_owner: std::cell::OnceCell::new(),
         }
     }
 

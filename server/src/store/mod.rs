@@ -12,8 +12,10 @@
 mod broadcast;
 mod events;
 mod session;
+mod tasks;
 
 pub(crate) use broadcast::{Broadcast, Notice};
+pub(crate) use tasks::{Changed, MemoryTaskStore, TaskChange, TaskInfo, TaskState, TaskStore};
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
