@@ -10,7 +10,7 @@ use crate::service::{
 };
 use crate::store::{Lookup, StoreError};
 use ringmcp_proto::jsonrpc::{ErrorObject, RequestId};
-use ringmcp_proto::types::TASKS_EXTENSION;
+use ringmcp_proto::types::{ResultEnvelope, ResultType, TASKS_EXTENSION};
 use serde_json::{json, Map, Value};
 
 /// What a `tasks/*` request asks.
@@ -63,7 +63,12 @@ impl McpService {
                 return sink.error(Some(&call.id), &e);
             }
         }
-        let ack = self.shape.envelope(&call.era, false);
+        // The same acknowledgement in both eras (a legacy client may send `tasks/update` too).
+        let ack = ResultEnvelope {
+            result_type: Some(ResultType::Complete),
+            meta: Some(self.shape.server_meta.clone()),
+            ..ResultEnvelope::default()
+        };
         match (op, modern.is_some()) {
             (TaskOp::Get, true) => {
                 let meta = self.shape.server_meta.clone();

@@ -153,6 +153,8 @@ impl LiveTask {
         async move {
             match stored {
                 Some(stored) => match resolve(stored).await {
+                    // An ended task waits for nothing: no answer will come.
+                    Ok(Some(c)) if c.from.is_terminal() => return None,
                     Ok(Some(_)) => {}
                     Ok(None) => return None,
                     Err(e) => {
