@@ -15,6 +15,7 @@ mod session;
 mod tasks;
 
 pub(crate) use broadcast::{Broadcast, Notice};
+
 pub(crate) use tasks::{Changed, MemoryTaskStore, TaskChange, TaskInfo, TaskState, TaskStore};
 
 use std::future::{Future, IntoFuture};
