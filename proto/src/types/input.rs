@@ -3,7 +3,7 @@
 //! the client retries the original request with `inputResponses`.
 
 use super::meta::ResultEnvelope;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -15,7 +15,7 @@ pub const CREATE_MESSAGE: &str = "sampling/createMessage";
 pub const LIST_ROOTS: &str = "roots/list";
 
 /// One request embedded in an `input_required` result (no id, no jsonrpc).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputRequest {
     /// `elicitation/create`, `sampling/createMessage` or `roots/list`.
     pub method: String,

@@ -90,6 +90,8 @@ pub enum ResultType {
     Complete,
     /// The server needs more input (elicitation, sampling, roots) before it can finish.
     InputRequired,
+    /// The request became a task (the tasks extension's `CreateTaskResult`).
+    Task,
 }
 
 /// Envelope fields common to results: all empty on legacy revisions.

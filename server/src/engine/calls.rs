@@ -9,7 +9,7 @@ use super::reply::Sink;
 use super::rounds::Round;
 use super::{Call, McpService};
 use crate::sdk::{BoxFuture, HandlerError, InputMode, RequestContext};
-use crate::service::{CancelToken, TaskRecord};
+use crate::service::{created_legacy, created_modern, resolve, CancelToken, LiveTask};
 use futures_lite::FutureExt;
 use ringmcp_proto::dispatch::Era;
 use ringmcp_proto::jsonrpc::{self, code, ErrorObject};
@@ -86,7 +86,7 @@ impl McpService {
         );
         let switch = Rc::new(CancelSwitch::default());
         switch.switch_to(token.clone());
-        let escalated: Rc<RefCell<Option<Rc<TaskRecord>>>> = Rc::new(RefCell::new(None));
+        let escalated: Rc<RefCell<Option<Rc<LiveTask>>>> = Rc::new(RefCell::new(None));
         if let Some(mode) = task_mode {
             let (tasks, sink, id, session, switch, escalated) = (
                 self.tasks.clone(),
@@ -98,17 +98,17 @@ impl McpService {
             );
             let server_meta = self.shape.server_meta.clone();
             ctx.allow_task(Box::new(move || {
-                let owner = mode.legacy.then_some(&session);
-                let record = tasks
-                    .create(owner)
-                    .map_err(|e| HandlerError::Internal(e.message))?;
+                let owner = mode.legacy.then_some(&*session);
+                let announced = id.clone();
                 // Stored before the client hears of it; then the request is answered with it.
-                let created = if mode.legacy {
-                    record.created_legacy()
-                } else {
-                    record.created_modern(&server_meta)
+                let announce = move |created: Result<_, ErrorObject>| match created {
+                    Ok(info) if mode.legacy => sink.result(&announced, &created_legacy(info)),
+                    Ok(info) => sink.result(&announced, &created_modern(info, &server_meta)),
+                    Err(e) => sink.error(Some(&announced), &e),
                 };
-                sink.result(&id, &created);
+                let record = tasks
+                    .create(owner, announce)
+                    .map_err(|e| HandlerError::Internal(e.message))?;
                 session.inflight.borrow_mut().remove(&id);
                 switch.switch_to(record.cancel_token().clone());
                 *escalated.borrow_mut() = Some(record.clone());
@@ -143,13 +143,13 @@ impl McpService {
                 match outcome {
                     None => {}
                     Some(Ok(Ok(bytes))) => match serde_json::value::RawValue::from_string(String::from_utf8_lossy(&bytes).into_owned()) {
-                        Ok(raw) => task.complete(raw),
-                        Err(_) => task.fail(ErrorObject::internal("result could not be stored")),
+                        Ok(raw) => resolve(task.complete(raw)).await,
+                        Err(_) => resolve(task.fail(ErrorObject::internal("result could not be stored"))).await,
                     },
-                    Some(Ok(Err(e))) => task.fail(e),
+                    Some(Ok(Err(e))) => resolve(task.fail(e)).await,
                     Some(Err(_)) => {
                         tracing::error!(task = %&task.id[..8.min(task.id.len())], "handler panicked in a task");
-                        task.fail(ErrorObject::internal("handler panicked"));
+                        resolve(task.fail(ErrorObject::internal("handler panicked"))).await;
                     }
                 }
                 return;

@@ -31,7 +31,8 @@ mod tools;
 pub use limits::Limits;
 
 use crate::sdk::Registry;
-use crate::service::{MsgKind, Outlet, Session, ShardCtx, StateSeal, TaskStore};
+use crate::service::{MsgKind, Outlet, Session, ShardCtx, StateSeal, TaskTable};
+use crate::store::MemoryTaskStore;
 use reply::{send_once, BatchReply, Sink};
 use ringmcp_proto::dispatch::{Era, ResultShape};
 use ringmcp_proto::framing::Frame;
@@ -50,7 +51,7 @@ pub struct McpService {
     shape: ResultShape,
     cursors: CursorCodec,
     seal: StateSeal,
-    tasks: Rc<TaskStore>,
+    tasks: Rc<TaskTable>,
     epoch: std::time::Instant,
     limits: Limits,
     shard: Rc<ShardCtx>,
@@ -79,11 +80,11 @@ impl McpService {
             cursors: CursorCodec::new(keys.clone()),
             seal: StateSeal::new(keys),
             epoch: std::time::Instant::now(),
-            tasks: TaskStore::new(
+            tasks: TaskTable::new(
                 shard.id,
+                Rc::new(MemoryTaskStore::new(limits.max_tasks)),
                 limits.task_ttl,
                 limits.task_poll,
-                limits.max_tasks,
             ),
             limits,
             shard,

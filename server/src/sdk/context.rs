@@ -2,7 +2,7 @@
 //! client, notice that the client cancelled, and publish resource updates to every shard.
 
 use super::error::HandlerError;
-use crate::service::{CancelToken, MsgKind, Outlet, Session, ShardCtx, TaskRecord};
+use crate::service::{CancelToken, LiveTask, MsgKind, Outlet, Session, ShardCtx};
 use ringmcp_proto::types::{
     InputRequest, LogLevel, LoggingMessageParams, CREATE_MESSAGE, ELICIT, LIST_ROOTS,
 };
@@ -124,12 +124,12 @@ impl InputRequiredBuilder {
 }
 
 /// Turns the running call into a task (installed by the engine when the call may become one).
-pub(crate) type Escalate = Box<dyn FnOnce() -> Result<Rc<TaskRecord>, HandlerError>>;
+pub(crate) type Escalate = Box<dyn FnOnce() -> Result<Rc<LiveTask>, HandlerError>>;
 
 struct Inner {
     input: InputMode,
     escalate: RefCell<Option<Escalate>>,
-    task: RefCell<Option<Rc<TaskRecord>>>,
+    task: RefCell<Option<Rc<LiveTask>>>,
     inputs_asked: Cell<u32>,
     session: Rc<Session>,
     outlet: Rc<dyn Outlet>,
@@ -201,7 +201,7 @@ impl RequestContext {
 
     /// The task inputs are parked on: inside a 2026-07-28 task (a 2025-11-25 task asks its
     /// session directly).
-    fn parking_task(&self) -> Option<Rc<TaskRecord>> {
+    fn parking_task(&self) -> Option<Rc<LiveTask>> {
         let task = self.inner.task.borrow().clone()?;
         matches!(self.inner.input, InputMode::Modern { .. }).then_some(task)
     }
@@ -479,7 +479,7 @@ fn capability_of(method: &str) -> &'static str {
 
 /// Park inputs on a task until every one is answered (`tasks/update`).
 async fn park(
-    task: &TaskRecord,
+    task: &LiveTask,
     requests: Vec<(String, InputRequest)>,
 ) -> Result<Map<String, Value>, HandlerError> {
     task.ask(requests)

@@ -10,6 +10,7 @@ mod outlet;
 mod seal;
 mod session;
 mod shard;
+mod task_results;
 mod tasks;
 
 pub use cancel::CancelToken;
@@ -19,4 +20,7 @@ pub(crate) use seal::StateSeal;
 pub use session::Session;
 pub use shard::ShardCtx;
 pub(crate) use shard::ShardMsg;
-pub(crate) use tasks::{TaskRecord, TaskStore};
+pub(crate) use task_results::{
+    created_legacy, created_modern, detailed_modern, legacy_list, legacy_payload, legacy_task,
+};
+pub(crate) use tasks::{resolve, settle, store_error, LiveTask, TaskTable};

@@ -71,6 +71,9 @@ pub struct Session {
     pub(crate) limited: bool,
     /// The client's rate-limit bucket (created on its first request when a limit is set).
     pub(crate) bucket: RefCell<Option<ringmcp_proto::ratelimit::TokenBucket>>,
+    /// Who this session is to the task store (2025-11-25 `tasks/list` shows a session its own
+    /// tasks): minted with its first task, so that sessions without tasks pay nothing.
+    pub(crate) task_owner: std::cell::OnceCell<String>,
 }
 
 impl Session {
@@ -105,6 +108,7 @@ impl Session {
             durable,
             limited: false,
             bucket: RefCell::new(None),
+            task_owner: std::cell::OnceCell::new(),
         }
     }
 

@@ -1,130 +1,163 @@
-//! Tasks: tool calls that outlive their request. [`TaskStore`] holds one shard's tasks (the id
-//! names the shard, so HTTP routing can forward `tasks/*` to the owner); a [`TaskRecord`] is one
-//! task's state machine: working -> input_required <-> working -> completed | failed | cancelled.
+//! Tasks: tool calls that outlive their request. [`TaskTable`] is one shard's side of them: it
+//! mints task ids (the id names the shard, so HTTP routing can forward `tasks/*` to the owner),
+//! keeps what outlives the shard in a [`TaskStore`], and keeps the live part of the tasks this
+//! shard runs ([`LiveTask`]: the cancel token, the handler's futures waiting for answers, the
+//! wakers waiting for the end) in a map keyed by task id. The live part reads and writes the
+//! stored part only through the store; a task leaves the map as soon as it is terminal.
 //!
 //! A tool call becomes a task by escalation: the request is answered at once with the task, and
 //! the handler's future keeps running, now cancelled by `tasks/cancel` instead of by its request.
 //! Inputs it asks for while it runs are parked on the task (`tasks/get` shows them, `tasks/update`
-//! answers them). Serves both the 2026-07-28 extension and the 2025-11-25 experimental tasks.
+//! answers them). Serves both the 2026-07-28 extension and the 2025-11-25 experimental tasks; the
+//! wire shapes are `task_results.rs`'s.
 
 use super::cancel::CancelToken;
+use super::ids;
 use super::session::{ClientReply, Session};
-use ringmcp_proto::jsonrpc::ErrorObject;
-use ringmcp_proto::types::{InputRequest, TaskStatus, RELATED_TASK_KEY};
+use crate::store::{Changed, Lookup, StoreError, TaskChange, TaskInfo, TaskState, TaskStore};
+use ringmcp_proto::jsonrpc::{code, ErrorObject};
+use ringmcp_proto::types::{InputRequest, TaskStatus};
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Tasks asked of the store per page when a session lists its own.
+const LIST_PAGE: usize = 100;
 
 fn now_iso() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-struct PendingInput {
-    key: String,
-    request: InputRequest,
-    reply: ClientReply,
+fn millis(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// One task.
-pub(crate) struct TaskRecord {
+/// A fresh id (see [`ids`]), or -32603 when the OS has no randomness to give.
+fn fresh_id(shard: usize) -> Result<String, ErrorObject> {
+    ids::mint(None, shard).ok_or_else(|| ErrorObject::internal("no randomness for a task id"))
+}
+
+/// Run `f` on a lookup's answer: at once when it is at hand, in a shard-local task once the
+/// store replies otherwise.
+pub(crate) fn settle<T: 'static>(lookup: Lookup<T>, f: impl FnOnce(T) + 'static) {
+    match lookup.now() {
+        Ok(value) => f(value),
+        Err(later) => {
+            glommio::spawn_local(async move { f(later.await) }).detach();
+        }
+    }
+}
+
+/// A lookup's answer, awaited only when it is not at hand (the hit path allocates nothing).
+pub(crate) async fn resolve<T: 'static>(lookup: Lookup<T>) -> T {
+    match lookup.now() {
+        Ok(value) => value,
+        Err(later) => later.await,
+    }
+}
+
+/// `f` applied to a lookup's answer, at once when it is at hand.
+fn then<T: 'static, U: 'static>(lookup: Lookup<T>, f: impl FnOnce(T) -> U + 'static) -> Lookup<U> {
+    match lookup.now() {
+        Ok(value) => Lookup::Ready(f(value)),
+        Err(later) => Lookup::Later(Box::pin(async move { f(later.await) })),
+    }
+}
+
+/// A store that could not answer, as the client sees it: -32000 naming the cause.
+pub(crate) fn store_error(e: StoreError) -> ErrorObject {
+    match e {
+        StoreError::Full(what) => ErrorObject::new(code::SERVER_BUSY, what),
+        other => {
+            tracing::warn!(error = %other, "task store");
+            ErrorObject::new(code::SERVER_BUSY, other.to_string())
+        }
+    }
+}
+
+/// The live part of a task this shard runs.
+pub(crate) struct LiveTask {
     /// The task id (owner shard in its first two hex digits).
     pub id: String,
-    status: Cell<TaskStatus>,
-    status_message: RefCell<Option<String>>,
-    created_at: String,
-    updated_at: RefCell<String>,
-    created: Instant,
-    ttl: Duration,
-    poll: Duration,
-    result: RefCell<Option<Box<RawValue>>>,
-    error: RefCell<Option<ErrorObject>>,
-    pending: RefCell<Vec<PendingInput>>,
+    table: Weak<TaskTable>,
+    /// The handler's inputs waiting for `tasks/update`, by key.
+    pending: RefCell<Vec<(String, ClientReply)>>,
     next_key: Cell<u32>,
     cancel: CancelToken,
     finished: RefCell<Vec<Waker>>,
-    /// The legacy session that created it (2025-11-25 `tasks/list` shows a session its own tasks).
-    owner: Option<Weak<Session>>,
+    done: Cell<bool>,
 }
 
-impl TaskRecord {
-    /// Current status.
-    pub(crate) fn status(&self) -> TaskStatus {
-        self.status.get()
-    }
-
+impl LiveTask {
     /// The token `tasks/cancel` fires.
     pub(crate) fn cancel_token(&self) -> &CancelToken {
         &self.cancel
     }
 
-    fn set_status(&self, status: TaskStatus, message: Option<String>) {
-        if self.status.get().is_terminal() {
-            return;
-        }
-        self.status.set(status);
-        *self.status_message.borrow_mut() = message;
-        *self.updated_at.borrow_mut() = now_iso();
-        if status.is_terminal() {
-            self.pending.borrow_mut().clear();
-            for w in self.finished.borrow_mut().drain(..) {
-                w.wake();
-            }
-        }
-    }
-
     /// The handler finished with a result (tool errors included).
-    pub(crate) fn complete(&self, result: Box<RawValue>) {
-        if !self.status.get().is_terminal() {
-            *self.result.borrow_mut() = Some(result);
-            self.set_status(TaskStatus::Completed, None);
-        }
+    pub(crate) fn complete(&self, result: Box<RawValue>) -> Lookup<()> {
+        self.end(TaskChange::Complete(result))
     }
 
     /// The handler failed with a protocol error.
-    pub(crate) fn fail(&self, error: ErrorObject) {
-        if !self.status.get().is_terminal() {
-            let message = error.message.clone();
-            *self.error.borrow_mut() = Some(error);
-            self.set_status(TaskStatus::Failed, Some(message));
-        }
+    pub(crate) fn fail(&self, error: ErrorObject) -> Lookup<()> {
+        self.end(TaskChange::Fail(error))
     }
 
-    /// Cancel: terminal at once; the running handler is stopped.
-    pub(crate) fn cancel(&self) {
-        if !self.status.get().is_terminal() {
-            self.set_status(
-                TaskStatus::Cancelled,
-                Some("cancelled by the client".into()),
-            );
-            self.cancel.cancel();
-        }
+    /// Store the handler's last word; whatever the store says, nothing of the task is left to
+    /// run here.
+    fn end(&self, change: TaskChange) -> Lookup<()> {
+        let Some(table) = self.table.upgrade() else {
+            return Lookup::Ready(());
+        };
+        let id = self.id.clone();
+        then(table.store.update(&id, change, &now_iso()), move |r| {
+            if let Err(e) = r {
+                tracing::error!(task = %&id[..8.min(id.len())], error = %e, "task outcome not stored");
+            }
+            table.finish(&id, false);
+        })
     }
 
-    /// Park inputs on the task; resolves with the answers by key once all are answered.
+    /// Park inputs on the task; resolves with the answers by key once all are answered (`None`
+    /// if the store lost the task).
     pub(crate) fn ask(
         &self,
         requests: Vec<(String, InputRequest)>,
     ) -> impl Future<Output = Option<Map<String, Value>>> {
         let replies: Vec<(String, ClientReply)> = requests
-            .into_iter()
-            .map(|(key, request)| {
+            .iter()
+            .map(|(key, _)| {
                 let reply = ClientReply::default();
-                self.pending.borrow_mut().push(PendingInput {
-                    key: key.clone(),
-                    request,
-                    reply: reply.clone(),
-                });
-                (key, reply)
+                self.pending.borrow_mut().push((key.clone(), reply.clone()));
+                (key.clone(), reply)
             })
             .collect();
-        self.set_status(TaskStatus::InputRequired, None);
+        let stored = self.table.upgrade().map(|t| {
+            t.store
+                .update(&self.id, TaskChange::Ask(requests), &now_iso())
+        });
         async move {
+            match stored {
+                Some(stored) => match resolve(stored).await {
+                    // An ended task waits for nothing: no answer will come.
+                    Ok(Some(c)) if c.from.is_terminal() => return None,
+                    Ok(Some(_)) => {}
+                    Ok(None) => return None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "task inputs not stored");
+                        return None;
+                    }
+                },
+                None => return None,
+            }
             let mut answers = Map::new();
             for (key, reply) in replies {
                 let raw = reply.await.ok()?;
@@ -141,159 +174,20 @@ impl TaskRecord {
         format!("{prefix}-{n}")
     }
 
-    /// `tasks/update`: answer parked inputs (unknown keys are ignored). Answered keys disappear at
-    /// once; the task is working again when none is left.
-    pub(crate) fn answer(&self, responses: &Map<String, Value>) {
-        let mut answered = Vec::new();
-        self.pending
-            .borrow_mut()
-            .retain(|p| match responses.get(&p.key) {
-                Some(v) => {
-                    answered.push((p.reply.clone(), v.clone()));
-                    false
-                }
-                None => true,
-            });
-        let none_left = self.pending.borrow().is_empty();
-        if !answered.is_empty() && none_left && self.status.get() == TaskStatus::InputRequired {
-            self.set_status(TaskStatus::Working, None);
-        }
-        for (reply, value) in answered {
-            let raw = RawValue::from_string(value.to_string())
-                .unwrap_or_else(|_| RawValue::NULL.to_owned());
-            reply.fulfil(Ok(raw));
-        }
-    }
-
     /// Resolves once the task is terminal.
-    pub(crate) fn finished(self: &Rc<Self>) -> impl Future<Output = ()> {
+    fn finished(self: &Rc<Self>) -> impl Future<Output = ()> {
         Finished { task: self.clone() }
-    }
-
-    fn base(&self, modern: bool) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("taskId".into(), json!(self.id));
-        m.insert("status".into(), json!(self.status.get()));
-        if let Some(msg) = self.status_message.borrow().as_ref() {
-            m.insert("statusMessage".into(), json!(msg));
-        }
-        m.insert("createdAt".into(), json!(self.created_at));
-        m.insert("lastUpdatedAt".into(), json!(*self.updated_at.borrow()));
-        let ttl = self.ttl.as_millis() as u64;
-        let poll = self.poll.as_millis() as u64;
-        if modern {
-            m.insert("ttlMs".into(), json!(ttl));
-            m.insert("pollIntervalMs".into(), json!(poll));
-        } else {
-            m.insert("ttl".into(), json!(ttl));
-            m.insert("pollInterval".into(), json!(poll));
-        }
-        m
-    }
-
-    /// The 2026-07-28 `CreateTaskResult` (flat, `resultType: "task"`).
-    pub(crate) fn created_modern(&self, server_meta: &RawValue) -> Value {
-        let mut m = self.base(true);
-        m.insert("resultType".into(), json!("task"));
-        m.insert(
-            "_meta".into(),
-            serde_json::from_str(server_meta.get()).unwrap_or(Value::Null),
-        );
-        Value::Object(m)
-    }
-
-    /// The 2025-11-25 `CreateTaskResult` (`{task: {...}}`).
-    pub(crate) fn created_legacy(&self) -> Value {
-        json!({ "task": Value::Object(self.base(false)) })
-    }
-
-    /// 2026-07-28 `tasks/get`: the task plus its inputs, result or error.
-    pub(crate) fn detailed_modern(&self, server_meta: &RawValue) -> Value {
-        let mut m = self.base(true);
-        m.insert("resultType".into(), json!("complete"));
-        match self.status.get() {
-            TaskStatus::InputRequired => {
-                let inputs: Map<String, Value> = self
-                    .pending
-                    .borrow()
-                    .iter()
-                    .map(|p| {
-                        (
-                            p.key.clone(),
-                            serde_json::to_value(&p.request).unwrap_or(Value::Null),
-                        )
-                    })
-                    .collect();
-                m.insert("inputRequests".into(), Value::Object(inputs));
-            }
-            TaskStatus::Completed => {
-                if let Some(r) = self.result.borrow().as_ref() {
-                    m.insert(
-                        "result".into(),
-                        serde_json::from_str(r.get()).unwrap_or(Value::Null),
-                    );
-                }
-            }
-            TaskStatus::Failed => {
-                if let Some(e) = self.error.borrow().as_ref() {
-                    m.insert(
-                        "error".into(),
-                        serde_json::to_value(e).unwrap_or(Value::Null),
-                    );
-                }
-            }
-            _ => {}
-        }
-        m.insert(
-            "_meta".into(),
-            serde_json::from_str(server_meta.get()).unwrap_or(Value::Null),
-        );
-        Value::Object(m)
-    }
-
-    /// 2025-11-25 `tasks/get` and `tasks/cancel`: the task, flat.
-    pub(crate) fn legacy_task(&self) -> Value {
-        Value::Object(self.base(false))
-    }
-
-    /// 2025-11-25 `tasks/result` once terminal: the call's own result with the related-task
-    /// `_meta`, or its error.
-    pub(crate) fn legacy_payload(&self) -> Result<Value, ErrorObject> {
-        if let Some(e) = self.error.borrow().as_ref() {
-            return Err(e.clone());
-        }
-        let mut result: Value = match self.result.borrow().as_ref() {
-            Some(r) => serde_json::from_str(r.get()).unwrap_or(Value::Null),
-            None => {
-                return Err(ErrorObject::invalid_params(format!(
-                    "task {} was cancelled",
-                    self.id
-                )))
-            }
-        };
-        if let Some(obj) = result.as_object_mut() {
-            obj.remove("resultType");
-            let meta = obj.entry("_meta").or_insert_with(|| json!({}));
-            if let Some(meta) = meta.as_object_mut() {
-                meta.insert(RELATED_TASK_KEY.into(), json!({ "taskId": self.id }));
-            }
-        }
-        Ok(result)
-    }
-
-    fn expired(&self, now: Instant) -> bool {
-        self.status.get().is_terminal() && now.duration_since(self.created) > self.ttl
     }
 }
 
 struct Finished {
-    task: Rc<TaskRecord>,
+    task: Rc<LiveTask>,
 }
 
 impl Future for Finished {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.task.status.get().is_terminal() {
+        if self.task.done.get() {
             return Poll::Ready(());
         }
         self.task.finished.borrow_mut().push(cx.waker().clone());
@@ -301,102 +195,238 @@ impl Future for Finished {
     }
 }
 
-/// Tasks owned by one shard.
-pub(crate) struct TaskStore {
+/// One shard's tasks: the store and the live part of those it runs.
+pub(crate) struct TaskTable {
     shard: usize,
-    tasks: RefCell<HashMap<String, Rc<TaskRecord>>>,
+    store: Rc<dyn TaskStore>,
+    live: RefCell<HashMap<String, Rc<LiveTask>>>,
     /// How long a task is kept after it was created (at least until it is terminal).
-    pub ttl: Duration,
+    ttl: Duration,
     /// Suggested polling interval.
-    pub poll: Duration,
-    /// Tasks one shard holds at most.
-    pub max_tasks: usize,
+    poll: Duration,
 }
 
-impl TaskStore {
-    /// An empty store for `shard`.
-    pub(crate) fn new(shard: usize, ttl: Duration, poll: Duration, max_tasks: usize) -> Rc<Self> {
-        let store = Rc::new(TaskStore {
+impl TaskTable {
+    /// The tasks of `shard`, kept in `store`; expired ones are swept from time to time.
+    pub(crate) fn new(
+        shard: usize,
+        store: Rc<dyn TaskStore>,
+        ttl: Duration,
+        poll: Duration,
+    ) -> Rc<Self> {
+        let table = Rc::new(TaskTable {
             shard,
-            tasks: RefCell::new(HashMap::new()),
+            store,
+            live: RefCell::new(HashMap::new()),
             ttl,
             poll,
-            max_tasks,
         });
-        let weak = Rc::downgrade(&store);
+        let weak = Rc::downgrade(&table);
         let every = (ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
         glommio::spawn_local(async move {
             loop {
                 glommio::timer::sleep(every).await;
-                let Some(store) = weak.upgrade() else { break };
-                let now = Instant::now();
-                store.tasks.borrow_mut().retain(|_, t| !t.expired(now));
+                let Some(table) = weak.upgrade() else { break };
+                table.store.expire(millis(SystemTime::now()));
             }
         })
         .detach();
-        store
+        table
     }
 
-    /// Create and store a task (stored before anyone is told about it).
+    /// Create a task (owned by `owner` when a 2025-11-25 session may list it) and store it;
+    /// `announce` tells the client once it is stored. When the store answers at once, announce
+    /// runs before this returns and a refusal is this call's error; otherwise the handler runs
+    /// on while the store answers, and a refusal is announced and cancels the task.
     pub(crate) fn create(
-        &self,
-        owner: Option<&Rc<Session>>,
-    ) -> Result<Rc<TaskRecord>, ErrorObject> {
-        if self.tasks.borrow().len() >= self.max_tasks {
-            return Err(ErrorObject::new(
-                ringmcp_proto::jsonrpc::code::SERVER_BUSY,
-                "too many tasks",
-            ));
-        }
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes)
-            .map_err(|_| ErrorObject::internal("no randomness for a task id"))?;
-        let mut id = format!("{:02x}", self.shard);
-        for b in bytes {
-            id.push_str(&format!("{b:02x}"));
-        }
-        let now = now_iso();
-        let record = Rc::new(TaskRecord {
+        self: &Rc<Self>,
+        owner: Option<&Session>,
+        announce: impl FnOnce(Result<TaskInfo, ErrorObject>) + 'static,
+    ) -> Result<Rc<LiveTask>, ErrorObject> {
+        let id = fresh_id(self.shard)?;
+        let owner = match owner {
+            Some(session) => Some(owner_key(session)?),
+            None => None,
+        };
+        let now = SystemTime::now();
+        let at = humantime::format_rfc3339_millis(now).to_string();
+        let info = TaskInfo {
             id: id.clone(),
-            status: Cell::new(TaskStatus::Working),
-            status_message: RefCell::new(None),
-            created_at: now.clone(),
-            updated_at: RefCell::new(now),
-            created: Instant::now(),
-            ttl: self.ttl,
-            poll: self.poll,
-            result: RefCell::new(None),
-            error: RefCell::new(None),
+            owner,
+            status: TaskStatus::Working,
+            status_message: None,
+            created_at: at.clone(),
+            updated_at: at,
+            created_ms: millis(now),
+            ttl_ms: u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX),
+            poll_ms: u64::try_from(self.poll.as_millis()).unwrap_or(u64::MAX),
+        };
+        let stored = self.store.create(TaskState::new(info.clone()));
+        let live = Rc::new(LiveTask {
+            id: id.clone(),
+            table: Rc::downgrade(self),
             pending: RefCell::new(Vec::new()),
             next_key: Cell::new(0),
             cancel: CancelToken::new(),
             finished: RefCell::new(Vec::new()),
-            owner: owner.map(Rc::downgrade),
+            done: Cell::new(false),
         });
-        self.tasks.borrow_mut().insert(id, record.clone());
-        Ok(record)
+        match stored.now() {
+            Ok(Err(e)) => return Err(store_error(e)),
+            Ok(Ok(())) => {
+                self.live.borrow_mut().insert(id, live.clone());
+                announce(Ok(info));
+            }
+            Err(later) => {
+                self.live.borrow_mut().insert(id.clone(), live.clone());
+                let table = self.clone();
+                glommio::spawn_local(async move {
+                    match later.await {
+                        Ok(()) => announce(Ok(info)),
+                        Err(e) => {
+                            table.finish(&id, true);
+                            announce(Err(store_error(e)));
+                        }
+                    }
+                })
+                .detach();
+            }
+        }
+        Ok(live)
     }
 
-    /// A task by id.
-    pub(crate) fn get(&self, id: &str) -> Option<Rc<TaskRecord>> {
-        self.tasks.borrow().get(id).cloned()
+    /// The stored task named `id`.
+    pub(crate) fn load(&self, id: &str) -> Lookup<Result<Option<TaskState>, StoreError>> {
+        self.store.load(id)
     }
 
-    /// The tasks a legacy session created, oldest first.
-    pub(crate) fn of_session(&self, session: &Rc<Session>) -> Vec<Rc<TaskRecord>> {
-        let mut list: Vec<Rc<TaskRecord>> = self
-            .tasks
-            .borrow()
-            .values()
-            .filter(|t| {
-                t.owner
-                    .as_ref()
-                    .and_then(Weak::upgrade)
-                    .is_some_and(|s| Rc::ptr_eq(&s, session))
-            })
-            .cloned()
-            .collect();
-        list.sort_by_key(|t| t.created);
-        list
+    /// `tasks/update`: answer the task's inputs (unknown keys are ignored). Answered keys
+    /// disappear at once; the task is working again when none is left. `Ok(None)`: no such task.
+    pub(crate) fn answer(
+        self: &Rc<Self>,
+        id: &str,
+        responses: Map<String, Value>,
+    ) -> Lookup<Result<Option<Changed>, StoreError>> {
+        let keys = responses.keys().cloned().collect();
+        let stored = self.store.update(id, TaskChange::Answer(keys), &now_iso());
+        let (table, id) = (self.clone(), id.to_owned());
+        then(stored, move |r| {
+            if let (Ok(Some(_)), Some(live)) = (&r, table.live(&id)) {
+                let mut answered = Vec::new();
+                live.pending
+                    .borrow_mut()
+                    .retain(|(key, reply)| match responses.get(key) {
+                        Some(v) => {
+                            answered.push((reply.clone(), v));
+                            false
+                        }
+                        None => true,
+                    });
+                for (reply, value) in answered {
+                    let raw = RawValue::from_string(value.to_string())
+                        .unwrap_or_else(|_| RawValue::NULL.to_owned());
+                    reply.fulfil(Ok(raw));
+                }
+            }
+            r
+        })
     }
+
+    /// `tasks/cancel`: terminal at once, and the running handler is stopped. `Ok(None)`: no
+    /// such task; [`Changed::from`] tells whether it had already ended.
+    pub(crate) fn cancel(self: &Rc<Self>, id: &str) -> Lookup<Result<Option<Changed>, StoreError>> {
+        let stored = self.store.update(id, TaskChange::Cancel, &now_iso());
+        let (table, id) = (self.clone(), id.to_owned());
+        then(stored, move |r| {
+            if let Ok(Some(c)) = &r {
+                if !c.from.is_terminal() {
+                    table.finish(&id, true);
+                }
+            }
+            r
+        })
+    }
+
+    /// The task once it is terminal (`Ok(None)` if it is gone by then). A task this shard runs
+    /// is waited for; one it does not is polled at the suggested interval.
+    pub(crate) async fn finished(&self, id: &str) -> Result<Option<TaskState>, StoreError> {
+        loop {
+            if let Some(live) = self.live(id) {
+                live.finished().await;
+            }
+            match resolve(self.store.load(id)).await? {
+                Some(task) if !task.info.status.is_terminal() => {
+                    glommio::timer::sleep(self.poll).await;
+                }
+                task => return Ok(task),
+            }
+        }
+    }
+
+    /// The tasks `session` created (2025-11-25 `tasks/list`), oldest first, every page of them.
+    pub(crate) fn owned_by(
+        self: &Rc<Self>,
+        session: &Session,
+    ) -> Lookup<Result<Vec<TaskInfo>, StoreError>> {
+        let Some(owner) = session.task_owner.get() else {
+            return Lookup::Ready(Ok(Vec::new()));
+        };
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            match self.store.list(owner, after.as_deref(), LIST_PAGE).now() {
+                Ok(Err(e)) => return Lookup::Ready(Err(e)),
+                Ok(Ok(page)) => {
+                    all.extend(page.tasks);
+                    match page.next {
+                        Some(next) => after = Some(next),
+                        None => return Lookup::Ready(Ok(all)),
+                    }
+                }
+                Err(later) => {
+                    let (table, owner) = (self.clone(), owner.clone());
+                    return Lookup::Later(Box::pin(async move {
+                        let mut page = later.await?;
+                        loop {
+                            all.extend(page.tasks);
+                            let Some(next) = page.next else {
+                                return Ok(all);
+                            };
+                            page =
+                                resolve(table.store.list(&owner, Some(&next), LIST_PAGE)).await?;
+                        }
+                    }));
+                }
+            }
+        }
+    }
+
+    fn live(&self, id: &str) -> Option<Rc<LiveTask>> {
+        self.live.borrow().get(id).cloned()
+    }
+
+    /// The task ended: wake whoever waits for the end, drop its parked inputs, and stop its
+    /// handler when it was cancelled.
+    fn finish(&self, id: &str, cancel: bool) {
+        let Some(live) = self.live.borrow_mut().remove(id) else {
+            return;
+        };
+        live.done.set(true);
+        live.pending.borrow_mut().clear();
+        if cancel {
+            live.cancel.cancel();
+        }
+        for w in live.finished.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+}
+
+/// Who `session` is to the task store, minted with its first task.
+fn owner_key(session: &Session) -> Result<String, ErrorObject> {
+    if let Some(key) = session.task_owner.get() {
+        return Ok(key.clone());
+    }
+    let key = fresh_id(0)?;
+    Ok(session.task_owner.get_or_init(|| key).clone())
 }

@@ -1,7 +1,8 @@
 //! The store seams: the state a cluster of nodes would keep outside any one process, behind traits,
 //! with today's in-memory implementations as the defaults. [`SessionStore`] holds the durable part
-//! of a legacy session, [`EventStore`] the numbered events of a stream for `Last-Event-ID`, and
-//! [`Broadcast`] carries resource updates and list changes to whoever listens.
+//! of a legacy session, [`EventStore`] the numbered events of a stream for `Last-Event-ID`,
+//! [`TaskStore`] the status, result and input requests of tasks, and [`Broadcast`] carries
+//! resource updates to whoever listens beyond the shard.
 //!
 //! A lookup answers at once when the answer is at hand ([`Lookup::Ready`], every call of an
 //! in-memory store) and with a future otherwise ([`Lookup::Later`], a store on the network), so
@@ -12,10 +13,13 @@
 mod broadcast;
 mod events;
 mod session;
+mod tasks;
 
 pub use broadcast::{Broadcast, Notice};
 pub use events::{EventStore, MemoryEventStore, StoredEvent};
 pub use session::{MemorySessionStore, SessionChange, SessionRecord, SessionStore};
+
+pub use tasks::{Changed, MemoryTaskStore, TaskChange, TaskInfo, TaskPage, TaskState, TaskStore};
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
