@@ -5,6 +5,7 @@
 //! It does no I/O of its own except in [`handshake`], which runs on a blocking socket before the
 //! connection joins a worker's ring.
 
+use ringmcp_testkit::msg::{self, Msg};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -72,35 +73,34 @@ impl Workload {
 const MODERN: &str = "2026-07-28";
 const LEGACY: &str = "2025-11-25";
 
+/// `_meta` of the 2026-07-28 requests: the revision and empty client capabilities, nothing more
+/// (the figures in docs/BENCHMARKS.md were measured with exactly these bytes).
+fn stateless(msg: Msg) -> Msg {
+    msg.meta("io.modelcontextprotocol/protocolVersion", MODERN)
+        .meta("io.modelcontextprotocol/clientCapabilities", json!({}))
+}
+
 /// The JSON-RPC body of the request connection number `index` repeats in `workload`.
 fn body(workload: Workload, index: usize) -> String {
-    let text = "x".repeat(64);
-    let modern_meta = json!({
-        "io.modelcontextprotocol/protocolVersion": MODERN,
-        "io.modelcontextprotocol/clientCapabilities": {},
-    });
+    let echo = || msg::call(1, "echo").args(json!({ "text": "x".repeat(64) }));
     match workload {
         Workload::Line => "y".repeat(99),
-        Workload::Echo | Workload::Listen | Workload::Connect => json!({"jsonrpc": "2.0", "id": 1,
-            "method": "tools/call", "params": {"name": "echo", "arguments": {"text": text}}})
-        .to_string(),
-        Workload::EchoModern => json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {"name": "echo", "arguments": {"text": text}, "_meta": modern_meta}})
-        .to_string(),
-        Workload::Ping => json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string(),
-        Workload::Discover => json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover",
-            "params": {"_meta": modern_meta}})
-        .to_string(),
+        Workload::Echo | Workload::Listen | Workload::Connect => echo().text(),
+        Workload::EchoModern => stateless(echo()).text(),
+        Workload::Ping => msg::request(1, "ping").text(),
+        Workload::Discover => stateless(msg::request(1, "server/discover")).text(),
         Workload::Sessions => initialize_body(),
         Workload::Mixed => MIXED[index % MIXED.len()].to_owned(),
     }
 }
 
 fn initialize_body() -> String {
-    json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": LEGACY, "capabilities": {},
-        "clientInfo": {"name": "ringmcp-load", "version": "1"}}})
-    .to_string()
+    msg::initialize(0, LEGACY)
+        .param(
+            "clientInfo",
+            json!({"name": "ringmcp-load", "version": "1"}),
+        )
+        .text()
 }
 
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
@@ -408,9 +408,9 @@ pub fn handshake(
         read_answers(stream, &mut reader, 1)?;
     }
     if workload == Workload::Listen {
-        let subscribe = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/subscribe",
-            "params": {"uri": "demo://counter"}})
-        .to_string();
+        let subscribe = msg::request(1, "resources/subscribe")
+            .param("uri", "demo://counter")
+            .text();
         send(
             stream,
             frame(transport, path, host, session.as_deref(), &subscribe),
@@ -425,9 +425,7 @@ pub fn handshake(
 
 /// The body of a `bump` call (the demo tool that updates `demo://counter` on every shard).
 pub fn bump(transport: Transport, path: &str, host: &str, session: Option<&str>) -> Vec<u8> {
-    let json = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-        "params": {"name": "bump", "arguments": {}}})
-    .to_string();
+    let json = msg::call(2, "bump").args(json!({})).text();
     frame(transport, path, host, session, &json)
 }
 
@@ -435,6 +433,27 @@ pub fn bump(transport: Transport, path: &str, host: &str, session: Option<&str>)
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn bodies_are_the_bytes_the_published_figures_were_measured_with() {
+        let x = "x".repeat(64);
+        assert_eq!(
+            body(Workload::Echo, 0),
+            format!(
+                r#"{{"id":1,"jsonrpc":"2.0","method":"tools/call","params":{{"arguments":{{"text":"{x}"}},"name":"echo"}}}}"#
+            )
+        );
+        assert_eq!(
+            body(Workload::EchoModern, 0),
+            format!(
+                r#"{{"id":1,"jsonrpc":"2.0","method":"tools/call","params":{{"_meta":{{"io.modelcontextprotocol/clientCapabilities":{{}},"io.modelcontextprotocol/protocolVersion":"2026-07-28"}},"arguments":{{"text":"{x}"}},"name":"echo"}}}}"#
+            )
+        );
+        assert_eq!(
+            body(Workload::Ping, 0),
+            r#"{"id":1,"jsonrpc":"2.0","method":"ping"}"#
+        );
+    }
 
     #[test]
     fn mixed_spreads_connections_over_distinct_requests() {
