@@ -820,3 +820,43 @@ fn rate_limit_per_client_address() {
         200
     );
 }
+
+#[test]
+fn a_cancelled_request_ends_its_response_without_an_answer() {
+    let s = Server::http(&[]);
+    let p = port(&s);
+    let sid = session(p, "2025-11-25");
+    let headers = legacy_headers(&sid, "2025-11-25");
+    let mut slow = HttpClient::connect(p);
+    slow.send(
+        "POST",
+        "/mcp",
+        &headers,
+        msg::call(7, "sleep")
+            .args(json!({"ms": 30_000}))
+            .text()
+            .as_bytes(),
+    );
+    // The call must be running before it can be cancelled from another connection.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(call(p, &sid, msg::cancel(7)).status, 202);
+    let started = std::time::Instant::now();
+    let r = slow.read_response();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the response ended only after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (200, Some("text/event-stream"))
+    );
+    assert!(
+        r.messages().iter().all(|m| m.get("id") != Some(&json!(7))),
+        "a cancelled request is not answered: {}",
+        r.body_text()
+    );
+    // The connection is free for the next request.
+    let pong = slow.post(&headers, msg::request(8, "ping").text().as_bytes());
+    assert_eq!(pong.json()["id"], 8, "{}", pong.body_text());
+}

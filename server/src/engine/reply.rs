@@ -98,12 +98,14 @@ impl Sink {
     }
 
     /// The request produced no answer (cancelled): a batch still has to count it.
+    /// The request ends without an answer (cancelled).
     pub(super) fn skip(&self) {
         if let Some(m) = &self.meter {
             m.finish(false);
         }
-        if let Some(b) = &self.batch {
-            b.finish_one();
+        match &self.batch {
+            Some(b) => b.finish_one(),
+            None => self.outlet.unanswered(),
         }
     }
 

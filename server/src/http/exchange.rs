@@ -295,6 +295,27 @@ impl Outlet for Exchange {
     fn is_closed(&self) -> bool {
         self.is_done()
     }
+
+    /// A cancelled request gets no JSON-RPC answer; its HTTP response still ends, as an event
+    /// stream with whatever it carried (progress, say) and no response in it. A standing stream
+    /// serves no single request and stays.
+    fn unanswered(&self) {
+        if self.stream {
+            return;
+        }
+        match self.state.get() {
+            State::Fresh => {
+                self.open_stream();
+                self.raw(http::write_last_chunk);
+                self.set_done(State::Done);
+            }
+            State::Streaming => {
+                self.raw(http::write_last_chunk);
+                self.set_done(State::Done);
+            }
+            State::Done | State::Closed => {}
+        }
+    }
 }
 
 impl Pending for Exchange {

@@ -26,6 +26,11 @@ pub trait Outlet {
     fn send(&self, kind: MsgKind, write: &mut dyn FnMut(&mut Vec<u8>));
     /// Whether messages are being dropped (the client is gone).
     fn is_closed(&self) -> bool;
+    /// The request this outlet serves ended without an answer (it was cancelled: JSON-RPC sends
+    /// nothing). An outlet that frames one response per request (an HTTP exchange) ends that
+    /// response here, so the client's connection is not held open for an answer that never
+    /// comes; a connection's outbox has nothing to do.
+    fn unanswered(&self) {}
 }
 
 impl Outlet for Outbox {
