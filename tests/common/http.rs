@@ -77,6 +77,9 @@ pub struct HttpClient {
     pub stream: TcpStream,
     pub reader: BufReader<TcpStream>,
     pub port: u16,
+    /// SSE text read but not yet handed out as events (a chunk may carry several events, or
+    /// part of one).
+    sse: String,
 }
 
 pub struct SseEvent {
@@ -98,6 +101,7 @@ impl HttpClient {
             stream,
             reader,
             port,
+            sse: String::new(),
         }
     }
 
@@ -268,11 +272,11 @@ impl HttpClient {
     }
 
     /// The next SSE event of a streaming (chunked) response whose head was read; comments skipped.
+    /// Events are taken from the stream's text wherever chunks split it.
     pub fn next_event(&mut self) -> Option<SseEvent> {
         loop {
-            let chunk = self.read_chunk()?;
-            let text = String::from_utf8_lossy(&chunk).into_owned();
-            for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+            while let Some(end) = self.sse.find("\n\n") {
+                let block: String = self.sse.drain(..end + 2).collect();
                 let mut ev = SseEvent {
                     id: None,
                     event: None,
@@ -293,6 +297,8 @@ impl HttpClient {
                     return Some(ev);
                 }
             }
+            let chunk = self.read_chunk()?;
+            self.sse.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
 
