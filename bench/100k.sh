@@ -26,7 +26,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 for i in $(seq "$servers"); do
-    taskset -c 0 "$T/ringmcp" serve --cores 1 "$flag" "127.0.0.1:$port" --max-sessions 1000000 \
+    taskset -c 0 "$T/ringmcp" serve --cores 1 --share-port "$flag" "127.0.0.1:$port" --max-sessions 1000000 \
         --session-idle-secs 3600 >/dev/null 2>&1 &
     pids+=("$!")
 done

@@ -131,7 +131,8 @@ fn a_bad_ring_stops_the_server_with_status_2() {
             Some(2),
             "ring {ring:?}"
         );
-        let text: Vec<String> = stderr.try_iter().collect();
+        // The process ended, so its stderr ends: read all of it.
+        let text: Vec<String> = stderr.iter().collect();
         assert!(
             text.iter()
                 .any(|l| l.contains("cluster key") && l.contains(says)),

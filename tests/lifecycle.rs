@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use ringmcp_testkit::{expect, msg};
 use serde_json::json;
+use std::time::Duration;
 
 fn negotiation(via: Via) {
     for version in LEGACY {
@@ -88,4 +89,48 @@ fn sigterm_exits_zero() {
 extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// A second server on an address a running one holds would have the kernel split new connections
+/// between two processes that know nothing of each other's sessions: it refuses, with exit status
+/// 2 and the address named, unless sharing is asked for.
+#[test]
+fn a_second_server_on_a_held_address_refuses_unless_told_to_share() {
+    for (flag, marker) in [
+        ("--tcp", "tcp://127.0.0.1:"),
+        ("--http", "http://127.0.0.1:"),
+    ] {
+        let first = Server::listening(&["serve", flag, "127.0.0.1:0"], &[], marker);
+        let addr = format!("127.0.0.1:{}", first.port.unwrap());
+        let mut second = std::process::Command::new(bin())
+            .args(["serve", flag, &addr])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = lines_of(second.stderr.take().unwrap());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = second.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = second.kill();
+                panic!("{flag}: a second server on {addr} started instead of refusing");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(2), "{flag}");
+        // The process ended, so its stderr ends: read all of it.
+        let said: Vec<String> = stderr.iter().collect();
+        assert!(
+            said.iter()
+                .any(|l| l.contains("address in use") && l.contains(&addr)),
+            "{flag}: {said:?}"
+        );
+        // Asked to share, it serves on the same address.
+        let shared = Server::listening(&["serve", flag, &addr, "--share-port"], &[], marker);
+        assert_eq!(shared.port, first.port);
+    }
 }

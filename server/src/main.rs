@@ -167,6 +167,11 @@ struct ServeArgs {
     /// listen(2) backlog.
     #[arg(long, default_value_t = 4096, env = "RINGMCP_BACKLOG")]
     backlog: i32,
+    /// Listen even where another process already listens on the address (the kernel then splits
+    /// new connections between the processes, which do not share sessions: for benchmarks and
+    /// stateless serving). Without it the server refuses with exit status 2.
+    #[arg(long, env = "RINGMCP_SHARE_PORT")]
+    share_port: bool,
     /// Submission queue entries of each shard's net ring.
     #[arg(long, default_value_t = 1024, env = "RINGMCP_RING_ENTRIES")]
     ring_entries: u32,
@@ -473,6 +478,7 @@ fn main() -> ExitCode {
                 }
             };
             options.backlog = args.backlog;
+            options.share_port = args.share_port;
             options.spin_before_park = Duration::from_micros(args.spin_us);
             let builder = match args.fixtures {
                 Fixtures::Demo => demo::demo_builder(),
@@ -487,6 +493,11 @@ fn main() -> ExitCode {
             };
             match serve(registry, options) {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(e @ ringmcp::ServeError::AddressInUse(_)) => {
+                    tracing::error!(error = %e, "not serving");
+                    eprintln!("ringmcp: {e}");
+                    ExitCode::from(2)
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "server failed");
                     eprintln!("ringmcp: {e}");

@@ -37,6 +37,10 @@ pub struct ServeOptions {
     pub http: HttpConfig,
     /// listen(2) backlog.
     pub backlog: i32,
+    /// Listen even where another process already listens (every shard socket has SO_REUSEPORT, so
+    /// the kernel then splits new connections between the processes). Off by default: a server
+    /// that holds sessions in memory must not share its port by accident.
+    pub share_port: bool,
     /// Executor spin before parking.
     pub spin_before_park: Duration,
     /// glommio registered I/O memory per executor.
@@ -56,6 +60,7 @@ impl ServeOptions {
             driver: DriverConfig::default(),
             http: HttpConfig::new(SocketAddr::from(([127, 0, 0, 1], 8080))),
             backlog: 4096,
+            share_port: false,
             spin_before_park: Duration::ZERO,
             io_memory: 256 << 10,
             keys: None,
@@ -100,6 +105,14 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
                 Transport::Http(a) => (*a, Wire::Http, if tls { "https" } else { "http" }),
                 Transport::Stdio => continue,
             };
+            let listening =
+                crate::transport::tcp::someone_listens(addr).map_err(|source| ServeError::Io {
+                    what: "checking the listen address",
+                    source,
+                })?;
+            if listening && !options.share_port {
+                return Err(ServeError::AddressInUse(addr));
+            }
             let (fds, bound) =
                 crate::transport::tcp::bind_reuseport(addr, cpus.len(), options.backlog).map_err(
                     |source| ServeError::Io {

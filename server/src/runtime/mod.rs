@@ -46,6 +46,13 @@ pub enum ServeError {
     /// The configuration cannot be served.
     #[error("{0}")]
     Config(String),
+    /// Another process listens on an address this server was to listen on. Sharing it would let
+    /// the kernel split new connections between two servers that know nothing of each other's
+    /// sessions.
+    #[error(
+        "address in use: {0} (another process listens there; --share-port shares it on purpose)"
+    )]
+    AddressInUse(std::net::SocketAddr),
     /// A shard failed while running.
     #[error("shard {shard} failed: {reason}")]
     Shard {

@@ -6,6 +6,23 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 
+/// Whether another socket listens on `addr` (port 0 never conflicts). The probe binds without
+/// SO_REUSEPORT, which the kernel refuses while anyone listens there, and with SO_REUSEADDR, so a
+/// connection of an earlier run waiting in TIME_WAIT does not count.
+pub(crate) fn someone_listens(addr: SocketAddr) -> io::Result<bool> {
+    if addr.port() == 0 {
+        return Ok(false);
+    }
+    let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    probe.set_reuse_address(true)?;
+    probe.set_cloexec(true)?;
+    match probe.bind(&addr.into()) {
+        Ok(()) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
 /// Bind `count` listening sockets to `addr`. With port 0 the first socket picks the port and
 /// the others join it. Returns the fds and the bound address.
 pub(crate) fn bind_reuseport(
