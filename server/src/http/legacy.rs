@@ -65,7 +65,6 @@ impl HttpService {
                 Err(miss) => return Self::miss(ex, miss),
             },
         };
-        hs.last_seen.set(Instant::now());
         let outlet: Rc<dyn Outlet> = ex.clone();
         let ids = request_ids(&parsed);
         let weak = Rc::downgrade(&hs.session);
@@ -115,7 +114,6 @@ impl HttpService {
             Ok(hs) => hs,
             Err(miss) => return Self::miss(ex, miss),
         };
-        hs.last_seen.set(Instant::now());
         let Some(replay) = hs.replay.clone() else {
             return Self::error(
                 ex,

@@ -11,7 +11,6 @@ use crate::service::Outlet;
 use ringmcp_proto::framing::http::HttpRequest;
 use ringmcp_proto::jsonrpc::{self, ErrorObject};
 use std::rc::Rc;
-use std::time::Instant;
 
 impl HttpService {
     /// 2024-11-05: GET /sse opens a session whose answers travel on this stream.
@@ -67,7 +66,6 @@ impl HttpService {
                 ErrorObject::invalid_request("Session has no open stream"),
             );
         };
-        hs.last_seen.set(Instant::now());
         let outlet: Rc<dyn Outlet> = stream;
         self.engine
             .on_parsed(&hs.session, &outlet, jsonrpc::parse(&req.body));

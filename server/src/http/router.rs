@@ -13,7 +13,7 @@ use super::sessions::HttpSession;
 use crate::auth::Principal;
 use crate::engine::McpService;
 use crate::netring::Outbox;
-use crate::store::{EventStore, MemoryEventStore, MemorySessionStore, SessionStore};
+use crate::store::{EventStore, LocalSessions, MemoryEventStore, SessionStore};
 use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
 use ringmcp_proto::jsonrpc::{self, ErrorObject, RequestId};
 use ringmcp_proto::streamable_http::{self, single_request, with_trace_headers, PostRoute};
@@ -55,7 +55,7 @@ impl HttpService {
             config,
             sessions: RefCell::new(HashMap::new()),
             events,
-            store: Rc::new(MemorySessionStore::new()),
+            store: Rc::new(LocalSessions),
             shard,
             forwarding: Forwarding::new(mesh),
             security: Security::new(),

@@ -194,7 +194,7 @@ impl HttpService {
     }
 
     /// The session named `id`, if `principal` may use it (see [`HttpSession::usable_by`]): from
-    /// this shard's table, or loaded from the session store on a miss.
+    /// this shard's table, or loaded from the session store on a miss. Marks it used now.
     pub(super) fn session(
         &self,
         id: &str,
@@ -206,6 +206,7 @@ impl HttpService {
                 return Err(Miss::NotFound);
             }
             let now = Instant::now();
+            hs.last_seen.set(now);
             // Keep the stored session alive, at most once a second per session.
             if now.duration_since(hs.touched.get()) >= Duration::from_secs(1) {
                 hs.touched.set(now);

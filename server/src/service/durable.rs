@@ -161,11 +161,4 @@ mod tests {
         assert!(restored.subscriptions.borrow().contains("demo://a"));
         assert_eq!(legacy.client_info().map(|i| i.name.as_str()), Some("c"));
     }
-
-    #[test]
-    fn a_session_without_a_store_persists_nothing() {
-        let session = Session::new(None);
-        session.persist_initialized();
-        session.persist(SessionChange::LogLevel(LogLevel::Error));
-    }
 }

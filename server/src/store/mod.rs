@@ -17,7 +17,7 @@ mod tasks;
 
 pub use broadcast::{Broadcast, Notice};
 pub use events::{EventStore, MemoryEventStore, StoredEvent};
-pub use session::{MemorySessionStore, SessionChange, SessionRecord, SessionStore};
+pub use session::{LocalSessions, MemorySessionStore, SessionChange, SessionRecord, SessionStore};
 
 pub use tasks::{Changed, MemoryTaskStore, TaskChange, TaskInfo, TaskPage, TaskState, TaskStore};
 
