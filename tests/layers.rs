@@ -19,6 +19,8 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     // Shard-local state: sessions, outlets, tasks, cancellation, the shard context.
     &["service"],
+    // The cluster mode's stores: the Redis link each shard dials, the Redis-backed seams.
+    &["cluster"],
     // What a server author writes against.
     &["sdk"],
     // The protocol engine of one shard.

@@ -25,6 +25,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod auth;
+mod cluster;
 mod engine;
 mod http;
 pub mod internals;
@@ -42,6 +43,7 @@ mod transport;
 mod serve;
 
 pub use auth::AuthConfig;
+pub use cluster::{ClusterConfig, ClusterConfigError, JoinError, RedisUrl};
 pub use engine::Limits;
 pub use http::HttpConfig;
 pub use netring::DriverConfig;

@@ -234,6 +234,37 @@ struct ServeArgs {
         hide_env_values = true
     )]
     cluster_key: Option<String>,
+    /// Join a cluster of nodes behind one load balancer: legacy sessions are kept in this Redis
+    /// (`redis://[USER:PASSWORD@]HOST:PORT[/DB]`) and any node serves any session. Needs
+    /// --node-id and the cluster key. Without it: one node, everything in memory.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "RINGMCP_CLUSTER",
+        requires = "node_id",
+        hide_env_values = true
+    )]
+    cluster: Option<String>,
+    /// This node's name in the cluster (1-32 of A-Z a-z 0-9 _ -), unique among live nodes: it
+    /// starts the session ids the node mints. A node refuses to start while a live node holds it.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "RINGMCP_NODE_ID",
+        requires = "cluster"
+    )]
+    node_id: Option<String>,
+    /// Milliseconds Redis may take to answer a command before the node declares the connection
+    /// dead (requests that need it get 503) and reconnects.
+    #[arg(long, default_value_t = 2000, env = "RINGMCP_REDIS_TIMEOUT_MS")]
+    redis_timeout_ms: u64,
+    /// Redis commands one shard may have awaiting replies; past it requests that need Redis are
+    /// shed with 503 at once (a slow Redis costs bounded memory).
+    #[arg(long, default_value_t = 4096, env = "RINGMCP_REDIS_MAX_IN_FLIGHT")]
+    redis_max_in_flight: usize,
+    /// Prefix of every Redis key the cluster writes (several clusters can share one Redis).
+    #[arg(long, default_value = "ringmcp", env = "RINGMCP_REDIS_KEY_PREFIX")]
+    redis_key_prefix: String,
     /// Milliseconds a TLS handshake may take before the connection is dropped.
     #[arg(
         long,
@@ -417,6 +448,14 @@ fn main() -> ExitCode {
             }
             let mut options = ServeOptions::new(Transport::Stdio);
             options.transports = transports;
+            options.cluster = match cluster_config(&args) {
+                Ok(cluster) => cluster,
+                Err(e) => {
+                    tracing::error!(error = %e, "cluster settings refused");
+                    eprintln!("ringmcp: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             options.http.allowed_origins = args.allow_origins;
             options.http.allowed_hosts = args.allow_hosts;
             options.http.session_idle = Duration::from_secs(args.session_idle_secs);
@@ -493,7 +532,9 @@ fn main() -> ExitCode {
             };
             match serve(registry, options) {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e @ ringmcp::ServeError::AddressInUse(_)) => {
+                Err(
+                    e @ (ringmcp::ServeError::AddressInUse(_) | ringmcp::ServeError::Cluster(_)),
+                ) => {
                     tracing::error!(error = %e, "not serving");
                     eprintln!("ringmcp: {e}");
                     ExitCode::from(2)
@@ -506,6 +547,20 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The cluster settings, when `--cluster` is given.
+fn cluster_config(args: &ServeArgs) -> Result<Option<ringmcp::ClusterConfig>, String> {
+    let (Some(url), Some(node)) = (&args.cluster, &args.node_id) else {
+        return Ok(None);
+    };
+    let redis: ringmcp::RedisUrl = url.parse().map_err(|e| format!("--cluster: {e}"))?;
+    let mut config =
+        ringmcp::ClusterConfig::new(redis, node).map_err(|e| format!("--node-id: {e}"))?;
+    config.command_timeout = Duration::from_millis(args.redis_timeout_ms.max(1));
+    config.max_in_flight = args.redis_max_in_flight.max(1);
+    config.key_prefix = args.redis_key_prefix.clone();
+    Ok(Some(config))
 }
 
 /// The configured key ring, from a file or inline text; `None` when neither is given.

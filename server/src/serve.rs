@@ -1,6 +1,7 @@
 //! [`serve`]: the one call that runs a registry on its transports.
 
 use crate::auth::Authenticator;
+use crate::cluster::{ClusterConfig, ClusterPlan};
 use crate::engine::Limits;
 use crate::http::HttpConfig;
 use crate::netring::{DriverConfig, Wire};
@@ -48,6 +49,9 @@ pub struct ServeOptions {
     /// The keys that seal cursors and `requestState` (the same on every node behind one load
     /// balancer); `None`: one random key for this process.
     pub keys: Option<KeyRing>,
+    /// Join a cluster: legacy sessions in Redis, the node id leased there. `None` (the default):
+    /// one node, everything in memory.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl ServeOptions {
@@ -64,6 +68,7 @@ impl ServeOptions {
             spin_before_park: Duration::ZERO,
             io_memory: 256 << 10,
             keys: None,
+            cluster: None,
         }
     }
 }
@@ -86,6 +91,13 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
         options.cores.min(available.len())
     };
     let cpus: Vec<usize> = available.into_iter().take(cores).collect();
+    if options.cluster.is_some() && options.keys.is_none() {
+        return Err(ServeError::Config(
+            "cluster mode needs the cluster key (--cluster-key-file or --cluster-key): every \
+             node must seal cursors and requestState with the same key"
+                .into(),
+        ));
+    }
     let listen = if options.transports.contains(&Transport::Stdio) {
         if options.transports.len() > 1 {
             return Err(ServeError::Config(
@@ -110,7 +122,9 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
                     what: "checking the listen address",
                     source,
                 })?;
-            if listening && !options.share_port {
+            // In a cluster the sessions live in Redis, so a second process on the port (a node
+            // restarted in place) serves them as well as the first.
+            if listening && !options.share_port && options.cluster.is_none() {
                 return Err(ServeError::AddressInUse(addr));
             }
             let (fds, bound) =
@@ -159,6 +173,7 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
         spin_before_park: options.spin_before_park,
         io_memory: options.io_memory,
         keys: options.keys,
+        cluster: options.cluster.map(ClusterPlan::new).transpose()?,
     };
     runtime::run(config, Arc::new(registry), listen)
 }

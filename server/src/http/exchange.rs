@@ -78,7 +78,8 @@ pub(crate) struct Exchange {
     statuses: Cell<StatusMap>,
     headers: RefCell<Vec<(&'static str, String)>>,
     state: Cell<State>,
-    stream: bool,
+    /// A standing stream rather than one request's reply.
+    stream: Cell<bool>,
     on_close: RefCell<Option<Box<dyn FnOnce()>>>,
     /// State the exchange keeps alive until it is done (a stateless request's session).
     kept: RefCell<Vec<Rc<dyn std::any::Any>>>,
@@ -97,7 +98,7 @@ impl Exchange {
             statuses: Cell::new(statuses),
             headers: RefCell::new(Vec::new()),
             state: Cell::new(State::Fresh),
-            stream: false,
+            stream: Cell::new(false),
             on_close: RefCell::new(None),
             kept: RefCell::new(Vec::new()),
         })
@@ -109,18 +110,19 @@ impl Exchange {
         keep_alive: bool,
         headers: Vec<(&'static str, String)>,
     ) -> Rc<Self> {
-        let ex = Rc::new(Exchange {
-            outbox,
-            keep_alive,
-            statuses: Cell::new(StatusMap::Legacy),
-            headers: RefCell::new(headers),
-            state: Cell::new(State::Fresh),
-            stream: true,
-            on_close: RefCell::new(None),
-            kept: RefCell::new(Vec::new()),
-        });
-        ex.open_stream();
+        let ex = Self::reply(outbox, keep_alive, StatusMap::Legacy);
+        *ex.headers.borrow_mut() = headers;
+        ex.begin_stream();
         ex
+    }
+
+    /// Make a reply nothing was written to yet a standing SSE stream, and write its head (a
+    /// GET whose session had to be loaded first).
+    pub(crate) fn begin_stream(&self) {
+        if self.state.get() == State::Fresh {
+            self.stream.set(true);
+            self.open_stream();
+        }
     }
 
     /// How JSON-RPC errors map to HTTP statuses for this reply (before anything is written).
@@ -284,7 +286,7 @@ impl Outlet for Exchange {
                 let mut data = Vec::with_capacity(256);
                 write(&mut data);
                 self.write_event(Some("message"), &data);
-                if final_answer && !self.stream {
+                if final_answer && !self.stream.get() {
                     self.raw(http::write_last_chunk);
                     self.set_done(State::Done);
                 }
@@ -300,7 +302,7 @@ impl Outlet for Exchange {
     /// stream with whatever it carried (progress, say) and no response in it. A standing stream
     /// serves no single request and stays.
     fn unanswered(&self) {
-        if self.stream {
+        if self.stream.get() {
             return;
         }
         match self.state.get() {

@@ -36,7 +36,8 @@ impl HttpService {
         let weak = Rc::downgrade(self);
         stream.on_close(move || {
             if let Some(this) = weak.upgrade() {
-                this.remove_session(&id);
+                this.drop_session(&id);
+                this.forget_stored(&id);
             }
         });
         self.keep_alive_comments(&stream);
@@ -51,7 +52,7 @@ impl HttpService {
         principal: Option<&Principal>,
     ) -> Rc<Exchange> {
         let hs = match req.query_param("sessionId") {
-            Some(id) => match self.session(id, principal) {
+            Some(id) => match self.held_session(id, principal) {
                 Ok(hs) => hs,
                 Err(miss) => return Self::miss(ex, miss),
             },
@@ -69,6 +70,8 @@ impl HttpService {
         let outlet: Rc<dyn Outlet> = stream;
         self.engine
             .on_parsed(&hs.session, &outlet, jsonrpc::parse(&req.body));
+        // Answers travel on the stream, which does not wait for the store.
+        hs.session.settle_created();
         ex.respond(202, Some("text/plain"), b"Accepted");
         ex
     }

@@ -3,13 +3,15 @@
 //! `ringmcp_proto::framing::http` and the header rules in `ringmcp_proto::streamable_http`; this
 //! module routes requests (`router`), checks who may send them (`security`), forwards those for
 //! sessions of other shards (`forward`), keeps the shard's legacy sessions (`sessions`), answers
-//! each transport (`stateless`, `legacy`, `legacy_sse`) and turns responses into JSON bodies or SSE
+//! each transport (`stateless`, `legacy`, `legacy_sse`), holds `initialize` answers until the session
+//! is stored (`held`) and turns responses into JSON bodies or SSE
 //! streams (`exchange`, `replay`).
 
 mod config;
 mod conn;
 mod exchange;
 mod forward;
+mod held;
 mod legacy;
 mod legacy_sse;
 mod replay;

@@ -13,7 +13,7 @@ use super::sessions::HttpSession;
 use crate::auth::Principal;
 use crate::engine::McpService;
 use crate::netring::Outbox;
-use crate::store::{EventStore, LocalSessions, MemoryEventStore, SessionStore};
+use crate::store::{EventStore, MemoryEventStore, SessionStore};
 use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
 use ringmcp_proto::jsonrpc::{self, ErrorObject, RequestId};
 use ringmcp_proto::streamable_http::{self, single_request, with_trace_headers, PostRoute};
@@ -30,6 +30,8 @@ pub(crate) struct HttpService {
     pub(super) events: Rc<dyn EventStore>,
     /// The durable part of the sessions.
     pub(super) store: Rc<dyn SessionStore>,
+    /// This node's id in a cluster (it starts the session ids minted here).
+    pub(super) node: Option<Rc<str>>,
     pub(super) shard: usize,
     pub(super) forwarding: Forwarding,
     pub(super) security: Security,
@@ -47,6 +49,8 @@ impl HttpService {
         engine: Rc<McpService>,
         config: HttpConfig,
         mesh: Option<HttpPort>,
+        store: Rc<dyn SessionStore>,
+        node: Option<Rc<str>>,
     ) -> Rc<Self> {
         let shard = engine.shard().id;
         let events: Rc<dyn EventStore> = Rc::new(MemoryEventStore::new(config.replay_events));
@@ -55,7 +59,8 @@ impl HttpService {
             config,
             sessions: RefCell::new(HashMap::new()),
             events,
-            store: Rc::new(LocalSessions),
+            store,
+            node,
             shard,
             forwarding: Forwarding::new(mesh),
             security: Security::new(),
@@ -117,7 +122,7 @@ impl HttpService {
         }
         match (req.method, req.path.as_str()) {
             (Method::Post, _) if endpoint => self.post(req, ex, principal),
-            (Method::Get, _) if endpoint => self.get(req, outbox, ex, principal),
+            (Method::Get, _) if endpoint => self.get(req, ex, principal),
             (Method::Delete, _) if endpoint => self.delete(&req, ex, principal),
             (Method::Options, _) if endpoint || req.path == "/messages" => {
                 ex.add_header("Allow", "GET, POST, DELETE, OPTIONS".into());
@@ -145,6 +150,9 @@ impl HttpService {
             (Method::Get, "/ready") => {
                 if self.engine.shard().stopping.get() {
                     ex.respond(503, Some("text/plain"), b"draining\n");
+                } else if let Some(why) = self.store.unavailable() {
+                    let body = format!("session store unavailable: {why}\n");
+                    ex.respond(503, Some("text/plain"), body.as_bytes());
                 } else {
                     ex.respond(200, Some("text/plain"), b"ready\n");
                 }

@@ -9,11 +9,13 @@ use super::replay::ReplayStream;
 use super::router::HttpService;
 use crate::auth::Principal;
 use crate::service::{ids, now_ms, Durable, Outlet, Session};
-use crate::store::StoreError;
+use crate::store::{SessionRecord, StoreError};
 use ringmcp_proto::framing::http::HttpRequest;
 use ringmcp_proto::jsonrpc::{code, ErrorObject};
 use ringmcp_proto::streamable_http::SESSION_HEADER;
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,9 @@ pub(super) struct HttpSession {
     pub(super) last_seen: Cell<Instant>,
     /// When the session store was last told the session is in use.
     touched: Cell<Instant>,
+    /// The store's generation when this copy was loaded or made (see
+    /// [`SessionStore::generation`](crate::store::SessionStore::generation)).
+    loaded_at: Cell<u64>,
     /// Unsolicited messages: numbered, kept for `Last-Event-ID`, sent on the GET stream if open.
     pub(super) replay: Option<Rc<ReplayStream>>,
     /// The 2024-11-05 `/sse` stream (answers and notifications travel on it).
@@ -99,15 +104,12 @@ impl HttpService {
             }
             Transport::Sse(stream) => (stream.clone(), None, Some(stream)),
         };
-        let durable = Durable {
-            store: self.store.clone(),
-            id: Rc::from(id.as_str()),
-            principal: principal.cloned(),
-        };
+        let durable = Durable::new(self.store.clone(), &id, principal.cloned());
         let hs = HttpSession {
             session: Rc::new(Session::stored(Some(notify), durable)),
             last_seen: Cell::new(Instant::now()),
             touched: Cell::new(Instant::now()),
+            loaded_at: Cell::new(self.store.generation()),
             replay,
             sse_transport: stream.is_some(),
             stream: RefCell::new(stream),
@@ -137,8 +139,10 @@ impl HttpService {
             .map(|(id, _)| id.clone())
             .collect();
         for id in expired {
-            tracing::debug!(session = %&id[..8.min(id.len())], "session expired");
-            self.remove_session(&id);
+            tracing::debug!(session = %short(&id), "session expired");
+            // Only this copy: in a cluster the session may be in use through other nodes, and
+            // the store expires it by its own time to live.
+            self.drop_session(&id);
         }
     }
 
@@ -150,23 +154,13 @@ impl HttpService {
             .set(self.sessions.borrow().len() as u64);
     }
 
-    pub(super) fn remove_session(&self, id: &str) -> bool {
+    /// End this shard's copy of a session: its streams end, its requests are cancelled. The
+    /// stored session is the caller's business.
+    pub(super) fn drop_session(&self, id: &str) -> bool {
         let Some(s) = self.sessions.borrow_mut().remove(id) else {
             return false;
         };
         self.sessions_changed();
-        match self.store.remove(id).now() {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "stored session not removed"),
-            Err(later) => {
-                glommio::spawn_local(async move {
-                    if let Err(e) = later.await {
-                        tracing::warn!(error = %e, "stored session not removed");
-                    }
-                })
-                .detach();
-            }
-        }
         s.session.close();
         if let Some(stream) = s.stream.borrow_mut().take() {
             stream.finish();
@@ -180,62 +174,142 @@ impl HttpService {
         true
     }
 
-    fn mint_session_id(&self) -> Option<String> {
-        ids::mint(None, self.shard)
+    /// Forget a stored session (its `/sse` stream ended), without waiting.
+    pub(super) fn forget_stored(&self, id: &str) {
+        match self.store.remove(id).now() {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "stored session not removed"),
+            Err(later) => {
+                glommio::spawn_local(async move {
+                    if let Err(e) = later.await {
+                        tracing::warn!(error = %e, "stored session not removed");
+                    }
+                })
+                .detach();
+            }
+        }
     }
 
+    fn mint_session_id(&self) -> Option<String> {
+        ids::mint(self.node.as_deref(), self.shard)
+    }
+
+    /// The session a request names in `Mcp-Session-Id` (see [`Self::session`]).
     pub(super) fn session_of(
-        &self,
+        self: &Rc<Self>,
         req: &HttpRequest,
         principal: Option<&Principal>,
-    ) -> Result<Rc<HttpSession>, Miss> {
-        let id = req.header(SESSION_HEADER).ok_or(Miss::NoId)?;
-        self.session(id, principal)
+    ) -> Found {
+        match req.header(SESSION_HEADER) {
+            Some(id) => self.session(id, principal),
+            None => Found::Now(Err(Miss::NoId)),
+        }
     }
 
     /// The session named `id`, if `principal` may use it (see [`HttpSession::usable_by`]): from
-    /// this shard's table, or loaded from the session store on a miss. Marks it used now.
-    pub(super) fn session(
+    /// this shard's table, or loaded from the session store on a miss, or loaded again when the
+    /// store says the copy went stale (changed or deleted through another node). Marks it used.
+    pub(super) fn session(self: &Rc<Self>, id: &str, principal: Option<&Principal>) -> Found {
+        let held = self.sessions.borrow().get(id).cloned();
+        let Some(hs) = held else {
+            return self.load(id, principal, None);
+        };
+        if !hs.usable_by(principal) {
+            return Found::Now(Err(Miss::NotFound));
+        }
+        let at = hs.loaded_at.get();
+        if at != self.store.generation() && self.store.stale(id, at) {
+            return self.load(id, principal, Some(hs));
+        }
+        self.mark_used(id, &hs);
+        Found::Now(Ok(hs))
+    }
+
+    /// A session only this shard's table holds (a 2024-11-05 session, whose stream is here).
+    pub(super) fn held_session(
         &self,
         id: &str,
         principal: Option<&Principal>,
     ) -> Result<Rc<HttpSession>, Miss> {
-        let held = self.sessions.borrow().get(id).cloned();
-        if let Some(hs) = held {
-            if !hs.usable_by(principal) {
+        let hs = self.sessions.borrow().get(id).cloned();
+        match hs {
+            Some(hs) if hs.usable_by(principal) => {
+                self.mark_used(id, &hs);
+                Ok(hs)
+            }
+            _ => Err(Miss::NotFound),
+        }
+    }
+
+    fn mark_used(&self, id: &str, hs: &HttpSession) {
+        let now = Instant::now();
+        hs.last_seen.set(now);
+        // Keep the stored session alive, as often as the store finds it worth it.
+        if now.duration_since(hs.touched.get()) >= self.store.touch_every() {
+            hs.touched.set(now);
+            self.store.touch(id, now_ms());
+        }
+    }
+
+    /// Load session `id` from the store (`copy`: the stale copy the table holds).
+    fn load(
+        self: &Rc<Self>,
+        id: &str,
+        principal: Option<&Principal>,
+        copy: Option<Rc<HttpSession>>,
+    ) -> Found {
+        match self.store.load(id).now() {
+            Ok(result) => Found::Now(self.loaded(id, principal, copy, result)),
+            Err(later) => {
+                let this = self.clone();
+                let id = id.to_owned();
+                let principal = principal.cloned();
+                Found::Later(Box::pin(async move {
+                    let result = later.await;
+                    this.loaded(&id, principal.as_ref(), copy, result)
+                }))
+            }
+        }
+    }
+
+    fn loaded(
+        &self,
+        id: &str,
+        principal: Option<&Principal>,
+        copy: Option<Rc<HttpSession>>,
+        result: Result<Option<SessionRecord>, StoreError>,
+    ) -> Result<Rc<HttpSession>, Miss> {
+        let record = match result {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                if copy.is_some() {
+                    // Deleted (or expired) through another node: this copy ends too.
+                    tracing::debug!(session = %short(id), "session gone from the store");
+                    self.drop_session(id);
+                }
                 return Err(Miss::NotFound);
             }
-            let now = Instant::now();
-            hs.last_seen.set(now);
-            // Keep the stored session alive, at most once a second per session.
-            if now.duration_since(hs.touched.get()) >= Duration::from_secs(1) {
-                hs.touched.set(now);
-                self.store.touch(id, now_ms());
-            }
-            return Ok(hs);
-        }
-        let record = match self.store.load(id).now() {
-            Ok(Ok(Some(record))) => record,
-            Ok(Ok(None)) => return Err(Miss::NotFound),
-            Ok(Err(e)) => return Err(Miss::Store(e)),
-            // Requests are routed synchronously; a store that answers later needs them to wait
-            // for it, which the cluster mode brings. Until then such a store is not usable here.
-            Err(_later) => {
-                return Err(Miss::Store(StoreError::Unavailable(
-                    "the session store cannot answer at once".into(),
-                )))
-            }
+            Err(e) => return Err(Miss::Store(e)),
         };
         if record.principal.as_deref() != principal.map(|p| &**p) {
             return Err(Miss::NotFound);
         }
+        let generation = self.store.generation();
+        if let Some(hs) = copy {
+            hs.session.refresh(record, self.engine.shard());
+            hs.loaded_at.set(generation);
+            self.mark_used(id, &hs);
+            return Ok(hs);
+        }
+        // Another request may have loaded it while this one waited.
+        let raced = self.sessions.borrow().get(id).cloned();
+        if let Some(hs) = raced {
+            self.mark_used(id, &hs);
+            return Ok(hs);
+        }
         let replay = Rc::new(ReplayStream::new(id, self.events.clone()));
         let notify: Rc<dyn Outlet> = replay.clone();
-        let durable = Durable {
-            store: self.store.clone(),
-            id: Rc::from(id),
-            principal: principal.cloned(),
-        };
+        let durable = Durable::new(self.store.clone(), id, principal.cloned());
         let session = Rc::new(Session::restore(Some(notify), durable, record));
         for uri in session.subscriptions.borrow().iter() {
             self.engine.shard().subscribe(uri, &session);
@@ -244,14 +318,49 @@ impl HttpService {
             session,
             last_seen: Cell::new(Instant::now()),
             touched: Cell::new(Instant::now()),
+            loaded_at: Cell::new(generation),
             replay: Some(replay),
             sse_transport: false,
             stream: RefCell::new(None),
             principal: principal.cloned(),
         });
-        tracing::debug!(session = %&id[..8.min(id.len())], "session loaded from the store");
+        tracing::debug!(session = %short(id), "session loaded from the store");
         self.insert_session(id.to_owned(), hs.clone());
         Ok(hs)
+    }
+
+    /// Run `then` with the session `found` names once it is had, on `ex`; answer `ex` with the
+    /// miss if it cannot be had. Returns `ex`, the connection's pending response either way.
+    pub(super) fn with_session(
+        found: Found,
+        ex: Rc<Exchange>,
+        then: impl FnOnce(Rc<HttpSession>, Rc<Exchange>) + 'static,
+    ) -> Rc<Exchange> {
+        match found {
+            Found::Now(Ok(hs)) => {
+                then(hs, ex.clone());
+                ex
+            }
+            Found::Now(Err(miss)) => Self::miss(ex, miss),
+            Found::Later(wait) => {
+                let reply = ex.clone();
+                glommio::spawn_local(async move {
+                    let found = wait.await;
+                    // The client may have left while the store answered.
+                    if reply.is_done() {
+                        return;
+                    }
+                    match found {
+                        Ok(hs) => then(hs, reply),
+                        Err(miss) => {
+                            Self::miss(reply, miss);
+                        }
+                    }
+                })
+                .detach();
+                ex
+            }
+        }
     }
 
     /// The answer for a request whose session could not be had: 400 without an id, 404 for an
@@ -282,6 +391,20 @@ impl HttpService {
             }
         }
     }
+}
+
+/// A session lookup's answer: at once (the table held a current copy, or the store answered at
+/// once), or once the store replies.
+pub(super) enum Found {
+    /// The answer.
+    Now(Result<Rc<HttpSession>, Miss>),
+    /// The answer, once the store has replied.
+    Later(Pin<Box<dyn Future<Output = Result<Rc<HttpSession>, Miss>>>>),
+}
+
+/// The first characters of a session id, enough for a log line (the id is a bearer secret).
+fn short(id: &str) -> &str {
+    &id[..8.min(id.len())]
 }
 
 /// Why a request got no session.

@@ -30,7 +30,7 @@ use std::task::{Context, Poll, Waker};
     not(test),
     expect(
         dead_code,
-        reason = "first caller: the cluster mode's Redis link; until then only tests dial"
+        reason = "the Redis link meets its connection in `Protocols::dialed`; only tests read these"
     )
 )]
 pub(crate) struct Dialed {
@@ -134,13 +134,6 @@ impl<D> Clone for Dialer<D> {
     }
 }
 
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "first caller: the cluster mode's Redis link; until then only tests dial"
-    )
-)]
 impl<D> Dialer<D> {
     /// Connect to `addr`; the connection will speak what `dial` names (see
     /// [`Protocols::dialed`](super::Protocols::dialed)). The request is queued now and the loop

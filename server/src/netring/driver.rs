@@ -222,13 +222,6 @@ impl<P: Protocols> NetDriver<P> {
 
     /// A handle for the shard's tasks to open outbound connections on this ring. Dials made after
     /// the driver is gone fail at once.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "first caller: the cluster mode's Redis link; until then only tests dial"
-        )
-    )]
     pub(crate) fn dialer(&self) -> Dialer<P::Dial> {
         self.dials.dialer()
     }

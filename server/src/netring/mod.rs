@@ -37,6 +37,7 @@ mod sys;
 mod tls;
 
 pub use bufring::BufRing;
+pub(crate) use dial::Dialer;
 pub use driver::DriverConfig;
 pub(crate) use driver::{NetDriver, ShardIo, Source};
 pub(crate) use outbox::Outbox;

@@ -8,12 +8,14 @@ mod protocols;
 pub(crate) use messages::MeshMsg;
 pub(crate) use protocols::ShardProtocols;
 
+use crate::cluster::{ClusterPlan, JoinError, Lease};
 use crate::engine::{Limits, McpService};
 use crate::http::{HttpConfig, HttpPort, HttpService};
 use crate::mesh::Mesh;
 use crate::netring::{DriverConfig, EventFd, NetDriver, ShardIo, ShardSignal, Source, Wire};
 use crate::sdk::Registry;
 use crate::service::ShardCtx;
+use crate::store::{LocalSessions, SessionStore};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
 use ringmcp_proto::seal::KeyRing;
@@ -53,6 +55,9 @@ pub enum ServeError {
         "address in use: {0} (another process listens there; --share-port shares it on purpose)"
     )]
     AddressInUse(std::net::SocketAddr),
+    /// The node could not join its cluster.
+    #[error(transparent)]
+    Cluster(#[from] JoinError),
     /// A shard failed while running.
     #[error("shard {shard} failed: {reason}")]
     Shard {
@@ -82,6 +87,8 @@ pub(crate) struct RuntimeConfig {
     pub io_memory: usize,
     /// The keys that seal cursors and `requestState`; `None`: a random one for this process.
     pub keys: Option<KeyRing>,
+    /// Cluster mode: where the shared state lives.
+    pub cluster: Option<ClusterPlan>,
 }
 
 /// What the shards serve.
@@ -140,6 +147,14 @@ pub(crate) fn run(
             KeyRing::single(&secret).map_err(|e| ServeError::Config(e.to_string()))?
         }
     };
+    let lease = match &config.cluster {
+        Some(plan) => {
+            let lease = Lease::take(&plan.config, plan.addr)?;
+            tracing::info!(node = %plan.config.node_id, redis = %plan.config.redis, "joined the cluster");
+            Some(lease)
+        }
+        None => None,
+    };
     let (sources, cpus, http): (Vec<Source>, Vec<usize>, Option<HttpConfig>) = match listen {
         Listen::Stdio => {
             let (input, output) = crate::transport::stdio::fds();
@@ -173,6 +188,11 @@ pub(crate) fn run(
         let mesh = mesh.clone();
         let http = http.clone();
         let keys = keys.clone();
+        // Shard 0 keeps the node's lease alive.
+        let cluster = config
+            .cluster
+            .clone()
+            .map(|plan| (plan, lease.clone().filter(|_| shard == 0)));
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("ringmcp-shard-{shard}"))
             .io_memory(config.io_memory)
@@ -180,6 +200,7 @@ pub(crate) fn run(
             .spawn(move || async move {
                 let result = shard_main(
                     shard, registry, limits, driver_cfg, http, source, wake_fd, stop, mesh, keys,
+                    cluster,
                 )
                 .await;
                 if let Err(e) = done_fd.signal() {
@@ -211,6 +232,9 @@ pub(crate) fn run(
                 })
             }
         }
+    }
+    if let (Some(lease), Some(plan)) = (lease, &config.cluster) {
+        lease.release(&plan.config, plan.addr);
     }
     failure.map_or(Ok(()), Err)
 }
@@ -287,6 +311,7 @@ async fn shard_main(
     stop: Arc<AtomicBool>,
     mesh: Option<MeshBuilder<MeshMsg, glommio::channels::channel_mesh::Full>>,
     keys: KeyRing,
+    cluster: Option<(ClusterPlan, Option<Lease>)>,
 ) -> io::Result<()> {
     let signal = Rc::new(ShardSignal::new(wake_fd));
     let ctx = Rc::new(ShardCtx::new(shard, signal));
@@ -308,7 +333,18 @@ async fn shard_main(
         let port: HttpPort = mesh.clone();
         port
     });
-    let http = http.map(|cfg| HttpService::new(service.clone(), cfg, http_port));
+    let session_ttl = http
+        .as_ref()
+        .map_or(Duration::from_secs(600), |cfg| cfg.session_idle);
+    let cluster = cluster.map(|(plan, lease)| {
+        let node: Rc<str> = Rc::from(plan.config.node_id.as_str());
+        (plan.shard(shard, session_ttl), lease, node)
+    });
+    let (store, node): (Rc<dyn SessionStore>, _) = match &cluster {
+        Some((c, _, node)) => (c.sessions.clone(), Some(node.clone())),
+        None => (Rc::new(LocalSessions), None),
+    };
+    let http = http.map(|cfg| HttpService::new(service.clone(), cfg, http_port, store, node));
     if let Some((_, receivers)) = joined {
         messages::route(receivers, &ctx, http.as_ref());
     }
@@ -318,7 +354,19 @@ async fn shard_main(
         metrics: ctx.metrics.clone(),
         stop,
     };
-    let driver = NetDriver::new(ShardProtocols::new(service, http), source, io, driver_cfg)?;
+    let link = cluster.as_ref().map(|(c, _, _)| c.link.clone());
+    let driver = NetDriver::new(
+        ShardProtocols::new(service, http, link),
+        source,
+        io,
+        driver_cfg,
+    )?;
+    if let Some((c, lease, _)) = &cluster {
+        c.link.start(driver.dialer());
+        if let Some(lease) = lease {
+            lease.keep(&c.link);
+        }
+    }
     tracing::debug!(shard, "shard running");
     driver.run().await
 }

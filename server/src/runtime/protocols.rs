@@ -1,28 +1,37 @@
 //! [`ShardProtocols`]: what a shard's connections speak, for the net ring. It opens a
-//! [`LineConn`] or an [`HttpConn`] for each new connection according to its listener's [`Wire`],
-//! and [`ShardConn`], the enum of the two, is the driver's one connection type: every call from
-//! the driver is a `match`, not a virtual call. It also carries what the driver tells the shard
-//! (stopping) and asks of it (sweeps). It holds no sockets.
+//! [`LineConn`] or an [`HttpConn`] for each accepted connection according to its listener's
+//! [`Wire`], and a [`RedisConn`] for the connection the cluster mode's link dials; [`ShardConn`],
+//! the enum of them, is the driver's one connection type: every call from the driver is a
+//! `match`, not a virtual call. It also carries what the driver tells the shard (stopping) and
+//! asks of it (sweeps). It holds no sockets.
 
+use crate::cluster::{RedisConn, RedisLink};
 use crate::engine::McpService;
 use crate::http::{HttpConn, HttpService};
 use crate::lines::LineConn;
 use crate::netring::{Outbox, Peer, Protocol, Protocols, SweepClock, Swept, Wire};
-use std::convert::Infallible;
 use std::rc::Rc;
 
 /// The protocols of one shard: the engine, and the HTTP service when it has HTTP listeners.
 pub(crate) struct ShardProtocols {
     lines: Rc<McpService>,
     http: Option<Rc<HttpService>>,
+    /// The cluster mode's Redis link.
+    link: Option<Rc<RedisLink>>,
 }
 
 impl ShardProtocols {
-    /// Lines over `service`, and HTTP over `http` when there is one.
-    pub(crate) fn new(service: Rc<McpService>, http: Option<Rc<HttpService>>) -> Self {
+    /// Lines over `service`, HTTP over `http` when there is one, and the Redis link of a node
+    /// in a cluster.
+    pub(crate) fn new(
+        service: Rc<McpService>,
+        http: Option<Rc<HttpService>>,
+        link: Option<Rc<RedisLink>>,
+    ) -> Self {
         ShardProtocols {
             lines: service,
             http,
+            link,
         }
     }
 }
@@ -33,12 +42,14 @@ pub(crate) enum ShardConn {
     Lines(LineConn),
     /// HTTP/1.1 (boxed: it is the larger, and line connections are the many).
     Http(Box<HttpConn>),
+    /// The shard's connection to Redis (cluster mode).
+    Redis(RedisConn),
 }
 
 impl Protocols for ShardProtocols {
     type Conn = ShardConn;
-    /// Shards do not dial yet (the cluster mode's Redis connection will).
-    type Dial = Infallible;
+    /// The one thing a shard dials: Redis, for its link.
+    type Dial = Rc<RedisLink>;
 
     fn open(&self, wire: Wire, outbox: &Rc<Outbox>, peer: Peer<'_>) -> ShardConn {
         match (wire, &self.http) {
@@ -49,12 +60,16 @@ impl Protocols for ShardProtocols {
         }
     }
 
-    fn dialed(&self, dial: Infallible, _outbox: &Rc<Outbox>, _peer: Peer<'_>) -> ShardConn {
-        match dial {}
+    fn dialed(&self, link: Rc<RedisLink>, outbox: &Rc<Outbox>, _peer: Peer<'_>) -> ShardConn {
+        let epoch = link.attach(outbox.clone());
+        ShardConn::Redis(RedisConn::new(link, epoch))
     }
 
     fn stopping(&self) {
         self.lines.shard().stopping.set(true);
+        if let Some(link) = &self.link {
+            link.stop();
+        }
     }
 
     fn sweeps(&self) -> bool {
@@ -74,6 +89,7 @@ impl Protocol for ShardConn {
                     Protocol::on_bytes(&mut **h, http, data, outbox);
                 }
             }
+            ShardConn::Redis(r) => r.on_bytes(data),
         }
     }
 
@@ -95,6 +111,7 @@ impl Protocol for ShardConn {
         match self {
             ShardConn::Lines(l) => l.busy(eof),
             ShardConn::Http(h) => h.busy(eof),
+            ShardConn::Redis(r) => !eof && r.busy(),
         }
     }
 
@@ -102,6 +119,7 @@ impl Protocol for ShardConn {
         match self {
             ShardConn::Lines(l) => l.close(),
             ShardConn::Http(h) => Protocol::close(&mut **h),
+            ShardConn::Redis(r) => r.close(),
         }
     }
 
@@ -110,6 +128,7 @@ impl Protocol for ShardConn {
         match self {
             ShardConn::Lines(l) => l.close_after_send(),
             ShardConn::Http(h) => h.close_after_send(),
+            ShardConn::Redis(r) => r.close_after_send(),
         }
     }
 }

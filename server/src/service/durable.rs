@@ -5,19 +5,36 @@
 //! the live session goes on, and what was not stored is what another node would not know.
 
 use super::session::Session;
+use super::shard::ShardCtx;
 use crate::store::{Lookup, SessionChange, SessionRecord, SessionStore, StoreError};
 use ringmcp_proto::session::LegacySession;
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where a session's durable part is kept.
 pub(crate) struct Durable {
-    pub(crate) store: Rc<dyn SessionStore>,
+    store: Rc<dyn SessionStore>,
     /// The session's id (its `Mcp-Session-Id`).
-    pub(crate) id: Rc<str>,
+    id: Rc<str>,
     /// Who created it.
-    pub(crate) principal: Option<Arc<str>>,
+    principal: Option<Arc<str>>,
+    /// The store's answer to the create `initialize` started, until whoever answers
+    /// `initialize` takes it to wait for it.
+    created: RefCell<Option<Lookup<Result<(), StoreError>>>>,
+}
+
+impl Durable {
+    /// Session `id` of `principal`, kept in `store`.
+    pub(crate) fn new(store: Rc<dyn SessionStore>, id: &str, principal: Option<Arc<str>>) -> Self {
+        Durable {
+            store,
+            id: Rc::from(id),
+            principal,
+            created: RefCell::new(None),
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -69,7 +86,35 @@ impl Session {
             created_ms: now,
             touched_ms: now,
         };
-        settle("create", durable.id.clone(), durable.store.create(record));
+        *durable.created.borrow_mut() = Some(durable.store.create(record));
+    }
+
+    /// The store's answer to the create `initialize` started, if it has not been taken: the
+    /// answer to `initialize` must wait for it, so that any node finds the session.
+    pub(crate) fn take_created(&self) -> Option<Lookup<Result<(), StoreError>>> {
+        self.durable.as_ref()?.created.borrow_mut().take()
+    }
+
+    /// Let a pending create finish on its own (a transport whose answers do not wait for it).
+    pub(crate) fn settle_created(&self) {
+        if let (Some(durable), Some(created)) = (&self.durable, self.take_created()) {
+            settle("create", durable.id.clone(), created);
+        }
+    }
+
+    /// The stored session was changed through another node: take its log level and
+    /// subscriptions (the rest of the durable part is fixed at `initialize`).
+    pub(crate) fn refresh(self: &Rc<Self>, record: SessionRecord, shard: &ShardCtx) {
+        if let Some(level) = record.log_level {
+            self.legacy.borrow_mut().set_log_level(level);
+        }
+        let mut subscriptions = self.subscriptions.borrow_mut();
+        for uri in &record.subscriptions {
+            if !subscriptions.contains(uri) {
+                shard.subscribe(uri, self);
+            }
+        }
+        *subscriptions = record.subscriptions.into_iter().collect();
     }
 
     /// The durable part changed.
@@ -120,10 +165,8 @@ mod tests {
     #[test]
     fn what_the_engine_changes_reaches_the_store_and_comes_back() {
         let store = Rc::new(MemorySessionStore::new());
-        let durable = |store: &Rc<MemorySessionStore>| Durable {
-            store: store.clone(),
-            id: Rc::from("00abc"),
-            principal: Some(Arc::from("alice")),
+        let durable = |store: &Rc<MemorySessionStore>| {
+            Durable::new(store.clone(), "00abc", Some(Arc::from("alice")))
         };
         let session = Session::stored(None, durable(&store));
         let params: InitializeParams = serde_json::from_value(serde_json::json!({
@@ -142,6 +185,7 @@ mod tests {
             "nothing before initialize is answered"
         );
         session.persist_initialized();
+        session.settle_created();
         session.persist(SessionChange::LogLevel(LogLevel::Warning));
         session.persist(SessionChange::Subscribe("demo://a".into()));
         let record = now(store.load("00abc"))

@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What outlives the node that answered `initialize`.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +66,30 @@ pub trait SessionStore {
 
     /// Forget the session; `true` when there was one. Once this completes, no node loads it.
     fn remove(&self, id: &str) -> Lookup<Result<bool, StoreError>>;
+
+    /// How often a session in use is worth a [`Self::touch`]: a network store refreshes a time
+    /// to live with it, and touching more often only costs.
+    fn touch_every(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    /// A count that grows whenever a copy of a session loaded by this process may have gone
+    /// stale (another node changed or deleted it). Read it when a load completes; while it has
+    /// not moved, the copy is current and [`Self::stale`] need not be asked.
+    fn generation(&self) -> u64 {
+        0
+    }
+
+    /// Whether the copy of session `id` loaded when [`Self::generation`] read `at` may differ
+    /// from the stored session (the holder loads it again).
+    fn stale(&self, _id: &str, _at: u64) -> bool {
+        false
+    }
+
+    /// Why the store cannot answer now, if it cannot (`/ready` says so).
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What a single node runs: each shard's table of live sessions is the only copy of a session,
