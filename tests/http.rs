@@ -554,6 +554,43 @@ fn origin_and_host_checks() {
     assert_eq!(post(port(&s2), &h, &body).status, 200);
 }
 
+/// Load balancers and orchestrators probe without a Host header, or with an address or Origin
+/// of their own: the probes answer them all, before the checks that guard everything else.
+#[test]
+fn probes_are_answered_before_the_host_and_origin_checks() {
+    let s = Server::http(&[]);
+    let p = port(&s);
+    let probe = |raw: &str| {
+        let mut c = HttpClient::connect(p);
+        c.send_raw(raw.as_bytes());
+        c.read_response()
+    };
+    // HAProxy's plain `option httpchk`.
+    let r = probe("OPTIONS / HTTP/1.0\r\n\r\n");
+    assert_eq!(r.status, 200, "{}", r.body_text());
+    for (path, says) in [("/health", "ok\n"), ("/ready", "ready\n")] {
+        for raw in [
+            format!("GET {path} HTTP/1.0\r\n\r\n"),
+            format!("GET {path} HTTP/1.1\r\nHost: 10.1.2.3:8080\r\n\r\n"),
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://evil.example\r\n\r\n"
+            ),
+        ] {
+            let r = probe(&raw);
+            assert_eq!(r.status, 200, "{raw:?}: {}", r.body_text());
+            assert_eq!(r.body, says.as_bytes(), "{raw:?}");
+        }
+    }
+    // Everything else still passes the checks first.
+    for raw in [
+        "GET /metrics HTTP/1.1\r\nHost: attacker.example\r\n\r\n",
+        "OPTIONS /mcp HTTP/1.0\r\n\r\n",
+        "GET /nothing HTTP/1.0\r\n\r\n",
+    ] {
+        assert_eq!(probe(raw).status, 403, "{raw:?}");
+    }
+}
+
 #[test]
 fn size_limits_and_garbage() {
     let s = Server::http(&[

@@ -4,6 +4,7 @@
 //! built with `ringmcp_testkit::msg` and checked with `ringmcp_testkit::expect`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cluster;
 pub mod http;
 mod streamable;
 

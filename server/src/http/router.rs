@@ -1,8 +1,9 @@
 //! [`HttpService`]: one shard's HTTP side. It owns the shard's HTTP state (sessions, forwarding,
 //! security) and routes each request: rate limit, forwarding to the shard that owns its session,
-//! security checks, then by method and path to the endpoint that answers it (`stateless` for
-//! 2026-07-28, `legacy` for session-based Streamable HTTP, `legacy_sse` for 2024-11-05, plus health,
-//! readiness, metrics and the OAuth metadata). The header rules themselves live in
+//! the probes (health, readiness: before the security checks, which load balancers' probes do not
+//! pass), security checks, then by method and path to the endpoint that answers it (`stateless`
+//! for 2026-07-28, `legacy` for session-based Streamable HTTP, `legacy_sse` for 2024-11-05, plus
+//! metrics and the OAuth metadata). The header rules themselves live in
 //! `ringmcp_proto::streamable_http`; this file must not grow protocol rules of its own.
 
 use super::config::HttpConfig;
@@ -105,6 +106,13 @@ impl HttpService {
         outbox: &Rc<dyn ResponseSink>,
     ) -> Rc<Exchange> {
         let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
+        // Probes come before the Origin/Host admission: load balancers and orchestrators send
+        // them without a Host header (HAProxy's plain `option httpchk` sends `OPTIONS /
+        // HTTP/1.0`) or with an address of their own, and the answer tells a DNS-rebinding page
+        // nothing.
+        if self.answer_probe(&req, &ex) {
+            return ex;
+        }
         let Ok(principal) = self.admit(&req, &ex) else {
             return ex;
         };
@@ -143,21 +151,6 @@ impl HttpService {
                 ex
             }
             (Method::Get, "/sse") => self.sse_open(&req, outbox, principal),
-            (Method::Get, "/health") => {
-                ex.respond(200, Some("text/plain"), b"ok\n");
-                ex
-            }
-            (Method::Get, "/ready") => {
-                if self.engine.shard().stopping.get() {
-                    ex.respond(503, Some("text/plain"), b"draining\n");
-                } else if let Some(why) = self.store.unavailable() {
-                    let body = format!("session store unavailable: {why}\n");
-                    ex.respond(503, Some("text/plain"), body.as_bytes());
-                } else {
-                    ex.respond(200, Some("text/plain"), b"ready\n");
-                }
-                ex
-            }
             (Method::Get, "/metrics") => {
                 let shard = self.engine.shard().clone();
                 let reply = ex.clone();
@@ -177,6 +170,32 @@ impl HttpService {
                 ex.respond(404, Some("text/plain"), b"not found\n");
                 ex
             }
+        }
+    }
+
+    /// Answers `req` if it is a probe: `GET /health` (the process is alive), `GET /ready` and
+    /// `OPTIONS /` (it takes traffic; 503 while it drains, so that a load balancer moves traffic
+    /// away before it stops). Returns whether it was one.
+    fn answer_probe(&self, req: &HttpRequest, ex: &Exchange) -> bool {
+        match (req.method, req.path.as_str()) {
+            (Method::Get, "/health") => ex.respond(200, Some("text/plain"), b"ok\n"),
+            (Method::Get, "/ready") => self.answer_ready(ex),
+            // On an endpoint mounted at `/`, OPTIONS is the CORS preflight, not a probe.
+            (Method::Options, "/") if self.config.endpoint != "/" => self.answer_ready(ex),
+            _ => return false,
+        }
+        true
+    }
+
+    fn answer_ready(&self, ex: &Exchange) {
+        if self.engine.shard().stopping.get() {
+            ex.respond(503, Some("text/plain"), b"draining\n");
+        } else if let Some(why) = self.store.unavailable() {
+            // Legacy sessions cannot be served here now: the balancer should send them elsewhere.
+            let body = format!("session store unavailable: {why}\n");
+            ex.respond(503, Some("text/plain"), body.as_bytes());
+        } else {
+            ex.respond(200, Some("text/plain"), b"ready\n");
         }
     }
 
