@@ -172,7 +172,13 @@ mod tests {
         assert!(all.contains(ip("203.0.113.9")));
         assert!("::/0".parse::<Cidr>().unwrap().contains(ip("2001:db8::1")));
         for bad in [
-            "", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/+8", "host", "10.0.0/8",
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "host",
+            "10.0.0/8",
         ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad:?}");
         }
@@ -182,7 +188,10 @@ mod tests {
     fn the_header_counts_only_from_a_trusted_hop() {
         let t = trusted(&["10.0.0.0/8"]);
         let xff = ["203.0.113.9"];
-        assert_eq!(t.client(ip("198.51.100.1"), xff.into_iter()), ip("198.51.100.1"));
+        assert_eq!(
+            t.client(ip("198.51.100.1"), xff.into_iter()),
+            ip("198.51.100.1")
+        );
         assert_eq!(t.client(ip("10.0.0.2"), xff.into_iter()), ip("203.0.113.9"));
         // Nobody trusted: never believed.
         assert_eq!(
