@@ -13,6 +13,17 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::rc::Rc;
 
+/// Why a connection expected to start with a PROXY header is closed unanswered.
+#[derive(Debug, thiserror::Error)]
+enum ProxyRefusal {
+    /// Only a trusted proxy may name the client.
+    #[error("PROXY protocol expected from a trusted proxy; the peer is not one")]
+    Untrusted,
+    /// No header, or a malformed one.
+    #[error(transparent)]
+    Header(#[from] proxy::ProxyError),
+}
+
 /// Per-connection HTTP state.
 pub(crate) struct HttpConn {
     codec: HttpCodec,
@@ -76,7 +87,7 @@ impl HttpConn {
                     .get_or_insert_with(std::time::Instant::now);
             }
             Err(reason) => {
-                tracing::debug!(peer = ?self.peer, reason, "connection refused");
+                tracing::debug!(peer = ?self.peer, %reason, "connection refused");
                 self.close_after = true;
                 // Nothing is answered; an empty write is what hands the connection to the driver,
                 // which then sees `close_after_send` and closes it.
@@ -92,24 +103,21 @@ impl HttpConn {
         &mut self,
         buf: &[u8],
         service: &HttpService,
-    ) -> Result<Option<usize>, String> {
+    ) -> Result<Option<usize>, ProxyRefusal> {
         if !self
             .peer
             .is_some_and(|ip| service.config.trusted_proxies.contains(ip))
         {
-            return Err("PROXY protocol expected from a trusted proxy; peer is not one".into());
+            return Err(ProxyRefusal::Untrusted);
         }
-        match proxy::parse(buf) {
-            Ok(Some((header, len))) => {
-                // A LOCAL header (the proxy's own health check) leaves the proxy as the client.
-                if let Some(source) = header.source() {
-                    self.peer = Some(source.ip());
-                }
-                Ok(Some(len))
-            }
-            Ok(None) => Ok(None),
-            Err(e) => Err(e.to_string()),
+        let Some((header, len)) = proxy::parse(buf)? else {
+            return Ok(None);
+        };
+        // A LOCAL header (the proxy's own health check) leaves the proxy as the client.
+        if let Some(source) = header.source() {
+            self.peer = Some(source.ip());
         }
+        Ok(Some(len))
     }
 
     /// Cut received bytes into requests and start them.
