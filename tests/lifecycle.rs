@@ -1,12 +1,13 @@
 //! Legacy lifecycle over every transport: negotiation, pre-initialize refusal, ping, second
-//! initialize; and how the stdio and TCP servers end.
+//! initialize; and how the stdio, TCP and HTTP servers end (the drain of a rolling restart included).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+use common::http::{modern_body, modern_headers, HttpClient};
 use common::*;
 use ringmcp_testkit::{expect, msg};
 use serde_json::json;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn negotiation(via: Via) {
     for version in LEGACY {
@@ -84,6 +85,75 @@ fn sigterm_exits_zero() {
     // SAFETY: signalling our own child.
     unsafe { libc_kill(s.child.id() as i32, 15) };
     assert_eq!(s.wait_exit(std::time::Duration::from_secs(10)), Some(0));
+}
+
+/// `GET /ready` on a fresh connection.
+fn ready(port: u16) -> u16 {
+    let mut c = HttpClient::connect(port);
+    c.send("GET", "/ready", &[], b"");
+    c.read_response().status
+}
+
+/// `/ready` within a second of a signal: the main thread reads it, then every shard answers 503.
+fn turns_unready(port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        if ready(port) == 503 {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// A rolling restart: on SIGTERM with `--drain-ms` the node answers `/ready` with 503 at once and
+/// serves everything else, new connections included, until the drain is over; then it stops.
+#[test]
+fn sigterm_with_a_drain_serves_unready_then_exits() {
+    let drain = Duration::from_millis(1500);
+    let mut s = Server::http(&["--cores", "2", "--drain-ms", "1500"]);
+    let p = s.port.unwrap();
+    assert_eq!(ready(p), 200);
+    let signalled = Instant::now();
+    // SAFETY: signalling our own child.
+    unsafe { libc_kill(s.child.id() as i32, 15) };
+    assert!(turns_unready(p), "/ready answers 503 during the drain");
+    // Every shard says so (new connections land on any of them).
+    assert!((0..8).all(|_| ready(p) == 503));
+    let r = HttpClient::connect(p).post(
+        &modern_headers("tools/call", Some("echo")),
+        &modern_body(
+            1,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "draining"}}),
+        ),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["result"]["content"][0]["text"], "draining");
+    assert!(signalled.elapsed() < drain, "all of that during the drain");
+    assert_eq!(s.wait_exit(drain + Duration::from_secs(5)), Some(0));
+    assert!(
+        signalled.elapsed() >= drain - Duration::from_millis(100),
+        "not before the drain is over ({:?})",
+        signalled.elapsed()
+    );
+}
+
+/// A second signal during the drain stops at once.
+#[test]
+fn a_second_signal_ends_the_drain() {
+    let mut s = Server::http(&["--drain-ms", "60000"]);
+    let p = s.port.unwrap();
+    // Serving: the signals are taken by the server now (the listening line comes a moment before).
+    assert_eq!(ready(p), 200);
+    // SAFETY: signalling our own child.
+    unsafe { libc_kill(s.child.id() as i32, 15) };
+    assert!(turns_unready(p));
+    let second = Instant::now();
+    // SAFETY: as above.
+    unsafe { libc_kill(s.child.id() as i32, 2) };
+    assert_eq!(s.wait_exit(Duration::from_secs(5)), Some(0));
+    assert!(second.elapsed() < Duration::from_secs(5));
 }
 
 extern "C" {

@@ -162,7 +162,7 @@ pub(crate) fn default_file() -> String {
             Some(d) => format!("{d:?}"),
             None if !arg.get_action().takes_values() => "false".into(),
             None if long == "http" => "\"127.0.0.1:8080\"".into(),
-            None if long.starts_with("allow") => "[]".into(),
+            None if long.starts_with("allow") || long == "trusted-proxy" => "[]".into(),
             None => "\"\"".into(),
         };
         out.push_str(&format!("# {long} = {value}\n"));

@@ -6,6 +6,7 @@ mod check;
 mod config;
 mod demo;
 mod fixtures;
+use ringmcp::proto::forwarded::TrustedProxies;
 use ringmcp::proto::framing::HttpLimits;
 use ringmcp::proto::seal::KeyRing;
 use ringmcp::{serve, ServeOptions, Transport};
@@ -158,6 +159,29 @@ struct ServeArgs {
     /// Requests one client may send in a burst above the rate.
     #[arg(long, default_value_t = 100, env = "RINGMCP_RATE_LIMIT_BURST")]
     rate_limit_burst: u32,
+    /// A load balancer or proxy whose word about the client is taken: an address or CIDR network,
+    /// IPv4 or IPv6 (repeatable or comma-separated). From such a peer, the client of a request is
+    /// the rightmost X-Forwarded-For entry that is not itself a trusted proxy, and a PROXY header
+    /// is accepted; from any other peer X-Forwarded-For is ignored. Rate limits and logs use the
+    /// client.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "RINGMCP_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<ringmcp::proto::forwarded::Cidr>,
+    /// Every HTTP connection starts with a PROXY protocol header (v2 as HAProxy's send-proxy-v2
+    /// sends it, or v1) naming the client; a connection without one, or from a peer that is not a
+    /// --trusted-proxy, is closed. Needs --trusted-proxy; not with --tls-cert (end TLS at the
+    /// proxy).
+    #[arg(long, env = "RINGMCP_PROXY_PROTOCOL")]
+    proxy_protocol: bool,
+    /// Milliseconds to keep serving after SIGTERM/SIGINT while /ready answers 503, so that a load
+    /// balancer moves traffic away before the stop (a second signal stops at once). 0: stop at
+    /// once.
+    #[arg(long, default_value_t = 0, env = "RINGMCP_DRAIN_MS")]
+    drain_ms: u64,
     /// Tasks one shard holds at most.
     #[arg(long, default_value_t = 10_000, env = "RINGMCP_MAX_TASKS")]
     max_tasks: usize,
@@ -483,6 +507,9 @@ fn main() -> ExitCode {
             options.http.auth = args.auth.config();
             options.http.rate_limit_rps = args.rate_limit_rps;
             options.http.rate_limit_burst = args.rate_limit_burst;
+            options.http.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
+            options.http.proxy_protocol = args.proxy_protocol;
+            options.drain = Duration::from_millis(args.drain_ms);
             let tls = match (&args.tls_cert, &args.tls_key) {
                 (Some(cert), Some(key)) => match ringmcp::load_tls_config(cert, key) {
                     Ok(c) => Some(c),

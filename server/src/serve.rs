@@ -52,6 +52,9 @@ pub struct ServeOptions {
     /// Join a cluster: legacy sessions in Redis, the node id leased there. `None` (the default):
     /// one node, everything in memory.
     pub cluster: Option<ClusterConfig>,
+    /// How long HTTP listeners keep serving after SIGTERM/SIGINT while `/ready` answers 503, so
+    /// that a load balancer takes the node out before it stops (zero: stop at once).
+    pub drain: Duration,
 }
 
 impl ServeOptions {
@@ -69,6 +72,7 @@ impl ServeOptions {
             io_memory: 256 << 10,
             keys: None,
             cluster: None,
+            drain: Duration::ZERO,
         }
     }
 }
@@ -111,6 +115,7 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
         let mut http = None;
         let tls = options.driver.tls.is_some();
         options.http.tls = tls;
+        check_proxy_settings(&options.http)?;
         for t in &options.transports {
             let (addr, wire, scheme) = match t {
                 Transport::Tcp(a) => (*a, Wire::Lines, if tls { "tls" } else { "tcp" }),
@@ -174,6 +179,27 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
         io_memory: options.io_memory,
         keys: options.keys,
         cluster: options.cluster.map(ClusterPlan::new).transpose()?,
+        drain: options.drain,
     };
     runtime::run(config, Arc::new(registry), listen)
+}
+
+/// A PROXY header comes before any TLS record, which the net ring would take for the handshake,
+/// and with nobody trusted every connection would be refused: both are configuration mistakes.
+fn check_proxy_settings(http: &HttpConfig) -> Result<(), ServeError> {
+    if !http.proxy_protocol {
+        return Ok(());
+    }
+    if http.trusted_proxies.is_empty() {
+        return Err(ServeError::Config(
+            "--proxy-protocol needs --trusted-proxy (the addresses the PROXY headers come from)"
+                .into(),
+        ));
+    }
+    if http.tls {
+        return Err(ServeError::Config(
+            "--proxy-protocol cannot be combined with --tls-cert: end TLS at the proxy".into(),
+        ));
+    }
+    Ok(())
 }

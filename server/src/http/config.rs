@@ -2,6 +2,7 @@
 //! hold per-shard state (sessions, caches, buckets live in [`super::HttpService`]).
 
 use crate::auth::{AuthConfig, Authenticator};
+use ringmcp_proto::forwarded::TrustedProxies;
 use ringmcp_proto::framing::http::HttpLimits;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +33,11 @@ pub struct HttpConfig {
     pub rate_limit_rps: f64,
     /// Burst above the rate.
     pub rate_limit_burst: u32,
+    /// Peers whose PROXY header and `X-Forwarded-For` name the client (empty: nobody's).
+    pub trusted_proxies: TrustedProxies,
+    /// Every connection starts with a PROXY protocol header (v2 or v1) from a trusted proxy;
+    /// one without it, or from another peer, is closed unanswered.
+    pub proxy_protocol: bool,
     /// The listener speaks TLS (the resource URL is `https`).
     pub tls: bool,
     /// Bearer-token authorization settings (off unless a credential source is set).
@@ -55,6 +61,8 @@ impl HttpConfig {
             replay_events: 256,
             rate_limit_rps: 0.0,
             rate_limit_burst: 100,
+            trusted_proxies: TrustedProxies::default(),
+            proxy_protocol: false,
             tls: false,
             auth: AuthConfig::default(),
             authenticator: None,

@@ -1,14 +1,28 @@
-//! [`HttpConn`]: the HTTP side of one connection: the request codec, pipelined requests waiting
-//! their turn, and the exchange being answered. Responses leave in request order because the
-//! next request starts only when the current exchange is done. As the net ring's [`Protocol`] it
-//! also decides its own request and idle timeouts.
+//! [`HttpConn`]: the HTTP side of one connection: the PROXY protocol header when the listener
+//! expects one (who the client is), the request codec, pipelined requests waiting their turn, and
+//! the exchange being answered. Responses leave in request order because the next request starts
+//! only when the current exchange is done. As the net ring's [`Protocol`] it also decides its own
+//! request and idle timeouts.
 
 use super::exchange::Pending;
 use super::router::HttpService;
 use crate::netring::{Outbox, Protocol, SweepClock, Swept};
-use ringmcp_proto::framing::http::{self, HttpCodec, HttpEvent, HttpLimits, HttpRequest};
+use ringmcp_proto::framing::http::{self, HttpCodec, HttpEvent, HttpRequest};
+use ringmcp_proto::proxy;
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::rc::Rc;
+
+/// Why a connection expected to start with a PROXY header is closed unanswered.
+#[derive(Debug, thiserror::Error)]
+enum ProxyRefusal {
+    /// Only a trusted proxy may name the client.
+    #[error("PROXY protocol expected from a trusted proxy; the peer is not one")]
+    Untrusted,
+    /// No header, or a malformed one.
+    #[error(transparent)]
+    Header(#[from] proxy::ProxyError),
+}
 
 /// Per-connection HTTP state.
 pub(crate) struct HttpConn {
@@ -21,21 +35,25 @@ pub(crate) struct HttpConn {
     max_queued: usize,
     /// Since when an incomplete request has been arriving.
     partial_since: Option<std::time::Instant>,
-    /// The client's address (rate limiting).
-    peer: Option<std::net::IpAddr>,
+    /// The connection's client: its peer, or the source its PROXY header named. Requests start
+    /// from it (rate limiting, logs); `X-Forwarded-For` may name another, per request.
+    peer: Option<IpAddr>,
+    /// The PROXY header still expected (`--proxy-protocol`), with its bytes so far.
+    proxy_header: Option<Vec<u8>>,
 }
 
 impl HttpConn {
-    /// A connection from `peer` enforcing `limits`.
-    pub(crate) fn new(limits: HttpLimits, peer: Option<std::net::IpAddr>) -> Self {
+    /// A connection from `peer` to `service`'s listener.
+    pub(crate) fn new(service: &HttpService, peer: Option<IpAddr>) -> Self {
         HttpConn {
-            codec: HttpCodec::new(limits),
+            codec: HttpCodec::new(service.limits()),
             queue: VecDeque::new(),
             active: None,
             close_after: false,
             max_queued: 64,
             partial_since: None,
             peer,
+            proxy_header: service.config.proxy_protocol.then(Vec::new),
         }
     }
 
@@ -44,6 +62,66 @@ impl HttpConn {
         if self.close_after {
             return;
         }
+        let Some(mut pending) = self.proxy_header.take() else {
+            return self.decode(data, service, outbox);
+        };
+        // Most headers arrive whole in the first segment: parse it where it lies.
+        let fresh = pending.is_empty();
+        let buf: &[u8] = if fresh {
+            data
+        } else {
+            pending.extend_from_slice(data);
+            &pending
+        };
+        match self.take_proxy_header(buf, service) {
+            Ok(Some(len)) => {
+                self.partial_since = None;
+                self.decode(&buf[len..], service, outbox);
+            }
+            Ok(None) => {
+                if fresh {
+                    pending.extend_from_slice(data);
+                }
+                self.proxy_header = Some(pending);
+                self.partial_since
+                    .get_or_insert_with(std::time::Instant::now);
+            }
+            Err(reason) => {
+                tracing::debug!(peer = ?self.peer, %reason, "connection refused");
+                self.close_after = true;
+                // Nothing is answered; an empty write is what hands the connection to the driver,
+                // which then sees `close_after_send` and closes it.
+                outbox.send_raw(|_| {});
+            }
+        }
+    }
+
+    /// Read the PROXY header at the start of `buf`: its length once it is whole (the client's
+    /// address is then its source), `None` while more bytes are needed, or why the connection is
+    /// refused.
+    fn take_proxy_header(
+        &mut self,
+        buf: &[u8],
+        service: &HttpService,
+    ) -> Result<Option<usize>, ProxyRefusal> {
+        if !self
+            .peer
+            .is_some_and(|ip| service.config.trusted_proxies.contains(ip))
+        {
+            return Err(ProxyRefusal::Untrusted);
+        }
+        let Some((header, len)) = proxy::parse(buf)? else {
+            return Ok(None);
+        };
+        // A LOCAL header (the proxy's own health check) leaves the proxy as the client.
+        if let Some(source) = header.source() {
+            self.peer = Some(source.ip());
+        }
+        Ok(Some(len))
+    }
+
+    /// Cut received bytes into requests and start them.
+    fn decode(&mut self, data: &[u8], service: &Rc<HttpService>, outbox: &Rc<Outbox>) {
         let mut events = Vec::new();
         self.codec.decode(data, |e| events.push(e));
         self.partial_since = match (self.codec.mid_request(), self.partial_since) {
@@ -68,7 +146,12 @@ impl HttpConn {
                     }
                 }
                 HttpEvent::Error(e) => {
-                    tracing::debug!(status = e.status, detail = e.detail, "bad HTTP request");
+                    tracing::debug!(
+                        status = e.status,
+                        detail = e.detail,
+                        client = ?self.peer,
+                        "bad HTTP request"
+                    );
                     self.refuse(outbox, e.status, e.detail);
                     break;
                 }
@@ -173,11 +256,15 @@ impl Protocol for HttpConn {
     /// once it is sent; a connection with nothing in flight and no byte for the idle timeout is
     /// closed.
     fn sweep(&mut self, _: &Rc<HttpService>, clock: &SweepClock, outbox: &Rc<Outbox>) -> Swept {
-        if self
+        let late = self
             .partial_since()
-            .is_some_and(|t| clock.now.duration_since(t) >= clock.request_timeout)
-        {
-            tracing::debug!("HTTP request not completed in time: 408");
+            .is_some_and(|t| clock.now.duration_since(t) >= clock.request_timeout);
+        if late && self.proxy_header.is_some() {
+            tracing::debug!(peer = ?self.peer, "connection refused: PROXY header not completed in time");
+            return Swept::Close("PROXY header not completed in time");
+        }
+        if late {
+            tracing::debug!(client = ?self.peer, "HTTP request not completed in time: 408");
             self.refuse_slow(outbox);
         } else if self.idle()
             && self.partial_since().is_none()

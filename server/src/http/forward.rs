@@ -15,6 +15,7 @@ use ringmcp_proto::streamable_http::{
 };
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::rc::{Rc, Weak};
 
 /// HTTP traffic between shards.
@@ -28,6 +29,8 @@ pub(crate) enum HttpMesh {
         ticket: u64,
         /// The request.
         request: Box<HttpRequest>,
+        /// Its client (rate limited already, named in the owner's logs).
+        client: Option<IpAddr>,
     },
     /// The client went away: stop answering.
     Cancel {
@@ -186,6 +189,7 @@ impl HttpService {
         owner: usize,
         req: HttpRequest,
         outbox: &Rc<Outbox>,
+        client: Option<IpAddr>,
     ) -> Rc<dyn Pending> {
         let ticket = self.forwarding.next_ticket.get() + 1;
         self.forwarding.next_ticket.set(ticket);
@@ -208,6 +212,7 @@ impl HttpService {
                 from: self.shard,
                 ticket,
                 request: Box::new(req),
+                client,
             },
         );
         remote
@@ -220,6 +225,7 @@ impl HttpService {
                 from,
                 ticket,
                 request,
+                client,
             } => {
                 let Some(mesh) = self.mesh() else { return };
                 let sink: Rc<dyn ResponseSink> = Rc::new(MeshSink {
@@ -228,7 +234,7 @@ impl HttpService {
                     mesh,
                     owner: Rc::downgrade(self),
                 });
-                let ex = self.handle_local(*request, &sink);
+                let ex = self.handle_local(*request, &sink, client);
                 if !ex.is_done() {
                     self.forwarding
                         .forwarded

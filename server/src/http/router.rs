@@ -20,7 +20,10 @@ use ringmcp_proto::jsonrpc::{self, ErrorObject, RequestId};
 use ringmcp_proto::streamable_http::{self, single_request, with_trace_headers, PostRoute};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// HTTP routing and session table of one shard.
 pub(crate) struct HttpService {
@@ -36,6 +39,9 @@ pub(crate) struct HttpService {
     pub(super) shard: usize,
     pub(super) forwarding: Forwarding,
     pub(super) security: Security,
+    /// Set on every shard by the main thread when a stop signal starts the drain: `/ready`
+    /// answers 503 so that load balancers move traffic away, and everything else is served.
+    draining: Arc<AtomicBool>,
 }
 
 fn json_body(id: Option<&RequestId>, e: &ErrorObject) -> Vec<u8> {
@@ -52,6 +58,7 @@ impl HttpService {
         mesh: Option<HttpPort>,
         store: Rc<dyn SessionStore>,
         node: Option<Rc<str>>,
+        draining: Arc<AtomicBool>,
     ) -> Rc<Self> {
         let shard = engine.shard().id;
         let events: Rc<dyn EventStore> = Rc::new(MemoryEventStore::new(config.replay_events));
@@ -65,6 +72,7 @@ impl HttpService {
             shard,
             forwarding: Forwarding::new(mesh),
             security: Security::new(),
+            draining,
         });
         this.spawn_expiry();
         this
@@ -81,9 +89,11 @@ impl HttpService {
         self: &Rc<Self>,
         req: HttpRequest,
         outbox: &Rc<Outbox>,
-        peer: Option<std::net::IpAddr>,
+        peer: Option<IpAddr>,
     ) -> Rc<dyn Pending> {
-        if let Some(wait) = peer.and_then(|ip| self.rate_limited(ip)) {
+        let client = peer.map(|ip| self.client(ip, &req));
+        if let Some(wait) = client.and_then(|ip| self.rate_limited(ip)) {
+            tracing::debug!(client = ?client, "request refused: rate limited");
             let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
             ex.add_header("Retry-After", wait.as_secs().max(1).to_string());
             return Self::error(ex, 429, None, ErrorObject::rate_limited(wait));
@@ -91,19 +101,20 @@ impl HttpService {
         if let Some(owner) = self.owner_of(&req).filter(|&o| o != self.shard) {
             if let Some(mesh) = self.mesh() {
                 if owner < mesh.shards() {
-                    return self.forward(&mesh, owner, req, outbox);
+                    return self.forward(&mesh, owner, req, outbox, client);
                 }
             }
         }
         let sink: Rc<dyn ResponseSink> = outbox.clone();
-        self.handle_local(req, &sink)
+        self.handle_local(req, &sink, client)
     }
 
-    /// Answer one request on this shard; the returned exchange may already be done.
+    /// Answer one request from `client` on this shard; the returned exchange may already be done.
     pub(super) fn handle_local(
         self: &Rc<Self>,
         req: HttpRequest,
         outbox: &Rc<dyn ResponseSink>,
+        client: Option<IpAddr>,
     ) -> Rc<Exchange> {
         let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
         // Probes come before the Origin/Host admission: load balancers and orchestrators send
@@ -113,7 +124,7 @@ impl HttpService {
         if self.answer_probe(&req, &ex) {
             return ex;
         }
-        let Ok(principal) = self.admit(&req, &ex) else {
+        let Ok(principal) = self.admit(&req, &ex, client) else {
             return ex;
         };
         let endpoint = req.path == self.config.endpoint;
@@ -188,7 +199,7 @@ impl HttpService {
     }
 
     fn answer_ready(&self, ex: &Exchange) {
-        if self.engine.shard().stopping.get() {
+        if self.engine.shard().stopping.get() || self.draining.load(Ordering::Relaxed) {
             ex.respond(503, Some("text/plain"), b"draining\n");
         } else if let Some(why) = self.store.unavailable() {
             // Legacy sessions cannot be served here now: the balancer should send them elsewhere.

@@ -1,6 +1,7 @@
-//! Who may talk to a shard's HTTP endpoints: Origin and Host checks (DNS rebinding), the per-client
-//! rate limit, and bearer-token authorization with the shard's cache of verified tokens. These run
-//! before routing; nothing here touches sessions, the mesh or the MCP engine.
+//! Who may talk to a shard's HTTP endpoints: who the client is behind trusted proxies, Origin and
+//! Host checks (DNS rebinding), the per-client rate limit, and bearer-token authorization with the
+//! shard's cache of verified tokens. These run before routing; nothing here touches sessions, the
+//! mesh or the MCP engine.
 
 use super::exchange::Exchange;
 use super::router::HttpService;
@@ -56,10 +57,11 @@ impl HttpService {
         &self,
         req: &HttpRequest,
         ex: &Exchange,
+        client: Option<IpAddr>,
     ) -> Result<Option<Principal>, Refused> {
         if let Some(origin) = req.header("origin") {
             if !self.origin_allowed(origin) {
-                tracing::info!(origin, "request refused: Origin not allowed");
+                tracing::info!(origin, client = ?client, "request refused: Origin not allowed");
                 ex.respond(403, Some("text/plain"), b"origin not allowed\n");
                 return Err(Refused);
             }
@@ -70,7 +72,11 @@ impl HttpService {
             );
         }
         if !self.host_allowed(req.header("host")) {
-            tracing::info!(host = ?req.header("host"), "request refused: Host not allowed");
+            tracing::info!(
+                host = ?req.header("host"),
+                client = ?client,
+                "request refused: Host not allowed"
+            );
             ex.respond(403, Some("text/plain"), b"host not allowed\n");
             return Err(Refused);
         }
@@ -82,7 +88,12 @@ impl HttpService {
                 Ok(p) => principal = Some(p),
                 Err(e) => {
                     let (status, challenge, body) = auth.challenge(&e);
-                    tracing::debug!(status, error = %e, "request refused by authorization");
+                    tracing::debug!(
+                        status,
+                        error = %e,
+                        client = ?client,
+                        "request refused by authorization"
+                    );
                     ex.add_header("WWW-Authenticate", challenge);
                     ex.respond(status, Some("application/json"), &body);
                     return Err(Refused);
@@ -126,6 +137,22 @@ impl HttpService {
         }
         matches!(name, "localhost" | "127.0.0.1" | "::1")
             || name == self.config.bound.ip().to_string()
+    }
+
+    /// The client of a request that arrived from `peer`: `peer` itself, unless it is a trusted
+    /// proxy and the request carries `X-Forwarded-For` (see
+    /// [`ringmcp_proto::forwarded::TrustedProxies::client`]).
+    pub(super) fn client(&self, peer: IpAddr, req: &HttpRequest) -> IpAddr {
+        let trusted = &self.config.trusted_proxies;
+        if trusted.is_empty() {
+            return peer;
+        }
+        let forwarded: Vec<&str> = req
+            .headers()
+            .filter(|(name, _)| *name == "x-forwarded-for")
+            .map(|(_, value)| value)
+            .collect();
+        trusted.client(peer, forwarded.into_iter())
     }
 
     /// Take a token for `ip`; `Some(wait)` when the client is over its rate.

@@ -1,6 +1,7 @@
 //! Starting and stopping the shards: one glommio executor per core, pinned; each owns a net ring
 //! with its connections and sessions; a channel mesh joins them for broadcasts. The main thread
-//! only waits for SIGINT/SIGTERM (through a signalfd) or for the shards to finish.
+//! only waits for SIGINT/SIGTERM (through a signalfd) or for the shards to finish, and runs the
+//! drain between the signal and the stop (`/ready` answers 503 on every shard meanwhile).
 
 mod messages;
 mod protocols;
@@ -24,7 +25,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +90,8 @@ pub(crate) struct RuntimeConfig {
     pub keys: Option<KeyRing>,
     /// Cluster mode: where the shared state lives.
     pub cluster: Option<ClusterPlan>,
+    /// Serving on after the first signal, not ready, before the stop (HTTP listeners only).
+    pub drain: Duration,
 }
 
 /// What the shards serve.
@@ -138,6 +141,7 @@ pub(crate) fn run(
     let sigfd = signal_fd()?;
     let done_fd = eventfd()?;
     let stop = Arc::new(AtomicBool::new(false));
+    let draining = Arc::new(AtomicBool::new(false));
     let keys = match config.keys.clone() {
         Some(keys) => keys,
         None => {
@@ -183,6 +187,7 @@ pub(crate) fn run(
         let done_fd = done_fd.clone();
         let registry = registry.clone();
         let stop = stop.clone();
+        let draining = draining.clone();
         let limits = config.limits.clone();
         let driver_cfg = config.driver.clone();
         let mesh = mesh.clone();
@@ -199,8 +204,8 @@ pub(crate) fn run(
             .spin_before_park(config.spin_before_park)
             .spawn(move || async move {
                 let result = shard_main(
-                    shard, registry, limits, driver_cfg, http, source, wake_fd, stop, mesh, keys,
-                    cluster,
+                    shard, registry, limits, driver_cfg, http, source, wake_fd, stop, draining,
+                    mesh, keys, cluster,
                 )
                 .await;
                 if let Err(e) = done_fd.signal() {
@@ -214,7 +219,18 @@ pub(crate) fn run(
             })?;
         handles.push(handle);
     }
-    wait_for_stop(sigfd, &done_fd, shards, &stop, &wake_fds);
+    // Only an HTTP listener has a /ready for a load balancer to watch.
+    let drain = if http.is_some() {
+        config.drain
+    } else {
+        Duration::ZERO
+    };
+    let flags = StopFlags {
+        stop: &stop,
+        draining: &draining,
+        drain,
+    };
+    wait_for_stop(sigfd, &done_fd, shards, &flags, &wake_fds);
     let mut failure = None;
     for (shard, h) in handles.into_iter().enumerate() {
         match h.join() {
@@ -248,14 +264,31 @@ fn wake_all(wake_fds: &[Arc<EventFd>]) {
     }
 }
 
+/// What the main thread sets to end the shards.
+struct StopFlags<'a> {
+    /// The shards stop: no new connections, in-flight requests finish.
+    stop: &'a AtomicBool,
+    /// `/ready` answers 503 while everything else is served as usual.
+    draining: &'a AtomicBool,
+    /// How long the drain lasts before the stop (zero: no drain).
+    drain: Duration,
+}
+
+/// Wait for the shards to finish. The first signal starts the drain (or, without one, the stop);
+/// the drain's end or a second signal stops.
 fn wait_for_stop(
     sigfd: RawFd,
     done_fd: &EventFd,
     shards: usize,
-    stop: &AtomicBool,
+    flags: &StopFlags<'_>,
     wake_fds: &[Arc<EventFd>],
 ) {
+    let stop_now = || {
+        flags.stop.store(true, Ordering::Relaxed);
+        wake_all(wake_fds);
+    };
     let mut finished = 0u64;
+    let mut drain_until: Option<Instant> = None;
     loop {
         let mut fds = [
             libc::pollfd {
@@ -269,20 +302,43 @@ fn wait_for_stop(
                 revents: 0,
             },
         ];
+        let timeout_ms = drain_until.map_or(-1, |until| {
+            let left = until.saturating_duration_since(Instant::now());
+            // Rounded up, so that the wake-up is not a moment early.
+            i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+        });
         // SAFETY: `fds` is a live local array of exactly the 2 pollfds passed; both fds stay open
         // (the signalfd for the process's life, the eventfd borrowed from the caller).
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
         if n < 0 {
             continue;
+        }
+        if drain_until.is_some_and(|until| Instant::now() >= until) {
+            tracing::info!("drain over: stopping");
+            drain_until = None;
+            stop_now();
         }
         if fds[0].revents & libc::POLLIN != 0 {
             let mut info = [0u8; 128];
             // SAFETY: the destination is a live local buffer of exactly the 128 bytes read (one
             // signalfd_siginfo); the signalfd stays open for the process's life.
             unsafe { libc::read(sigfd, info.as_mut_ptr().cast(), info.len()) };
-            tracing::info!("signal received: shutting down");
-            stop.store(true, Ordering::Relaxed);
-            wake_all(wake_fds);
+            let stopping = flags.stop.load(Ordering::Relaxed);
+            if drain_until.is_some() {
+                tracing::info!("second signal during the drain: stopping now");
+                drain_until = None;
+                stop_now();
+            } else if !stopping && !flags.drain.is_zero() {
+                tracing::info!(
+                    drain_ms = flags.drain.as_millis() as u64,
+                    "signal received: draining (/ready answers 503), then stopping"
+                );
+                flags.draining.store(true, Ordering::Relaxed);
+                drain_until = Some(Instant::now() + flags.drain);
+            } else {
+                tracing::info!("signal received: shutting down");
+                stop_now();
+            }
         }
         if fds[1].revents & libc::POLLIN != 0 {
             match done_fd.read() {
@@ -293,8 +349,8 @@ fn wait_for_stop(
                 return;
             }
             // One shard ending (stdio EOF) ends the others too.
-            stop.store(true, Ordering::Relaxed);
-            wake_all(wake_fds);
+            drain_until = None;
+            stop_now();
         }
     }
 }
@@ -309,6 +365,7 @@ async fn shard_main(
     source: Source,
     wake_fd: Arc<EventFd>,
     stop: Arc<AtomicBool>,
+    draining: Arc<AtomicBool>,
     mesh: Option<MeshBuilder<MeshMsg, glommio::channels::channel_mesh::Full>>,
     keys: KeyRing,
     cluster: Option<(ClusterPlan, Option<Lease>)>,
@@ -344,7 +401,8 @@ async fn shard_main(
         Some((c, _, node)) => (c.sessions.clone(), Some(node.clone())),
         None => (Rc::new(LocalSessions), None),
     };
-    let http = http.map(|cfg| HttpService::new(service.clone(), cfg, http_port, store, node));
+    let http =
+        http.map(|cfg| HttpService::new(service.clone(), cfg, http_port, store, node, draining));
     if let Some((_, receivers)) = joined {
         messages::route(receivers, &ctx, http.as_ref());
     }

@@ -53,9 +53,7 @@ impl Protocols for ShardProtocols {
 
     fn open(&self, wire: Wire, outbox: &Rc<Outbox>, peer: Peer<'_>) -> ShardConn {
         match (wire, &self.http) {
-            (Wire::Http, Some(http)) => {
-                ShardConn::Http(Box::new(HttpConn::new(http.limits(), peer.ip())))
-            }
+            (Wire::Http, Some(http)) => ShardConn::Http(Box::new(HttpConn::new(http, peer.ip()))),
             _ => ShardConn::Lines(LineConn::new(&self.lines, outbox)),
         }
     }
