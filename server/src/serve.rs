@@ -103,6 +103,11 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
         ));
     }
     let listen = if options.transports.contains(&Transport::Stdio) {
+        if options.cluster.is_some() {
+            return Err(ServeError::Config(
+                "--cluster serves HTTP sessions: it cannot be combined with --stdio".into(),
+            ));
+        }
         if options.transports.len() > 1 {
             return Err(ServeError::Config(
                 "--stdio cannot be combined with network listeners".into(),

@@ -129,6 +129,7 @@ if [ "$cluster" = 1 ]; then
 fi
 
 backends=()
+backups=()
 for ((k = 1; k <= nodes; k++)); do
     port=$((node_port + k - 1))
     node_args=(serve --http "127.0.0.1:$port" --cluster-key-file "$dir/cluster.keys")
@@ -138,11 +139,12 @@ for ((k = 1; k <= nodes; k++)); do
     wait_http "$port" /ready "$!" "n$k"
     echo "node n$k: http://127.0.0.1:$port/mcp (log $dir/n$k.log)"
     backends+=("    server n$k 127.0.0.1:$port")
+    backups+=("    server n$k-any 127.0.0.1:$port backup no-check")
 done
 
 # The shipped configuration with one server line per node (the backend is its last section).
 grep -v '^    server n[0-9]' "$here/haproxy.cfg" >"$dir/haproxy.cfg"
-printf '%s\n' "${backends[@]}" >>"$dir/haproxy.cfg"
+printf '%s\n' "${backends[@]}" "${backups[@]}" >>"$dir/haproxy.cfg"
 RINGMCP_LB_BIND="127.0.0.1:$lb_port" haproxy -db -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
 pids+=("$!")
 haproxy_pid="$!"
