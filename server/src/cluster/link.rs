@@ -193,6 +193,19 @@ impl RedisLink {
         }
     }
 
+    /// Send commands Redis answers with pushes only (`SUBSCRIBE`: in RESP3 its confirmations
+    /// are out of band, so no reply is awaited). Dropped while the link is down: subscribe again
+    /// from [`Self::on_up`].
+    pub(crate) fn send_only(&self, cmds: &[Cmd]) {
+        if let Some(conn) = self.conn.borrow().as_ref().filter(|c| c.ready) {
+            conn.outbox.send_raw(|out| {
+                for cmd in cmds {
+                    cmd.write(out);
+                }
+            });
+        }
+    }
+
     fn send(&self, cmds: &[Cmd], handshake: bool) -> Result<Rc<Slot<Replies>>, StoreError> {
         let conn = self.conn.borrow();
         let Some(conn) = conn.as_ref().filter(|c| c.ready || handshake) else {

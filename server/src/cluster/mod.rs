@@ -2,12 +2,14 @@
 //! what must outlive a node kept in Redis. Each shard dials its own Redis connection through its
 //! net ring ([`RedisLink`], spoken by [`RedisConn`]: RESP3, pipelined, a bounded queue, reconnect
 //! with back-off) and keeps legacy sessions there through [`RedisSessionStore`], an implementation
-//! of the store seam. The node's id is leased in Redis so two live nodes never share it.
+//! of the store seam; [`Bus`] carries resource notices and clients' answers between nodes over
+//! Redis pub/sub. The node's id is leased in Redis so two live nodes never share it.
 //!
 //! This layer implements seams of [`crate::store`] over the net ring; it must not know HTTP,
 //! the engine or the SDK. Nothing here runs unless the server is started with a
 //! [`ClusterConfig`]; without one, a node keeps everything in memory, as before.
 
+mod bus;
 mod config;
 mod conn;
 mod lease;
@@ -15,6 +17,7 @@ mod link;
 mod resp;
 mod sessions;
 
+pub(crate) use bus::Bus;
 pub use config::{ClusterConfig, ClusterConfigError, RedisUrl};
 pub(crate) use conn::RedisConn;
 pub use lease::JoinError;
@@ -41,6 +44,8 @@ pub(crate) struct ShardCluster {
     pub(crate) link: Rc<RedisLink>,
     /// Legacy sessions in Redis.
     pub(crate) sessions: Rc<RedisSessionStore>,
+    /// Notices and relayed answers to and from the other nodes.
+    pub(crate) bus: Rc<Bus>,
 }
 
 impl ClusterPlan {
@@ -76,6 +81,16 @@ impl ClusterPlan {
             command_timeout: self.config.command_timeout,
         });
         let sessions = RedisSessionStore::new(link.clone(), &self.config.key_prefix, session_ttl);
-        ShardCluster { link, sessions }
+        let bus = Bus::new(
+            link.clone(),
+            &self.config.key_prefix,
+            &self.config.node_id,
+            shard,
+        );
+        ShardCluster {
+            link,
+            sessions,
+            bus,
+        }
     }
 }

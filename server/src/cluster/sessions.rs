@@ -47,6 +47,8 @@ struct Staleness {
     flushed_at: Cell<u64>,
     /// Session id -> the generation its invalidation arrived at.
     changed: RefCell<HashMap<String, u64>>,
+    /// Hears each invalidated id.
+    listener: RefCell<Option<Box<dyn Fn(&str)>>>,
 }
 
 impl Staleness {
@@ -69,6 +71,13 @@ impl Staleness {
         }
         let g = self.bump();
         self.changed.borrow_mut().insert(id.to_string(), g);
+        if let Some(listener) = &*self.listener.borrow() {
+            listener(id);
+        }
+    }
+
+    fn stale(&self, id: &str, at: u64) -> bool {
+        at < self.flushed_at.get() || self.changed.borrow().get(id).is_some_and(|&g| g > at)
     }
 }
 
@@ -298,13 +307,11 @@ impl SessionStore for RedisSessionStore {
     }
 
     fn stale(&self, id: &str, at: u64) -> bool {
-        at < self.staleness.flushed_at.get()
-            || self
-                .staleness
-                .changed
-                .borrow()
-                .get(id)
-                .is_some_and(|&g| g > at)
+        self.staleness.stale(id, at)
+    }
+
+    fn on_stale(&self, listener: Box<dyn Fn(&str)>) {
+        *self.staleness.listener.borrow_mut() = Some(listener);
     }
 
     fn unavailable(&self) -> Option<String> {
@@ -366,9 +373,7 @@ mod tests {
         let s = Staleness::default();
         let loaded = s.generation.get();
         s.one("a");
-        let stale = |id: &str, at: u64| {
-            at < s.flushed_at.get() || s.changed.borrow().get(id).is_some_and(|&g| g > at)
-        };
+        let stale = |id: &str, at: u64| s.stale(id, at);
         assert!(stale("a", loaded));
         assert!(!stale("b", loaded));
         let reloaded = s.generation.get();

@@ -23,4 +23,4 @@ mod stateless;
 pub use config::HttpConfig;
 pub(crate) use conn::HttpConn;
 pub(crate) use forward::{HttpMesh, HttpPort};
-pub(crate) use router::HttpService;
+pub(crate) use router::{HttpService, SessionHome};

@@ -14,6 +14,7 @@ use super::sessions::HttpSession;
 use crate::auth::Principal;
 use crate::engine::McpService;
 use crate::netring::Outbox;
+use crate::service::Relay;
 use crate::store::{EventStore, MemoryEventStore, SessionStore};
 use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
 use ringmcp_proto::jsonrpc::{self, ErrorObject, RequestId};
@@ -36,12 +37,24 @@ pub(crate) struct HttpService {
     pub(super) store: Rc<dyn SessionStore>,
     /// This node's id in a cluster (it starts the session ids minted here).
     pub(super) node: Option<Rc<str>>,
+    /// Carries clients' answers to the node that awaits them (cluster mode).
+    pub(super) relay: Option<Rc<dyn Relay>>,
     pub(super) shard: usize,
     pub(super) forwarding: Forwarding,
     pub(super) security: Security,
     /// Set on every shard by the main thread when a stop signal starts the drain: `/ready`
     /// answers 503 so that load balancers move traffic away, and everything else is served.
     draining: Arc<AtomicBool>,
+}
+
+/// Where a shard's legacy sessions are kept, and how they reach the other nodes of a cluster.
+pub(crate) struct SessionHome {
+    /// The durable part of the sessions.
+    pub(crate) store: Rc<dyn SessionStore>,
+    /// This node's id in a cluster.
+    pub(crate) node: Option<Rc<str>>,
+    /// Carries clients' answers to requests other nodes sent.
+    pub(crate) relay: Option<Rc<dyn Relay>>,
 }
 
 fn json_body(id: Option<&RequestId>, e: &ErrorObject) -> Vec<u8> {
@@ -56,8 +69,7 @@ impl HttpService {
         engine: Rc<McpService>,
         config: HttpConfig,
         mesh: Option<HttpPort>,
-        store: Rc<dyn SessionStore>,
-        node: Option<Rc<str>>,
+        home: SessionHome,
         draining: Arc<AtomicBool>,
     ) -> Rc<Self> {
         let shard = engine.shard().id;
@@ -67,14 +79,21 @@ impl HttpService {
             config,
             sessions: RefCell::new(HashMap::new()),
             events,
-            store,
-            node,
+            store: home.store,
+            node: home.node,
+            relay: home.relay,
             shard,
             forwarding: Forwarding::new(mesh),
             security: Security::new(),
             draining,
         });
         this.spawn_expiry();
+        let weak = Rc::downgrade(&this);
+        this.store.on_stale(Box::new(move |id| {
+            if let Some(this) = weak.upgrade() {
+                this.refresh_streaming(id);
+            }
+        }));
         this
     }
 

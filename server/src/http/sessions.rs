@@ -8,10 +8,10 @@ use super::exchange::Exchange;
 use super::replay::ReplayStream;
 use super::router::HttpService;
 use crate::auth::Principal;
-use crate::service::{ids, now_ms, Durable, Outlet, Session};
+use crate::service::{ids, now_ms, ClientAnswer, Durable, Outlet, Session};
 use crate::store::{SessionRecord, StoreError};
 use ringmcp_proto::framing::http::HttpRequest;
-use ringmcp_proto::jsonrpc::{code, ErrorObject};
+use ringmcp_proto::jsonrpc::{code, ErrorObject, RequestId};
 use ringmcp_proto::streamable_http::SESSION_HEADER;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -104,7 +104,8 @@ impl HttpService {
             }
             Transport::Sse(stream) => (stream.clone(), None, Some(stream)),
         };
-        let durable = Durable::new(self.store.clone(), &id, principal.cloned());
+        let durable =
+            Durable::new(self.store.clone(), &id, principal.cloned()).relayed(self.relay.clone());
         let hs = HttpSession {
             session: Rc::new(Session::stored(Some(notify), durable)),
             last_seen: Cell::new(Instant::now()),
@@ -172,6 +173,32 @@ impl HttpService {
             replay.remove();
         }
         true
+    }
+
+    /// The store says this shard's copy of session `id` went stale: a copy with its GET stream
+    /// open is loaded again now, so that what changed elsewhere (a subscription made through
+    /// another node) holds on the stream before the client's next request.
+    pub(super) fn refresh_streaming(self: &Rc<Self>, id: &str) {
+        let held = self.sessions.borrow().get(id).cloned();
+        let Some(hs) = held else { return };
+        if !hs.replay.as_ref().is_some_and(|r| r.current().is_some()) {
+            return;
+        }
+        if let Found::Later(wait) = self.session(id, hs.principal.as_ref()) {
+            glommio::spawn_local(async move {
+                let _ = wait.await;
+            })
+            .detach();
+        }
+    }
+
+    /// A client's answer relayed from another node, for a request this shard sent.
+    pub(crate) fn relayed_answer(&self, id: &str, request: &RequestId, answer: ClientAnswer) {
+        let held = self.sessions.borrow().get(id).cloned();
+        let delivered = held.is_some_and(|hs| hs.session.relayed_answer(request, answer));
+        if !delivered {
+            tracing::debug!(session = %short(id), "relayed answer for no request of this shard");
+        }
     }
 
     /// Forget a stored session (its `/sse` stream ended), without waiting.
@@ -309,7 +336,8 @@ impl HttpService {
         }
         let replay = Rc::new(ReplayStream::new(id, self.events.clone()));
         let notify: Rc<dyn Outlet> = replay.clone();
-        let durable = Durable::new(self.store.clone(), id, principal.cloned());
+        let durable =
+            Durable::new(self.store.clone(), id, principal.cloned()).relayed(self.relay.clone());
         let session = Rc::new(Session::restore(Some(notify), durable, record));
         for uri in session.subscriptions.borrow().iter() {
             self.engine.shard().subscribe(uri, &session);

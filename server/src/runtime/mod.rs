@@ -11,12 +11,12 @@ pub(crate) use protocols::ShardProtocols;
 
 use crate::cluster::{ClusterPlan, JoinError, Lease};
 use crate::engine::{Limits, McpService};
-use crate::http::{HttpConfig, HttpPort, HttpService};
+use crate::http::{HttpConfig, HttpPort, HttpService, SessionHome};
 use crate::mesh::Mesh;
 use crate::netring::{DriverConfig, EventFd, NetDriver, ShardIo, ShardSignal, Source, Wire};
 use crate::sdk::Registry;
-use crate::service::ShardCtx;
-use crate::store::{LocalSessions, SessionStore};
+use crate::service::{Relay, ShardCtx, ShardMsg};
+use crate::store::LocalSessions;
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
 use ringmcp_proto::seal::KeyRing;
@@ -397,12 +397,38 @@ async fn shard_main(
         let node: Rc<str> = Rc::from(plan.config.node_id.as_str());
         (plan.shard(shard, session_ttl), lease, node)
     });
-    let (store, node): (Rc<dyn SessionStore>, _) = match &cluster {
-        Some((c, _, node)) => (c.sessions.clone(), Some(node.clone())),
-        None => (Rc::new(LocalSessions), None),
+    let home = match &cluster {
+        Some((c, _, node)) => {
+            // Notices published here reach the other nodes, and theirs reach this shard.
+            ctx.add_broadcast(c.bus.clone());
+            let weak = Rc::downgrade(&ctx);
+            c.bus.on_notice(move |notice| {
+                if let Some(ctx) = weak.upgrade() {
+                    ctx.on_mesh(ShardMsg::Notice(notice));
+                }
+            });
+            let relay: Rc<dyn Relay> = c.bus.clone();
+            SessionHome {
+                store: c.sessions.clone(),
+                node: Some(node.clone()),
+                relay: Some(relay),
+            }
+        }
+        None => SessionHome {
+            store: Rc::new(LocalSessions),
+            node: None,
+            relay: None,
+        },
     };
-    let http =
-        http.map(|cfg| HttpService::new(service.clone(), cfg, http_port, store, node, draining));
+    let http = http.map(|cfg| HttpService::new(service.clone(), cfg, http_port, home, draining));
+    if let (Some((c, _, _)), Some(http)) = (&cluster, &http) {
+        let weak = Rc::downgrade(http);
+        c.bus.on_answer(move |session, id, answer| {
+            if let Some(http) = weak.upgrade() {
+                http.relayed_answer(session, id, answer);
+            }
+        });
+    }
     if let Some((_, receivers)) = joined {
         messages::route(receivers, &ctx, http.as_ref());
     }

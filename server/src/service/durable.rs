@@ -4,14 +4,26 @@
 //! module turns it into store calls and a session back from a record. Store failures are logged:
 //! the live session goes on, and what was not stored is what another node would not know.
 
-use super::session::Session;
+use super::session::{ClientAnswer, Session};
 use super::shard::ShardCtx;
 use crate::store::{Lookup, SessionChange, SessionRecord, SessionStore, StoreError};
+use ringmcp_proto::jsonrpc::RequestId;
 use ringmcp_proto::session::LegacySession;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Carries a client's answers across nodes: in a cluster, a session's requests to its client
+/// (elicitation, sampling, roots) wait on the node that sent them, while the client's answer may
+/// reach any node. Ids of such requests name their sender (`<origin>:<n>`), and a node that does
+/// not hold the request relays the answer there.
+pub(crate) trait Relay {
+    /// What ids of requests sent from this shard start with: `<node>:<shard>`.
+    fn origin(&self) -> &str;
+    /// Hand `answer` to request `id` of session `session`, sent from `to` (an origin).
+    fn relay(&self, to: &str, session: &str, id: &RequestId, answer: &ClientAnswer);
+}
 
 /// Where a session's durable part is kept.
 pub(crate) struct Durable {
@@ -23,6 +35,8 @@ pub(crate) struct Durable {
     /// The store's answer to the create `initialize` started, until whoever answers
     /// `initialize` takes it to wait for it.
     created: RefCell<Option<Lookup<Result<(), StoreError>>>>,
+    /// Carries answers to requests sent from other nodes (cluster mode).
+    relay: Option<Rc<dyn Relay>>,
 }
 
 impl Durable {
@@ -33,6 +47,49 @@ impl Durable {
             id: Rc::from(id),
             principal,
             created: RefCell::new(None),
+            relay: None,
+        }
+    }
+
+    /// Answers to this session's requests may reach other nodes: carried by `relay`.
+    pub(crate) fn relayed(mut self, relay: Option<Rc<dyn Relay>>) -> Self {
+        self.relay = relay;
+        self
+    }
+}
+
+impl Session {
+    /// The id of the `n`th request to the client: a number on one node; in a cluster, a string
+    /// naming the node and shard that await the answer.
+    pub(crate) fn client_request_id(&self, n: u64) -> RequestId {
+        match self.durable.as_ref().and_then(|d| d.relay.as_ref()) {
+            Some(relay) => RequestId::from_value(&serde_json::Value::String(format!(
+                "{}:{n}",
+                relay.origin()
+            )))
+            .unwrap_or_else(|| RequestId::number(n)),
+            None => RequestId::number(n),
+        }
+    }
+
+    /// An answer to no request of this shard: relay it to the node whose id it names, if that is
+    /// another one. Returns whether it was sent on.
+    pub(crate) fn relay_answer(&self, id: &RequestId, answer: &ClientAnswer) -> bool {
+        let Some(durable) = &self.durable else {
+            return false;
+        };
+        let Some(relay) = &durable.relay else {
+            return false;
+        };
+        let serde_json::Value::String(text) = id.to_value() else {
+            return false;
+        };
+        match text.rsplit_once(':') {
+            Some((origin, _)) if origin != relay.origin() => {
+                relay.relay(origin, &durable.id, id, answer);
+                true
+            }
+            _ => false,
         }
     }
 }

@@ -14,9 +14,10 @@ mod task_results;
 mod tasks;
 
 pub use cancel::CancelToken;
-pub(crate) use durable::{now_ms, Durable};
+pub(crate) use durable::{now_ms, Durable, Relay};
 pub use outlet::{MsgKind, Outlet};
 pub(crate) use seal::StateSeal;
+pub(crate) use session::ClientAnswer;
 pub use session::Session;
 pub use shard::ShardCtx;
 pub(crate) use shard::ShardMsg;

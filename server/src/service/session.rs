@@ -116,7 +116,7 @@ impl Session {
     pub(crate) fn expect_client_answer(&self) -> (RequestId, ClientReply) {
         let n = self.next_request_id.get() + 1;
         self.next_request_id.set(n);
-        let id = RequestId::number(n);
+        let id = self.client_request_id(n);
         let reply = ClientReply::default();
         self.pending_client
             .borrow_mut()
@@ -129,7 +129,8 @@ impl Session {
         self.pending_client.borrow_mut().remove(id);
     }
 
-    /// Route a response from the client; false if no request of ours has that id.
+    /// Route a response from the client (to the node that sent the request, in a cluster);
+    /// false if no request of ours has that id.
     pub(crate) fn client_answered(&self, id: &RequestId, answer: ClientAnswer) -> bool {
         let reply = self.pending_client.borrow_mut().remove(id);
         match reply {
@@ -137,8 +138,14 @@ impl Session {
                 r.fulfil(answer);
                 true
             }
-            None => false,
+            None => self.relay_answer(id, &answer),
         }
+    }
+
+    /// An answer relayed from another node: for a request of this shard only.
+    pub(crate) fn relayed_answer(&self, id: &RequestId, answer: ClientAnswer) -> bool {
+        let reply = self.pending_client.borrow_mut().remove(id);
+        reply.map(|r| r.fulfil(answer)).is_some()
     }
 
     /// Send a message that belongs to no request; dropped when no outlet is attached.

@@ -55,7 +55,8 @@ pub struct ShardCtx {
     subscribers: RefCell<HashMap<String, Vec<Weak<Session>>>>,
     listeners: RefCell<Vec<Weak<Session>>>,
     mesh: RefCell<Option<Rc<dyn MeshPort<ShardMsg>>>>,
-    broadcast: RefCell<Option<Rc<dyn Broadcast>>>,
+    /// Who carries notices beyond this shard: the mesh, and in a cluster the other nodes.
+    broadcast: RefCell<Vec<Rc<dyn Broadcast>>>,
     inflight: Cell<usize>,
     /// This shard's counters (shared with the net ring, which counts connections and bytes).
     pub metrics: Rc<ShardMetrics>,
@@ -81,7 +82,7 @@ impl ShardCtx {
             subscribers: RefCell::new(HashMap::new()),
             listeners: RefCell::new(Vec::new()),
             mesh: RefCell::new(None),
-            broadcast: RefCell::new(None),
+            broadcast: RefCell::new(Vec::new()),
             inflight: Cell::new(0),
             metrics: Rc::default(),
             stopping: Cell::new(false),
@@ -92,8 +93,13 @@ impl ShardCtx {
 
     /// Attach this shard's port on the mesh; notices then reach the other shards over it.
     pub fn set_mesh(&self, mesh: Rc<dyn MeshPort<ShardMsg>>) {
-        *self.broadcast.borrow_mut() = Some(Rc::new(MeshBroadcast(mesh.clone())));
+        self.add_broadcast(Rc::new(MeshBroadcast(mesh.clone())));
         *self.mesh.borrow_mut() = Some(mesh);
+    }
+
+    /// Notices published on this shard also go through `broadcast` (the other nodes of a cluster).
+    pub(crate) fn add_broadcast(&self, broadcast: Rc<dyn Broadcast>) {
+        self.broadcast.borrow_mut().push(broadcast);
     }
 
     fn mesh(&self) -> Option<Rc<dyn MeshPort<ShardMsg>>> {
@@ -142,8 +148,8 @@ impl ShardCtx {
     /// Deliver an update locally and broadcast it to every other shard.
     pub fn publish_resource_updated(&self, uri: &str) {
         self.deliver_resource_updated(uri);
-        let broadcast = self.broadcast.borrow().clone();
-        if let Some(broadcast) = broadcast {
+        let broadcasts = self.broadcast.borrow().clone();
+        for broadcast in broadcasts {
             broadcast.publish(Notice::ResourceUpdated(uri.to_owned()));
         }
     }

@@ -86,6 +86,10 @@ pub trait SessionStore {
         false
     }
 
+    /// Hear the ids of sessions whose copies went stale, as soon as the store learns of it (a
+    /// holder with a stream open refreshes at once rather than on the next request).
+    fn on_stale(&self, _listener: Box<dyn Fn(&str)>) {}
+
     /// Why the store cannot answer now, if it cannot (`/ready` says so).
     fn unavailable(&self) -> Option<String> {
         None
