@@ -7,6 +7,9 @@
 # (`serve --http 127.0.0.1:0 --cores 2`) serves both; the script fails if either fails.
 #
 #   tests/node/run.sh
+#   tests/node/run.sh --run PROGRAM [args...]   (install, then run PROGRAM with the pinned node
+#                                                instead of starting a server: tests/cluster_sdk.rs
+#                                                runs sdk_client.mjs against its own cluster)
 #
 # Environment:
 #   RINGMCP_BIN                 server binary (default: <repo>/target/debug/ringmcp; not built here)
@@ -54,6 +57,12 @@ got_node="$("$node" --version 2>/dev/null)" || die "installed node at $node does
 [[ -f "$stamp" ]] || echo "$lock_hash" >"$stamp"
 version_of() { "$node" -p "require(process.argv[1]).version" "$1"; }
 echo "node-clients: node $got_node, @modelcontextprotocol/sdk $(version_of "$sdk_pkg"), @modelcontextprotocol/inspector $(version_of "$inspector_pkg")"
+
+if [[ "${1-}" == "--run" ]]; then
+  shift
+  [[ $# -ge 1 ]] || die "--run needs a program"
+  exec timeout --kill-after=10 "$per_client_timeout" "$node" "$@"
+fi
 
 # ---- start the server ----
 mkdir -p "$results"

@@ -6,6 +6,15 @@
 //
 // Every check is bounded by a timeout; the first failure prints what was expected, what the
 // server sent, and exits 1. Exits 0 only when every check passed.
+//
+// Against a cluster (tests/cluster_sdk.rs: nodes behind a round-robin load balancer that names
+// the node in `X-Served-By`), the environment says so:
+//   SDK_CLIENT_NODES="n1 n2 n3"   the nodes: every one must serve some of the requests, and
+//                                 consecutive requests must move between them; demo://counter is
+//                                 then a counter per node, so bumps are checked for growth only
+//   SDK_CLIENT_OMIT="TAG ..."     checks tagged so are left out, each named in the output (tag
+//                                 cross-node-delivery: a message that one node must hand to a
+//                                 stream or a waiting request on another)
 
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -45,12 +54,27 @@ function within(ms, what, promise) {
 }
 
 const show = (v) => JSON.stringify(v);
+const clusterNodes = (process.env.SDK_CLIENT_NODES ?? "").split(/\s+/).filter(Boolean);
+const omitted = new Set((process.env.SDK_CLIENT_OMIT ?? "").split(/\s+/).filter(Boolean));
+
+// The node that served each response, in order (`X-Served-By`, set by the load balancer).
+const servedBy = [];
+const recordingFetch = async (input, init) => {
+  const response = await fetch(input, init);
+  const node = response.headers.get("x-served-by");
+  if (node) servedBy.push(node);
+  return response;
+};
 let closing = false;
 const opts = { timeout: STEP_MS }; // SDK-side request timeout, on top of within()
 
 let current = "(setup)";
 let passed = 0;
-async function check(name, fn) {
+async function check(name, fn, tag) {
+  if (tag && omitted.has(tag)) {
+    console.log(`sdk_client: OMIT ${name} (${tag})`);
+    return;
+  }
   current = name;
   const t0 = Date.now();
   await within(STEP_MS * 2, name, fn());
@@ -77,7 +101,7 @@ function newClient(name, capabilities = {}) {
 }
 
 async function connect(client) {
-  const transport = new StreamableHTTPClientTransport(new URL(url));
+  const transport = new StreamableHTTPClientTransport(new URL(url), { fetch: recordingFetch });
   await within(STEP_MS, `${client._clientInfo?.name ?? "client"}: connect/initialize`, client.connect(transport, opts));
   return transport;
 }
@@ -106,6 +130,19 @@ a.setRequestHandler(ElicitRequestSchema, async (req) => {
 a.setRequestHandler(ListRootsRequestSchema, async () => ({
   roots: [{ uri: "file:///tmp/ringmcp-e2e", name: "e2e" }],
 }));
+
+/** Every item of a paginated list: follows `nextCursor` (small pages: several requests). */
+async function listAll(list, key) {
+  const items = [];
+  let cursor;
+  for (let page = 1; page <= 100; page++) {
+    const result = await list(cursor === undefined ? {} : { cursor });
+    items.push(...result[key]);
+    cursor = result.nextCursor;
+    if (cursor === undefined) return items;
+  }
+  throw new Error(`${key}: no end after 100 pages`);
+}
 
 /** Waits until the subscriber has seen at least `n` notifications/resources/updated for `uri`. */
 function waitForUpdates(uri, n, ms) {
@@ -147,7 +184,7 @@ try {
   });
 
   await check("tools/list", async () => {
-    const { tools } = await a.listTools({}, opts);
+    const tools = await listAll((p) => a.listTools(p, opts), "tools");
     const names = tools.map((t) => t.name);
     for (const want of ["echo", "add", "sleep", "progress", "log", "bump", "confirm", "roots", "crash"]) {
       assert.ok(names.includes(want), `tool ${want} missing from tools/list: ${show(names)}`);
@@ -179,7 +216,7 @@ try {
   });
 
   await check("resources/read template demo://greeting/{name}", async () => {
-    const { resourceTemplates } = await a.listResourceTemplates({}, opts);
+    const resourceTemplates = await listAll((p) => a.listResourceTemplates(p, opts), "resourceTemplates");
     assert.ok(
       resourceTemplates.some((t) => t.uriTemplate === "demo://greeting/{name}"),
       `templates: ${show(resourceTemplates)}`,
@@ -219,13 +256,21 @@ try {
       const r = await client.callTool({ name: "bump", arguments: {} }, undefined, opts);
       assert.ok(!r.isError, `bump returned isError: ${show(r)}`);
       const after = Number(onlyText(r, "bump"));
-      assert.equal(after, before + 1, `bump returned ${after}, counter was ${before}`);
+      if (clusterNodes.length) {
+        // One counter per node: the read and the bump may each land on another node.
+        assert.ok(after >= 1, `bump returned ${after}`);
+      } else {
+        assert.equal(after, before + 1, `bump returned ${after}, counter was ${before}`);
+      }
       expected += 1;
       await waitForUpdates("demo://counter", expected, NOTIFY_MS);
       const seen = Number((await a.readResource({ uri: "demo://counter" }, opts)).contents[0].text);
-      assert.ok(seen >= after, `client A reads counter ${seen} after it was bumped to ${after}`);
+      assert.ok(
+        clusterNodes.length || seen >= after,
+        `client A reads counter ${seen} after it was bumped to ${after}`,
+      );
     }
-  });
+  }, "cross-node-delivery");
 
   await check("prompts/get greet {name: Bob}", async () => {
     const r = await a.getPrompt({ name: "greet", arguments: { name: "Bob" } }, opts);
@@ -269,12 +314,12 @@ try {
     assert.equal(onlyText(r, "confirm"), "confirmed: yes");
     assert.equal(elicitations.length, 1, `elicitation requests: ${show(elicitations)}`);
     assert.equal(elicitations[0].message, "Ship it?", `elicitation: ${show(elicitations[0])}`);
-  });
+  }, "cross-node-delivery");
 
   await check("tools/call roots (roots/list)", async () => {
     const r = await a.callTool({ name: "roots", arguments: {} }, undefined, opts);
     assert.equal(onlyText(r, "roots"), "file:///tmp/ringmcp-e2e");
-  });
+  }, "cross-node-delivery");
 
   await check("tools/call crash -> JSON-RPC error -32603, then echo still works", async () => {
     let err;
@@ -299,6 +344,19 @@ try {
       await within(STEP_MS, "client.close", client.close());
     }
   });
+
+  if (clusterNodes.length) {
+    await check(`requests spread over ${clusterNodes.join(", ")}`, async () => {
+      const spread = Object.fromEntries(clusterNodes.map((n) => [n, servedBy.filter((s) => s === n).length]));
+      const moves = servedBy.slice(1).filter((n, i) => n !== servedBy[i]).length;
+      console.log(
+        `sdk_client:      spread ${show(spread)}; ${moves} of ${servedBy.length - 1} consecutive responses ` +
+          `from different nodes`,
+      );
+      for (const n of clusterNodes) assert.ok(spread[n] > 0, `${n} served none of ${show(servedBy)}`);
+      assert.ok(moves * 2 >= servedBy.length - 1, `consecutive requests stay on one node: ${show(servedBy)}`);
+    });
+  }
 } catch (e) {
   const detail = e instanceof assert.AssertionError ? e.message : e?.stack ?? String(e);
   console.error(`sdk_client: FAIL ${current}\n${detail}`);

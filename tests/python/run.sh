@@ -2,6 +2,8 @@
 # Runs the Python SDK conformance tests against the ringmcp binary.
 #
 #   tests/python/run.sh [extra pytest args...]
+#   tests/python/run.sh --script FILE [args...]   (a program of tests/python instead of pytest,
+#                                                  e.g. cluster_flows.py for tests/cluster_sdk.rs)
 #
 # Creates (or refreshes, when requirements.txt changed) a virtual environment
 # at $REPO/.venv, then runs pytest on tests/python with RINGMCP_BIN exported
@@ -48,6 +50,12 @@ if [[ "$want_hash" != "$have_hash" ]]; then
     "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$REQS" \
         || die "pip install -r $REQS failed; the tests cannot run without their requirements"
     echo "$want_hash" > "$STAMP"
+fi
+
+if [[ "${1-}" == "--script" ]]; then
+    shift
+    [[ $# -ge 1 ]] || die "--script needs a file"
+    exec "$VENV/bin/python" "$@"
 fi
 
 RINGMCP_BIN="${RINGMCP_BIN:-$REPO/target/debug/ringmcp}"
