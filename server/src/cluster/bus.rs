@@ -22,6 +22,9 @@ use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// Hears notices of other nodes.
+type NoticeListener = Box<dyn Fn(Notice)>;
+
 /// Hears answers relayed to this shard: the session's id, the request's id, the answer.
 type AnswerListener = Box<dyn Fn(&str, &RequestId, ClientAnswer)>;
 
@@ -35,7 +38,7 @@ pub(crate) struct Bus {
     node: String,
     /// `<node>:<shard>`.
     origin: String,
-    on_notice: RefCell<Option<Box<dyn Fn(Notice)>>>,
+    on_notice: RefCell<Option<NoticeListener>>,
     on_answer: RefCell<Option<AnswerListener>>,
 }
 

@@ -39,6 +39,9 @@ const MAX_INVALIDATED: usize = 10_000;
 /// Touches waiting for the next batch at most (the rest wait for their session's next use).
 const MAX_TOUCHES: usize = 100_000;
 
+/// Hears the id of each session whose copies went stale.
+type StaleListener = Box<dyn Fn(&str)>;
+
 /// Which copies may be stale.
 #[derive(Default)]
 struct Staleness {
@@ -48,7 +51,7 @@ struct Staleness {
     /// Session id -> the generation its invalidation arrived at.
     changed: RefCell<HashMap<String, u64>>,
     /// Hears each invalidated id.
-    listener: RefCell<Option<Box<dyn Fn(&str)>>>,
+    listener: RefCell<Option<StaleListener>>,
 }
 
 impl Staleness {

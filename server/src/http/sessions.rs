@@ -181,7 +181,7 @@ impl HttpService {
     pub(super) fn refresh_streaming(self: &Rc<Self>, id: &str) {
         let held = self.sessions.borrow().get(id).cloned();
         let Some(hs) = held else { return };
-        if !hs.replay.as_ref().is_some_and(|r| r.current().is_some()) {
+        if hs.replay.as_ref().is_none_or(|r| r.current().is_none()) {
             return;
         }
         if let Found::Later(wait) = self.session(id, hs.principal.as_ref()) {
