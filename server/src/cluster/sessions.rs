@@ -27,10 +27,19 @@ const CREATE: &str = "redis.call('HSET', KEYS[1], unpack(ARGV, 2)) \
 redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1";
 
 /// Change a field of a session that still exists (a change racing a DELETE must not bring the
-/// session back, without a time to live).
+/// session back, without a time to live). The read after the write is what keeps this node
+/// hearing of the key: a write ends every connection's tracking of it, the writer's too (NOLOOP
+/// only spares it the push), and a read inside the script tracks it again with no gap in which
+/// another node's change could go unheard.
 const CHANGE: &str = "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end \
 if ARGV[1] == 'del' then redis.call('HDEL', KEYS[1], ARGV[2]) \
-else redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end return 1";
+else redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end \
+redis.call('EXISTS', KEYS[1]) return 1";
+
+/// Refresh a session's time to live, and track the key again (a `PEXPIRE` is a write: see
+/// [`CHANGE`]).
+const TOUCH: &str = "local r = redis.call('PEXPIRE', KEYS[1], ARGV[1]) \
+redis.call('EXISTS', KEYS[1]) return r";
 
 /// Invalidated ids remembered at most; past it every copy is declared stale at once, which is
 /// always safe (a reload), and the map starts over.
@@ -152,7 +161,13 @@ async fn send_touches(store: Weak<RedisSessionStore>) {
         let ttl = store.ttl_ms();
         let cmds: Vec<Cmd> = ids
             .iter()
-            .map(|id| Cmd::new("PEXPIRE").arg(store.key(id)).num(ttl))
+            .map(|id| {
+                Cmd::new("EVAL")
+                    .arg(TOUCH)
+                    .num(1)
+                    .arg(store.key(id))
+                    .num(ttl)
+            })
             .collect();
         store.link.fire(&cmds);
     }
