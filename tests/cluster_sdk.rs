@@ -10,15 +10,11 @@
 //! Each client records which node served each response (`X-Served-By`) and fails unless every
 //! node served and consecutive requests moved between nodes; this file checks the same from the
 //! nodes' side, by their `/metrics` request counters. The packages are installed by the suites'
-//! own `run.sh` (a venv, `npm ci`), as `python_sdk.rs` and `node_clients.rs` do.
-//!
-//! Not built yet, so left out of the flows above (`cross-node-delivery`) and run only by the
-//! ignored `sdk_flows_that_need_cross_node_delivery`: a message one node must hand to a stream or
-//! a waiting request on another. A legacy `elicitation/create` or `roots/list` leaves on the SSE
-//! stream of the node running the `tools/call`; the client's answer is a POST that HAProxy sends
-//! to another node, which accepts it (202) and drops it, so the call waits until the client gives
-//! up. `notifications/resources/updated` (legacy GET stream) and `subscriptions/listen` events
-//! reach only streams held by the node where the change happened.
+//! own `run.sh` (a venv, `npm ci`), as `python_sdk.rs` and `node_clients.rs` do. The flows
+//! include what one node must hand to another: a legacy `elicitation/create` or `roots/list`
+//! leaves on the stream of the node running the `tools/call` while the client's answer lands on
+//! another, and `notifications/resources/updated` or `subscriptions/listen` events must reach
+//! streams held by nodes other than the one where the resource changed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -34,8 +30,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const NODE_IDS: [&str; 3] = ["n1", "n2", "n3"];
-/// Leaves out the flows that need a node to hand a message to another (see the module doc).
-const OMIT: &str = "cross-node-delivery";
 /// Bound on one client program, installing its packages included (a first install downloads
 /// them; later runs take seconds).
 const CLIENT_LIMIT: Duration = Duration::from_secs(240);
@@ -187,19 +181,16 @@ fn run_client(what: &str, script: &str, args: &[&str], env: &[(&str, &str)]) -> 
     }
 }
 
-fn python_flows(c: &Cluster, omit: bool) -> Result<(), String> {
+fn python_flows(c: &Cluster) -> Result<(), String> {
     let _one = PYTHON.lock().unwrap_or_else(|e| e.into_inner());
     let url = c.mcp_url();
     let script = repo_file("tests/python/cluster_flows.py");
     let mut args = vec!["--script", script.as_str()];
-    if omit {
-        args.extend(["--omit", OMIT]);
-    }
     args.extend([url.as_str(), "legacy", "2026-07-28"]);
     run_client("the Python SDK flows", "tests/python/run.sh", &args, &[])
 }
 
-fn typescript_flow(c: &Cluster, omit: bool) -> Result<(), String> {
+fn typescript_flow(c: &Cluster) -> Result<(), String> {
     let _one = NODE.lock().unwrap_or_else(|e| e.into_inner());
     let url = c.mcp_url();
     let script = repo_file("tests/node/sdk_client.mjs");
@@ -209,7 +200,6 @@ fn typescript_flow(c: &Cluster, omit: bool) -> Result<(), String> {
         &["--run", &script, &url],
         &[
             ("SDK_CLIENT_NODES", &NODE_IDS.join(" ")),
-            ("SDK_CLIENT_OMIT", if omit { OMIT } else { "" }),
             ("NODE_CLIENTS_TIMEOUT_SECS", "60"),
         ],
     )
@@ -219,7 +209,7 @@ fn typescript_flow(c: &Cluster, omit: bool) -> Result<(), String> {
 fn python_sdk_legacy_and_2026_07_28_through_round_robin() {
     let c = Cluster::start(&[]);
     let before = c.requests_answered();
-    python_flows(&c, true).unwrap_or_else(|e| panic!("{e}"));
+    python_flows(&c).unwrap_or_else(|e| panic!("{e}"));
     c.assert_spread(before, "Python SDK");
 }
 
@@ -227,20 +217,8 @@ fn python_sdk_legacy_and_2026_07_28_through_round_robin() {
 fn typescript_sdk_through_round_robin() {
     let c = Cluster::start(&[]);
     let before = c.requests_answered();
-    typescript_flow(&c, true).unwrap_or_else(|e| panic!("{e}"));
+    typescript_flow(&c).unwrap_or_else(|e| panic!("{e}"));
     c.assert_spread(before, "TypeScript SDK");
-}
-
-/// The acceptance test of the flows left out above; see the module doc for what is missing.
-#[test]
-#[ignore = "cross-node delivery (legacy elicitation/roots answers, resource notifications) is not built yet"]
-fn sdk_flows_that_need_cross_node_delivery() {
-    let c = Cluster::start(&[]);
-    let failed: Vec<String> = [python_flows(&c, false), typescript_flow(&c, false)]
-        .into_iter()
-        .filter_map(Result::err)
-        .collect();
-    assert!(failed.is_empty(), "{failed:?}");
 }
 
 /// Static bearer tokens of two principals, in a file removed on drop.

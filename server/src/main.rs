@@ -560,7 +560,9 @@ fn main() -> ExitCode {
             match serve(registry, options) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(
-                    e @ (ringmcp::ServeError::AddressInUse(_) | ringmcp::ServeError::Cluster(_)),
+                    e @ (ringmcp::ServeError::AddressInUse(_)
+                    | ringmcp::ServeError::Cluster(_)
+                    | ringmcp::ServeError::Config(_)),
                 ) => {
                     tracing::error!(error = %e, "not serving");
                     eprintln!("ringmcp: {e}");
