@@ -3,12 +3,12 @@
 use clap::{Args, Parser, Subcommand};
 
 mod check;
+mod cluster_args;
 mod config;
 mod demo;
 mod fixtures;
 use ringmcp::proto::forwarded::TrustedProxies;
 use ringmcp::proto::framing::HttpLimits;
-use ringmcp::proto::seal::KeyRing;
 use ringmcp::{serve, ServeOptions, Transport};
 use ringmcp::{DriverConfig, Limits};
 use std::net::SocketAddr;
@@ -238,57 +238,6 @@ struct ServeArgs {
         env = "RINGMCP_TLS_KEY"
     )]
     tls_key: Option<PathBuf>,
-    /// File with the key ring that seals pagination cursors and `requestState`: one
-    /// `<key id> <base64 secret of 32+ bytes>` per line; the first key seals, the others still
-    /// open values sealed before a rotation. Give every node behind one load balancer the same
-    /// ring. Default: one random key per process (cursors then open on this process only).
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "RINGMCP_CLUSTER_KEY_FILE",
-        conflicts_with = "cluster_key"
-    )]
-    cluster_key_file: Option<PathBuf>,
-    /// The same key ring inline, keys separated by commas (prefer the environment variable or the
-    /// file: a command line is visible to every user of the host).
-    #[arg(
-        long,
-        value_name = "KEYS",
-        env = "RINGMCP_CLUSTER_KEY",
-        hide_env_values = true
-    )]
-    cluster_key: Option<String>,
-    /// Join a cluster of nodes behind one load balancer: legacy sessions are kept in this Redis
-    /// (`redis://[USER:PASSWORD@]HOST:PORT[/DB]`) and any node serves any session. Needs
-    /// --node-id and the cluster key. Without it: one node, everything in memory.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "RINGMCP_CLUSTER",
-        requires = "node_id",
-        hide_env_values = true
-    )]
-    cluster: Option<String>,
-    /// This node's name in the cluster (1-32 of A-Z a-z 0-9 _ -), unique among live nodes: it
-    /// starts the session ids the node mints. A node refuses to start while a live node holds it.
-    #[arg(
-        long,
-        value_name = "NAME",
-        env = "RINGMCP_NODE_ID",
-        requires = "cluster"
-    )]
-    node_id: Option<String>,
-    /// Milliseconds Redis may take to answer a command before the node declares the connection
-    /// dead (requests that need it get 503) and reconnects.
-    #[arg(long, default_value_t = 2000, env = "RINGMCP_REDIS_TIMEOUT_MS")]
-    redis_timeout_ms: u64,
-    /// Redis commands one shard may have awaiting replies; past it requests that need Redis are
-    /// shed with 503 at once (a slow Redis costs bounded memory).
-    #[arg(long, default_value_t = 4096, env = "RINGMCP_REDIS_MAX_IN_FLIGHT")]
-    redis_max_in_flight: usize,
-    /// Prefix of every Redis key the cluster writes (several clusters can share one Redis).
-    #[arg(long, default_value = "ringmcp", env = "RINGMCP_REDIS_KEY_PREFIX")]
-    redis_key_prefix: String,
     /// Milliseconds a TLS handshake may take before the connection is dropped.
     #[arg(
         long,
@@ -298,6 +247,8 @@ struct ServeArgs {
     tls_handshake_timeout_ms: u64,
     #[command(flatten)]
     auth: AuthArgs,
+    #[command(flatten)]
+    cluster: cluster_args::ClusterArgs,
 }
 
 /// Bearer-token authorization of the HTTP endpoints (on when any credential source is given).
@@ -472,7 +423,7 @@ fn main() -> ExitCode {
             }
             let mut options = ServeOptions::new(Transport::Stdio);
             options.transports = transports;
-            options.cluster = match cluster_config(&args) {
+            options.cluster = match args.cluster.config() {
                 Ok(cluster) => cluster,
                 Err(e) => {
                     tracing::error!(error = %e, "cluster settings refused");
@@ -535,7 +486,7 @@ fn main() -> ExitCode {
                 http_idle_timeout: Duration::from_secs(args.http_idle_timeout_secs),
                 ..DriverConfig::default()
             };
-            options.keys = match cluster_keys(args.cluster_key_file.as_deref(), args.cluster_key) {
+            options.keys = match args.cluster.keys() {
                 Ok(keys) => keys,
                 Err(e) => {
                     tracing::error!(error = %e, "cluster key refused");
@@ -576,37 +527,4 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-/// The cluster settings, when `--cluster` is given.
-fn cluster_config(args: &ServeArgs) -> Result<Option<ringmcp::ClusterConfig>, String> {
-    let (Some(url), Some(node)) = (&args.cluster, &args.node_id) else {
-        return Ok(None);
-    };
-    let redis: ringmcp::RedisUrl = url.parse().map_err(|e| format!("--cluster: {e}"))?;
-    let mut config =
-        ringmcp::ClusterConfig::new(redis, node).map_err(|e| format!("--node-id: {e}"))?;
-    config.command_timeout = Duration::from_millis(args.redis_timeout_ms.max(1));
-    config.max_in_flight = args.redis_max_in_flight.max(1);
-    config.key_prefix = args.redis_key_prefix.clone();
-    Ok(Some(config))
-}
-
-/// The configured key ring, from a file or inline text; `None` when neither is given.
-fn cluster_keys(
-    file: Option<&std::path::Path>,
-    inline: Option<String>,
-) -> Result<Option<KeyRing>, String> {
-    let (text, from) = match (file, inline) {
-        (Some(path), _) => (
-            std::fs::read_to_string(path)
-                .map_err(|e| format!("cluster key file {}: {e}", path.display()))?,
-            path.display().to_string(),
-        ),
-        (None, Some(text)) => (text, "--cluster-key".to_owned()),
-        (None, None) => return Ok(None),
-    };
-    KeyRing::parse(&text)
-        .map(Some)
-        .map_err(|e| format!("cluster key ({from}): {e}"))
 }
