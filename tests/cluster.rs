@@ -974,3 +974,89 @@ fn cluster_mode_needs_the_cluster_key() {
     assert_eq!(status, Some(2), "{stderr}");
     assert!(stderr.contains("cannot use Redis"), "{stderr}");
 }
+
+/// Sends `sig` to the process `pid` (a Redis this test started).
+fn signal_pid(pid: u32, sig: libc::c_int) {
+    // SAFETY: kill(2) on a pid this test started; no memory is shared.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig})");
+}
+
+#[test]
+fn a_stalled_redis_costs_a_bounded_wait_and_a_full_queue_sheds() {
+    let redis = Redis::new();
+    let n1 = cluster_node(&redis, "n1", &[]);
+    let n2 = cluster_node(
+        &redis,
+        "n2",
+        &["--redis-timeout-ms", "500", "--redis-max-in-flight", "4"],
+    );
+    let (p1, p2) = (n1.port.unwrap(), n2.port.unwrap());
+    wait_ready(p1, Duration::from_secs(10));
+    wait_ready(p2, Duration::from_secs(10));
+    // Sessions of n1 that n2 has never held: each request for one on n2 needs Redis.
+    let sids: Vec<String> = (0..12)
+        .map(|_| HttpClient::connect(p1).initialize_legacy(V0618))
+        .collect();
+    let pid = redis.pid().expect("redis runs");
+    signal_pid(pid, libc::SIGSTOP);
+    let began = Instant::now();
+    let waits: Vec<_> = sids
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, sid)| {
+            std::thread::spawn(move || {
+                let r = legacy(p2, &sid, V0618, &rpc(i as i64, "tools/list", json!({})));
+                (r, began.elapsed())
+            })
+        })
+        .collect();
+    let mut shed = 0;
+    let mut timed_out = 0;
+    for wait in waits {
+        let (r, took) = wait.join().unwrap();
+        let r = r.unwrap_or_else(|e| panic!("no answer while Redis stalls: {e}"));
+        assert_eq!(r.status, 503, "{}", r.body_text());
+        let error = &r.json()["error"];
+        assert_eq!(error["code"], -32000, "{error}");
+        let message = error["message"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            took < Duration::from_secs(3),
+            "answered after {took:?}: {message}"
+        );
+        if message.contains("overloaded") {
+            shed += 1;
+        } else if message.contains("did not answer within 500 ms") {
+            assert!(
+                took >= Duration::from_millis(400),
+                "timed out early: {took:?}"
+            );
+            timed_out += 1;
+        }
+    }
+    eprintln!("stalled Redis: {shed} shed at once, {timed_out} timed out after 500 ms");
+    assert!(
+        shed >= 1,
+        "past 4 commands in flight, requests are shed at once"
+    );
+    assert!(
+        timed_out >= 1,
+        "commands in flight fail after --redis-timeout-ms"
+    );
+    // What needs no Redis goes on.
+    assert_eq!(stateless_status(p2), 200);
+    signal_pid(pid, libc::SIGCONT);
+    let back = wait_ready(p2, Duration::from_secs(10));
+    eprintln!("stalled Redis: n2 ready again {back:?} after SIGCONT");
+    for (i, sid) in sids.iter().enumerate() {
+        let r = legacy(
+            p2,
+            sid,
+            V0618,
+            &rpc(100 + i as i64, "tools/list", json!({})),
+        )
+        .unwrap();
+        result_of(&r, 100 + i as i64);
+    }
+}
