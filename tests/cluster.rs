@@ -1060,3 +1060,70 @@ fn a_stalled_redis_costs_a_bounded_wait_and_a_full_queue_sheds() {
         result_of(&r, 100 + i as i64);
     }
 }
+
+/// A rolling restart: SIGTERM to n2 with `--drain-ms`, while clients keep using their legacy
+/// sessions through HAProxy. n2 answers `/ready` with 503 at once, HAProxy moves the traffic to
+/// n1 and n3 while n2 still serves, and n2 exits at the end of its drain: no request fails.
+#[test]
+fn a_rolling_restart_through_haproxy_fails_no_request() {
+    let redis = Redis::new();
+    let mut nodes = cluster_nodes(&redis, &["--drain-ms", "1500"]);
+    let mut lb = Haproxy::start(ports(&nodes));
+    std::thread::sleep(Duration::from_millis(800));
+    let sids: Vec<String> = (0..6).map(|_| open_session(lb.port, V0618).0).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = sids
+        .into_iter()
+        .enumerate()
+        .map(|(k, sid)| {
+            let (port, stop) = (lb.port, stop.clone());
+            std::thread::spawn(move || {
+                let (mut ok, mut failed, mut by) = (0, Vec::new(), BTreeMap::new());
+                let mut id = 1000 * k as i64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    id += 1;
+                    match legacy(port, &sid, V0618, &rpc(id, "tools/list", json!({}))) {
+                        Ok(r) if r.status == 200 => {
+                            ok += 1;
+                            *by.entry(served_by(&r)).or_insert(0) += 1;
+                        }
+                        Ok(r) => failed.push(format!("{} {}", r.status, r.body_text())),
+                        Err(e) => failed.push(e),
+                    }
+                }
+                (ok, failed, by)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = nodes[1].child.id();
+    signal_pid(pid, libc::SIGTERM);
+    let exit = nodes[1].wait_exit(Duration::from_secs(8));
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut ok, mut failed, mut by) = (0, Vec::new(), BTreeMap::new());
+    for client in clients {
+        let (o, f, b) = client.join().unwrap();
+        ok += o;
+        failed.extend(f);
+        for (node, n) in b {
+            *by.entry(node).or_insert(0) += n;
+        }
+    }
+    eprintln!(
+        "rolling restart: {ok} requests served {by:?}, {} failed",
+        failed.len()
+    );
+    assert_eq!(exit, Some(0), "n2 stops cleanly at the end of its drain");
+    assert!(
+        lb.saw_down("n2"),
+        "HAProxy took the draining node out: {:?}",
+        lb.log()
+    );
+    assert!(
+        failed.is_empty(),
+        "requests failed during the restart: {failed:?}"
+    );
+    assert!(ok > 30, "the clients kept going: {ok}");
+    assert!(by.len() == 3, "every node served before n2 left: {by:?}");
+}
