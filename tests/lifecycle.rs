@@ -106,6 +106,18 @@ fn turns_unready(port: u16) -> bool {
     false
 }
 
+/// Signals are taken over before the server says it listens: a SIGTERM sent the moment the
+/// listening line appears stops it cleanly (exit 0), it does not kill it.
+#[test]
+fn sigterm_right_after_the_listening_line_is_a_clean_stop() {
+    for _ in 0..5 {
+        let mut s = Server::http(&["--cores", "2"]);
+        // SAFETY: signalling our own child.
+        unsafe { libc_kill(s.child.id() as i32, 15) };
+        assert_eq!(s.wait_exit(Duration::from_secs(5)), Some(0));
+    }
+}
+
 /// A rolling restart: on SIGTERM with `--drain-ms` the node answers `/ready` with 503 at once and
 /// serves everything else, new connections included, until the drain is over; then it stops.
 #[test]

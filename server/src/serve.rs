@@ -79,6 +79,7 @@ impl ServeOptions {
 
 /// Serve `registry` until SIGINT/SIGTERM (or, on stdio, end of input).
 pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeError> {
+    let sigfd = runtime::signal_fd()?;
     let available: Vec<usize> = core_affinity::get_core_ids()
         .unwrap_or_default()
         .into_iter()
@@ -186,7 +187,7 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
         cluster: options.cluster.map(ClusterPlan::new).transpose()?,
         drain: options.drain,
     };
-    runtime::run(config, Arc::new(registry), listen)
+    runtime::run(config, Arc::new(registry), listen, sigfd)
 }
 
 /// A PROXY header comes before any TLS record, which the net ring would take for the handshake,

@@ -113,7 +113,10 @@ fn eventfd() -> Result<Arc<EventFd>, ServeError> {
 
 /// Block SIGINT and SIGTERM in this thread (and so in every thread it starts) and return a
 /// signalfd that reads them.
-fn signal_fd() -> Result<RawFd, ServeError> {
+/// Block SIGINT and SIGTERM and read them from a signalfd instead. Called before anything is
+/// bound or announced, so that a signal sent as soon as the server says it listens stops it
+/// gracefully rather than killing it. The fd lives as long as the process.
+pub(crate) fn signal_fd() -> Result<RawFd, ServeError> {
     // SAFETY: the sigset is a live local, zeroed (a valid empty set) and filled by sigemptyset/
     // sigaddset; pthread_sigmask and signalfd only read it, and the null old-set pointer is allowed.
     unsafe {
@@ -137,8 +140,8 @@ pub(crate) fn run(
     config: RuntimeConfig,
     registry: Arc<Registry>,
     listen: Listen,
+    sigfd: RawFd,
 ) -> Result<(), ServeError> {
-    let sigfd = signal_fd()?;
     let done_fd = eventfd()?;
     let stop = Arc::new(AtomicBool::new(false));
     let draining = Arc::new(AtomicBool::new(false));
