@@ -1127,3 +1127,41 @@ fn a_rolling_restart_through_haproxy_fails_no_request() {
     assert!(ok > 30, "the clients kept going: {ok}");
     assert!(by.len() == 3, "every node served before n2 left: {by:?}");
 }
+
+/// Behind HAProxy every connection comes from HAProxy's address: with `--trusted-proxy` a node
+/// takes the client from `X-Forwarded-For` (the shipped configuration has `option forwardfor`),
+/// so each client keeps its own rate-limit bucket instead of all sharing HAProxy's.
+#[test]
+fn per_client_limits_hold_behind_haproxy() {
+    let nodes = three_nodes(&[
+        "--trusted-proxy",
+        "127.0.0.1",
+        "--rate-limit-rps",
+        "0.5",
+        "--rate-limit-burst",
+        "2",
+    ]);
+    let lb = Haproxy::start(ports(&nodes));
+    std::thread::sleep(Duration::from_millis(800));
+    let request = |from: [u8; 4], id: i64| {
+        let mut c = HttpClient::connect_from(std::net::Ipv4Addr::from(from), lb.port);
+        c.stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        c.send(
+            "POST",
+            "/mcp",
+            &modern_headers("tools/list", None),
+            &modern_body(id, "tools/list", json!({})),
+        );
+        c.try_response().map(|r| r.status).unwrap_or(0)
+    };
+    // Client A spends its bucket on every node (burst 2 on each of three).
+    let statuses: Vec<u16> = (0..12).map(|id| request([127, 0, 0, 2], id)).collect();
+    assert!(statuses.contains(&429), "client A is limited: {statuses:?}");
+    assert!(
+        statuses.iter().filter(|&&s| s == 200).count() >= 3,
+        "before its limit: {statuses:?}"
+    );
+    // Client B, through the same HAProxy, has its own bucket.
+    let b: Vec<u16> = (100..103).map(|id| request([127, 0, 0, 3], id)).collect();
+    assert_eq!(b, [200, 200, 200], "client B is not limited by client A");
+}
