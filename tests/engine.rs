@@ -215,7 +215,10 @@ async fn first_state(client: &ringmcp_testkit::engine::Client, once: bool) -> St
 
 fn retry(id: i64, once: bool, state: &str) -> ringmcp_testkit::msg::Msg {
     ask(id, once)
-        .param("inputResponses", json!({"ok": {"action": "accept", "content": {}}}))
+        .param(
+            "inputResponses",
+            json!({"ok": {"action": "accept", "content": {}}}),
+        )
         .param("requestState", state)
 }
 
@@ -230,7 +233,10 @@ fn request_state_is_bound_to_its_principal() {
         let state = first_state(&alice, false).await;
         let refused = expect::error(&bob.request(retry(2, false, &state)).await, 2, -32602);
         assert!(
-            refused["message"].as_str().unwrap().ends_with("requestState integrity check failed"),
+            refused["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("requestState integrity check failed"),
             "{refused}"
         );
         let anonymous = engine.request_client(None);
@@ -269,7 +275,10 @@ fn a_single_use_request_state_is_accepted_once() {
         assert_eq!(expect::text(&done), "done: asked");
         let again = expect::error(&client.request(retry(3, true, &state)).await, 3, -32602);
         assert!(
-            again["message"].as_str().unwrap().ends_with("requestState already used"),
+            again["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("requestState already used"),
             "{again}"
         );
         // Another client of the same engine (shard) is refused the same way.

@@ -903,7 +903,10 @@ fn request_state_expires_and_single_use_holds_across_shards() {
     let s = Server::http(&["--cores", "2", "--request-state-ttl-secs", "1"]);
     let p = port(&s);
     let state = approve_state(&approve(p, None, 1, "ship", None));
-    assert_eq!(outcome(&approve(p, None, 2, "ship", Some(&state))), "approved: ship");
+    assert_eq!(
+        outcome(&approve(p, None, 2, "ship", Some(&state))),
+        "approved: ship"
+    );
     // Fresh connections spread over both shards: none takes the state a second time.
     for id in 3..9 {
         let r = approve(p, None, id, "ship", Some(&state));
@@ -916,13 +919,21 @@ fn request_state_expires_and_single_use_holds_across_shards() {
     // A retry that drops the state is asked again rather than approved.
     let body = approve_body(10, "ship", Some(&state));
     let mut without: Value = serde_json::from_slice(&body).unwrap();
-    without["params"].as_object_mut().unwrap().remove("requestState");
+    without["params"]
+        .as_object_mut()
+        .unwrap()
+        .remove("requestState");
     let r = post(
         p,
         &modern_headers("tools/call", Some("approve")),
         without.to_string().as_bytes(),
     );
-    assert_eq!(r.json()["result"]["resultType"], "input_required", "{}", r.body_text());
+    assert_eq!(
+        r.json()["result"]["resultType"],
+        "input_required",
+        "{}",
+        r.body_text()
+    );
     // Past the time to live a state is refused as expired, not as tampered.
     let late = approve_state(&approve(p, None, 11, "ship", None));
     std::thread::sleep(Duration::from_millis(1100));

@@ -469,7 +469,11 @@ pub fn approve_state(r: &HttpResponse) -> String {
 pub fn outcome(r: &HttpResponse) -> String {
     let body = r.json();
     match body.get("error") {
-        Some(e) => format!("error {}: {}", e["code"], e["message"].as_str().unwrap_or("")),
+        Some(e) => format!(
+            "error {}: {}",
+            e["code"],
+            e["message"].as_str().unwrap_or("")
+        ),
         None => body["result"]["content"][0]["text"]
             .as_str()
             .unwrap_or_default()

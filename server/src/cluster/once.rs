@@ -55,11 +55,9 @@ impl OnceStore for RedisOnceStore {
             .num(ttl_ms);
         match self.link.call(&[cmd]) {
             Lookup::Ready(result) => Lookup::Ready(result.and_then(|r| first_claim(&r))),
-            Lookup::Later(replies) => {
-                Lookup::Later(Box::pin(
-                    async move { replies.await.and_then(|r| first_claim(&r)) },
-                ))
-            }
+            Lookup::Later(replies) => Lookup::Later(Box::pin(async move {
+                replies.await.and_then(|r| first_claim(&r))
+            })),
         }
     }
 }

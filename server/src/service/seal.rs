@@ -164,7 +164,10 @@ mod tests {
         let seal7 = seal(7);
         let t = tool("t", None);
         let s = seal7.seal(&t, "x", NOW + 1000, None);
-        assert_eq!(seal7.open(&t, &s, NOW + 999).map(|o| o.expires_ms), Ok(NOW + 1000));
+        assert_eq!(
+            seal7.open(&t, &s, NOW + 999).map(|o| o.expires_ms),
+            Ok(NOW + 1000)
+        );
         assert_eq!(seal7.open(&t, &s, NOW + 1000), Err(OpenError::Expired));
         // A time to live of zero: expired when it is sealed.
         let now = seal7.seal(&t, "x", NOW, None);
