@@ -149,9 +149,8 @@ struct ServeArgs {
     /// Milliseconds a task is kept after it was created (its `ttlMs`).
     #[arg(long, default_value_t = 300_000, env = "RINGMCP_TASK_TTL_MS")]
     task_ttl_ms: u64,
-    /// Seconds a sealed 2026-07-28 `requestState` is accepted back after the `input_required`
-    /// answer that carried it (time for a human to answer an elicitation); later retries get
-    /// -32602 saying it expired.
+    /// Seconds a 2026-07-28 `requestState` is accepted back after the answer that carried it
+    /// (time for a human to answer an elicitation); later retries get -32602 saying it expired.
     #[arg(long, default_value_t = 600, env = "RINGMCP_REQUEST_STATE_TTL_SECS")]
     request_state_ttl_secs: u64,
     /// Suggested task polling interval in milliseconds (`pollIntervalMs`).
