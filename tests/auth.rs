@@ -1,12 +1,16 @@
 //! Bearer-token authorization over HTTP: 401 with a `WWW-Authenticate` challenge pointing at the
 //! protected resource metadata, the metadata document itself, JWT checks (signature, issuer,
-//! audience, expiry, scope), static tokens, and legacy sessions bound to their principal across
-//! shards (another principal's session id is 404).
+//! audience, expiry, scope), static tokens, legacy sessions bound to their principal across
+//! shards (another principal's session id is 404), and 2026-07-28 `requestState` bound to the
+//! principal it was sealed for.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use common::http::{modern_body, modern_headers, HttpClient, HttpResponse, ACCEPT, JSON};
+use common::http::{
+    approve, approve_state, modern_body, modern_headers, outcome, HttpClient, HttpResponse, ACCEPT,
+    JSON,
+};
 use common::Server;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use ringmcp_testkit::msg;
@@ -329,6 +333,41 @@ fn sessions_are_bound_to_their_principal() {
     );
     assert_eq!(c.read_response().status, 204);
     assert_eq!(post(port, Some(&alice), Some(&sid), ping).status, 404);
+}
+
+#[test]
+fn request_state_is_bound_to_its_principal() {
+    let files = Files::new("state");
+    let s = server(&files, &[]);
+    let port = s.port.unwrap();
+    let alice = token(port, "alice", json!({}));
+    let bob = token(port, "bob", json!({}));
+
+    let first = approve(port, Some(&alice), 1, "deploy", None);
+    assert_eq!(first.status, 200, "{}", first.body_text());
+    let state = approve_state(&first);
+    // Bob, a static token's principal and a request without a token cannot use Alice's state:
+    // the same error as a tampered state (no hint that it was good for someone else).
+    let refused = "error -32602: Invalid params: requestState integrity check failed";
+    for _ in 0..4 {
+        let r = approve(port, Some(&bob), 2, "deploy", Some(&state));
+        assert_eq!(r.status, 200, "{}", r.body_text());
+        assert_eq!(outcome(&r), refused);
+        let r = approve(port, Some("static-token-for-ci"), 3, "deploy", Some(&state));
+        assert_eq!(outcome(&r), refused);
+    }
+    assert_eq!(approve(port, None, 4, "deploy", Some(&state)).status, 401);
+    // Alice's own retry is taken, once (the demo tool's state is single-use), whichever shard
+    // her fresh connections reach.
+    let r = approve(port, Some(&alice), 5, "deploy", Some(&state));
+    assert_eq!(outcome(&r), "approved: deploy");
+    for id in 6..10 {
+        let r = approve(port, Some(&alice), id, "deploy", Some(&state));
+        assert_eq!(
+            outcome(&r),
+            "error -32602: Invalid params: requestState already used"
+        );
+    }
 }
 
 #[test]

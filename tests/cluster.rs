@@ -1165,3 +1165,36 @@ fn per_client_limits_hold_behind_haproxy() {
     let b: Vec<u16> = (100..103).map(|id| request([127, 0, 0, 3], id)).collect();
     assert_eq!(b, [200, 200, 200], "client B is not limited by client A");
 }
+
+#[test]
+fn a_single_use_request_state_is_spent_on_every_node() {
+    let mut redis = Redis::new();
+    let nodes = cluster_nodes(&redis, &[]);
+    let [n1, n2, n3] = ports(&nodes);
+    let used = "error -32602: Invalid params: requestState already used";
+
+    // Asked on n1, answered on n2: the state opens anywhere (one key ring), and is spent there.
+    let state = approve_state(&approve(n1, None, 1, "release", None));
+    assert_eq!(
+        outcome(&approve(n2, None, 2, "release", Some(&state))),
+        "approved: release"
+    );
+    for (id, port) in [(3, n1), (4, n2), (5, n3)] {
+        let r = approve(port, None, id, "release", Some(&state));
+        assert_eq!(r.status, 200, "{}", r.body_text());
+        assert_eq!(outcome(&r), used, "request {id}");
+    }
+    // The spent nonce is one key, kept no longer than the state could open.
+    let keys = redis.cmd(&["KEYS", "ringmcp:once:*"]);
+    assert_eq!(keys.lines().count(), 1, "{keys}");
+    let ttl: i64 = redis.cmd(&["PTTL", keys.trim()]).parse().unwrap();
+    assert!(ttl > 0 && ttl <= 600_000, "PTTL {ttl}");
+
+    // Without Redis a single-use retry is refused with -32000 naming the cause, never run.
+    let fresh = approve_state(&approve(n3, None, 6, "rollback", None));
+    redis.stop();
+    let r = approve(n1, None, 7, "rollback", Some(&fresh));
+    let text = outcome(&r);
+    assert!(text.starts_with("error -32000: "), "{text}");
+    assert!(!text.contains("approved"), "{text}");
+}

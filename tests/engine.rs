@@ -167,3 +167,126 @@ fn the_rate_limit_counts_a_connection_once_and_leaves_http_to_its_layer() {
         }
     });
 }
+
+/// A tool that asks once and finishes when its state comes back: `{"once": true}` makes the state
+/// single-use.
+fn asking_registry() -> ringmcp::Registry {
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Ask {
+        once: bool,
+    }
+    ringmcp::ServerBuilder::new("state-test", "1.0.0")
+        .tool(
+            "ask",
+            "Asks, then answers with its state",
+            |ctx: ringmcp::RequestContext, a: Ask| async move {
+                if let Some(state) = ctx.request_state() {
+                    return Ok(ringmcp::proto::types::CallToolResult::text(format!(
+                        "done: {state}"
+                    )));
+                }
+                let ask = ctx
+                    .input_required()
+                    .elicit("ok", "Go?", json!({"type": "object"}))
+                    .state("asked");
+                Err(if a.once { ask.single_use() } else { ask }.build())
+            },
+        )
+        .build()
+        .unwrap()
+}
+
+fn ask(id: i64, once: bool) -> ringmcp_testkit::msg::Msg {
+    msg::call(id, "ask")
+        .args(json!({ "once": once }))
+        .meta(
+            "io.modelcontextprotocol/clientCapabilities",
+            json!({"elicitation": {}}),
+        )
+        .stateless()
+}
+
+/// The sealed `requestState` of a first attempt.
+async fn first_state(client: &ringmcp_testkit::engine::Client, once: bool) -> String {
+    let first = expect::result(&client.request(ask(1, once)).await, 1);
+    assert_eq!(first["resultType"], "input_required", "{first}");
+    first["requestState"].as_str().unwrap().to_owned()
+}
+
+fn retry(id: i64, once: bool, state: &str) -> ringmcp_testkit::msg::Msg {
+    ask(id, once)
+        .param(
+            "inputResponses",
+            json!({"ok": {"action": "accept", "content": {}}}),
+        )
+        .param("requestState", state)
+}
+
+#[test]
+fn request_state_is_bound_to_its_principal() {
+    executor::run(|| async {
+        let engine = Engine::new(asking_registry());
+        let (alice, bob) = (
+            engine.request_client(Some("alice")),
+            engine.request_client(Some("bob")),
+        );
+        let state = first_state(&alice, false).await;
+        let refused = expect::error(&bob.request(retry(2, false, &state)).await, 2, -32602);
+        assert!(
+            refused["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("requestState integrity check failed"),
+            "{refused}"
+        );
+        let anonymous = engine.request_client(None);
+        expect::error(&anonymous.request(retry(3, false, &state)).await, 3, -32602);
+        let done = expect::result(&alice.request(retry(4, false, &state)).await, 4);
+        assert_eq!(expect::text(&done), "done: asked");
+        // Not single-use: the same state opens again.
+        expect::result(&alice.request(retry(5, false, &state)).await, 5);
+    });
+}
+
+#[test]
+fn an_expired_request_state_is_refused_as_expired() {
+    executor::run(|| async {
+        let limits = ringmcp::internals::Limits {
+            request_state_ttl: std::time::Duration::ZERO,
+            ..Default::default()
+        };
+        let engine = Engine::with_limits(asking_registry(), limits);
+        let client = engine.request_client(None);
+        let state = first_state(&client, false).await;
+        let refused = expect::error(&client.request(retry(2, false, &state)).await, 2, -32602);
+        let message = refused["message"].as_str().unwrap();
+        assert!(message.contains("expired"), "{refused}");
+        assert!(!message.contains("integrity"), "{refused}");
+    });
+}
+
+#[test]
+fn a_single_use_request_state_is_accepted_once() {
+    executor::run(|| async {
+        let engine = Engine::new(asking_registry());
+        let client = engine.request_client(Some("alice"));
+        let state = first_state(&client, true).await;
+        let done = expect::result(&client.request(retry(2, true, &state)).await, 2);
+        assert_eq!(expect::text(&done), "done: asked");
+        let again = expect::error(&client.request(retry(3, true, &state)).await, 3, -32602);
+        assert!(
+            again["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("requestState already used"),
+            "{again}"
+        );
+        // Another client of the same engine (shard) is refused the same way.
+        let other = engine.request_client(Some("alice"));
+        expect::error(&other.request(retry(4, true, &state)).await, 4, -32602);
+        // A fresh single-use state is a fresh nonce.
+        let next = first_state(&client, true).await;
+        assert_ne!(next, state);
+        expect::result(&client.request(retry(5, true, &next)).await, 5);
+    });
+}

@@ -897,3 +897,49 @@ fn a_cancelled_request_ends_its_response_without_an_answer() {
     let pong = slow.post(&headers, msg::request(8, "ping").text().as_bytes());
     assert_eq!(pong.json()["id"], 8, "{}", pong.body_text());
 }
+
+#[test]
+fn request_state_expires_and_single_use_holds_across_shards() {
+    let s = Server::http(&["--cores", "2", "--request-state-ttl-secs", "1"]);
+    let p = port(&s);
+    let state = approve_state(&approve(p, None, 1, "ship", None));
+    assert_eq!(
+        outcome(&approve(p, None, 2, "ship", Some(&state))),
+        "approved: ship"
+    );
+    // Fresh connections spread over both shards: none takes the state a second time.
+    for id in 3..9 {
+        let r = approve(p, None, id, "ship", Some(&state));
+        assert_eq!(r.status, 200, "{}", r.body_text());
+        assert_eq!(
+            outcome(&r),
+            "error -32602: Invalid params: requestState already used"
+        );
+    }
+    // A retry that drops the state is asked again rather than approved.
+    let body = approve_body(10, "ship", Some(&state));
+    let mut without: Value = serde_json::from_slice(&body).unwrap();
+    without["params"]
+        .as_object_mut()
+        .unwrap()
+        .remove("requestState");
+    let r = post(
+        p,
+        &modern_headers("tools/call", Some("approve")),
+        without.to_string().as_bytes(),
+    );
+    assert_eq!(
+        r.json()["result"]["resultType"],
+        "input_required",
+        "{}",
+        r.body_text()
+    );
+    // Past the time to live a state is refused as expired, not as tampered.
+    let late = approve_state(&approve(p, None, 11, "ship", None));
+    std::thread::sleep(Duration::from_millis(1100));
+    let r = approve(p, None, 12, "ship", Some(&late));
+    assert_eq!(
+        outcome(&r),
+        "error -32602: Invalid params: requestState expired; send the request again without it"
+    );
+}

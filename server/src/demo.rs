@@ -97,6 +97,12 @@ struct ConfirmArgs {
     question: String,
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct ApproveArgs {
+    /// What the user is asked to approve.
+    action: String,
+}
+
 const COLOURS: [&str; 8] = [
     "amber", "azure", "crimson", "emerald", "indigo", "ivory", "jade", "scarlet",
 ];
@@ -115,7 +121,7 @@ pub fn demo_builder() -> ServerBuilder {
     let counter = Arc::new(AtomicU64::new(0));
     let read_counter = counter.clone();
     ServerBuilder::new("ringmcp-demo", env!("CARGO_PKG_VERSION"))
-        .instructions("Demo server: echo, add, sleep, progress, log, bump, confirm, roots and crash tools; demo:// resources; greet and haiku prompts.")
+        .instructions("Demo server: echo, add, sleep, progress, log, bump, confirm, approve, roots and crash tools; demo:// resources; greet and haiku prompts.")
         .tool("echo", "Returns its text argument unchanged.", |_ctx, a: EchoArgs| async move {
             Ok(CallToolResult::text(a.text))
         })
@@ -167,6 +173,32 @@ pub fn demo_builder() -> ServerBuilder {
                     _ => "cancelled".to_owned(),
                 };
                 Ok(CallToolResult::text(text))
+            },
+        )
+        .tool(
+            "approve",
+            "Asks the user to approve an action, once: on 2026-07-28 the answer counts only with the single-use requestState of this call, and a replayed retry is refused.",
+            |ctx: RequestContext, a: ApproveArgs| async move {
+                let schema = serde_json::json!({
+                    "type": "object",
+                    "properties": { "approved": { "type": "boolean" } },
+                    "required": ["approved"]
+                });
+                let ask = ctx
+                    .input_required()
+                    .elicit("approval", &format!("Approve {}?", a.action), schema)
+                    .state(a.action.clone())
+                    .single_use();
+                // On 2026-07-28 an answer is taken only with the state this tool sealed for it:
+                // a retry that drops the state would escape the single-use check.
+                if ctx.input_responses().is_some() && ctx.request_state() != Some(a.action.as_str()) {
+                    return Err(ask.build());
+                }
+                let answers = ctx.ask(ask).await?;
+                let approval = answers.get("approval");
+                let approved = approval.and_then(|v| v.get("action")).and_then(|v| v.as_str()) == Some("accept")
+                    && approval.and_then(|v| v.pointer("/content/approved")).and_then(|v| v.as_bool()) == Some(true);
+                Ok(CallToolResult::text(if approved { format!("approved: {}", a.action) } else { format!("not approved: {}", a.action) }))
             },
         )
         .tool("roots", "Lists the client's roots (roots/list); needs the roots capability.", |ctx: RequestContext, _a: NoArgs| async move {

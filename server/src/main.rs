@@ -149,6 +149,10 @@ struct ServeArgs {
     /// Milliseconds a task is kept after it was created (its `ttlMs`).
     #[arg(long, default_value_t = 300_000, env = "RINGMCP_TASK_TTL_MS")]
     task_ttl_ms: u64,
+    /// Seconds a 2026-07-28 `requestState` is accepted back after the answer that carried it
+    /// (time for a human to answer an elicitation); later retries get -32602 saying it expired.
+    #[arg(long, default_value_t = 600, env = "RINGMCP_REQUEST_STATE_TTL_SECS")]
+    request_state_ttl_secs: u64,
     /// Suggested task polling interval in milliseconds (`pollIntervalMs`).
     #[arg(long, default_value_t = 500, env = "RINGMCP_TASK_POLL_MS")]
     task_poll_ms: u64,
@@ -454,6 +458,7 @@ fn main() -> ExitCode {
                 max_tasks: args.max_tasks,
                 rate_limit_rps: args.rate_limit_rps,
                 rate_limit_burst: args.rate_limit_burst,
+                request_state_ttl: Duration::from_secs(args.request_state_ttl_secs),
             };
             options.http.auth = args.auth.config();
             options.http.rate_limit_rps = args.rate_limit_rps;

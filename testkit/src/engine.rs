@@ -66,6 +66,14 @@ impl Engine {
         self.client_with(|outlet| Session::new(Some(outlet)))
     }
 
+    /// A new client whose session lives for its requests, as a 2026-07-28 HTTP request's does,
+    /// and whose requests come from `principal` (none when auth is off): the request states it
+    /// is answered with are bound to that principal.
+    pub fn request_client(&self, principal: Option<&str>) -> Client {
+        let principal = principal.map(Arc::from);
+        self.client_with(move |_outlet| Session::request(principal))
+    }
+
     fn client_with(&self, session: impl FnOnce(Rc<dyn Outlet>) -> Session) -> Client {
         let capture = Rc::new(Capture::default());
         let outlet: Rc<dyn Outlet> = capture.clone();

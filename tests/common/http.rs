@@ -412,3 +412,71 @@ pub fn modern_body(id: i64, method: &str, params: Value) -> Vec<u8> {
 
 pub const JSON: (&str, &str) = ("Content-Type", "application/json");
 pub const ACCEPT: (&str, &str) = ("Accept", "application/json, text/event-stream");
+
+/// A 2026-07-28 call of the demo's `approve` tool (single-use `requestState`): the first attempt
+/// when `state` is `None`, else the retry carrying the user's approval and that state.
+pub fn approve_body(id: i64, action: &str, state: Option<&str>) -> Vec<u8> {
+    let mut m = msg::call(id, "approve")
+        .args(json!({ "action": action }))
+        .meta(
+            "io.modelcontextprotocol/protocolVersion",
+            ringmcp_testkit::STATELESS,
+        )
+        .meta(
+            "io.modelcontextprotocol/clientCapabilities",
+            json!({"elicitation": {}}),
+        );
+    if let Some(state) = state {
+        m = m
+            .param(
+                "inputResponses",
+                json!({"approval": {"action": "accept", "content": {"approved": true}}}),
+            )
+            .param("requestState", state);
+    }
+    m.text().into_bytes()
+}
+
+/// POST a 2026-07-28 `approve` call to `port` on a fresh connection, as `bearer` if given.
+pub fn approve(
+    port: u16,
+    bearer: Option<&str>,
+    id: i64,
+    action: &str,
+    state: Option<&str>,
+) -> HttpResponse {
+    let auth = bearer.map(|t| format!("Bearer {t}"));
+    let mut headers = modern_headers("tools/call", Some("approve"));
+    if let Some(a) = &auth {
+        headers.push(("Authorization", a));
+    }
+    let mut c = HttpClient::connect(port);
+    c.send("POST", "/mcp", &headers, &approve_body(id, action, state));
+    c.read_response()
+}
+
+/// The `requestState` of a first `approve` attempt's `input_required` answer.
+pub fn approve_state(r: &HttpResponse) -> String {
+    let body = r.json();
+    assert_eq!(body["result"]["resultType"], "input_required", "{body}");
+    body["result"]["requestState"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no requestState in {body}"))
+        .to_owned()
+}
+
+/// The JSON-RPC error message of a response, or the tool's text when it succeeded.
+pub fn outcome(r: &HttpResponse) -> String {
+    let body = r.json();
+    match body.get("error") {
+        Some(e) => format!(
+            "error {}: {}",
+            e["code"],
+            e["message"].as_str().unwrap_or("")
+        ),
+        None => body["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}

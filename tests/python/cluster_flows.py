@@ -52,7 +52,7 @@ TIMEOUT_S = 10
 # Bound on one mode's whole flow, whatever hangs.
 FLOW_LIMIT_S = 60
 NODES = {"n1", "n2", "n3"}
-TOOLS = {"echo", "add", "sleep", "progress", "log", "bump", "confirm", "roots", "crash"}
+TOOLS = {"echo", "add", "sleep", "progress", "log", "bump", "confirm", "approve", "roots", "crash"}
 CLIENT_INFO = Implementation(name="ringmcp-cluster-flows", version="0.0.1")
 
 # resources/subscribe, logging and roots are deprecated as of 2026-07-28; the legacy flows use them.

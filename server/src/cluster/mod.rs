@@ -1,8 +1,8 @@
 //! Cluster mode: what lets several nodes behind one load balancer serve the same clients, with
 //! what must outlive a node kept in Redis. Each shard dials its own Redis connection through its
 //! net ring ([`RedisLink`], spoken by [`RedisConn`]: RESP3, pipelined, a bounded queue, reconnect
-//! with back-off) and keeps legacy sessions there through [`RedisSessionStore`], an implementation
-//! of the store seam; [`Bus`] carries resource notices and clients' answers between nodes over
+//! with back-off) and keeps legacy sessions there through [`RedisSessionStore`] and spent
+//! single-use request states through [`RedisOnceStore`], implementations of the store seams; [`Bus`] carries resource notices and clients' answers between nodes over
 //! Redis pub/sub. The node's id is leased in Redis so two live nodes never share it.
 //!
 //! This layer implements seams of [`crate::store`] over the net ring; it must not know HTTP,
@@ -14,6 +14,7 @@ mod config;
 mod conn;
 mod lease;
 mod link;
+mod once;
 mod resp;
 mod sessions;
 
@@ -23,6 +24,7 @@ pub(crate) use conn::RedisConn;
 pub use lease::JoinError;
 pub(crate) use lease::Lease;
 pub(crate) use link::RedisLink;
+pub(crate) use once::RedisOnceStore;
 pub(crate) use sessions::RedisSessionStore;
 
 use link::LinkConfig;
@@ -44,6 +46,8 @@ pub(crate) struct ShardCluster {
     pub(crate) link: Rc<RedisLink>,
     /// Legacy sessions in Redis.
     pub(crate) sessions: Rc<RedisSessionStore>,
+    /// Spent single-use request states, in Redis so that every node refuses a second use.
+    pub(crate) once: Rc<RedisOnceStore>,
     /// Notices and relayed answers to and from the other nodes.
     pub(crate) bus: Rc<Bus>,
 }
@@ -81,6 +85,7 @@ impl ClusterPlan {
             command_timeout: self.config.command_timeout,
         });
         let sessions = RedisSessionStore::new(link.clone(), &self.config.key_prefix, session_ttl);
+        let once = RedisOnceStore::new(link.clone(), &self.config.key_prefix);
         let bus = Bus::new(
             link.clone(),
             &self.config.key_prefix,
@@ -90,6 +95,7 @@ impl ClusterPlan {
         ShardCluster {
             link,
             sessions,
+            once,
             bus,
         }
     }

@@ -6,7 +6,7 @@
 
 use super::cancel_switch::{CancelSwitch, SwitchCancelled};
 use super::reply::Sink;
-use super::rounds::Round;
+use super::rounds::{spend, Round};
 use super::{Call, McpService};
 use crate::sdk::{BoxFuture, HandlerError, InputMode, RequestContext};
 use crate::service::{created_legacy, created_modern, resolve, CancelToken, LiveTask};
@@ -64,6 +64,7 @@ impl McpService {
             ),
         };
         let progress_token = meta.and_then(|m| m.progress_token.clone());
+        let claim = round.claim;
         let input = match &call.era {
             Era::Modern(m) => InputMode::Modern {
                 capabilities: m.client_capabilities.clone(),
@@ -134,7 +135,15 @@ impl McpService {
             None => tracing::Span::none(),
         };
         glommio::spawn_local(tracing::Instrument::instrument(async move {
-            let run = async { Some(AssertUnwindSafe(fut).catch_unwind().await) };
+            let run = async {
+                // A single-use state is spent before its handler runs, or the request fails.
+                if let Some(claim) = claim {
+                    if let Err(e) = spend(claim).await {
+                        return Some(Ok(Err(e)));
+                    }
+                }
+                Some(AssertUnwindSafe(fut).catch_unwind().await)
+            };
             let outcome = run.or(async { SwitchCancelled { switch }.await; None }).await;
             shard.request_finished();
             let task = escalated.borrow_mut().take();

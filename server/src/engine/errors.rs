@@ -29,13 +29,15 @@ pub(super) fn failure(
     asking: &Asking,
 ) -> Result<Vec<u8>, ErrorObject> {
     match e {
-        HandlerError::InputRequired { requests, state } if version.is_modern() => {
-            Ok(to_bytes(&InputRequiredResult {
-                input_requests: requests.into_iter().collect(),
-                request_state: state.map(|s| asking.seal.seal(&asking.binding, &s)),
-                envelope: asking.envelope.clone(),
-            }))
-        }
+        HandlerError::InputRequired {
+            requests,
+            state,
+            single_use,
+        } if version.is_modern() => Ok(to_bytes(&InputRequiredResult {
+            input_requests: requests.into_iter().collect(),
+            request_state: asking.seal(state, single_use)?,
+            envelope: asking.envelope.clone(),
+        })),
         e => Err(handler_error(e, version)),
     }
 }

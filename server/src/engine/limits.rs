@@ -1,5 +1,5 @@
 //! [`Limits`]: the protocol limits an engine enforces (message size, page size, requests in
-//! flight, task retention, rate limit), all set from the command line. Plain data: it must not
+//! flight, task retention, rate limit, how long request states live), all set from the command line. Plain data: it must not
 //! reach into sessions or sockets.
 
 use std::time::Duration;
@@ -27,6 +27,9 @@ pub struct Limits {
     pub rate_limit_rps: f64,
     /// Requests one client may send in a burst.
     pub rate_limit_burst: u32,
+    /// How long a sealed 2026-07-28 `requestState` is accepted back (a human may be answering
+    /// an elicitation meanwhile).
+    pub request_state_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             max_tasks: 10_000,
             rate_limit_rps: 0.0,
             rate_limit_burst: 100,
+            request_state_ttl: Duration::from_secs(600),
         }
     }
 }

@@ -32,7 +32,7 @@ pub use limits::Limits;
 
 use crate::sdk::Registry;
 use crate::service::{MsgKind, Outlet, Session, ShardCtx, StateSeal, TaskTable};
-use crate::store::MemoryTaskStore;
+use crate::store::{MemoryOnceStore, MemoryTaskStore, OnceStore, DEFAULT_MAX_CLAIMS};
 use reply::{send_once, BatchReply, Sink};
 use ringmcp_proto::dispatch::{Era, ResultShape};
 use ringmcp_proto::framing::Frame;
@@ -51,6 +51,8 @@ pub struct McpService {
     shape: ResultShape,
     cursors: CursorCodec,
     seal: StateSeal,
+    /// Where single-use request states are spent.
+    once: Rc<dyn OnceStore>,
     tasks: Rc<TaskTable>,
     epoch: std::time::Instant,
     limits: Limits,
@@ -79,6 +81,7 @@ impl McpService {
             shape,
             cursors: CursorCodec::new(keys.clone()),
             seal: StateSeal::new(keys),
+            once: Rc::new(MemoryOnceStore::new(DEFAULT_MAX_CLAIMS)),
             epoch: std::time::Instant::now(),
             tasks: TaskTable::new(
                 shard.id,
@@ -89,6 +92,14 @@ impl McpService {
             limits,
             shard,
         }
+    }
+
+    /// Spend single-use request states in `store` instead of this engine's own memory: one
+    /// store shared by every shard of a node, or by every node of a cluster, so that a state used
+    /// once is refused wherever its retry lands.
+    pub fn with_once_store(mut self, store: Rc<dyn OnceStore>) -> Self {
+        self.once = store;
+        self
     }
 
     /// The tool arguments a client must mirror in `Mcp-Param-*` headers (SEP-2243).

@@ -33,7 +33,7 @@ impl McpService {
         }
         let get = entry.get.clone();
         let envelope = self.shape.envelope(&call.era, false);
-        let binding = format!("prompts/get\0{}", p.name);
+        let binding = self.binding(sink, "prompts/get", &p.name);
         let Some(round) = self.round(sink, &call, &binding, p.input_responses, p.request_state)
         else {
             return;

@@ -23,7 +23,7 @@ impl McpService {
         };
         // Results of a multi round-trip retry must not be cached.
         let envelope = self.shape.envelope(&call.era, p.input_responses.is_none());
-        let binding = format!("resources/read\0{}", p.uri);
+        let binding = self.binding(sink, "resources/read", &p.uri);
         let Some(round) = self.round(sink, &call, &binding, p.input_responses, p.request_state)
         else {
             return;

@@ -100,7 +100,7 @@ impl McpService {
         let this = self.clone();
         let version = call.version;
         let era = call.era.clone();
-        let binding = format!("tools/call\0{}", p.name);
+        let binding = self.binding(sink, "tools/call", &p.name);
         let Some(round) = self.round(sink, &call, &binding, p.input_responses, p.request_state)
         else {
             return;

@@ -276,7 +276,7 @@ impl HttpService {
         }
         let parsed = with_trace_headers(&req, jsonrpc::parse(&req.body));
         match streamable_http::route_post(&req, &parsed) {
-            Ok(PostRoute::Stateless) => self.post_stateless(req, parsed, ex),
+            Ok(PostRoute::Stateless) => self.post_stateless(req, parsed, ex, principal),
             Ok(PostRoute::Session) => self.post_legacy(req, parsed, ex, principal),
             Err(e) => {
                 let id = single_request(&parsed).map(|r| &r.id);

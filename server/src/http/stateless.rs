@@ -5,6 +5,7 @@
 
 use super::exchange::{Exchange, StatusMap};
 use super::router::HttpService;
+use crate::auth::Principal;
 use crate::service::{Outlet, Session};
 use ringmcp_proto::framing::http::HttpRequest;
 use ringmcp_proto::jsonrpc::{ErrorObject, Message, Parsed};
@@ -18,6 +19,7 @@ impl HttpService {
         req: HttpRequest,
         parsed: Parsed,
         ex: Rc<Exchange>,
+        principal: Option<&Principal>,
     ) -> Rc<Exchange> {
         ex.set_statuses(StatusMap::Modern);
         let request = match &parsed {
@@ -50,8 +52,9 @@ impl HttpService {
             return Self::error(ex, 400, Some(&request.id), e.into());
         }
         let listen = request.method == "subscriptions/listen";
-        // Stateless: a session lives as long as this exchange. Closing the response cancels.
-        let session = Rc::new(Session::new(None));
+        // Stateless: a session lives as long as this exchange. Closing the response cancels. It
+        // knows its principal, to whom the request states it answers with are bound.
+        let session = Rc::new(Session::request(principal.cloned()));
         let weak: Weak<Session> = Rc::downgrade(&session);
         ex.on_close(move || {
             if let Some(s) = weak.upgrade() {

@@ -16,7 +16,7 @@ use crate::mesh::Mesh;
 use crate::netring::{DriverConfig, EventFd, NetDriver, ShardIo, ShardSignal, Source, Wire};
 use crate::sdk::Registry;
 use crate::service::{Relay, ShardCtx, ShardMsg};
-use crate::store::LocalSessions;
+use crate::store::{LocalSessions, MemoryOnceStore, OnceStore, DEFAULT_MAX_CLAIMS};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
 use ringmcp_proto::seal::KeyRing;
@@ -181,6 +181,9 @@ pub(crate) fn run(
         }
     };
     let shards = sources.len();
+    // Spent single-use request states, shared by this node's shards (Redis holds them instead
+    // in a cluster).
+    let once = MemoryOnceStore::new(DEFAULT_MAX_CLAIMS);
     let mesh = (shards > 1).then(|| MeshBuilder::<MeshMsg, _>::full(shards, 1024));
     let mut wake_fds = Vec::new();
     let mut handles = Vec::new();
@@ -196,6 +199,7 @@ pub(crate) fn run(
         let mesh = mesh.clone();
         let http = http.clone();
         let keys = keys.clone();
+        let once = once.clone();
         // Shard 0 keeps the node's lease alive.
         let cluster = config
             .cluster
@@ -208,7 +212,7 @@ pub(crate) fn run(
             .spawn(move || async move {
                 let result = shard_main(
                     shard, registry, limits, driver_cfg, http, source, wake_fd, stop, draining,
-                    mesh, keys, cluster,
+                    mesh, keys, once, cluster,
                 )
                 .await;
                 if let Err(e) = done_fd.signal() {
@@ -371,6 +375,7 @@ async fn shard_main(
     draining: Arc<AtomicBool>,
     mesh: Option<MeshBuilder<MeshMsg, glommio::channels::channel_mesh::Full>>,
     keys: KeyRing,
+    once: MemoryOnceStore,
     cluster: Option<(ClusterPlan, Option<Lease>)>,
 ) -> io::Result<()> {
     let signal = Rc::new(ShardSignal::new(wake_fd));
@@ -388,17 +393,22 @@ async fn shard_main(
     if let Some((mesh, _)) = &joined {
         ctx.set_mesh(mesh.clone());
     }
-    let service = Rc::new(McpService::new(registry, limits, ctx.clone(), keys));
-    let http_port = joined.as_ref().map(|(mesh, _)| {
-        let port: HttpPort = mesh.clone();
-        port
-    });
     let session_ttl = http
         .as_ref()
         .map_or(Duration::from_secs(600), |cfg| cfg.session_idle);
     let cluster = cluster.map(|(plan, lease)| {
         let node: Rc<str> = Rc::from(plan.config.node_id.as_str());
         (plan.shard(shard, session_ttl), lease, node)
+    });
+    let once: Rc<dyn OnceStore> = match &cluster {
+        Some((c, _, _)) => c.once.clone(),
+        None => Rc::new(once),
+    };
+    let service =
+        Rc::new(McpService::new(registry, limits, ctx.clone(), keys).with_once_store(once));
+    let http_port = joined.as_ref().map(|(mesh, _)| {
+        let port: HttpPort = mesh.clone();
+        port
     });
     let home = match &cluster {
         Some((c, _, node)) => {

@@ -67,6 +67,7 @@ impl InputMode {
 pub struct InputRequiredBuilder {
     requests: Vec<(String, InputRequest)>,
     state: Option<String>,
+    single_use: bool,
 }
 
 impl InputRequiredBuilder {
@@ -114,11 +115,26 @@ impl InputRequiredBuilder {
         self
     }
 
+    /// Accept this answer's state back once only: a retry that brings the same `requestState`
+    /// a second time is refused with -32602 "requestState already used" before the handler runs
+    /// (on every node of a cluster: the spent state is recorded in Redis). For answers that
+    /// authorise an action (approve a payment, confirm a deletion), so that a captured retry
+    /// cannot repeat it. A single-use answer always carries a state (an empty one when
+    /// [`Self::state`] was not set); the handler should act only when
+    /// [`RequestContext::request_state`] is the state it set, or a retry that drops the state
+    /// escapes the check. Every state is also bound to the request's method, name and
+    /// principal, and expires (`--request-state-ttl-secs`).
+    pub fn single_use(mut self) -> Self {
+        self.single_use = true;
+        self
+    }
+
     /// The error that ends this attempt with `resultType: "input_required"`.
     pub fn build(self) -> HandlerError {
         HandlerError::InputRequired {
             requests: self.requests,
             state: self.state,
+            single_use: self.single_use,
         }
     }
 }
@@ -215,7 +231,11 @@ impl RequestContext {
     /// one; on 2026-07-28 from the retried request's `inputResponses` (missing ones end this
     /// attempt with `input_required`); on legacy sessions as requests to the client, one by one.
     pub async fn ask(&self, ask: InputRequiredBuilder) -> Result<Map<String, Value>, HandlerError> {
-        let InputRequiredBuilder { requests, state } = ask;
+        let InputRequiredBuilder {
+            requests,
+            state,
+            single_use,
+        } = ask;
         for (_, r) in &requests {
             let cap = capability_of(&r.method);
             if !self.inner.input.has_capability(cap) {
@@ -236,6 +256,7 @@ impl RequestContext {
                     return Err(HandlerError::InputRequired {
                         requests: missing,
                         state,
+                        single_use,
                     });
                 }
                 Ok(requests
@@ -340,7 +361,8 @@ impl RequestContext {
     }
 
     /// The state this handler attached to its last `input_required` answer, verified by the server
-    /// (a tampered state never reaches the handler: the request fails with -32602).
+    /// (a tampered or expired state, or one sealed for another request or principal, never
+    /// reaches the handler: the request fails with -32602).
     pub fn request_state(&self) -> Option<&str> {
         match &self.inner.input {
             InputMode::Modern { state, .. } => state.as_deref(),
@@ -354,6 +376,7 @@ impl RequestContext {
         InputRequiredBuilder {
             requests: Vec::new(),
             state: None,
+            single_use: false,
         }
     }
 
@@ -418,6 +441,7 @@ impl RequestContext {
                         },
                     )],
                     state: None,
+                    single_use: false,
                 })
             }
             InputMode::Legacy { .. } => self.legacy_request(method, params).await,

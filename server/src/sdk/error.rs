@@ -31,6 +31,9 @@ pub enum HandlerError {
         requests: Vec<(String, ringmcp_proto::types::InputRequest)>,
         /// State to get back with the answers (sealed by the server; handlers see plain text).
         state: Option<String>,
+        /// Whether the state is accepted back once only
+        /// ([`crate::sdk::InputRequiredBuilder::single_use`]).
+        single_use: bool,
     },
 }
 

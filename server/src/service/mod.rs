@@ -16,7 +16,7 @@ mod tasks;
 pub use cancel::CancelToken;
 pub(crate) use durable::{now_ms, Durable, Relay};
 pub use outlet::{MsgKind, Outlet};
-pub(crate) use seal::StateSeal;
+pub(crate) use seal::{binding, OpenError, StateSeal};
 pub(crate) use session::ClientAnswer;
 pub use session::Session;
 pub use shard::ShardCtx;

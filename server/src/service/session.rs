@@ -74,6 +74,9 @@ pub struct Session {
     /// Who this session is to the task store (2025-11-25 `tasks/list` shows a session its own
     /// tasks): minted with its first task, so that sessions without tasks pay nothing.
     pub(crate) task_owner: std::cell::OnceCell<String>,
+    /// Who sent the request this session lives for (a 2026-07-28 request over authenticated
+    /// HTTP): the `requestState` its handlers answer with is bound to it.
+    pub(crate) principal: Option<std::sync::Arc<str>>,
 }
 
 impl Session {
@@ -88,6 +91,15 @@ impl Session {
         Session {
             limited: true,
             ..Self::with(Some(outlet), None)
+        }
+    }
+
+    /// The session of one 2026-07-28 request of `principal` (none when auth is off): it lives
+    /// as long as the request.
+    pub fn request(principal: Option<std::sync::Arc<str>>) -> Self {
+        Session {
+            principal,
+            ..Self::with(None, None)
         }
     }
 
@@ -109,6 +121,7 @@ impl Session {
             limited: false,
             bucket: RefCell::new(None),
             task_owner: std::cell::OnceCell::new(),
+            principal: None,
         }
     }
 

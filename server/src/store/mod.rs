@@ -1,8 +1,9 @@
 //! The store seams: the state a cluster of nodes would keep outside any one process, behind traits,
 //! with today's in-memory implementations as the defaults. [`SessionStore`] holds the durable part
 //! of a legacy session, [`EventStore`] the numbered events of a stream for `Last-Event-ID`,
-//! [`TaskStore`] the status, result and input requests of tasks, and [`Broadcast`] carries
-//! resource updates to whoever listens beyond the shard.
+//! [`TaskStore`] the status, result and input requests of tasks, [`OnceStore`] the spent nonces
+//! of single-use request states, and [`Broadcast`] carries resource updates to whoever listens
+//! beyond the shard.
 //!
 //! A lookup answers at once when the answer is at hand ([`Lookup::Ready`], every call of an
 //! in-memory store) and with a future otherwise ([`Lookup::Later`], a store on the network), so
@@ -12,11 +13,13 @@
 
 mod broadcast;
 mod events;
+mod once;
 mod session;
 mod tasks;
 
 pub use broadcast::{Broadcast, Notice};
 pub use events::{EventStore, MemoryEventStore, StoredEvent};
+pub use once::{MemoryOnceStore, OnceStore, DEFAULT_MAX_CLAIMS};
 pub use session::{LocalSessions, MemorySessionStore, SessionChange, SessionRecord, SessionStore};
 
 pub use tasks::{Changed, MemoryTaskStore, TaskChange, TaskInfo, TaskPage, TaskState, TaskStore};
