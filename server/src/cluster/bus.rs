@@ -4,9 +4,12 @@
 //! - notices (a resource changed) go to `<prefix>:bus`, which every shard of every node hears;
 //!   a shard delivers a notice of another node to its own subscribers and listeners (its own
 //!   node's notices already reached every shard over the mesh);
+//!   cancellations (`notifications/cancelled` for a request no shard of the receiving node
+//!   runs) travel the same way, and the shard holding the session cancels it if it runs there;
 //! - a client's answer to a request another node sent (elicitation, sampling, roots) goes to
 //!   `<prefix>:bus:<node>:<shard>`, the channel of the shard that awaits it, named by the
-//!   request's id.
+//!   request's id, and so does a 2024-11-05 `POST /messages` for a stream another node holds
+//!   (its session id names that node and shard).
 //!
 //! Delivery is at most once: a message published while a link is down is lost (a request that
 //! awaited an answer times out as it would without one). The bus carries bytes between shards
@@ -28,6 +31,12 @@ type NoticeListener = Box<dyn Fn(Notice)>;
 /// Hears answers relayed to this shard: the session's id, the request's id, the answer.
 type AnswerListener = Box<dyn Fn(&str, &RequestId, ClientAnswer)>;
 
+/// Hears cancellations from other nodes: the session's id, the cancelled request's id.
+type CancelListener = Box<dyn Fn(&str, &RequestId)>;
+
+/// Hears 2024-11-05 messages posted through other nodes: the session's id, who posted, the body.
+type PostListener = Box<dyn Fn(&str, Option<&str>, &[u8])>;
+
 /// One shard's end of the bus.
 pub(crate) struct Bus {
     link: Rc<RedisLink>,
@@ -40,6 +49,8 @@ pub(crate) struct Bus {
     origin: String,
     on_notice: RefCell<Option<NoticeListener>>,
     on_answer: RefCell<Option<AnswerListener>>,
+    on_cancel: RefCell<Option<CancelListener>>,
+    on_post: RefCell<Option<PostListener>>,
 }
 
 impl Bus {
@@ -53,6 +64,8 @@ impl Bus {
             origin: format!("{node}:{shard}"),
             on_notice: RefCell::new(None),
             on_answer: RefCell::new(None),
+            on_cancel: RefCell::new(None),
+            on_post: RefCell::new(None),
         });
         let weak = Rc::downgrade(&bus);
         link.on_up(move || {
@@ -81,6 +94,16 @@ impl Bus {
         *self.on_answer.borrow_mut() = Some(Box::new(f));
     }
 
+    /// Hear cancellations of requests this node may run.
+    pub(crate) fn on_cancel(&self, f: impl Fn(&str, &RequestId) + 'static) {
+        *self.on_cancel.borrow_mut() = Some(Box::new(f));
+    }
+
+    /// Hear 2024-11-05 messages for streams this shard holds.
+    pub(crate) fn on_post(&self, f: impl Fn(&str, Option<&str>, &[u8]) + 'static) {
+        *self.on_post.borrow_mut() = Some(Box::new(f));
+    }
+
     fn heard(&self, items: &[Reply]) {
         if items.first().and_then(Reply::text) != Some("message") {
             return;
@@ -101,6 +124,20 @@ impl Bus {
             }
             if let (Some(uri), Some(f)) = (msg["resource"].as_str(), &*self.on_notice.borrow()) {
                 f(Notice::ResourceUpdated(uri.to_string()));
+            }
+            let cancel = &msg["cancel"];
+            if let (Some(session), Some(id), Some(f)) = (
+                cancel["session"].as_str(),
+                RequestId::from_value(&cancel["id"]),
+                &*self.on_cancel.borrow(),
+            ) {
+                f(session, &id);
+            }
+            return;
+        }
+        if let (Some(session), Some(body)) = (msg["session"].as_str(), msg["post"].as_str()) {
+            if let Some(f) = &*self.on_post.borrow() {
+                f(session, msg["principal"].as_str(), body.as_bytes());
             }
             return;
         }
@@ -143,6 +180,23 @@ impl Relay for Bus {
             }
             Err(e) => msg["error"] = serde_json::to_value(e).unwrap_or(Value::Null),
         }
+        let channel = format!("{}{to}", self.direct);
+        self.link
+            .fire(&[Cmd::new("PUBLISH").arg(channel).arg(msg.to_string())]);
+    }
+
+    fn cancel(&self, session: &str, id: &RequestId) {
+        let msg = json!({"from": self.node, "cancel": {"session": session, "id": id.to_value()}});
+        self.link
+            .fire(&[Cmd::new("PUBLISH").arg(&self.all).arg(msg.to_string())]);
+    }
+
+    fn post(&self, to: &str, session: &str, principal: Option<&str>, body: &[u8]) {
+        let msg = json!({
+            "session": session,
+            "principal": principal,
+            "post": String::from_utf8_lossy(body),
+        });
         let channel = format!("{}{to}", self.direct);
         self.link
             .fire(&[Cmd::new("PUBLISH").arg(channel).arg(msg.to_string())]);

@@ -49,6 +49,9 @@ impl McpService {
                 if let Some(token) = token {
                     tracing::debug!(?id, "request cancelled by client");
                     token.cancel();
+                } else {
+                    // In a cluster the request may run on another node.
+                    session.relay_cancel(&id);
                 }
                 session
                     .listens

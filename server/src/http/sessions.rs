@@ -201,6 +201,14 @@ impl HttpService {
         }
     }
 
+    /// The client cancelled request `request` of session `id` through another node.
+    pub(crate) fn relayed_cancel(&self, id: &str, request: &RequestId) {
+        let held = self.sessions.borrow().get(id).cloned();
+        if let Some(hs) = held {
+            hs.session.cancel(request);
+        }
+    }
+
     /// Forget a stored session (its `/sse` stream ended), without waiting.
     pub(super) fn forget_stored(&self, id: &str) {
         match self.store.remove(id).now() {

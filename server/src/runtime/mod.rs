@@ -441,6 +441,18 @@ async fn shard_main(
                 http.relayed_answer(session, id, answer);
             }
         });
+        let weak = Rc::downgrade(http);
+        c.bus.on_cancel(move |session, id| {
+            if let Some(http) = weak.upgrade() {
+                http.relayed_cancel(session, id);
+            }
+        });
+        let weak = Rc::downgrade(http);
+        c.bus.on_post(move |session, principal, body| {
+            if let Some(http) = weak.upgrade() {
+                http.relayed_post(session, principal, body);
+            }
+        });
     }
     if let Some((_, receivers)) = joined {
         messages::route(receivers, &ctx, http.as_ref());

@@ -23,6 +23,11 @@ pub(crate) trait Relay {
     fn origin(&self) -> &str;
     /// Hand `answer` to request `id` of session `session`, sent from `to` (an origin).
     fn relay(&self, to: &str, session: &str, id: &RequestId, answer: &ClientAnswer);
+    /// Cancel the client's request `id` of session `session`, wherever it runs.
+    fn cancel(&self, session: &str, id: &RequestId);
+    /// Hand a 2024-11-05 `POST /messages` body to the 2024-11-05 session `session`, whose stream
+    /// the shard `to` (an origin) holds; `principal` is who posted it.
+    fn post(&self, to: &str, session: &str, principal: Option<&str>, body: &[u8]);
 }
 
 /// Where a session's durable part is kept.
@@ -69,6 +74,15 @@ impl Session {
             )))
             .unwrap_or_else(|| RequestId::number(n)),
             None => RequestId::number(n),
+        }
+    }
+
+    /// The client cancelled a request this shard does not run: in a cluster, tell the others.
+    pub(crate) fn relay_cancel(&self, id: &RequestId) {
+        if let Some(durable) = &self.durable {
+            if let Some(relay) = &durable.relay {
+                relay.cancel(&durable.id, id);
+            }
         }
     }
 
