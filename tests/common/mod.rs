@@ -6,6 +6,7 @@
 
 pub mod cluster;
 pub mod http;
+pub mod nodes;
 mod streamable;
 
 use ringmcp_testkit::expect;
