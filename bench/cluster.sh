@@ -9,10 +9,13 @@
 #      (legacy sessions and 2026-07-28) and with wrk (an ordinary HTTP client, 2026-07-28);
 #   3. SESSIONS legacy sessions opened through HAProxy by Python's http.client, one node killed
 #      with SIGKILL, every session's next request (bench/cluster_survive.py): how many went on,
-#      how long each one's first request after the kill took, Redis bytes per session.
+#      how long each one's first request after the kill took, Redis bytes per session;
+#   4. resource updates between nodes: 2026-07-28 `subscriptions/listen` streams on one node,
+#      `bump` sent to the other node (over Redis pub/sub) and to the same node (the baseline), for
+#      LISTENERS listeners (default 100 1000 4000): deliveries per second and delivery latency.
 #
 #   bench/cluster.sh [rounds=3] [seconds=5] [sessions=10000]
-#   SECTIONS="cost" bench/cluster.sh 9 5      # only part 1 (cost spread survive: all three)
+#   SECTIONS="cost" bench/cluster.sh 9 5   # only part 1 (cost spread survive notify: all four)
 #
 # Needs redis-server, haproxy and wrk (installed with apt-get when run as root).
 set -euo pipefail
@@ -20,7 +23,7 @@ cd "$(dirname "$0")/.."
 rounds=${1:-3}
 secs=${2:-5}
 sessions=${3:-10000}
-sections=${SECTIONS:-cost spread survive}
+sections=${SECTIONS:-cost spread survive notify}
 
 need() {
     command -v "$1" >/dev/null 2>&1 && return
@@ -184,4 +187,42 @@ python3 bench/cluster_survive.py "$lb" "$rport" "$n2" "$sessions" 200
 fi
 stop "$n1"
 stop "$n3"
+fi
+
+if [[ $sections == *notify* ]]; then
+listeners=${LISTENERS:-100 1000 4000}
+ups=10
+echo "== 4. resource updates between nodes: listen streams on n1 (CPU 0), bump through n2 (CPU 1)"
+echo "   or n1 itself, $ups updates/s, 1 s warm-up + ${secs}s per run (ringmcp-load on CPU 1)"
+p1=7631 p2=7632
+n1=$(node 0 $p1 --cluster "$url" --node-id n1)
+n2=$(node 1 $p2 --cluster "$url" --node-id n2)
+pids+=("$n1" "$n2")
+out=$dir/notify.txt
+for n in $listeners; do
+    for side in cross same; do
+        bump=$p2
+        [ "$side" = same ] && bump=$p1
+        r=$("$T/ringmcp-load" --cpus 1 --addr "127.0.0.1:$p1" --bump-addr "127.0.0.1:$bump" \
+            --transport http --workload listen --connections "$n" --updates-per-sec "$ups" \
+            --warmup 1 --duration "$secs" --json)
+        printf '%s|%s|%s\n' "$n" "$side" "$r" >>"$out"
+    done
+done
+python3 - "$out" "$ups" <<'PY'
+import json, sys
+ups = float(sys.argv[2])
+print(f"{'listeners':>9} {'bump via':9} {'updates':>7} {'deliveries/s':>12} {'expected/s':>10} "
+      f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} errors")
+for line in open(sys.argv[1]):
+    n, side, r = line.rstrip("\n").split("|", 2)
+    r = json.loads(r)
+    lat = r["latency_us"]
+    where = "n2" if side == "cross" else "n1 (same)"
+    print(f"{n:>9} {where:9} {r['updates']:>7} {r['deliveries'] / r['duration_s']:>12.0f} "
+          f"{int(n) * ups:>10.0f} {lat['p50'] / 1000:>8.2f} {lat['p99'] / 1000:>8.2f} "
+          f"{lat['max'] / 1000:>8.2f} {r['errors'] + r['rpc_errors']}")
+PY
+stop "$n1"
+stop "$n2"
 fi

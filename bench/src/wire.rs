@@ -34,7 +34,9 @@ pub enum Workload {
     Ping,
     /// `server/discover` as a stateless 2026-07-28 request.
     Discover,
-    /// Subscribers of `demo://counter` waiting for updates (see `--updates-per-sec`).
+    /// Subscribers of `demo://counter` waiting for updates (see `--updates-per-sec`): legacy
+    /// sessions with `resources/subscribe` over TCP, 2026-07-28 `subscriptions/listen` streams
+    /// over HTTP (a legacy HTTP session would need a GET stream besides).
     Listen,
     /// Connect, initialize, close, as fast as possible.
     Connect,
@@ -211,6 +213,11 @@ pub struct ResponseReader {
     pub session: Option<String>,
 }
 
+/// Whether a listener of `workload` over `transport` holds a 2026-07-28 listen stream.
+pub fn listens_on_stream(transport: Transport, workload: Workload) -> bool {
+    transport == Transport::Http && workload == Workload::Listen
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -232,6 +239,16 @@ impl ResponseReader {
             body: None,
             session: None,
         }
+    }
+
+    /// A reader for a connection set up by [`handshake`]: on a 2026-07-28 listen stream it
+    /// starts inside the chunked body whose head the handshake already read.
+    pub fn after_handshake(transport: Transport, workload: Workload) -> Self {
+        let mut reader = ResponseReader::new(transport);
+        if listens_on_stream(transport, workload) {
+            reader.body = Some((HttpBody::Chunked, false));
+        }
+        reader
     }
 
     /// Feed received bytes; `on_answer` is called once per complete answer. `Err` when the bytes
@@ -337,10 +354,14 @@ impl ResponseReader {
                     self.body = None;
                     return Ok(Some((pos + need, Some(Answer::Response(failed)))));
                 }
-                if has_error(&data[eol + 2..eol + 2 + size]) {
+                let chunk = &data[eol + 2..eol + 2 + size];
+                if has_error(chunk) {
                     *error = true;
                 }
-                Ok(Some((pos + need, None)))
+                // An SSE event carrying a notification (a listen stream's update, a progress
+                // notice ahead of an answer); a stream sends one event a chunk.
+                let notice = is_notification(chunk).then_some(Answer::Notification);
+                Ok(Some((pos + need, notice)))
             }
         }
     }
@@ -382,6 +403,9 @@ pub fn handshake(
     path: &str,
     host: &str,
 ) -> Result<Option<String>, String> {
+    if listens_on_stream(transport, workload) {
+        return listen_stream(stream, path, host).map(|()| None);
+    }
     if !workload.needs_session() {
         return Ok(None);
     }
@@ -421,6 +445,48 @@ pub fn handshake(
         }
     }
     Ok(session)
+}
+
+/// Open a 2026-07-28 `subscriptions/listen` stream for `demo://counter` and wait for its
+/// acknowledgement, so that the listener hears every update sent after set-up.
+fn listen_stream(stream: &mut TcpStream, path: &str, host: &str) -> Result<(), String> {
+    let listen = stateless(msg::request(1, "subscriptions/listen").param(
+        "notifications",
+        json!({ "resourceSubscriptions": ["demo://counter"] }),
+    ))
+    .text();
+    let bytes = frame_with(
+        Transport::Http,
+        path,
+        host,
+        None,
+        Some(("subscriptions/listen", None)),
+        &listen,
+    );
+    stream
+        .write_all(&bytes)
+        .map_err(|e| format!("set-up write: {e}"))?;
+    let mut reader = ResponseReader::new(Transport::Http);
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                "no listen acknowledgement within the set-up read timeout".to_string()
+            }
+            _ => e.to_string(),
+        })?;
+        if n == 0 {
+            return Err("connection closed during set-up".into());
+        }
+        let mut got = None;
+        reader.feed(&buf[..n], |a| got = got.or(Some(a)))?;
+        match got {
+            Some(Answer::Notification) => return Ok(()),
+            // An answer ends the stream: the server refused the listen.
+            Some(Answer::Response(_)) => return Err("subscriptions/listen was refused".into()),
+            None => {}
+        }
+    }
 }
 
 /// The body of a `bump` call (the demo tool that updates `demo://counter` on every shard).
@@ -528,5 +594,21 @@ mod tests {
                 Answer::Response(true)
             ]
         );
+    }
+
+    #[test]
+    fn listen_stream_events_are_notifications() {
+        let update = b"event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\"}\n\n";
+        let mut stream = format!("{:x}\r\n", update.len()).into_bytes();
+        stream.extend_from_slice(update);
+        stream.extend_from_slice(b"\r\n");
+        stream.extend_from_slice(b"f\r\n: keep-alive\n\n\n\r\n");
+        stream.extend_from_slice(&stream.clone());
+        let mut r = ResponseReader::after_handshake(Transport::Http, Workload::Listen);
+        let mut out = Vec::new();
+        for piece in stream.chunks(5) {
+            r.feed(piece, |a| out.push(a)).unwrap();
+        }
+        assert_eq!(out, [Answer::Notification, Answer::Notification]);
     }
 }

@@ -15,6 +15,7 @@
 //! ringmcp-load --addr 127.0.0.1:8080 --transport http --workload echo-modern --connections 256
 //! ringmcp-load --addr 127.0.0.1:7000 --connections 100000 --processes 6 --interval 1 --duration 60
 //! ringmcp-load --addr 127.0.0.1:7000 --workload listen --connections 10000 --updates-per-sec 10
+//! ringmcp-load --addr 127.0.0.1:8081 --bump-addr 127.0.0.1:8082 --transport http --workload listen
 //! ```
 
 use base64::engine::general_purpose::STANDARD;
@@ -90,6 +91,10 @@ struct Args {
     /// listen: resource updates per second (a `bump` call each), measured to every listener.
     #[arg(long, default_value_t = 10.0)]
     updates_per_sec: f64,
+    /// listen: where the updater sends its `bump` calls (default `--addr`); another cluster
+    /// node's address measures delivery between nodes.
+    #[arg(long)]
+    bump_addr: Option<SocketAddr>,
     /// Internal: run as a worker process of a `--processes` run.
     #[arg(long, hide = true)]
     child: bool,
@@ -279,6 +284,7 @@ fn open(
 
 struct Plan {
     transport: Transport,
+    workload: Workload,
     depth: usize,
     warmup: Duration,
     duration: Duration,
@@ -315,7 +321,7 @@ fn worker(
             out: Vec::new(),
             sending: false,
             queued: 0,
-            reader: ResponseReader::new(plan.transport),
+            reader: ResponseReader::after_handshake(plan.transport, plan.workload),
             request,
             closed: false,
         })
@@ -589,6 +595,7 @@ fn run_share(args: &Args, source: Option<IpAddr>, go: Go) -> Result<WorkerResult
         .map(|(conns, cpu)| {
             let plan = Plan {
                 transport: args.transport,
+                workload: args.workload,
                 depth: args.depth,
                 warmup: Duration::from_secs_f64(args.warmup),
                 duration: Duration::from_secs_f64(args.duration),
@@ -629,11 +636,12 @@ fn hist_from_base64(s: &str) -> Result<Histogram<u64>, LoadError> {
 
 /// Sends `bump` at the update rate until the run ends, stamping the clock page before each.
 fn updater(args: &Args, clock: Arc<ClockPage>, stop_at: Instant) -> Result<u64, LoadError> {
-    let mut stream = TcpStream::connect(args.addr).map_err(|e| LoadError::Io("connect", e))?;
+    let addr = args.bump_addr.unwrap_or(args.addr);
+    let mut stream = TcpStream::connect(addr).map_err(|e| LoadError::Io("connect", e))?;
     stream
         .set_nodelay(true)
         .map_err(|e| LoadError::Io("nodelay", e))?;
-    let host = args.addr.to_string();
+    let host = addr.to_string();
     let session = wire::handshake(
         &mut stream,
         args.transport,
@@ -677,8 +685,10 @@ fn sum_over(pids: &[u32], f: fn(u32) -> std::io::Result<u64>) -> u64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    if !args.addr.ip().is_loopback() {
-        return Err(Box::new(LoadError::NotLoopback(args.addr)));
+    for addr in std::iter::once(args.addr).chain(args.bump_addr) {
+        if !addr.ip().is_loopback() {
+            return Err(Box::new(LoadError::NotLoopback(addr)));
+        }
     }
     if args.child {
         let source = Some(IpAddr::V4(args.source_ip));
