@@ -104,6 +104,12 @@ impl Bus {
         *self.on_post.borrow_mut() = Some(Box::new(f));
     }
 
+    /// Publish `msg` on `channel`, at most once (lost while the link is down).
+    fn publish(&self, channel: &str, msg: Value) {
+        self.link
+            .fire(&[Cmd::new("PUBLISH").arg(channel).arg(msg.to_string())]);
+    }
+
     fn heard(&self, items: &[Reply]) {
         if items.first().and_then(Reply::text) != Some("message") {
             return;
@@ -161,9 +167,7 @@ impl Bus {
 impl Broadcast for Bus {
     fn publish(&self, notice: Notice) {
         let Notice::ResourceUpdated(uri) = notice;
-        let payload = json!({"from": self.node, "resource": uri}).to_string();
-        self.link
-            .fire(&[Cmd::new("PUBLISH").arg(&self.all).arg(payload)]);
+        self.publish(&self.all, json!({"from": self.node, "resource": uri}));
     }
 }
 
@@ -180,15 +184,12 @@ impl Relay for Bus {
             }
             Err(e) => msg["error"] = serde_json::to_value(e).unwrap_or(Value::Null),
         }
-        let channel = format!("{}{to}", self.direct);
-        self.link
-            .fire(&[Cmd::new("PUBLISH").arg(channel).arg(msg.to_string())]);
+        self.publish(&format!("{}{to}", self.direct), msg);
     }
 
     fn cancel(&self, session: &str, id: &RequestId) {
         let msg = json!({"from": self.node, "cancel": {"session": session, "id": id.to_value()}});
-        self.link
-            .fire(&[Cmd::new("PUBLISH").arg(&self.all).arg(msg.to_string())]);
+        self.publish(&self.all, msg);
     }
 
     fn post(&self, to: &str, session: &str, principal: Option<&str>, body: &[u8]) {
@@ -197,8 +198,6 @@ impl Relay for Bus {
             "principal": principal,
             "post": String::from_utf8_lossy(body),
         });
-        let channel = format!("{}{to}", self.direct);
-        self.link
-            .fire(&[Cmd::new("PUBLISH").arg(channel).arg(msg.to_string())]);
+        self.publish(&format!("{}{to}", self.direct), msg);
     }
 }

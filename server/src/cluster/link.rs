@@ -198,11 +198,7 @@ impl RedisLink {
     /// from [`Self::on_up`].
     pub(crate) fn send_only(&self, cmds: &[Cmd]) {
         if let Some(conn) = self.conn.borrow().as_ref().filter(|c| c.ready) {
-            conn.outbox.send_raw(|out| {
-                for cmd in cmds {
-                    cmd.write(out);
-                }
-            });
+            write(&conn.outbox, cmds);
         }
     }
 
@@ -215,11 +211,7 @@ impl RedisLink {
         if waiting.len() >= self.config.max_in_flight {
             return Err(StoreError::Overloaded);
         }
-        conn.outbox.send_raw(|out| {
-            for cmd in cmds {
-                cmd.write(out);
-            }
-        });
+        write(&conn.outbox, cmds);
         let slot = Slot::new();
         let sent = self.ticks.get();
         self.last_sent.set(sent);
@@ -331,6 +323,15 @@ impl RedisLink {
         conn.ready = true;
         Ok(conn.lost.clone())
     }
+}
+
+/// Queue `cmds` on a connection's outbox, in order, in one write.
+fn write(outbox: &Outbox, cmds: &[Cmd]) {
+    outbox.send_raw(|out| {
+        for cmd in cmds {
+            cmd.write(out);
+        }
+    });
 }
 
 /// A random factor in [0.5, 1.5), so that nodes that lost Redis together do not reconnect in step.

@@ -31,10 +31,15 @@ struct Claims {
 }
 
 /// Claims in this process's memory, shared by every shard of a node (a retry may reach another
-/// shard than the first attempt did). A mutex guards the map: only retries that bring back a
-/// single-use state take it, for one map operation, so shards do not contend on it in practice.
-/// At most a fixed number of live claims are held; past it a claim fails with
-/// [`StoreError::Full`].
+/// shard than the first attempt did). At most a fixed number of live claims are held; past it a
+/// claim fails with [`StoreError::Full`].
+///
+/// The one lock shards share, and why it stays for now: a claim must be seen by every shard, and
+/// the design's alternative, routing each claim over the mesh to the shard that minted the nonce
+/// (as `/metrics` scrapes travel), costs a cross-core round trip per claim where this costs one
+/// uncontended lock. Only a retry that brings back a state its tool sealed as single-use takes
+/// it, for one map operation, never across an await; no other request touches it. Every other
+/// request path stays lock-free.
 #[derive(Clone)]
 pub struct MemoryOnceStore {
     claims: Arc<Mutex<Claims>>,
