@@ -62,6 +62,11 @@ pub(crate) struct ClusterArgs {
     /// Prefix of every Redis key the cluster writes (several clusters can share one Redis).
     #[arg(long, default_value = "ringmcp", env = "RINGMCP_REDIS_KEY_PREFIX")]
     redis_key_prefix: String,
+    /// About how many notices (resource updates) the cluster keeps in Redis: how far back a
+    /// legacy GET stream resumes with `Last-Event-ID` on another node, and how many a node that
+    /// lost Redis for a while catches up on.
+    #[arg(long, default_value_t = 10_000, env = "RINGMCP_REDIS_NOTICE_LOG")]
+    redis_notice_log: usize,
 }
 
 impl ClusterArgs {
@@ -92,6 +97,7 @@ impl ClusterArgs {
         config.command_timeout = Duration::from_millis(self.redis_timeout_ms.max(1));
         config.max_in_flight = self.redis_max_in_flight.max(1);
         config.key_prefix = self.redis_key_prefix.clone();
+        config.notice_log = self.redis_notice_log.max(1);
         Ok(Some(config))
     }
 }

@@ -274,6 +274,11 @@ impl HttpClient {
     /// The next SSE event of a streaming (chunked) response whose head was read; comments skipped.
     /// Events are taken from the stream's text wherever chunks split it.
     pub fn next_event(&mut self) -> Option<SseEvent> {
+        self.try_next_event().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::next_event`], saying why none came (a read timeout between chunks, say).
+    pub fn try_next_event(&mut self) -> Result<Option<SseEvent>, String> {
         loop {
             while let Some(end) = self.sse.find("\n\n") {
                 let block: String = self.sse.drain(..end + 2).collect();
@@ -294,10 +299,12 @@ impl HttpClient {
                     }
                 }
                 if has_data {
-                    return Some(ev);
+                    return Ok(Some(ev));
                 }
             }
-            let chunk = self.read_chunk()?;
+            let Some(chunk) = self.try_chunk()? else {
+                return Ok(None);
+            };
             self.sse.push_str(&String::from_utf8_lossy(&chunk));
         }
     }

@@ -1,32 +1,39 @@
 //! [`Bus`]: what one node tells the others, over Redis pub/sub on each shard's link (RESP3 lets a
 //! connection subscribe and still run commands). Two kinds of message:
 //!
-//! - notices (a resource changed) go to `<prefix>:bus`, which every shard of every node hears;
-//!   a shard delivers a notice of another node to its own subscribers and listeners (its own
-//!   node's notices already reached every shard over the mesh);
-//!   cancellations (`notifications/cancelled` for a request no shard of the receiving node
+//! - notices (a resource changed) are stored in the cluster's log and published, with their
+//!   position, on `<prefix>:bus` (see `notices.rs`), which every shard of every node hears, its
+//!   own node's included; a shard delivers each to its own subscribers and listeners, once:
+//!   positions only grow, and one at or below the last heard is dropped. After a reconnect the
+//!   shard reads the notices it missed from the log before it hears new ones, so a notice
+//!   published while its connection was down still arrives, in order;
+//! - cancellations (`notifications/cancelled` for a request no shard of the receiving node
 //!   runs) travel the same way, and the shard holding the session cancels it if it runs there;
 //! - a client's answer to a request another node sent (elicitation, sampling, roots) goes to
 //!   `<prefix>:bus:<node>:<shard>`, the channel of the shard that awaits it, named by the
 //!   request's id, and so does a 2024-11-05 `POST /messages` for a stream another node holds
 //!   (its session id names that node and shard).
 //!
-//! Delivery is at most once: a message published while a link is down is lost (a request that
-//! awaited an answer times out as it would without one). The bus carries bytes between shards
+//! Everything but notices is delivered at most once: a message published while a link is down is
+//! lost (a request that awaited an answer times out as it would without one). The bus carries bytes between shards
 //! of different nodes; what a notice or an answer means stays with the shard and the HTTP layer.
 
 use super::link::RedisLink;
+use super::notices::{self, RedisNoticeLog};
 use super::resp::{Cmd, Reply};
 use crate::service::{ClientAnswer, Relay};
-use crate::store::{Broadcast, Notice};
+use crate::store::{LogPos, LoggedNotice, Notice, NoticeLog};
 use ringmcp_proto::jsonrpc::{ErrorObject, RequestId};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-/// Hears notices of other nodes.
-type NoticeListener = Box<dyn Fn(Notice)>;
+/// Notices read from the log per command while catching up.
+const CATCH_UP_PAGE: usize = 1000;
+
+/// Hears notices, with their place in the log.
+type NoticeListener = Box<dyn Fn(&Notice, LogPos)>;
 
 /// Hears answers relayed to this shard: the session's id, the request's id, the answer.
 type AnswerListener = Box<dyn Fn(&str, &RequestId, ClientAnswer)>;
@@ -47,6 +54,13 @@ pub(crate) struct Bus {
     node: String,
     /// `<node>:<shard>`.
     origin: String,
+    log: Rc<RedisNoticeLog>,
+    /// The newest notice delivered (`None` until the log's newest position is known).
+    seen: Cell<Option<LogPos>>,
+    /// While the missed notices are read after a reconnect: those heard meanwhile.
+    catching_up: RefCell<Option<Vec<LoggedNotice>>>,
+    /// Which reconnect the running catch-up is for (a newer one takes over its buffer).
+    catch_ups: Cell<u64>,
     on_notice: RefCell<Option<NoticeListener>>,
     on_answer: RefCell<Option<AnswerListener>>,
     on_cancel: RefCell<Option<CancelListener>>,
@@ -54,14 +68,30 @@ pub(crate) struct Bus {
 }
 
 impl Bus {
-    /// Shard `shard` of node `node`, on `link`: subscribes at every (re)connection.
-    pub(crate) fn new(link: Rc<RedisLink>, prefix: &str, node: &str, shard: usize) -> Rc<Self> {
+    /// The channel every shard of every node hears, under `prefix`.
+    pub(crate) fn channel(prefix: &str) -> String {
+        format!("{prefix}:bus")
+    }
+
+    /// Shard `shard` of node `node`, on `link`, hearing notices of `log`: subscribes, and
+    /// catches up on the log, at every (re)connection.
+    pub(crate) fn new(
+        link: Rc<RedisLink>,
+        log: Rc<RedisNoticeLog>,
+        prefix: &str,
+        node: &str,
+        shard: usize,
+    ) -> Rc<Self> {
         let bus = Rc::new(Bus {
             link: link.clone(),
-            all: format!("{prefix}:bus"),
+            all: Self::channel(prefix),
             direct: format!("{prefix}:bus:"),
             node: node.to_string(),
             origin: format!("{node}:{shard}"),
+            log,
+            seen: Cell::new(None),
+            catching_up: RefCell::new(None),
+            catch_ups: Cell::new(0),
             on_notice: RefCell::new(None),
             on_answer: RefCell::new(None),
             on_cancel: RefCell::new(None),
@@ -73,6 +103,7 @@ impl Bus {
                 let mine = format!("{}{}", bus.direct, bus.origin);
                 bus.link
                     .send_only(&[Cmd::new("SUBSCRIBE").arg(&bus.all).arg(mine)]);
+                bus.catch_up();
             }
         });
         let weak = Rc::downgrade(&bus);
@@ -84,8 +115,8 @@ impl Bus {
         bus
     }
 
-    /// Hear the notices of other nodes.
-    pub(crate) fn on_notice(&self, f: impl Fn(Notice) + 'static) {
+    /// Hear the notices of every node, each once, in the log's order.
+    pub(crate) fn on_notice(&self, f: impl Fn(&Notice, LogPos) + 'static) {
         *self.on_notice.borrow_mut() = Some(Box::new(f));
     }
 
@@ -120,6 +151,13 @@ impl Bus {
         ) else {
             return;
         };
+        if channel == self.all && !payload.starts_with('{') {
+            match notices::published(payload) {
+                Some((pos, notice)) => self.heard_notice(pos, notice),
+                None => tracing::debug!(payload, "unreadable notice on the bus"),
+            }
+            return;
+        }
         let Ok(msg) = serde_json::from_str::<Value>(payload) else {
             tracing::debug!(channel, "unreadable bus message");
             return;
@@ -127,9 +165,6 @@ impl Bus {
         if channel == self.all {
             if msg["from"].as_str() == Some(self.node.as_str()) {
                 return;
-            }
-            if let (Some(uri), Some(f)) = (msg["resource"].as_str(), &*self.on_notice.borrow()) {
-                f(Notice::ResourceUpdated(uri.to_string()));
             }
             let cancel = &msg["cancel"];
             if let (Some(session), Some(id), Some(f)) = (
@@ -164,10 +199,80 @@ impl Bus {
     }
 }
 
-impl Broadcast for Bus {
-    fn publish(&self, notice: Notice) {
-        let Notice::ResourceUpdated(uri) = notice;
-        self.publish(&self.all, json!({"from": self.node, "resource": uri}));
+/// Notices: heard live, or read from the log after a reconnect.
+impl Bus {
+    fn heard_notice(&self, pos: LogPos, notice: Notice) {
+        if let Some(held) = self.catching_up.borrow_mut().as_mut() {
+            held.push((pos, notice));
+            return;
+        }
+        self.deliver(pos, &notice);
+    }
+
+    /// Deliver a notice unless one at or after its place was delivered already.
+    fn deliver(&self, pos: LogPos, notice: &Notice) {
+        if self.seen.get().is_some_and(|seen| pos <= seen) {
+            return;
+        }
+        self.seen.set(Some(pos));
+        if let Some(f) = &*self.on_notice.borrow() {
+            f(notice, pos);
+        }
+    }
+
+    /// Read what the log holds after the last notice delivered, holding back the notices heard
+    /// meanwhile, then deliver those. The first time, there is nothing to catch up on: the
+    /// log's newest position is only noted.
+    fn catch_up(self: &Rc<Self>) {
+        let run = self.catch_ups.get() + 1;
+        self.catch_ups.set(run);
+        self.catching_up.borrow_mut().get_or_insert_with(Vec::new);
+        let bus = self.clone();
+        glommio::spawn_local(async move {
+            let read = bus.read_missed().await;
+            if bus.catch_ups.get() != run {
+                // A newer connection's catch-up delivers what was held.
+                return;
+            }
+            if let Err(e) = read {
+                tracing::warn!(error = %e, "notices missed while disconnected not read");
+            }
+            let held = bus.catching_up.borrow_mut().take().unwrap_or_default();
+            for (pos, notice) in held {
+                bus.deliver(pos, &notice);
+            }
+        })
+        .detach();
+    }
+
+    async fn read_missed(&self) -> Result<(), crate::store::StoreError> {
+        let Some(mut last) = self.seen.get() else {
+            let newest = self.log.newest().await?;
+            // Notices held meanwhile were published after this shard subscribed, even those
+            // the log placed before `newest`: they are delivered, so start from them.
+            if self.catching_up.borrow().as_ref().is_none_or(Vec::is_empty) {
+                self.seen
+                    .set(Some(newest.unwrap_or(LogPos { ms: 0, seq: 0 })));
+            }
+            return Ok(());
+        };
+        loop {
+            let page = self.log.after(last, CATCH_UP_PAGE).await?;
+            let full = page.len() == CATCH_UP_PAGE;
+            if !page.is_empty() {
+                tracing::info!(
+                    notices = page.len(),
+                    "notices missed while disconnected, read from the log"
+                );
+            }
+            for (pos, notice) in page {
+                last = pos;
+                self.deliver(pos, &notice);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
     }
 }
 

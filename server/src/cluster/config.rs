@@ -201,6 +201,9 @@ pub struct ClusterConfig {
     /// A reply that takes longer than this marks the connection dead: its commands fail with 503
     /// and the link reconnects.
     pub command_timeout: Duration,
+    /// About how many notices the cluster's log keeps (Redis trims it near this length): how far
+    /// back a legacy GET stream can resume, and a reconnecting node can catch up.
+    pub notice_log: usize,
 }
 
 impl ClusterConfig {
@@ -215,6 +218,7 @@ impl ClusterConfig {
             key_prefix: "ringmcp".into(),
             max_in_flight: 4096,
             command_timeout: Duration::from_secs(2),
+            notice_log: 10_000,
         })
     }
 }

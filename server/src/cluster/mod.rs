@@ -2,8 +2,9 @@
 //! what must outlive a node kept in Redis. Each shard dials its own Redis connection through its
 //! net ring ([`RedisLink`], spoken by [`RedisConn`]: RESP3, pipelined, a bounded queue, reconnect
 //! with back-off) and keeps legacy sessions there through [`RedisSessionStore`] and spent
-//! single-use request states through [`RedisOnceStore`], implementations of the store seams; [`Bus`] carries resource notices and clients' answers between nodes over
-//! Redis pub/sub. The node's id is leased in Redis so two live nodes never share it.
+//! single-use request states through [`RedisOnceStore`], implementations of the store seams;
+//! [`RedisNoticeLog`] stores each notice once and [`Bus`] carries notices and clients' answers
+//! between nodes over Redis pub/sub. The node's id is leased in Redis so two live nodes never share it.
 //!
 //! This layer implements seams of [`crate::store`] over the net ring; it must not know HTTP,
 //! the engine or the SDK. Nothing here runs unless the server is started with a
@@ -14,6 +15,7 @@ mod config;
 mod conn;
 mod lease;
 mod link;
+mod notices;
 mod once;
 mod resp;
 mod sessions;
@@ -24,6 +26,7 @@ pub(crate) use conn::RedisConn;
 pub use lease::JoinError;
 pub(crate) use lease::Lease;
 pub(crate) use link::RedisLink;
+pub(crate) use notices::RedisNoticeLog;
 pub(crate) use once::RedisOnceStore;
 pub(crate) use sessions::RedisSessionStore;
 
@@ -48,6 +51,8 @@ pub(crate) struct ShardCluster {
     pub(crate) sessions: Rc<RedisSessionStore>,
     /// Spent single-use request states, in Redis so that every node refuses a second use.
     pub(crate) once: Rc<RedisOnceStore>,
+    /// The cluster's log of notices, which carries them to every shard of every node.
+    pub(crate) notices: Rc<RedisNoticeLog>,
     /// Notices and relayed answers to and from the other nodes.
     pub(crate) bus: Rc<Bus>,
 }
@@ -86,9 +91,17 @@ impl ClusterPlan {
         });
         let sessions = RedisSessionStore::new(link.clone(), &self.config.key_prefix, session_ttl);
         let once = RedisOnceStore::new(link.clone(), &self.config.key_prefix);
+        let prefix = &self.config.key_prefix;
+        let notices = RedisNoticeLog::new(
+            link.clone(),
+            prefix,
+            &Bus::channel(prefix),
+            self.config.notice_log,
+        );
         let bus = Bus::new(
             link.clone(),
-            &self.config.key_prefix,
+            notices.clone(),
+            prefix,
             &self.config.node_id,
             shard,
         );
@@ -96,6 +109,7 @@ impl ClusterPlan {
             link,
             sessions,
             once,
+            notices,
             bus,
         }
     }

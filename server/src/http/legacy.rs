@@ -183,7 +183,11 @@ impl HttpService {
             return;
         };
         stream.begin_stream();
-        replay.attach(stream.clone(), last_event_id);
+        let session = Rc::downgrade(&hs.session);
+        let wants = Box::new(move |notice: &crate::store::Notice| {
+            session.upgrade().is_some_and(|s| s.wants(notice))
+        });
+        replay.attach(stream.clone(), last_event_id, wants);
         let weak_replay = Rc::downgrade(&replay);
         let weak_hs = Rc::downgrade(hs);
         let weak_stream = Rc::downgrade(stream);

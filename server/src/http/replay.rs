@@ -1,78 +1,161 @@
 //! [`ReplayStream`]: the standing SSE stream of a legacy HTTP session. Messages that belong to no
-//! request (resource updates, listen notifications) are appended to the session's stream in the
-//! [`EventStore`], which numbers them, and written to the open GET stream under that id, so that a
-//! client reconnecting with `Last-Event-ID` (to this node or, with a shared store, another) gets
-//! what it missed, and messages sent while no GET stream is open are not lost either.
+//! request (resource updates) are numbered so that a client reconnecting with `Last-Event-ID`
+//! gets what it missed, and messages sent while no GET stream is open are not lost either:
+//!
+//! - on one node they are appended to the session's stream in the [`EventStore`], which numbers
+//!   them, and written to the open GET stream under that id;
+//! - in a cluster each notice is already stored once, in the [`NoticeLog`]: the event's id is
+//!   the stream's tag and the notice's position, nothing more is stored per session, and a
+//!   resumption on any node reads the log after that position through the session's
+//!   subscriptions. The copies of a session on several nodes all hear the same notices, so
+//!   none of them appends anything: they cannot write an event twice.
+//!
+//! Either way a stream writes each event once: while the missed events are read, live ones are
+//! held back, and an event at or before the last one written is dropped.
 
 use super::exchange::Exchange;
 use crate::service::{MsgKind, Outlet};
-use crate::store::{EventStore, Lookup, StoredEvent};
-use std::cell::RefCell;
+use crate::store::{EventStore, LogPos, LoggedNotice, Lookup, Notice, NoticeLog, StoredEvent};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-/// A session's unsolicited messages: kept in the event store, sent on the GET stream if open.
+/// Which notices of the log a session's stream carries (those it subscribed to).
+pub(crate) type Wants = Box<dyn Fn(&Notice) -> bool>;
+
+/// Logged events held back while a resumption reads the log: each position and its message.
+type Held = Vec<(LogPos, Vec<u8>)>;
+
+/// The stream the events go to, and what it has been sent of the log.
+#[derive(Default)]
+struct Live {
+    current: RefCell<Option<Rc<Exchange>>>,
+    /// The newest logged event written on `current`.
+    last: Cell<Option<LogPos>>,
+    /// While missed logged events are read: those that arrived meanwhile, in order.
+    held: RefCell<Option<Held>>,
+}
+
+/// A session's unsolicited messages: numbered, sent on the GET stream if open.
 pub(crate) struct ReplayStream {
     /// The stream's name in the store (the session id).
     name: Rc<str>,
     events: Rc<dyn EventStore>,
-    current: Rc<RefCell<Option<Rc<Exchange>>>>,
+    /// The cluster's log of notices, when there is one.
+    log: Option<Rc<dyn NoticeLog>>,
+    /// Starts the id of each logged event: says which stream it is of (a hash of the name).
+    tag: String,
+    /// Events one resumption from the log writes at most (the newest are kept).
+    max_replay: usize,
+    live: Rc<Live>,
 }
 
 impl ReplayStream {
-    /// The stream `name` of `events`.
-    pub(crate) fn new(name: &str, events: Rc<dyn EventStore>) -> Self {
+    /// The stream `name`: numbered by `events`, or by `log` for the notices it carries.
+    /// `max_replay` bounds what a resumption from the log writes.
+    pub(crate) fn new(
+        name: &str,
+        events: Rc<dyn EventStore>,
+        log: Option<Rc<dyn NoticeLog>>,
+        max_replay: usize,
+    ) -> Self {
         ReplayStream {
             name: Rc::from(name),
             events,
-            current: Rc::new(RefCell::new(None)),
+            log,
+            tag: format!("{:08x}", fnv1a(name.as_bytes())),
+            max_replay,
+            live: Rc::default(),
         }
     }
 
-    /// Make `stream` the session's GET stream, first replaying every kept event after
-    /// `last_event_id`. The previous stream, if any, is finished.
-    pub(crate) fn attach(&self, stream: Rc<Exchange>, last_event_id: Option<&str>) {
+    /// Make `stream` the session's GET stream, first replaying every event after
+    /// `last_event_id` (of the log's, those `wants` keeps). The previous stream, if any, is
+    /// finished.
+    pub(crate) fn attach(&self, stream: Rc<Exchange>, last_event_id: Option<&str>, wants: Wants) {
         let Some(last) = last_event_id else {
-            self.go_live(stream);
+            self.live.go_live(stream, None);
             return;
         };
+        if let (Some(log), Some(pos)) = (&self.log, self.logged_pos(last)) {
+            self.resume_from_log(log.clone(), stream, pos, wants);
+            return;
+        }
         match self.events.after(&self.name, last).now() {
             Ok(found) => {
                 replay(&stream, found);
-                self.go_live(stream);
+                self.live.go_live(stream, None);
             }
             Err(later) => {
                 // A store on the network: the stream goes live once its history is written, so
                 // the client sees events in order. Events appended while the history is on its
                 // way reach the store but not this stream; the client gets them on its next
                 // reconnect with the last id it saw.
-                let current = self.current.clone();
+                let live = self.live.clone();
                 glommio::spawn_local(async move {
                     replay(&stream, later.await);
-                    if let Some(old) = current.replace(Some(stream)) {
-                        old.finish();
-                    }
+                    live.go_live(stream, None);
                 })
                 .detach();
             }
         }
     }
 
-    fn go_live(&self, stream: Rc<Exchange>) {
-        if let Some(old) = self.current.replace(Some(stream)) {
-            old.finish();
-        }
+    /// The position in an event id this stream wrote for a logged notice.
+    fn logged_pos(&self, id: &str) -> Option<LogPos> {
+        let (tag, pos) = id.split_once(':')?;
+        (tag == self.tag).then(|| pos.parse().ok()).flatten()
+    }
+
+    /// Write what the log holds after `pos` that `wants` keeps, then go live. Notices heard in
+    /// the meantime are held and written after, each once.
+    fn resume_from_log(
+        &self,
+        log: Rc<dyn NoticeLog>,
+        stream: Rc<Exchange>,
+        pos: LogPos,
+        wants: Wants,
+    ) {
+        self.live.go_live(stream.clone(), Some(pos));
+        *self.live.held.borrow_mut() = Some(Vec::new());
+        let found = log.after(pos, usize::MAX);
+        let (live, tag, max) = (self.live.clone(), self.tag.clone(), self.max_replay);
+        glommio::spawn_local(async move {
+            let missed = match found.await {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::warn!(error = %e, "events missed while disconnected not replayed");
+                    Vec::new()
+                }
+            };
+            if !live.is_current(&stream) {
+                return;
+            }
+            let mut kept: Vec<LoggedNotice> =
+                missed.into_iter().filter(|(_, n)| wants(n)).collect();
+            let drop = kept.len().saturating_sub(max);
+            for (pos, notice) in kept.drain(..).skip(drop) {
+                let mut data = Vec::with_capacity(96);
+                notice.write_notification(&mut data);
+                live.write_logged(&tag, pos, &data);
+            }
+            let held = live.held.borrow_mut().take().unwrap_or_default();
+            for (pos, data) in held {
+                live.write_logged(&tag, pos, &data);
+            }
+        })
+        .detach();
     }
 
     /// The open GET stream, if any.
     pub(crate) fn current(&self) -> Option<Rc<Exchange>> {
-        self.current.borrow().clone().filter(|s| !s.is_done())
+        self.live.current.borrow().clone().filter(|s| !s.is_done())
     }
 
     /// Forget the stream if it is `stream`.
     pub(crate) fn detach(&self, stream: &Rc<Exchange>) {
-        let mut current = self.current.borrow_mut();
-        if current.as_ref().is_some_and(|c| Rc::ptr_eq(c, stream)) {
-            *current = None;
+        if self.live.is_current(stream) {
+            *self.live.current.borrow_mut() = None;
+            *self.live.held.borrow_mut() = None;
         }
     }
 
@@ -80,6 +163,44 @@ impl ReplayStream {
     pub(crate) fn remove(&self) {
         self.events.remove(&self.name);
     }
+}
+
+impl Live {
+    /// `stream` is now the one written, having been sent the log up to `last`; the previous one
+    /// is finished.
+    fn go_live(&self, stream: Rc<Exchange>, last: Option<LogPos>) {
+        self.last.set(last);
+        *self.held.borrow_mut() = None;
+        if let Some(old) = self.current.replace(Some(stream)) {
+            old.finish();
+        }
+    }
+
+    fn is_current(&self, stream: &Rc<Exchange>) -> bool {
+        self.current
+            .borrow()
+            .as_ref()
+            .is_some_and(|c| Rc::ptr_eq(c, stream))
+    }
+
+    /// Write a logged event unless the stream has had it (or a later one).
+    fn write_logged(&self, tag: &str, pos: LogPos, data: &[u8]) {
+        if self.last.get().is_some_and(|last| pos <= last) {
+            return;
+        }
+        let stream = self.current.borrow().clone().filter(|s| !s.is_done());
+        if let Some(stream) = stream {
+            stream.event_with_id(&format!("{tag}:{pos}"), data);
+            self.last.set(Some(pos));
+        }
+    }
+}
+
+/// 32-bit FNV-1a: the same tag for the same stream on every node and every build.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// Write stored events (or say why they could not be read) on `stream`.
@@ -111,9 +232,9 @@ impl Outlet for ReplayStream {
                 }
             }
             Lookup::Later(id) => {
-                let current = self.current.clone();
+                let live = self.live.clone();
                 glommio::spawn_local(async move {
-                    let stream = current.borrow().clone().filter(|s| !s.is_done());
+                    let stream = live.current.borrow().clone().filter(|s| !s.is_done());
                     match (id.await, stream) {
                         (Ok(id), Some(stream)) => stream.event_with_id(&id, &data),
                         (Err(e), Some(stream)) => {
@@ -126,6 +247,20 @@ impl Outlet for ReplayStream {
                 .detach();
             }
         }
+    }
+
+    fn send_logged(&self, pos: LogPos, write: &mut dyn FnMut(&mut Vec<u8>)) {
+        if self.current().is_none() {
+            // The log has it: a resumption reads it from there.
+            return;
+        }
+        let mut data = Vec::with_capacity(96);
+        write(&mut data);
+        if let Some(held) = self.live.held.borrow_mut().as_mut() {
+            held.push((pos, data));
+            return;
+        }
+        self.live.write_logged(&self.tag, pos, &data);
     }
 
     fn is_closed(&self) -> bool {

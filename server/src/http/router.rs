@@ -15,7 +15,7 @@ use crate::auth::Principal;
 use crate::engine::McpService;
 use crate::netring::Outbox;
 use crate::service::Relay;
-use crate::store::{EventStore, MemoryEventStore, SessionStore};
+use crate::store::{EventStore, MemoryEventStore, NoticeLog, SessionStore};
 use ringmcp_proto::framing::http::{HttpLimits, HttpRequest, Method};
 use ringmcp_proto::jsonrpc::{self, ErrorObject, RequestId};
 use ringmcp_proto::streamable_http::{self, single_request, with_trace_headers, PostRoute};
@@ -39,6 +39,8 @@ pub(crate) struct HttpService {
     pub(super) node: Option<Rc<str>>,
     /// Carries clients' answers to the node that awaits them (cluster mode).
     pub(super) relay: Option<Rc<dyn Relay>>,
+    /// The cluster's log of notices, from which GET streams resume (cluster mode).
+    pub(super) log: Option<Rc<dyn NoticeLog>>,
     pub(super) shard: usize,
     pub(super) forwarding: Forwarding,
     pub(super) security: Security,
@@ -55,6 +57,8 @@ pub(crate) struct SessionHome {
     pub(crate) node: Option<Rc<str>>,
     /// Carries clients' answers to requests other nodes sent.
     pub(crate) relay: Option<Rc<dyn Relay>>,
+    /// The cluster's log of notices: GET streams resume from it on any node.
+    pub(crate) log: Option<Rc<dyn NoticeLog>>,
 }
 
 fn json_body(id: Option<&RequestId>, e: &ErrorObject) -> Vec<u8> {
@@ -82,6 +86,7 @@ impl HttpService {
             store: home.store,
             node: home.node,
             relay: home.relay,
+            log: home.log,
             shard,
             forwarding: Forwarding::new(mesh),
             security: Security::new(),

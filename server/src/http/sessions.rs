@@ -99,7 +99,12 @@ impl HttpService {
         let (transport, extra) = transport();
         let (notify, replay, stream): (Rc<dyn Outlet>, _, _) = match transport {
             Transport::Streamable => {
-                let replay = Rc::new(ReplayStream::new(&id, self.events.clone()));
+                let replay = Rc::new(ReplayStream::new(
+                    &id,
+                    self.events.clone(),
+                    self.log.clone(),
+                    self.config.replay_events,
+                ));
                 (replay.clone(), Some(replay), None)
             }
             Transport::Sse(stream) => (stream.clone(), None, Some(stream)),
@@ -342,7 +347,12 @@ impl HttpService {
             self.mark_used(id, &hs);
             return Ok(hs);
         }
-        let replay = Rc::new(ReplayStream::new(id, self.events.clone()));
+        let replay = Rc::new(ReplayStream::new(
+            id,
+            self.events.clone(),
+            self.log.clone(),
+            self.config.replay_events,
+        ));
         let notify: Rc<dyn Outlet> = replay.clone();
         let durable =
             Durable::new(self.store.clone(), id, principal.cloned()).relayed(self.relay.clone());

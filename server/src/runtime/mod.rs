@@ -15,7 +15,7 @@ use crate::http::{HttpConfig, HttpPort, HttpService, SessionHome};
 use crate::mesh::Mesh;
 use crate::netring::{DriverConfig, EventFd, NetDriver, ShardIo, ShardSignal, Source, Wire};
 use crate::sdk::Registry;
-use crate::service::{Relay, ShardCtx, ShardMsg};
+use crate::service::{Relay, ShardCtx};
 use crate::store::{LocalSessions, MemoryOnceStore, OnceStore, DEFAULT_MAX_CLAIMS};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
@@ -412,12 +412,19 @@ async fn shard_main(
     });
     let home = match &cluster {
         Some((c, _, node)) => {
-            // Notices published here reach the other nodes, and theirs reach this shard.
-            ctx.add_broadcast(c.bus.clone());
+            // Notices published here go through the log, which every shard of every node hears
+            // (this one included); one the log cannot take is delivered on this node alone.
+            ctx.set_notice_log(c.notices.clone());
             let weak = Rc::downgrade(&ctx);
-            c.bus.on_notice(move |notice| {
+            c.bus.on_notice(move |notice, pos| {
                 if let Some(ctx) = weak.upgrade() {
-                    ctx.on_mesh(ShardMsg::Notice(notice));
+                    ctx.deliver_logged(notice, pos);
+                }
+            });
+            let weak = Rc::downgrade(&ctx);
+            c.notices.on_unlogged(move |notice| {
+                if let Some(ctx) = weak.upgrade() {
+                    ctx.publish_unlogged(notice);
                 }
             });
             let relay: Rc<dyn Relay> = c.bus.clone();
@@ -425,12 +432,14 @@ async fn shard_main(
                 store: c.sessions.clone(),
                 node: Some(node.clone()),
                 relay: Some(relay),
+                log: Some(c.notices.clone()),
             }
         }
         None => SessionHome {
             store: Rc::new(LocalSessions),
             node: None,
             relay: None,
+            log: None,
         },
     };
     let http = http.map(|cfg| HttpService::new(service.clone(), cfg, http_port, home, draining));

@@ -5,6 +5,7 @@
 //! holds the connection.
 
 use crate::netring::Outbox;
+use crate::store::LogPos;
 
 /// What a message is, so that an HTTP exchange can choose between JSON and SSE and know when its
 /// response is complete.
@@ -31,6 +32,13 @@ pub trait Outlet {
     /// response here, so the client's connection is not held open for an answer that never
     /// comes; a connection's outbox has nothing to do.
     fn unanswered(&self) {}
+    /// Queue one notification that has a place in the cluster's log of notices (a resource
+    /// update). A resumable stream numbers its event by `pos`; every other outlet sends it as
+    /// any notification.
+    fn send_logged(&self, pos: LogPos, write: &mut dyn FnMut(&mut Vec<u8>)) {
+        let _ = pos;
+        self.send(MsgKind::Notification, write);
+    }
 }
 
 impl Outlet for Outbox {

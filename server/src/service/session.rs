@@ -3,6 +3,7 @@
 
 use super::cancel::CancelToken;
 use super::outlet::{MsgKind, Outlet};
+use crate::store::{LogPos, Notice};
 use ringmcp_proto::session::LegacySession;
 use ringmcp_proto::types::SubscriptionFilter;
 use ringmcp_proto::ErrorObject;
@@ -161,12 +162,21 @@ impl Session {
         reply.map(|r| r.fulfil(answer)).is_some()
     }
 
-    /// Send a message that belongs to no request; dropped when no outlet is attached.
-    pub fn notify(&self, kind: MsgKind, write: &mut dyn FnMut(&mut Vec<u8>)) {
+    /// Send a notification that belongs to no request (`pos`: its place in the cluster's log of
+    /// notices, if it has one); dropped when no outlet is attached.
+    pub fn notify(&self, pos: Option<LogPos>, write: &mut dyn FnMut(&mut Vec<u8>)) {
         let outlet = self.notify.borrow().clone();
-        if let Some(o) = outlet {
-            o.send(kind, write);
+        match (outlet, pos) {
+            (Some(o), Some(pos)) => o.send_logged(pos, write),
+            (Some(o), None) => o.send(MsgKind::Notification, write),
+            (None, _) => {}
         }
+    }
+
+    /// Whether `notice` is for this session (it subscribed to the resource).
+    pub(crate) fn wants(&self, notice: &Notice) -> bool {
+        let Notice::ResourceUpdated(uri) = notice;
+        self.subscriptions.borrow().contains(uri)
     }
 
     /// Whether unsolicited messages currently go anywhere.

@@ -1,13 +1,15 @@
 //! [`ShardCtx`]: what the protocol engine of one shard shares between its connections: the dirty
 //! list, the subscriber index, the [`Broadcast`] that carries resource updates to the other
 //! shards, and the shard's [`ShardMsg`] port on the mesh (broadcasts and `/metrics` scrapes).
+//! In a cluster, notices go through the [`NoticeLog`] instead, and come back to every shard
+//! numbered, so that a legacy GET stream can number its events by the log's positions.
 
 use super::outlet::MsgKind;
 use super::session::Session;
 use crate::mesh::MeshPort;
 use crate::metrics::{ShardMetrics, Snapshot};
 use crate::netring::ShardSignal;
-use crate::store::{Broadcast, Notice};
+use crate::store::{Broadcast, LogPos, Notice, NoticeLog};
 use ringmcp_proto::jsonrpc;
 use std::task::Waker;
 
@@ -57,6 +59,8 @@ pub struct ShardCtx {
     mesh: RefCell<Option<Rc<dyn MeshPort<ShardMsg>>>>,
     /// Who carries notices beyond this shard: the mesh, and in a cluster the other nodes.
     broadcast: RefCell<Vec<Rc<dyn Broadcast>>>,
+    /// The cluster's log of notices, which carries them to every shard of every node.
+    log: RefCell<Option<Rc<dyn NoticeLog>>>,
     inflight: Cell<usize>,
     /// This shard's counters (shared with the net ring, which counts connections and bytes).
     pub metrics: Rc<ShardMetrics>,
@@ -83,6 +87,7 @@ impl ShardCtx {
             listeners: RefCell::new(Vec::new()),
             mesh: RefCell::new(None),
             broadcast: RefCell::new(Vec::new()),
+            log: RefCell::new(None),
             inflight: Cell::new(0),
             metrics: Rc::default(),
             stopping: Cell::new(false),
@@ -97,9 +102,15 @@ impl ShardCtx {
         *self.mesh.borrow_mut() = Some(mesh);
     }
 
-    /// Notices published on this shard also go through `broadcast` (the other nodes of a cluster).
-    pub(crate) fn add_broadcast(&self, broadcast: Rc<dyn Broadcast>) {
+    /// Notices published on this shard also go through `broadcast`.
+    fn add_broadcast(&self, broadcast: Rc<dyn Broadcast>) {
         self.broadcast.borrow_mut().push(broadcast);
+    }
+
+    /// Publish notices through `log`, which numbers them and carries them to every shard of every
+    /// node, this one included (see [`Self::deliver_logged`]).
+    pub(crate) fn set_notice_log(&self, log: Rc<dyn NoticeLog>) {
+        *self.log.borrow_mut() = Some(log);
     }
 
     fn mesh(&self) -> Option<Rc<dyn MeshPort<ShardMsg>>> {
@@ -109,7 +120,7 @@ impl ShardCtx {
     /// A message from another shard.
     pub fn on_mesh(&self, msg: ShardMsg) {
         match msg {
-            ShardMsg::Notice(Notice::ResourceUpdated(uri)) => self.deliver_resource_updated(&uri),
+            ShardMsg::Notice(notice) => self.deliver(&notice, None),
             ShardMsg::MetricsRequest { from, ticket } => {
                 if let Some(mesh) = self.mesh() {
                     let snapshot = Box::new(self.snapshot());
@@ -145,13 +156,30 @@ impl ShardCtx {
         self.listeners.borrow_mut().push(Rc::downgrade(session));
     }
 
-    /// Deliver an update locally and broadcast it to every other shard.
+    /// Deliver an update to every shard: through the cluster's log when there is one (it comes
+    /// back to this shard numbered), here and over the mesh otherwise.
     pub fn publish_resource_updated(&self, uri: &str) {
-        self.deliver_resource_updated(uri);
+        let notice = Notice::ResourceUpdated(uri.to_owned());
+        let log = self.log.borrow().clone();
+        if log.is_some_and(|log| log.publish(&notice)) {
+            return;
+        }
+        self.publish_unlogged(notice);
+    }
+
+    /// Deliver `notice` on this node only, unnumbered: here, and over the mesh to the other
+    /// shards (what a single node does, and a cluster node whose log is unreachable).
+    pub(crate) fn publish_unlogged(&self, notice: Notice) {
+        self.deliver(&notice, None);
         let broadcasts = self.broadcast.borrow().clone();
         for broadcast in broadcasts {
-            broadcast.publish(Notice::ResourceUpdated(uri.to_owned()));
+            broadcast.publish(notice.clone());
         }
+    }
+
+    /// A notice from the cluster's log, at `pos`, for this shard's listeners.
+    pub fn deliver_logged(&self, notice: &Notice, pos: LogPos) {
+        self.deliver(notice, Some(pos));
     }
 
     /// This shard's metrics now.
@@ -212,8 +240,11 @@ impl ShardCtx {
         }
     }
 
-    /// Tell this shard's subscribers of `uri` that it changed.
-    fn deliver_resource_updated(&self, uri: &str) {
+    /// Tell this shard's subscribers of the resource that it changed (`pos`: the notice's place
+    /// in the cluster's log, if it has one).
+    fn deliver(&self, notice: &Notice, pos: Option<LogPos>) {
+        let Notice::ResourceUpdated(uri) = notice;
+        let uri = uri.as_str();
         let mut subs = self.subscribers.borrow_mut();
         if let Some(list) = subs.get_mut(uri) {
             list.retain(|weak| {
@@ -223,13 +254,7 @@ impl ShardCtx {
                 if !s.subscriptions.borrow().contains(uri) || !s.has_notify_outlet() {
                     return false;
                 }
-                s.notify(MsgKind::Notification, &mut |out| {
-                    jsonrpc::write_notification(
-                        out,
-                        "notifications/resources/updated",
-                        &json!({ "uri": uri }),
-                    )
-                });
+                s.notify(pos, &mut |out| notice.write_notification(out));
                 true
             });
             if list.is_empty() {

@@ -3,7 +3,7 @@
 //! of a legacy session, [`EventStore`] the numbered events of a stream for `Last-Event-ID`,
 //! [`TaskStore`] the status, result and input requests of tasks, [`OnceStore`] the spent nonces
 //! of single-use request states, and [`Broadcast`] carries resource updates to whoever listens
-//! beyond the shard.
+//! beyond the shard ([`NoticeLog`] across a cluster, numbered so that streams resume).
 //!
 //! A lookup answers at once when the answer is at hand ([`Lookup::Ready`], every call of an
 //! in-memory store) and with a future otherwise ([`Lookup::Later`], a store on the network), so
@@ -17,7 +17,7 @@ mod once;
 mod session;
 mod tasks;
 
-pub use broadcast::{Broadcast, Notice};
+pub use broadcast::{BadLogPos, Broadcast, LogPos, LoggedNotice, Notice, NoticeLog};
 pub use events::{EventStore, MemoryEventStore, StoredEvent};
 pub use once::{MemoryOnceStore, OnceStore, DEFAULT_MAX_CLAIMS};
 pub use session::{LocalSessions, MemorySessionStore, SessionChange, SessionRecord, SessionStore};
