@@ -98,7 +98,8 @@ struct ServeArgs {
     /// Bytes of HTTP request line and headers at most (431 past it).
     #[arg(long, default_value_t = 16 * 1024, env = "RINGMCP_MAX_HEADER_BYTES")]
     max_header_bytes: usize,
-    /// Unsolicited SSE events kept per HTTP session for Last-Event-ID resumption.
+    /// Unsolicited SSE events kept per HTTP session for Last-Event-ID resumption (in a cluster:
+    /// written at most per resumption from the notice log).
     #[arg(long, default_value_t = 256, env = "RINGMCP_SSE_REPLAY_EVENTS")]
     sse_replay_events: usize,
     /// Milliseconds an HTTP request may take to arrive in full (head and body) before 408.
