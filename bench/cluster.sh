@@ -14,8 +14,14 @@
 #      `bump` sent to the other node (over Redis pub/sub) and to the same node (the baseline), for
 #      LISTENERS listeners (default 100 1000 4000): deliveries per second and delivery latency.
 #
+#   5. notification throughput: THROUGHPUT_LISTENERS (1000) listen streams on one node, `bump`
+#      through the other at rising rates (THROUGHPUT_RATES): deliveries per second, latency,
+#      Redis CPU per notice;
+#   6. chaos (bench/cluster_chaos.py): a random node killed and restarted every CHAOS_PERIOD s
+#      for CHAOS_SECS s under load: sessions and stream events lost, errors, latency over time.
+#
 #   bench/cluster.sh [rounds=3] [seconds=5] [sessions=10000]
-#   SECTIONS="cost" bench/cluster.sh 9 5   # only part 1 (cost spread survive notify: all four)
+#   SECTIONS="cost" bench/cluster.sh 9 5   # only part 1 (cost spread survive notify throughput chaos)
 #
 # Needs redis-server, haproxy and wrk (installed with apt-get when run as root).
 set -euo pipefail
@@ -23,7 +29,7 @@ cd "$(dirname "$0")/.."
 rounds=${1:-3}
 secs=${2:-5}
 sessions=${3:-10000}
-sections=${SECTIONS:-cost spread survive notify}
+sections=${SECTIONS:-cost spread survive notify throughput chaos}
 
 need() {
     command -v "$1" >/dev/null 2>&1 && return
@@ -225,4 +231,60 @@ for line in open(sys.argv[1]):
 PY
 stop "$n1"
 stop "$n2"
+fi
+
+if [[ $sections == *throughput* ]]; then
+tl=${THROUGHPUT_LISTENERS:-1000}
+rates=${THROUGHPUT_RATES:-25 50 100 200}
+echo "== 5. notification throughput between nodes: $tl listen streams on n1 (CPU 0), bump through n2"
+echo "   (CPU 1) at rising rates, 1 s warm-up + ${secs}s per run; Redis CPU per 1,000 notices"
+p1=7641 p2=7642
+n1=$(node 0 $p1 --cluster "$url" --node-id t1)
+n2=$(node 1 $p2 --cluster "$url" --node-id t2)
+pids+=("$n1" "$n2")
+rcpu() { redis-cli -p "$rport" info cpu | awk -F: '/^used_cpu_(sys|user):/ {s += $2} END {printf "%.3f", s}'; }
+out=$dir/throughput.txt
+for ups in $rates; do
+    c0=$(rcpu)
+    r=$("$T/ringmcp-load" --cpus 1 --addr "127.0.0.1:$p1" --bump-addr "127.0.0.1:$p2" \
+        --transport http --workload listen --connections "$tl" --updates-per-sec "$ups" \
+        --warmup 1 --duration "$secs" --json)
+    c1=$(rcpu)
+    printf '%s|%s|%s|%s\n' "$ups" "$c0" "$c1" "$r" >>"$out"
+done
+python3 - "$out" "$tl" <<'PY'
+import json, sys
+n = int(sys.argv[2])
+print(f"{'updates/s':>9} {'sent':>6} {'deliveries/s':>12} {'expected/s':>10} {'lost':>6} "
+      f"{'p50 ms':>8} {'p99 ms':>8} {'Redis CPU ms / 1k notices':>26}")
+for line in open(sys.argv[1]):
+    ups, c0, c1, r = line.rstrip("\n").split("|", 3)
+    r = json.loads(r)
+    lat = r["latency_us"]
+    got = r["deliveries"] / r["duration_s"]
+    expected = int(n) * r["updates"] / r["duration_s"]
+    # The Redis CPU of the whole run (warm-up included) over every update sent in it.
+    sent = max(r["updates"] * (1 + 1 / r["duration_s"]), 1)
+    cpu = (float(c1) - float(c0)) * 1000 / sent * 1000
+    print(f"{ups:>9} {r['updates']:>6} {got:>12.0f} {expected:>10.0f} "
+          f"{max(0, round(expected * r['duration_s'] - r['deliveries'])):>6} "
+          f"{lat['p50'] / 1000:>8.2f} {lat['p99'] / 1000:>8.2f} {cpu:>26.2f}")
+PY
+echo "   Redis memory of the notice log: $(redis-cli -p "$rport" memory usage ringmcp:notices) bytes" \
+     "for $(redis-cli -p "$rport" xlen ringmcp:notices) entries (capped near --redis-notice-log)"
+stop "$n1"
+stop "$n2"
+fi
+
+if [[ $sections == *chaos* ]]; then
+chaos_secs=${CHAOS_SECS:-120}
+echo "== 6. chaos: a random node of three killed (SIGKILL) and restarted every ${CHAOS_PERIOD:-6} s for"
+echo "   ${chaos_secs} s under load (bench/cluster_chaos.py: Python http.client, legacy sessions,"
+echo "   resumed GET streams); timeline in ${CHAOS_OUT:-target/chaos}/chaos.{csv,svg}"
+p1=7651 p2=7652 p3=7653 lb=7650
+RINGMCP_LB_BIND=127.0.0.1:$lb RINGMCP_NODE1=127.0.0.1:$p1 RINGMCP_NODE2=127.0.0.1:$p2 \
+    RINGMCP_NODE3=127.0.0.1:$p3 haproxy -db -f tuning/cluster/haproxy.cfg >"$dir/haproxy-chaos.log" 2>&1 &
+pids+=($!)
+python3 bench/cluster_chaos.py "$T/ringmcp" "$lb" "$rport" "$p1,$p2,$p3" "${CHAOS_OUT:-target/chaos}" \
+    "$chaos_secs" "${CHAOS_PERIOD:-6}" "${CHAOS_WORKERS:-24}" "${CHAOS_STREAMS:-20}"
 fi
