@@ -131,7 +131,9 @@ fn cas_result(replies: &[Reply]) -> Result<Cas, StoreError> {
         Some(Reply::Int(0)) => Ok(Cas::Conflict),
         Some(Reply::Int(_)) | Some(Reply::Nil) => Ok(Cas::Gone),
         Some(Reply::Error(e)) => Err(redis_error(e)),
-        other => Err(redis_error(&format!("unexpected answer to a task write: {other:?}"))),
+        other => Err(redis_error(&format!(
+            "unexpected answer to a task write: {other:?}"
+        ))),
     }
 }
 
@@ -415,12 +417,7 @@ impl TaskStore for RedisTaskStore {
             .num(hold)];
         if let Some(owner) = &task.info.owner {
             let set = inner.owner_key(owner);
-            cmds.push(
-                Cmd::new("ZADD")
-                    .arg(&set)
-                    .num(task.info.created_ms)
-                    .arg(id),
-            );
+            cmds.push(Cmd::new("ZADD").arg(&set).num(task.info.created_ms).arg(id));
             cmds.push(Cmd::new("PEXPIRE").arg(&set).num(hold));
         }
         inner
@@ -532,7 +529,10 @@ mod tests {
             .ok()
             .flatten()
             .unwrap_or_else(|| panic!("not a task"));
-        assert_eq!((s.version, s.node.as_str(), s.token.as_str()), (7, "n1", "tok"));
+        assert_eq!(
+            (s.version, s.node.as_str(), s.token.as_str()),
+            (7, "n1", "tok")
+        );
         assert_eq!(s.state.info.id, "n1.00ab");
         let gone = Reply::Array(vec![Reply::Nil, Reply::Nil, Reply::Nil, Reply::Nil]);
         assert!(matches!(stored("x", &gone), Ok(None)));
@@ -558,7 +558,12 @@ mod tests {
         assert_eq!(cas_result(&[Reply::Int(0)]).ok(), Some(Cas::Conflict));
         assert_eq!(cas_result(&[Reply::Int(-1)]).ok(), Some(Cas::Gone));
         assert!(cas_result(&[Reply::Error("NOSCRIPT".into())]).is_err());
-        let page = [Reply::Array(vec![bulk("a"), bulk("5"), bulk("b"), bulk("6")])];
+        let page = [Reply::Array(vec![
+            bulk("a"),
+            bulk("5"),
+            bulk("b"),
+            bulk("6"),
+        ])];
         assert_eq!(
             page_members(&page).ok(),
             Some(vec![("a".into(), "5".into()), ("b".into(), "6".into())])
@@ -567,7 +572,10 @@ mod tests {
 
     #[test]
     fn cursors_name_the_last_task_and_its_score() {
-        assert_eq!(parse_cursor(Some("17:n1.00ab")), ("n1.00ab".into(), "17".into()));
+        assert_eq!(
+            parse_cursor(Some("17:n1.00ab")),
+            ("n1.00ab".into(), "17".into())
+        );
         assert_eq!(parse_cursor(None), (String::new(), "-inf".into()));
         assert_eq!(parse_cursor(Some("junk")), (String::new(), "-inf".into()));
         assert_eq!(parse_cursor(Some("x:y")), (String::new(), "-inf".into()));

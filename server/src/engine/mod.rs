@@ -32,9 +32,7 @@ pub use limits::Limits;
 
 use crate::sdk::Registry;
 use crate::service::{MsgKind, Outlet, Session, ShardCtx, StateSeal, TaskTable};
-use crate::store::{
-    MemoryOnceStore, MemoryTaskStore, OnceStore, TaskStore, DEFAULT_MAX_CLAIMS,
-};
+use crate::store::{MemoryOnceStore, MemoryTaskStore, OnceStore, TaskStore, DEFAULT_MAX_CLAIMS};
 use reply::{send_once, BatchReply, Sink};
 use ringmcp_proto::dispatch::{Era, ResultShape};
 use ringmcp_proto::framing::Frame;

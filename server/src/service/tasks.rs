@@ -180,19 +180,22 @@ impl LiveTask {
     }
 
     /// Hand answers to the inputs this task waits for; the keys handed over.
-    fn deliver<'a>(&self, answers: impl IntoIterator<Item = (&'a str, Box<RawValue>)>) -> Vec<String> {
+    fn deliver<'a>(
+        &self,
+        answers: impl IntoIterator<Item = (&'a str, Box<RawValue>)>,
+    ) -> Vec<String> {
         let answers: HashMap<&str, Box<RawValue>> = answers.into_iter().collect();
         let mut handed = Vec::new();
-        self.pending.borrow_mut().retain(|(key, reply)| {
-            match answers.get(key.as_str()) {
+        self.pending
+            .borrow_mut()
+            .retain(|(key, reply)| match answers.get(key.as_str()) {
                 Some(answer) => {
                     reply.fulfil(Ok(answer.clone()));
                     handed.push(key.clone());
                     false
                 }
                 None => true,
-            }
-        });
+            });
         handed
     }
 
@@ -520,7 +523,9 @@ async fn watch(table: Weak<TaskTable>) {
                     live.deliver(task.answers.iter().map(|(k, v)| (k.as_str(), v.clone())));
                     // Answers nothing here waits for any more are dropped with the rest.
                     let taken = task.answers.into_iter().map(|(k, _)| k).collect();
-                    let cleared = table.store.update(id, TaskChange::Collect(taken), &now_iso());
+                    let cleared = table
+                        .store
+                        .update(id, TaskChange::Collect(taken), &now_iso());
                     settle(cleared, |r| {
                         if let Err(e) = r {
                             tracing::debug!(error = %e, "collected answers not cleared");

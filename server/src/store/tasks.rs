@@ -402,7 +402,10 @@ mod tests {
         let state = ok(now(store.load("a"))).unwrap_or_else(|| panic!("a is gone"));
         assert_eq!(state.info.status, TaskStatus::Working);
         assert!(state.inputs.is_empty());
-        assert!(state.answers.is_empty(), "answered where it runs: nothing kept");
+        assert!(
+            state.answers.is_empty(),
+            "answered where it runs: nothing kept"
+        );
     }
 
     #[test]
@@ -412,7 +415,11 @@ mod tests {
         update(&store, "a", TaskChange::Ask(vec![ask("k1"), ask("k2")]));
         update(&store, "a", answer(&["k1", "nope"], true));
         let state = ok(now(store.load("a"))).unwrap_or_else(|| panic!("a is gone"));
-        let kept: Vec<_> = state.answers.iter().map(|(k, v)| (k.as_str(), v.get())).collect();
+        let kept: Vec<_> = state
+            .answers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.get()))
+            .collect();
         assert_eq!(kept, [("k1", "true")], "only what the task waited for");
         update(&store, "a", TaskChange::Collect(vec!["k1".into()]));
         let state = ok(now(store.load("a"))).unwrap_or_else(|| panic!("a is gone"));
