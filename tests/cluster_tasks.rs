@@ -133,6 +133,15 @@ fn a_2026_07_28_task_is_read_answered_and_cancelled_through_any_node() {
     // The running node stopped the handler: its end never overwrites the cancellation.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(modern_get(n3, &long)["status"], "cancelled");
+    // Through the balancer (round robin): every node serves the same task the same way.
+    let lb = Haproxy::start([n1, n2, n3]);
+    let mut served = std::collections::BTreeSet::new();
+    for i in 0..6 {
+        let r = modern(lb.port, 60 + i, "tasks/get", json!({"taskId": id}));
+        served.insert(served_by(&r));
+        assert_eq!(result_of(&r, 60 + i)["status"], "completed");
+    }
+    assert_eq!(served.len(), 3, "every node answered: {served:?}");
     // An unknown task is not found on any node.
     for port in [n1, n2, n3] {
         let r = modern(port, 4, "tasks/get", json!({"taskId": "n2.00nope"}));

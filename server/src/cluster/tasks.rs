@@ -20,7 +20,7 @@ use super::resp::{Cmd, Reply};
 use crate::store::{Changed, Lookup, StoreError, TaskChange, TaskPage, TaskState, TaskStore};
 use ringmcp_proto::jsonrpc::ErrorObject;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -494,8 +494,9 @@ impl TaskStore for RedisTaskStore {
 
     fn keep(&self, ids: &[String]) {
         let inner = &self.inner;
+        let running: HashSet<&str> = ids.iter().map(String::as_str).collect();
         let mut held = inner.held.borrow_mut();
-        held.retain(|id, _| ids.contains(id));
+        held.retain(|id, _| running.contains(id.as_str()));
         let mut cmds = Vec::with_capacity(held.len());
         let mut sets: HashMap<&str, u64> = HashMap::new();
         for (id, (owner, hold)) in held.iter() {
