@@ -128,10 +128,22 @@ pub(crate) struct Lease {
 }
 
 fn lease_key(config: &ClusterConfig) -> String {
-    format!("{}:node:{}", config.key_prefix, config.node_id)
+    node_key(&config.key_prefix, &config.node_id)
+}
+
+/// The lease key of node `node` under `prefix`: whoever needs to know whether a node lives
+/// (the task store, for the tasks it ran) reads it.
+pub(crate) fn node_key(prefix: &str, node: &str) -> String {
+    format!("{prefix}:node:{node}")
 }
 
 impl Lease {
+    /// The random token this run of the node holds its id with: a restart of the same node id
+    /// holds another, so what the previous run left behind is known for a dead node's.
+    pub(crate) fn token(&self) -> &str {
+        &self.token
+    }
+
     /// Reach Redis and take the node id. A lease held by someone else is waited on for as long as
     /// a dead node's lease lives (a restart right after a crash), then refused.
     pub(crate) fn take(config: &ClusterConfig, addr: SocketAddr) -> Result<Lease, JoinError> {

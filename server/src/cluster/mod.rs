@@ -2,9 +2,10 @@
 //! what must outlive a node kept in Redis. Each shard dials its own Redis connection through its
 //! net ring ([`RedisLink`], spoken by [`RedisConn`]: RESP3, pipelined, a bounded queue, reconnect
 //! with back-off) and keeps legacy sessions there through [`RedisSessionStore`] and spent
-//! single-use request states through [`RedisOnceStore`], implementations of the store seams;
-//! [`RedisNoticeLog`] stores each notice once and [`Bus`] carries notices and clients' answers
-//! between nodes over Redis pub/sub. The node's id is leased in Redis so two live nodes never share it.
+//! single-use request states through [`RedisOnceStore`] and tasks through [`RedisTaskStore`],
+//! implementations of the store seams; [`RedisNoticeLog`] stores each notice once and [`Bus`]
+//! carries notices and clients' answers between nodes over Redis pub/sub. The node's id is
+//! leased in Redis so two live nodes never share it.
 //!
 //! This layer implements seams of [`crate::store`] over the net ring; it must not know HTTP,
 //! the engine or the SDK. Nothing here runs unless the server is started with a
@@ -19,6 +20,7 @@ mod notices;
 mod once;
 mod resp;
 mod sessions;
+mod tasks;
 
 pub(crate) use bus::Bus;
 pub use config::{ClusterConfig, ClusterConfigError, RedisUrl};
@@ -29,6 +31,7 @@ pub(crate) use link::RedisLink;
 pub(crate) use notices::RedisNoticeLog;
 pub(crate) use once::RedisOnceStore;
 pub(crate) use sessions::RedisSessionStore;
+pub(crate) use tasks::RedisTaskStore;
 
 use link::LinkConfig;
 use resp::Cmd;
@@ -55,6 +58,8 @@ pub(crate) struct ShardCluster {
     pub(crate) notices: Rc<RedisNoticeLog>,
     /// Notices and relayed answers to and from the other nodes.
     pub(crate) bus: Rc<Bus>,
+    /// Tasks in Redis, so that every node answers for a task any node runs.
+    pub(crate) tasks: Rc<RedisTaskStore>,
 }
 
 impl ClusterPlan {
@@ -76,8 +81,9 @@ impl ClusterPlan {
         Ok(ClusterPlan { config, addr })
     }
 
-    /// Shard `shard`'s link and stores; sessions live `session_ttl` after their last use.
-    pub(crate) fn shard(&self, shard: usize, session_ttl: Duration) -> ShardCluster {
+    /// Shard `shard`'s link and stores; sessions live `session_ttl` after their last use, and
+    /// tasks created here are run by this node under `lease`.
+    pub(crate) fn shard(&self, shard: usize, session_ttl: Duration, lease: &Lease) -> ShardCluster {
         let name = format!("ringmcp-{}-{shard}", self.config.node_id);
         let mut handshake = lease::hello(&self.config, &name);
         // Watch every key this connection reads: a change made elsewhere comes back as an
@@ -105,12 +111,19 @@ impl ClusterPlan {
             &self.config.node_id,
             shard,
         );
+        let tasks = RedisTaskStore::new(
+            link.clone(),
+            &self.config.key_prefix,
+            &self.config.node_id,
+            lease.token(),
+        );
         ShardCluster {
             link,
             sessions,
             once,
             notices,
             bus,
+            tasks,
         }
     }
 }

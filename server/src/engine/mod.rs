@@ -32,7 +32,7 @@ pub use limits::Limits;
 
 use crate::sdk::Registry;
 use crate::service::{MsgKind, Outlet, Session, ShardCtx, StateSeal, TaskTable};
-use crate::store::{MemoryOnceStore, MemoryTaskStore, OnceStore, DEFAULT_MAX_CLAIMS};
+use crate::store::{MemoryOnceStore, MemoryTaskStore, OnceStore, TaskStore, DEFAULT_MAX_CLAIMS};
 use reply::{send_once, BatchReply, Sink};
 use ringmcp_proto::dispatch::{Era, ResultShape};
 use ringmcp_proto::framing::Frame;
@@ -85,6 +85,7 @@ impl McpService {
             epoch: std::time::Instant::now(),
             tasks: TaskTable::new(
                 shard.id,
+                None,
                 Rc::new(MemoryTaskStore::new(limits.max_tasks)),
                 limits.task_ttl,
                 limits.task_poll,
@@ -99,6 +100,20 @@ impl McpService {
     /// once is refused wherever its retry lands.
     pub fn with_once_store(mut self, store: Rc<dyn OnceStore>) -> Self {
         self.once = store;
+        self
+    }
+
+    /// Keep tasks in `store` instead of this shard's own memory: a store shared by the nodes of
+    /// a cluster, so that any node answers `tasks/*` for a task any node runs. Task ids minted
+    /// here then name `node`.
+    pub fn with_task_store(mut self, store: Rc<dyn TaskStore>, node: Option<Rc<str>>) -> Self {
+        self.tasks = TaskTable::new(
+            self.shard.id,
+            node,
+            store,
+            self.limits.task_ttl,
+            self.limits.task_poll,
+        );
         self
     }
 

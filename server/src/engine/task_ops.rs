@@ -9,7 +9,7 @@ use crate::service::{
     detailed_modern, legacy_list, legacy_payload, legacy_task, settle, store_error,
 };
 use crate::store::{Lookup, StoreError};
-use ringmcp_proto::jsonrpc::{ErrorObject, RequestId};
+use ringmcp_proto::jsonrpc::{code, ErrorObject, RequestId};
 use ringmcp_proto::types::{ResultEnvelope, ResultType, TASKS_EXTENSION};
 use serde_json::{json, Map, Value};
 
@@ -122,6 +122,14 @@ impl McpService {
                     let (sink, id) = (sink.clone(), id.clone());
                     glommio::spawn_local(async move {
                         match tasks.finished(&task.info.id).await {
+                            Ok(Some(task)) if !task.info.status.is_terminal() => {
+                                let e = ErrorObject::new(
+                                    code::SERVER_BUSY,
+                                    "task still running after its time to live; ask again",
+                                )
+                                .with_data(json!({ "taskId": task.info.id }));
+                                sink.error(Some(&id), &e)
+                            }
                             Ok(Some(task)) => payload(&sink, &id, task),
                             Ok(None) => sink.error(Some(&id), &not_found(&task.info.id)),
                             Err(e) => sink.error(Some(&id), &store_error(e)),

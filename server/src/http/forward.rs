@@ -169,7 +169,12 @@ impl HttpService {
             && req.header(VERSION_HEADER).is_some_and(is_stateless)
         {
             let name = req.header(NAME_HEADER).and_then(decode_header)?;
-            return ids::origin(&name).map(|(_, shard)| shard);
+            return match ids::origin(&name)? {
+                // Another node's task never ran on a shard here: any shard answers it from
+                // the store the nodes share.
+                (Some(node), _) if Some(node) != self.node.as_deref() => None,
+                (_, shard) => Some(shard),
+            };
         }
         let id = match (req.method, req.path.as_str()) {
             (Method::Post, "/messages") => req.query_param("sessionId")?,

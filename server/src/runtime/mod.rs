@@ -16,7 +16,7 @@ use crate::mesh::Mesh;
 use crate::netring::{DriverConfig, EventFd, NetDriver, ShardIo, ShardSignal, Source, Wire};
 use crate::sdk::Registry;
 use crate::service::{Relay, ShardCtx};
-use crate::store::{LocalSessions, MemoryOnceStore, OnceStore, DEFAULT_MAX_CLAIMS};
+use crate::store::{LocalSessions, MemoryOnceStore, OnceStore, TaskStore, DEFAULT_MAX_CLAIMS};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
 use ringmcp_proto::seal::KeyRing;
@@ -200,11 +200,12 @@ pub(crate) fn run(
         let http = http.clone();
         let keys = keys.clone();
         let once = once.clone();
-        // Shard 0 keeps the node's lease alive.
+        // Every shard names the lease in the tasks it runs; shard 0 keeps it alive.
         let cluster = config
             .cluster
             .clone()
-            .map(|plan| (plan, lease.clone().filter(|_| shard == 0)));
+            .zip(lease.clone())
+            .map(|(plan, lease)| (plan, lease, shard == 0));
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("ringmcp-shard-{shard}"))
             .io_memory(config.io_memory)
@@ -376,7 +377,7 @@ async fn shard_main(
     mesh: Option<MeshBuilder<MeshMsg, glommio::channels::channel_mesh::Full>>,
     keys: KeyRing,
     once: MemoryOnceStore,
-    cluster: Option<(ClusterPlan, Option<Lease>)>,
+    cluster: Option<(ClusterPlan, Lease, bool)>,
 ) -> io::Result<()> {
     let signal = Rc::new(ShardSignal::new(wake_fd));
     let ctx = Rc::new(ShardCtx::new(shard, signal));
@@ -396,16 +397,22 @@ async fn shard_main(
     let session_ttl = http
         .as_ref()
         .map_or(Duration::from_secs(600), |cfg| cfg.session_idle);
-    let cluster = cluster.map(|(plan, lease)| {
+    let cluster = cluster.map(|(plan, lease, keeps)| {
         let node: Rc<str> = Rc::from(plan.config.node_id.as_str());
-        (plan.shard(shard, session_ttl), lease, node)
+        let parts = plan.shard(shard, session_ttl, &lease);
+        (parts, keeps.then_some(lease), node)
     });
     let once: Rc<dyn OnceStore> = match &cluster {
         Some((c, _, _)) => c.once.clone(),
         None => Rc::new(once),
     };
-    let service =
-        Rc::new(McpService::new(registry, limits, ctx.clone(), keys).with_once_store(once));
+    let mut service = McpService::new(registry, limits, ctx.clone(), keys).with_once_store(once);
+    if let Some((c, _, node)) = &cluster {
+        // Tasks in Redis, their ids naming this node.
+        let tasks: Rc<dyn TaskStore> = c.tasks.clone();
+        service = service.with_task_store(tasks, Some(node.clone()));
+    }
+    let service = Rc::new(service);
     let http_port = joined.as_ref().map(|(mesh, _)| {
         let port: HttpPort = mesh.clone();
         port

@@ -56,6 +56,11 @@ impl Durable {
         }
     }
 
+    /// The session's id.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
     /// Answers to this session's requests may reach other nodes: carried by `relay`.
     pub(crate) fn relayed(mut self, relay: Option<Rc<dyn Relay>>) -> Self {
         self.relay = relay;

@@ -49,6 +49,7 @@ pub(crate) fn detailed_modern(state: TaskState, server_meta: &Arc<RawValue>) -> 
         result,
         error,
         inputs,
+        ..
     } = state;
     let status = info.status;
     GetTaskResult {

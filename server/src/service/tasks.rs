@@ -10,6 +10,13 @@
 //! Inputs it asks for while it runs are parked on the task (`tasks/get` shows them, `tasks/update`
 //! answers them). Serves both the 2026-07-28 extension and the 2025-11-25 experimental tasks; the
 //! wire shapes are `task_results.rs`'s.
+//!
+//! With a store shared by the nodes of a cluster ([`TaskStore::shared`]), `tasks/*` for a task
+//! another node runs are answered here from the store, and what they change reaches the running
+//! node through the store only: that node reads its live tasks back every poll interval, stops a
+//! handler whose task was cancelled (or failed) elsewhere and hands its handler the answers given
+//! elsewhere. `tasks/result` for a task running elsewhere polls the store, bounded by the task's
+//! time to live.
 
 use super::cancel::CancelToken;
 use super::ids;
@@ -40,8 +47,13 @@ fn millis(at: SystemTime) -> u64 {
 }
 
 /// A fresh id (see [`ids`]), or -32603 when the OS has no randomness to give.
-fn fresh_id(shard: usize) -> Result<String, ErrorObject> {
-    ids::mint(None, shard).ok_or_else(|| ErrorObject::internal("no randomness for a task id"))
+fn fresh_id(node: Option<&str>, shard: usize) -> Result<String, ErrorObject> {
+    ids::mint(node, shard).ok_or_else(|| ErrorObject::internal("no randomness for a task id"))
+}
+
+/// A client's answer as the raw JSON a handler receives.
+fn raw(value: &Value) -> Box<RawValue> {
+    RawValue::from_string(value.to_string()).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// Run `f` on a lookup's answer: at once when it is at hand, in a shard-local task once the
@@ -167,6 +179,26 @@ impl LiveTask {
         }
     }
 
+    /// Hand answers to the inputs this task waits for; the keys handed over.
+    fn deliver<'a>(
+        &self,
+        answers: impl IntoIterator<Item = (&'a str, Box<RawValue>)>,
+    ) -> Vec<String> {
+        let answers: HashMap<&str, Box<RawValue>> = answers.into_iter().collect();
+        let mut handed = Vec::new();
+        self.pending
+            .borrow_mut()
+            .retain(|(key, reply)| match answers.get(key.as_str()) {
+                Some(answer) => {
+                    reply.fulfil(Ok(answer.clone()));
+                    handed.push(key.clone());
+                    false
+                }
+                None => true,
+            });
+        handed
+    }
+
     /// A fresh input key, unique over the task's life.
     pub(crate) fn next_key(&self, prefix: &str) -> String {
         let n = self.next_key.get() + 1;
@@ -198,6 +230,8 @@ impl Future for Finished {
 /// One shard's tasks: the store and the live part of those it runs.
 pub(crate) struct TaskTable {
     shard: usize,
+    /// The node task ids name (cluster mode).
+    node: Option<Rc<str>>,
     store: Rc<dyn TaskStore>,
     live: RefCell<HashMap<String, Rc<LiveTask>>>,
     /// How long a task is kept after it was created (at least until it is terminal).
@@ -207,15 +241,19 @@ pub(crate) struct TaskTable {
 }
 
 impl TaskTable {
-    /// The tasks of `shard`, kept in `store`; expired ones are swept from time to time.
+    /// The tasks of `shard` (of `node`, in a cluster), kept in `store`; expired ones are swept
+    /// from time to time, and with a shared store the live ones are watched.
     pub(crate) fn new(
         shard: usize,
+        node: Option<Rc<str>>,
         store: Rc<dyn TaskStore>,
         ttl: Duration,
         poll: Duration,
     ) -> Rc<Self> {
+        let shared = store.shared();
         let table = Rc::new(TaskTable {
             shard,
+            node,
             store,
             live: RefCell::new(HashMap::new()),
             ttl,
@@ -231,6 +269,9 @@ impl TaskTable {
             }
         })
         .detach();
+        if shared {
+            glommio::spawn_local(watch(Rc::downgrade(&table))).detach();
+        }
         table
     }
 
@@ -243,7 +284,7 @@ impl TaskTable {
         owner: Option<&Session>,
         announce: impl FnOnce(Result<TaskInfo, ErrorObject>) + 'static,
     ) -> Result<Rc<LiveTask>, ErrorObject> {
-        let id = fresh_id(self.shard)?;
+        let id = fresh_id(self.node.as_deref(), self.shard)?;
         let owner = match owner {
             Some(session) => Some(owner_key(session)?),
             None => None,
@@ -307,26 +348,23 @@ impl TaskTable {
         id: &str,
         responses: Map<String, Value>,
     ) -> Lookup<Result<Option<Changed>, StoreError>> {
-        let keys = responses.keys().cloned().collect();
-        let stored = self.store.update(id, TaskChange::Answer(keys), &now_iso());
+        let answers: Vec<(String, Box<RawValue>)> =
+            responses.iter().map(|(k, v)| (k.clone(), raw(v))).collect();
+        // A task that does not run here runs on another node: it picks the answers up from
+        // the store.
+        let keep = self.live(id).is_none();
+        let stored = self.store.update(
+            id,
+            TaskChange::Answer {
+                answers: answers.clone(),
+                keep,
+            },
+            &now_iso(),
+        );
         let (table, id) = (self.clone(), id.to_owned());
         then(stored, move |r| {
             if let (Ok(Some(_)), Some(live)) = (&r, table.live(&id)) {
-                let mut answered = Vec::new();
-                live.pending
-                    .borrow_mut()
-                    .retain(|(key, reply)| match responses.get(key) {
-                        Some(v) => {
-                            answered.push((reply.clone(), v));
-                            false
-                        }
-                        None => true,
-                    });
-                for (reply, value) in answered {
-                    let raw = RawValue::from_string(value.to_string())
-                        .unwrap_or_else(|_| RawValue::NULL.to_owned());
-                    reply.fulfil(Ok(raw));
-                }
+                live.deliver(answers.iter().map(|(k, v)| (k.as_str(), v.clone())));
             }
             r
         })
@@ -348,15 +386,21 @@ impl TaskTable {
     }
 
     /// The task once it is terminal (`Ok(None)` if it is gone by then). A task this shard runs
-    /// is waited for; one it does not is polled at the suggested interval.
+    /// is waited for; one it does not (another node runs it) is polled at its polling interval,
+    /// for at most its time to live: past that, the task as it stands, still unfinished.
     pub(crate) async fn finished(&self, id: &str) -> Result<Option<TaskState>, StoreError> {
+        let began = std::time::Instant::now();
         loop {
             if let Some(live) = self.live(id) {
                 live.finished().await;
             }
             match resolve(self.store.load(id)).await? {
                 Some(task) if !task.info.status.is_terminal() => {
-                    glommio::timer::sleep(self.poll).await;
+                    let every = Duration::from_millis(task.info.poll_ms.max(10));
+                    if began.elapsed() + every > Duration::from_millis(task.info.ttl_ms) {
+                        return Ok(Some(task));
+                    }
+                    glommio::timer::sleep(every).await;
                 }
                 task => return Ok(task),
             }
@@ -368,9 +412,11 @@ impl TaskTable {
         self: &Rc<Self>,
         session: &Session,
     ) -> Lookup<Result<Vec<TaskInfo>, StoreError>> {
-        let Some(owner) = session.task_owner.get() else {
+        let Some(owner) = stored_owner(session).or_else(|| session.task_owner.get().cloned())
+        else {
             return Lookup::Ready(Ok(Vec::new()));
         };
+        let owner = &owner;
         let mut all = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -422,11 +468,77 @@ impl TaskTable {
     }
 }
 
-/// Who `session` is to the task store, minted with its first task.
+/// Who `session` is to the task store: a stored session is its id, which every node that loads
+/// it knows; any other is minted with its first task.
 fn owner_key(session: &Session) -> Result<String, ErrorObject> {
+    if let Some(key) = stored_owner(session) {
+        return Ok(key);
+    }
     if let Some(key) = session.task_owner.get() {
         return Ok(key.clone());
     }
-    let key = fresh_id(0)?;
+    let key = fresh_id(None, 0)?;
     Ok(session.task_owner.get_or_init(|| key).clone())
+}
+
+fn stored_owner(session: &Session) -> Option<String> {
+    session.durable.as_ref().map(|d| d.id().to_owned())
+}
+
+/// Watch the tasks this shard runs in a shared store: every poll interval read each back; one
+/// that ended elsewhere (cancelled, or failed by a reader) stops its handler, and answers given
+/// elsewhere go to its handler. Every few rounds tell the store they still run.
+async fn watch(table: Weak<TaskTable>) {
+    let (every, keep_every) = match table.upgrade() {
+        Some(t) => {
+            let every = t.poll.max(Duration::from_millis(10));
+            // Well inside the store's hold of a working task (at least a minute).
+            let keep = (Duration::from_secs(20).as_millis() / every.as_millis().max(1)).max(1);
+            (every, keep)
+        }
+        None => return,
+    };
+    let mut round: u128 = 0;
+    loop {
+        glommio::timer::sleep(every).await;
+        let Some(table) = table.upgrade() else { break };
+        let ids: Vec<String> = table.live.borrow().keys().cloned().collect();
+        if ids.is_empty() {
+            continue;
+        }
+        round += 1;
+        if round % keep_every == 0 {
+            table.store.keep(&ids);
+        }
+        // Every read is sent before any reply is awaited: one round trip for all of them.
+        let reads: Vec<_> = ids.iter().map(|id| table.store.load(id)).collect();
+        for (id, read) in ids.iter().zip(reads) {
+            match resolve(read).await {
+                Ok(Some(task)) if task.info.status.is_terminal() => {
+                    tracing::debug!(task = %id, status = ?task.info.status, "task ended elsewhere");
+                    table.finish(id, true);
+                }
+                Ok(Some(task)) if !task.answers.is_empty() => {
+                    let Some(live) = table.live(id) else { continue };
+                    live.deliver(task.answers.iter().map(|(k, v)| (k.as_str(), v.clone())));
+                    // Answers nothing here waits for any more are dropped with the rest.
+                    let taken = task.answers.into_iter().map(|(k, _)| k).collect();
+                    let cleared = table
+                        .store
+                        .update(id, TaskChange::Collect(taken), &now_iso());
+                    settle(cleared, |r| {
+                        if let Err(e) = r {
+                            tracing::debug!(error = %e, "collected answers not cleared");
+                        }
+                    });
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    tracing::debug!(task = %id, "a running task is gone from the store");
+                    table.finish(id, true);
+                }
+                Err(e) => tracing::debug!(task = %id, error = %e, "watching a task"),
+            }
+        }
+    }
 }

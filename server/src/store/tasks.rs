@@ -6,17 +6,21 @@
 //!
 //! The state machine (working -> input_required <-> working -> completed | failed | cancelled,
 //! terminal is final) is [`TaskState::apply`], so that every store applies a change the same way,
-//! in one step (a network store runs it as one transaction or script).
+//! in one step (a network store runs it as one transaction or script). A store shared by several
+//! nodes also carries what must reach the node running a task: the answers to its inputs given
+//! through another node ([`TaskState::answers`]) and its status, which that node watches for a
+//! cancellation ([`TaskStore::shared`]).
 
 use super::{Lookup, StoreError};
 use ringmcp_proto::jsonrpc::ErrorObject;
 use ringmcp_proto::types::{InputRequest, TaskStatus};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 /// What `tasks/get` and `tasks/list` show of a task, besides its result.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskInfo {
     /// The task id (its shard in the first two hex digits).
     pub id: String,
@@ -38,8 +42,8 @@ pub struct TaskInfo {
     pub poll_ms: u64,
 }
 
-/// One stored task.
-#[derive(Debug, Clone)]
+/// One stored task (a network store keeps it as JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskState {
     /// Status, times, owner.
     pub info: TaskInfo,
@@ -49,10 +53,14 @@ pub struct TaskState {
     pub error: Option<ErrorObject>,
     /// The inputs the task waits for, by key, in the order asked.
     pub inputs: Vec<(String, InputRequest)>,
+    /// Answers given through a node that does not run the task, by key, kept until the running
+    /// node picks them up ([`TaskChange::Collect`]) or the task ends.
+    #[serde(default)]
+    pub answers: Vec<(String, Box<RawValue>)>,
 }
 
 /// A change to a stored task.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum TaskChange {
     /// The handler finished with a result (tool errors included).
     Complete(Box<RawValue>),
@@ -62,8 +70,16 @@ pub enum TaskChange {
     Cancel,
     /// The handler waits for these inputs.
     Ask(Vec<(String, InputRequest)>),
-    /// These inputs were answered (keys the task does not wait for are ignored).
-    Answer(Vec<String>),
+    /// These inputs were answered (keys the task does not wait for are ignored). With `keep`,
+    /// the answers stay on the task for the node that runs it (it is not the answering one).
+    Answer {
+        /// The answers, by key.
+        answers: Vec<(String, Box<RawValue>)>,
+        /// Keep them on the task for its running node to pick up.
+        keep: bool,
+    },
+    /// The running node picked these kept answers up.
+    Collect(Vec<String>),
 }
 
 /// What a change did: the status before, and the task after.
@@ -92,6 +108,7 @@ impl TaskState {
             result: None,
             error: None,
             inputs: Vec::new(),
+            answers: Vec::new(),
         }
     }
 
@@ -120,16 +137,30 @@ impl TaskState {
                 );
             }
             TaskChange::Ask(requests) => {
+                // An answer kept for an earlier question of the same key is not this one's.
+                self.answers
+                    .retain(|(key, _)| !requests.iter().any(|(k, _)| k == key));
                 self.inputs.extend(requests);
                 self.set_status(TaskStatus::InputRequired, None, at);
             }
-            TaskChange::Answer(keys) => {
+            TaskChange::Answer { answers, keep } => {
                 let before = self.inputs.len();
-                self.inputs.retain(|(key, _)| !keys.contains(key));
+                for (key, answer) in answers {
+                    let Some(pos) = self.inputs.iter().position(|(k, _)| *k == key) else {
+                        continue;
+                    };
+                    self.inputs.remove(pos);
+                    if keep {
+                        self.answers.push((key, answer));
+                    }
+                }
                 let answered = self.inputs.len() < before;
                 if answered && self.inputs.is_empty() && from == TaskStatus::InputRequired {
                     self.set_status(TaskStatus::Working, None, at);
                 }
+            }
+            TaskChange::Collect(keys) => {
+                self.answers.retain(|(key, _)| !keys.contains(key));
             }
         }
         from
@@ -141,6 +172,7 @@ impl TaskState {
         self.info.updated_at = at.to_owned();
         if status.is_terminal() {
             self.inputs.clear();
+            self.answers.clear();
         }
     }
 
@@ -182,6 +214,16 @@ pub trait TaskStore {
     /// Forget the tasks [`TaskState::expired`] at `now_ms`. Fire and forget; a store whose keys
     /// carry their own time to live may do nothing.
     fn expire(&self, now_ms: u64);
+
+    /// Whether other nodes change the tasks kept here: then the node running a task watches its
+    /// stored state for a cancellation or answers made elsewhere.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// The running node still runs these tasks: keep them (and their owners' listings) alive.
+    /// Fire and forget; a store without a time to live does nothing.
+    fn keep(&self, _ids: &[String]) {}
 }
 
 #[derive(Default)]
@@ -325,6 +367,14 @@ mod tests {
         ok(now(store.update(id, change, "t1")))
     }
 
+    fn answer(keys: &[&str], keep: bool) -> TaskChange {
+        let yes = || RawValue::from_string("true".into()).unwrap_or_else(|e| panic!("{e}"));
+        TaskChange::Answer {
+            answers: keys.iter().map(|k| (k.to_string(), yes())).collect(),
+            keep,
+        }
+    }
+
     fn ask(key: &str) -> (String, InputRequest) {
         (
             key.into(),
@@ -344,18 +394,50 @@ mod tests {
             asked.map(|c| (c.from, c.task.status, c.task.updated_at)),
             Some((TaskStatus::Working, TaskStatus::InputRequired, "t1".into()))
         );
-        update(
-            &store,
-            "a",
-            TaskChange::Answer(vec!["k1".into(), "nope".into()]),
-        );
+        update(&store, "a", answer(&["k1", "nope"], false));
         let state = ok(now(store.load("a"))).unwrap_or_else(|| panic!("a is gone"));
         assert_eq!(state.info.status, TaskStatus::InputRequired);
         assert_eq!(state.inputs.len(), 1);
-        update(&store, "a", TaskChange::Answer(vec!["k2".into()]));
+        update(&store, "a", answer(&["k2"], false));
         let state = ok(now(store.load("a"))).unwrap_or_else(|| panic!("a is gone"));
         assert_eq!(state.info.status, TaskStatus::Working);
         assert!(state.inputs.is_empty());
+        assert!(
+            state.answers.is_empty(),
+            "answered where it runs: nothing kept"
+        );
+    }
+
+    #[test]
+    fn answers_given_elsewhere_are_kept_until_collected() {
+        let store = MemoryTaskStore::new(10);
+        ok(now(store.create(TaskState::new(info("a", None, 0)))));
+        update(&store, "a", TaskChange::Ask(vec![ask("k1"), ask("k2")]));
+        update(&store, "a", answer(&["k1", "nope"], true));
+        let state = ok(now(store.load("a"))).unwrap_or_else(|| panic!("a is gone"));
+        let kept: Vec<_> = state
+            .answers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.get()))
+            .collect();
+        assert_eq!(kept, [("k1", "true")], "only what the task waited for");
+        update(&store, "a", TaskChange::Collect(vec!["k1".into()]));
+        let state = ok(now(store.load("a"))).unwrap_or_else(|| panic!("a is gone"));
+        assert!(state.answers.is_empty());
+        update(&store, "a", answer(&["k2"], true));
+        update(&store, "a", TaskChange::Cancel);
+        let state = ok(now(store.load("a"))).unwrap_or_else(|| panic!("a is gone"));
+        assert!(state.answers.is_empty(), "an ended task keeps no answers");
+    }
+
+    #[test]
+    fn a_task_survives_json() {
+        let mut state = TaskState::new(info("a", Some("o"), 5));
+        state.apply(TaskChange::Ask(vec![ask("k1")]), "t1");
+        let text = serde_json::to_string(&state).unwrap_or_else(|e| panic!("{e}"));
+        let back: TaskState = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.info, state.info);
+        assert_eq!(back.inputs, state.inputs);
     }
 
     #[test]
