@@ -6,8 +6,8 @@ keep-alive connections (initialize, notifications/initialized, one tools/call ea
 memory per session, kills the node process KILL_PID with SIGKILL, then gives every session one
 more tools/call (retrying a failed request until it succeeds or 10 s pass). Prints one JSON object:
 sessions opened, sessions that went on, requests that failed after the kill, how long each
-session's first request after the kill took to succeed (retries included), and Redis bytes per
-session.
+session's first request after the kill took to succeed (retries included), Redis bytes per
+session and Redis CPU per 1,000 sessions opened.
 
     bench/cluster_survive.py FRONT_PORT REDIS_PORT KILL_PID [SESSIONS=10000] [THREADS=200]
 """
@@ -28,16 +28,23 @@ VERSION = "2025-06-18"
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
-def redis_used_memory():
+def redis_info(section):
     with socket.create_connection(("127.0.0.1", redis_port)) as s:
-        s.sendall(b"INFO memory\r\n")
+        s.sendall(b"INFO " + section.encode() + b"\r\n")
         f = s.makefile("rb")
         size = int(f.readline()[1:])
         text = f.read(size).decode(errors="replace")
-    for line in text.splitlines():
-        if line.startswith("used_memory:"):
-            return int(line.split(":", 1)[1])
-    raise RuntimeError("no used_memory in INFO")
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def redis_used_memory():
+    return int(redis_info("memory")["used_memory"])
+
+
+def redis_cpu_s():
+    """Redis's CPU time so far (user + system, main thread and the rest), in seconds."""
+    info = redis_info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 class Conn:
@@ -122,6 +129,7 @@ def run(target, *args):
 
 
 mem0 = redis_used_memory()
+cpu0 = redis_cpu_s()
 t0 = time.monotonic()
 per = [sessions // threads + (1 if t < sessions % threads else 0) for t in range(threads)]
 ts = [threading.Thread(target=open_sessions, args=(t, per[t])) for t in range(threads)]
@@ -131,6 +139,7 @@ for th in ts:
     th.join()
 open_s = time.monotonic() - t0
 mem1 = redis_used_memory()
+cpu1 = redis_cpu_s()
 n_open = sum(len(o) for o in opened)
 
 os.kill(kill_pid, signal.SIGKILL)
@@ -151,4 +160,6 @@ print(json.dumps({
     "first_success_after_kill_ms": round(since_kill[0] * 1000, 2) if since_kill else None,
     "all_sessions_done_after_kill_s": round(since_kill[-1], 2) if since_kill else None,
     "redis_bytes_per_session": round((mem1 - mem0) / n_open) if n_open else None,
+    # Opening a session is initialize, notifications/initialized and one tools/call.
+    "redis_cpu_ms_per_1000_sessions": round((cpu1 - cpu0) * 1000 / n_open * 1000, 1) if n_open else None,
 }))
