@@ -1,7 +1,8 @@
 //! Runs the official MCP conformance suite (`@modelcontextprotocol/conformance`, pinned, on a
 //! pinned Node 22 that `tests/conformance/run.sh` installs with `npm ci`) against the binary
-//! serving `--fixtures conformance`, for the 2025-11-25 and 2026-07-28 requirement sets. Fails on
-//! any scenario not listed, with its reason, in `tests/conformance/expected-failures.txt`.
+//! serving `--fixtures conformance`, for the 2025-11-25 and 2026-07-28 requirement sets and the
+//! whole suite (`--suite all`). Fails on any failing scenario, and any skipped or warned check,
+//! not listed, with its reason, in `tests/conformance/expected-failures.txt`.
 
 use std::process::Command;
 

@@ -1,16 +1,20 @@
-// Judges one run of tests/conformance/run.sh: reads each revision's CLI log
-// (its SUMMARY block is the verdict per scenario) and the checks.json files
-// (for the failing checks' messages), compares the failures with
-// expected-failures.txt and exits 1 on any unexpected failure.
+// Judges one run of tests/conformance/run.sh: reads each run's CLI log (its
+// SUMMARY block is the verdict per scenario) and the checks.json files (for
+// the failing checks' messages, and for the checks the suite skipped or only
+// warned about, which the SUMMARY does not count), compares them with
+// expected-failures.txt and exits 1 on any unexpected failure, skip or
+// warning.
 //
-// usage: node evaluate.mjs RESULTS_DIR EXPECTED_FAILURES_FILE REVISION...
+// usage: node evaluate.mjs RESULTS_DIR EXPECTED_FAILURES_FILE RUN...
 //
-// RESULTS_DIR holds, per revision, REV.log (the CLI's stdout+stderr), REV.rc
-// (its exit status) and REV/ (the CLI's --output-dir).
+// A RUN is a revision (`--requirements REV`) or `all` (`--suite all`).
+// RESULTS_DIR holds, per run, RUN.log (the CLI's stdout+stderr), RUN.rc (its
+// exit status) and RUN/ (the CLI's --output-dir).
 //
-// expected-failures.txt: one entry per line, `SCENARIO[@REVISION]  # reason`.
-// A bare SCENARIO covers every revision it runs under; blank lines and lines
-// starting with `#` are ignored; the reason is mandatory.
+// expected-failures.txt: one entry per line, `SCENARIO[@RUN]  # reason` for a
+// failing scenario, `SCENARIO:CHECK[@RUN]  # reason` for one check the suite
+// skips (or warns about) in that scenario. A bare entry covers every run;
+// blank lines and lines starting with `#` are ignored; the reason is mandatory.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,9 +34,9 @@ fs.readFileSync(expectedFile, 'utf8')
   .forEach((raw, i) => {
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
-    const m = /^([A-Za-z0-9_./-]+)(?:@(\d{4}-\d{2}-\d{2}))?\s+#\s*(\S.*)$/.exec(line);
+    const m = /^([A-Za-z0-9_./:-]+)(?:@(\d{4}-\d{2}-\d{2}|all))?\s+#\s*(\S.*)$/.exec(line);
     if (!m) {
-      badLines.push(`${expectedFile}:${i + 1}: expected "SCENARIO[@REVISION]  # reason", got: ${raw}`);
+      badLines.push(`${expectedFile}:${i + 1}: expected "SCENARIO[:CHECK][@RUN]  # reason", got: ${raw}`);
       return;
     }
     const key = m[2] ? `${m[1]}@${m[2]}` : m[1];
@@ -49,6 +53,9 @@ function expectation(scenario, rev) {
 
 // ---- results ---------------------------------------------------------------
 const TS_SUFFIX = /-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
+// Checks that neither passed nor failed, by scenario: SKIPPED (the suite could
+// not test it) and WARNING (a SHOULD the server missed). INFO is a note.
+const NOT_PASSED = new Set(['SKIPPED', 'WARNING']);
 function failingChecks(rev) {
   const byScenario = new Map();
   const dir = path.join(resultsDir, rev);
@@ -62,12 +69,11 @@ function failingChecks(rev) {
     } catch {
       continue;
     }
-    byScenario.set(
-      scenario,
-      checks
-        .filter((c) => c.status === 'FAILURE')
-        .map((c) => `${c.id}: ${(c.errorMessage ?? '').replace(/\s+/g, ' ').slice(0, 300)}`)
-    );
+    const text = (c) => `${c.id}: ${(c.errorMessage ?? '').replace(/\s+/g, ' ').slice(0, 300)}`;
+    byScenario.set(scenario, {
+      failing: checks.filter((c) => c.status === 'FAILURE').map(text),
+      notPassed: checks.filter((c) => NOT_PASSED.has(c.status)).map((c) => ({ ...c, text: text(c) })),
+    });
   }
   return byScenario;
 }
@@ -75,6 +81,8 @@ function failingChecks(rev) {
 let passed = 0;
 let failed = 0; // unexpected failures
 let expectedFail = 0;
+let expectedSkip = 0;
+let unexpectedSkip = 0; // skipped or warned checks not listed
 const unexpected = [];
 const fixed = [];
 let harnessBroken = false;
@@ -89,7 +97,7 @@ for (const rev of revisions) {
       return '?';
     }
   })();
-  const announced = /Running requirements \S+ \((\d+) scenarios\)/.exec(log);
+  const announced = /Running (?:requirements \S+|\S+ suite) \((\d+) scenarios\)/.exec(log);
   const summary = [];
   let inSummary = false;
   const notScored = new Map();
@@ -136,7 +144,35 @@ for (const rev of revisions) {
       unexpected.push(`${r.scenario}@${rev}`);
       console.log(`  FAIL   ${r.scenario}${tag}  (${r.failed} failed checks)`);
     }
-    for (const d of details.get(r.scenario) ?? []) console.log(`           - ${d}`);
+    for (const d of details.get(r.scenario)?.failing ?? []) console.log(`           - ${d}`);
+  }
+  // Skipped and warned checks: each must be listed, with the reason.
+  const usedHere = new Set();
+  for (const r of summary) {
+    for (const c of details.get(r.scenario)?.notPassed ?? []) {
+      const exp = expectation(`${r.scenario}:${c.id}`, rev);
+      if (exp) {
+        exp.used = true;
+        exp.ran = true;
+        usedHere.add(exp);
+        expectedSkip++;
+        console.log(`  ${c.status.padEnd(8)}${r.scenario}:${c.id}  # ${exp.reason}`);
+      } else {
+        unexpectedSkip++;
+        unexpected.push(`${r.scenario}:${c.id}@${rev} (${c.status})`);
+        console.log(`  ${c.status.padEnd(8)}${r.scenario}:${c.id}  (not listed) ${c.text}`);
+      }
+    }
+  }
+  // A listed check that ran in this run and did not skip is fixed.
+  for (const [key, exp] of expected) {
+    const [scenario, check] = key.split('@')[0].split(':');
+    if (!check || usedHere.has(exp)) continue;
+    const forRun = key.includes('@') ? key.endsWith(`@${rev}`) : true;
+    if (forRun && summary.some((r) => r.scenario === scenario)) {
+      exp.ran = true;
+      fixed.push(`${key} in ${rev} (${path.basename(expectedFile)}:${exp.line})`);
+    }
   }
 }
 
@@ -150,7 +186,10 @@ if (neverRan.length) {
 }
 if (unexpected.length) console.log(`Unexpected failures: ${unexpected.join(', ')}`);
 if (harnessBroken) console.log('The conformance CLI did not report every scenario (see HARNESS ERROR above).');
-console.log(`conformance: ${passed} passed, ${failed} failed, ${expectedFail} skipped`);
+console.log(
+  `conformance: ${passed} passed, ${failed} failed, ${expectedFail} expected failures; ` +
+    `checks skipped or warned: ${expectedSkip} listed, ${unexpectedSkip} not listed`
+);
 
 const staleFails = strict && (fixed.length > 0 || neverRan.length > 0);
-process.exit(failed > 0 || harnessBroken || staleFails ? 1 : 0);
+process.exit(failed > 0 || unexpectedSkip > 0 || harnessBroken || staleFails ? 1 : 0);

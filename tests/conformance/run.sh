@@ -2,14 +2,16 @@
 # Runs the official MCP conformance suite (@modelcontextprotocol/conformance,
 # pinned in package.json / package-lock.json, on the pinned Node 22 that the
 # same lockfile installs) against a ringmcp HTTP server, once per spec revision
-# requirement set, and fails if any scenario fails that is not listed in
-# expected-failures.txt.
+# requirement set and once as the whole suite (`--suite all`, every scenario),
+# and fails if any scenario fails, or any check is skipped or only warned
+# about, that is not listed in expected-failures.txt.
 #
 # Environment:
 #   RINGMCP_BIN                server binary (default: <repo>/target/debug/ringmcp; not built here)
 #   RINGMCP_CONFORMANCE_ARGS   server arguments, word-split
 #                              (default: "serve --http 127.0.0.1:0 --fixtures conformance")
-#   CONFORMANCE_REQUIREMENTS   revisions to run (default: "2025-11-25 2026-07-28")
+#   CONFORMANCE_REQUIREMENTS   runs: revisions, and `all` for the whole suite
+#                              (default: "2025-11-25 2026-07-28 all")
 #   CONFORMANCE_RESULTS_DIR    where logs and checks.json go (default: <repo>/target/conformance)
 #   CONFORMANCE_TIMEOUT_SECS   wall-clock limit per revision (default: 150)
 #   CONFORMANCE_STRICT_BASELINE=1  also fail on stale expected-failures entries
@@ -25,7 +27,7 @@ die() {
 
 bin="${RINGMCP_BIN:-$repo/target/debug/ringmcp}"
 read -r -a server_args <<<"${RINGMCP_CONFORMANCE_ARGS:-serve --http 127.0.0.1:0 --fixtures conformance}"
-read -r -a revisions <<<"${CONFORMANCE_REQUIREMENTS:-2025-11-25 2026-07-28}"
+read -r -a revisions <<<"${CONFORMANCE_REQUIREMENTS:-2025-11-25 2026-07-28 all}"
 results="${CONFORMANCE_RESULTS_DIR:-$repo/target/conformance}"
 per_revision_timeout="${CONFORMANCE_TIMEOUT_SECS:-150}"
 expected_failures="$here/expected-failures.txt"
@@ -65,9 +67,11 @@ echo "conformance: server pid $server_pid listening on port $port ($url)"
 # ---- run each requirement set ----
 for rev in "${revisions[@]}"; do
   echo "conformance: running requirement set $rev"
+  select=(--requirements "$rev")
+  [[ "$rev" == all ]] && select=(--suite all)
   rc=0
   timeout --kill-after=10 "$per_revision_timeout" \
-    "$node" "$cli" server --url "$url" --requirements "$rev" --output-dir "$results/$rev" \
+    "$node" "$cli" server --url "$url" "${select[@]}" --output-dir "$results/$rev" \
     >"$results/$rev.log" 2>&1 || rc=$?
   echo "$rc" >"$results/$rev.rc"
   if [[ "$rc" == 124 || "$rc" == 137 ]]; then
