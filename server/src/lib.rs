@@ -50,8 +50,8 @@ pub use netring::DriverConfig;
 pub use ringmcp_proto as proto;
 pub use runtime::ServeError;
 pub use sdk::{
-    BuildError, CancelToken, HandlerError, InputRequiredBuilder, PromptDef, Registry,
+    BuildError, CancelToken, HandlerError, InputRequiredBuilder, LiveRegistry, PromptDef, Registry,
     RequestContext, ResourceDef, ServerBuilder, TemplateDef,
 };
-pub use serve::{serve, ServeOptions, Transport};
+pub use serve::{serve, serve_live, ServeOptions, Transport};
 pub use transport::tls::{load_server_config as load_tls_config, TlsError};

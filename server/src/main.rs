@@ -7,9 +7,10 @@ mod cluster_args;
 mod config;
 mod demo;
 mod fixtures;
+mod live_fixtures;
 use ringmcp::proto::forwarded::TrustedProxies;
 use ringmcp::proto::framing::HttpLimits;
-use ringmcp::{serve, ServeOptions, Transport};
+use ringmcp::{serve, serve_live, LiveRegistry, ServeOptions, Transport};
 use ringmcp::{DriverConfig, Limits};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -505,7 +506,9 @@ fn main() -> ExitCode {
             options.spin_before_park = Duration::from_micros(args.spin_us);
             let builder = match args.fixtures {
                 Fixtures::Demo => demo::demo_builder(),
-                Fixtures::Conformance => fixtures::conformance_builder(),
+                Fixtures::Conformance => {
+                    live_fixtures::with_triggers(fixtures::conformance_builder())
+                }
             };
             let registry = match builder.build() {
                 Ok(r) => r,
@@ -514,7 +517,12 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            match serve(registry, options) {
+            // The conformance set changes while it runs (the suite's list-change hooks).
+            let served = match args.fixtures {
+                Fixtures::Demo => serve(registry, options),
+                Fixtures::Conformance => serve_live(LiveRegistry::new(registry), options),
+            };
+            match served {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(
                     e @ (ringmcp::ServeError::AddressInUse(_)

@@ -6,7 +6,7 @@ use crate::engine::Limits;
 use crate::http::HttpConfig;
 use crate::netring::{DriverConfig, Wire};
 use crate::runtime::{self, Listen, RuntimeConfig, ServeError};
-use crate::sdk::Registry;
+use crate::sdk::{LiveRegistry, Registry};
 use ringmcp_proto::seal::KeyRing;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,8 +77,20 @@ impl ServeOptions {
     }
 }
 
-/// Serve `registry` until SIGINT/SIGTERM (or, on stdio, end of input).
-pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeError> {
+/// Serve `registry` until SIGINT/SIGTERM (or, on stdio, end of input). The set is fixed; to
+/// change it while it runs, use [`serve_live`].
+pub fn serve(registry: Registry, options: ServeOptions) -> Result<(), ServeError> {
+    serve_registry(LiveRegistry::fixed(registry), options)
+}
+
+/// Serve `registry`, whose tools, resources and prompts may change while it runs
+/// ([`LiveRegistry::update`], from the program or from a handler): clients are told they may
+/// (`listChanged`) and are sent `notifications/*/list_changed` when they do.
+pub fn serve_live(registry: LiveRegistry, options: ServeOptions) -> Result<(), ServeError> {
+    serve_registry(registry, options)
+}
+
+fn serve_registry(registry: LiveRegistry, mut options: ServeOptions) -> Result<(), ServeError> {
     let sigfd = runtime::signal_fd()?;
     let available: Vec<usize> = core_affinity::get_core_ids()
         .unwrap_or_default()
@@ -187,7 +199,7 @@ pub fn serve(registry: Registry, mut options: ServeOptions) -> Result<(), ServeE
         cluster: options.cluster.map(ClusterPlan::new).transpose()?,
         drain: options.drain,
     };
-    runtime::run(config, Arc::new(registry), listen, sigfd)
+    runtime::run(config, registry, listen, sigfd)
 }
 
 /// A PROXY header comes before any TLS record, which the net ring would take for the handshake,

@@ -84,7 +84,8 @@ impl McpService {
             progress_token,
             log_level,
             token.clone(),
-        );
+        )
+        .with_live_registry(&self.live);
         let switch = Rc::new(CancelSwitch::default());
         switch.switch_to(token.clone());
         let escalated: Rc<RefCell<Option<Rc<LiveTask>>>> = Rc::new(RefCell::new(None));

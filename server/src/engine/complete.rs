@@ -10,13 +10,15 @@ impl McpService {
     pub(super) fn complete(&self, p: &CompleteParams) -> Result<Completion, ErrorObject> {
         let provider = match &p.reference {
             CompletionRef::Prompt { name } => {
-                let prompt = self.registry.prompt(name).ok_or_else(|| {
+                let registry = self.registry();
+                let prompt = registry.prompt(name).ok_or_else(|| {
                     ErrorObject::invalid_params(format!("Unknown prompt: {name}"))
                 })?;
                 prompt.completions.get(&p.argument.name).cloned()
             }
             CompletionRef::Resource { uri } => {
-                let template = self.registry.template_by_uri(uri).ok_or_else(|| {
+                let registry = self.registry();
+                let template = registry.template_by_uri(uri).ok_or_else(|| {
                     ErrorObject::invalid_params(format!("Unknown resource template: {uri}"))
                 })?;
                 template.completions.get(&p.argument.name).cloned()

@@ -114,6 +114,7 @@ impl McpService {
                             // Stored before the answer leaves (it waits in the outbox until the
                             // end of this turn), so every node can find the session.
                             session.persist_initialized();
+                            self.watch_lists(&session);
                             sink.result(&id, &self.initialize_result(v))
                         }
                         Err(e) => sink.error(Some(&id), &e),

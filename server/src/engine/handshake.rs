@@ -3,35 +3,52 @@
 //! the registry; the lifecycle itself is the session's.
 
 use super::McpService;
+use crate::sdk::Registry;
 use ringmcp_proto::dispatch::Era;
 use ringmcp_proto::downgrade;
 use ringmcp_proto::revision::{supported_versions, ProtocolVersion};
-use ringmcp_proto::types::{DiscoverResult, InitializeResult, TASKS_EXTENSION};
+use ringmcp_proto::types::{DiscoverResult, InitializeResult, ServerCapabilities, TASKS_EXTENSION};
 use serde_json::json;
 
 impl McpService {
     pub(super) fn initialize_result(&self, version: ProtocolVersion) -> InitializeResult {
+        let registry = self.registry();
         downgrade::initialize_result(
             version,
-            self.registry.info().clone(),
-            self.registry.capabilities(),
-            self.registry.has_task_tools(),
-            self.registry.instructions.clone(),
+            registry.info().clone(),
+            self.capabilities(&registry),
+            registry.has_task_tools(),
+            registry.instructions.clone(),
         )
     }
 
     pub(super) fn discover_result(&self, era: &Era) -> DiscoverResult {
+        let registry = self.registry();
         DiscoverResult {
             supported_versions: supported_versions(),
             capabilities: {
-                let mut caps = self.registry.capabilities();
-                if self.registry.has_task_tools() {
+                let mut caps = self.capabilities(&registry);
+                if registry.has_task_tools() {
                     caps.extensions = Some(json!({ TASKS_EXTENSION: {} }));
                 }
                 caps
             },
-            instructions: self.registry.instructions.clone(),
+            instructions: registry.instructions.clone(),
             envelope: self.shape.envelope(era, true),
         }
+    }
+
+    /// What the set offers; a live set also says its lists may change.
+    fn capabilities(&self, registry: &Registry) -> ServerCapabilities {
+        let mut caps = registry.capabilities();
+        if self.lists_may_change() {
+            for list in [&mut caps.tools, &mut caps.prompts].into_iter().flatten() {
+                list.list_changed = true;
+            }
+            if let Some(resources) = &mut caps.resources {
+                resources.list_changed = true;
+            }
+        }
+        caps
     }
 }

@@ -25,9 +25,10 @@ impl McpService {
         cursor: Option<&str>,
         answer: impl FnOnce(&[T], Option<String>, ResultEnvelope),
     ) {
+        let digest = self.registry().digests.of(kind);
         match self
             .cursors
-            .page(kind, items, cursor, self.limits.page_size)
+            .page(kind, digest, items, cursor, self.limits.page_size)
         {
             Ok((page, next_cursor)) => {
                 answer(page, next_cursor, self.shape.envelope(&call.era, true))
@@ -39,9 +40,9 @@ impl McpService {
     pub(super) fn list_tools(&self, sink: &Sink, call: &Call, cursor: Option<&str>) {
         // Only 2025-11-25 lists `execution.taskSupport`.
         let tools = if call.version == ProtocolVersion::V2025_11_25 {
-            &self.registry.tools_with_execution
+            &self.registry().tools_with_execution
         } else {
-            &self.registry.tools
+            &self.registry().tools
         };
         self.page(
             sink,
@@ -69,7 +70,7 @@ impl McpService {
             sink,
             call,
             ListKind::Resources,
-            &self.registry.resources,
+            &self.registry().resources,
             cursor,
             |resources, next_cursor, envelope| {
                 sink.result(
@@ -89,7 +90,7 @@ impl McpService {
             sink,
             call,
             ListKind::ResourceTemplates,
-            &self.registry.templates,
+            &self.registry().templates,
             cursor,
             |resource_templates, next_cursor, envelope| {
                 sink.result(
@@ -109,7 +110,7 @@ impl McpService {
             sink,
             call,
             ListKind::Prompts,
-            &self.registry.prompts,
+            &self.registry().prompts,
             cursor,
             |prompts, next_cursor, envelope| {
                 sink.result(

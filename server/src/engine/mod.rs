@@ -20,6 +20,7 @@ mod errors;
 mod handshake;
 mod limits;
 mod lists;
+mod live;
 mod prompts;
 mod reply;
 mod resources;
@@ -30,7 +31,7 @@ mod tools;
 
 pub use limits::Limits;
 
-use crate::sdk::Registry;
+use crate::sdk::{LiveRegistry, Registry};
 use crate::service::{MsgKind, Outlet, Session, ShardCtx, StateSeal, TaskTable};
 use crate::store::{MemoryOnceStore, MemoryTaskStore, OnceStore, TaskStore, DEFAULT_MAX_CLAIMS};
 use reply::{send_once, BatchReply, Sink};
@@ -47,7 +48,11 @@ use std::sync::Arc;
 
 /// The engine of one shard.
 pub struct McpService {
-    registry: Arc<Registry>,
+    /// This shard's copy of the set it serves (swapped when a live set changes).
+    registry: RefCell<Rc<Registry>>,
+    /// Where the set comes from, and the generation of it this shard serves.
+    live: LiveRegistry,
+    generation: Cell<u64>,
     shape: ResultShape,
     cursors: CursorCodec,
     seal: StateSeal,
@@ -75,9 +80,27 @@ impl McpService {
         shard: Rc<ShardCtx>,
         keys: KeyRing,
     ) -> Self {
+        let live = LiveRegistry::fixed(Registry::clone(&registry));
+        Self::following(live, limits, shard, keys)
+    }
+
+    /// An engine serving the set of `live` on `shard`, switching to each new one
+    /// ([`Self::follow_registry`]).
+    pub fn following(
+        live: LiveRegistry,
+        limits: Limits,
+        shard: Rc<ShardCtx>,
+        keys: KeyRing,
+    ) -> Self {
+        // The generation first: a set published in between is newer than it says, and is
+        // swapped in again, harmlessly, rather than missed.
+        let generation = live.generation();
+        let registry = live.current();
         let shape = ResultShape::new(registry.info(), limits.cache_ttl_ms, CacheScope::Public);
         McpService {
-            registry,
+            registry: RefCell::new(Rc::new(Registry::clone(&registry))),
+            live,
+            generation: Cell::new(generation),
             shape,
             cursors: CursorCodec::new(keys.clone()),
             seal: StateSeal::new(keys),
@@ -117,11 +140,9 @@ impl McpService {
         self
     }
 
-    /// The tool arguments a client must mirror in `Mcp-Param-*` headers (SEP-2243).
-    pub fn header_params(&self, tool: &str) -> &[(String, String)] {
-        self.registry
-            .tool(tool)
-            .map_or(&[], |t| t.header_params.as_slice())
+    /// The set this shard serves now (a request keeps the one it started with).
+    pub(crate) fn registry(&self) -> Rc<Registry> {
+        self.registry.borrow().clone()
     }
 
     /// The shard this engine runs on.

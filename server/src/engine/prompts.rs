@@ -10,7 +10,8 @@ use std::rc::Rc;
 
 impl McpService {
     pub(super) fn get_prompt(self: &Rc<Self>, sink: &Sink, call: Call, p: GetPromptParams) {
-        let Some(entry) = self.registry.prompt(&p.name) else {
+        let registry = self.registry();
+        let Some(entry) = registry.prompt(&p.name) else {
             return sink.error(
                 Some(&call.id),
                 &ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name)),

@@ -18,7 +18,7 @@ impl McpService {
             ErrorObject::new(version.resource_not_found_code(), "Resource not found")
                 .with_data(json!({ "uri": uri }))
         };
-        let Some((read, vars)) = self.registry.reader(&p.uri) else {
+        let Some((read, vars)) = self.registry().reader(&p.uri) else {
             return sink.error(Some(&call.id), &not_found(call.version, &p.uri));
         };
         // Results of a multi round-trip retry must not be cached.

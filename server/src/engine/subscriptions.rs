@@ -12,11 +12,11 @@ use serde_json::json;
 
 impl McpService {
     pub(super) fn subscribe(&self, sink: &Sink, call: &Call, uri: &str, on: bool) {
-        let known = self
-            .registry
+        let registry = self.registry();
+        let known = registry
             .resource(uri)
             .map(|r| r.subscribable)
-            .or_else(|| self.registry.reader(uri).map(|_| false));
+            .or_else(|| registry.reader(uri).map(|_| false));
         match known {
             None => {
                 let e =
@@ -53,7 +53,7 @@ impl McpService {
             resources_list_changed: filter.resources_list_changed.filter(|&b| b),
             resource_subscriptions: filter.resource_subscriptions.map(|uris| {
                 uris.into_iter()
-                    .filter(|u| self.registry.resource(u).is_some_and(|r| r.subscribable))
+                    .filter(|u| self.registry().resource(u).is_some_and(|r| r.subscribable))
                     .collect()
             }),
         };

@@ -28,7 +28,8 @@ struct Enveloped<'a, T: Serialize> {
 
 impl McpService {
     pub(super) fn call_tool(self: &Rc<Self>, sink: &Sink, call: Call, p: CallToolParams) {
-        let Some(entry) = self.registry.tool(&p.name) else {
+        let registry = self.registry();
+        let Some(entry) = registry.tool(&p.name) else {
             return sink.error(
                 Some(&call.id),
                 &ErrorObject::invalid_params(format!("Unknown tool: {}", p.name)),

@@ -360,6 +360,7 @@ impl HttpService {
         for uri in session.subscriptions.borrow().iter() {
             self.engine.shard().subscribe(uri, &session);
         }
+        self.engine.watch_lists(&session);
         let hs = Rc::new(HttpSession {
             session,
             last_seen: Cell::new(Instant::now()),

@@ -48,7 +48,14 @@ impl HttpService {
                 );
             }
         };
-        if let Err(e) = check_request(&req, request, |tool| self.engine.header_params(tool)) {
+        // The tool arguments a client must mirror in `Mcp-Param-*` headers (SEP-2243).
+        let registry = self.engine.registry();
+        let header_params = |tool: &str| {
+            registry
+                .tool(tool)
+                .map_or(&[][..], |t| t.header_params.as_slice())
+        };
+        if let Err(e) = check_request(&req, request, header_params) {
             return Self::error(ex, 400, Some(&request.id), e.into());
         }
         let listen = request.method == "subscriptions/listen";

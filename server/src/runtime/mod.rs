@@ -14,7 +14,7 @@ use crate::engine::{Limits, McpService};
 use crate::http::{HttpConfig, HttpPort, HttpService, SessionHome};
 use crate::mesh::Mesh;
 use crate::netring::{DriverConfig, EventFd, NetDriver, ShardIo, ShardSignal, Source, Wire};
-use crate::sdk::Registry;
+use crate::sdk::LiveRegistry;
 use crate::service::{Relay, ShardCtx};
 use crate::store::{LocalSessions, MemoryOnceStore, OnceStore, TaskStore, DEFAULT_MAX_CLAIMS};
 use glommio::channels::channel_mesh::MeshBuilder;
@@ -138,7 +138,7 @@ pub(crate) fn signal_fd() -> Result<RawFd, ServeError> {
 /// Run the shards until a signal (or, for stdio, end of input). Returns when every shard is done.
 pub(crate) fn run(
     config: RuntimeConfig,
-    registry: Arc<Registry>,
+    registry: LiveRegistry,
     listen: Listen,
     sigfd: RawFd,
 ) -> Result<(), ServeError> {
@@ -366,7 +366,7 @@ fn wait_for_stop(
 #[allow(clippy::too_many_arguments)]
 async fn shard_main(
     shard: usize,
-    registry: Arc<Registry>,
+    registry: LiveRegistry,
     limits: Limits,
     driver_cfg: DriverConfig,
     http: Option<HttpConfig>,
@@ -406,13 +406,16 @@ async fn shard_main(
         Some((c, _, _)) => c.once.clone(),
         None => Rc::new(once),
     };
-    let mut service = McpService::new(registry, limits, ctx.clone(), keys).with_once_store(once);
+    let mut service =
+        McpService::following(registry, limits, ctx.clone(), keys).with_once_store(once);
     if let Some((c, _, node)) = &cluster {
         // Tasks in Redis, their ids naming this node.
         let tasks: Rc<dyn TaskStore> = c.tasks.clone();
         service = service.with_task_store(tasks, Some(node.clone()));
     }
     let service = Rc::new(service);
+    // A live registry: this shard swaps its copy when the set changes.
+    service.follow_registry();
     let http_port = joined.as_ref().map(|(mesh, _)| {
         let port: HttpPort = mesh.clone();
         port

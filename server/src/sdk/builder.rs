@@ -3,6 +3,7 @@
 use super::context::RequestContext;
 use super::error::{BuildError, HandlerError};
 use super::registry::*;
+use ringmcp_proto::pagination::ListKind;
 use ringmcp_proto::types::{
     CallToolResult, Content, GetPromptResult, Implementation, Prompt, PromptArgument, Resource,
     ResourceContents, ResourceTemplate, TaskSupport, Tool, ToolAnnotations,
@@ -317,7 +318,7 @@ impl ServerBuilder {
         let entry = jsonschema::validator_for(&tool.input_schema)
             .map(|validator| ToolEntry {
                 tool: tool.clone(),
-                validator,
+                validator: Arc::new(validator),
                 handler,
                 task_support: TaskSupport::Forbidden,
                 task_deferred: false,
@@ -432,6 +433,25 @@ impl ServerBuilder {
                 .iter()
                 .map(|t| t.template.uri_template.as_str()),
         )?;
+        let mut digests = ListDigests::default();
+        digests.set(
+            ListKind::Tools,
+            tool_entries.iter().map(|t| t.tool.name.as_str()),
+        );
+        digests.set(
+            ListKind::Resources,
+            self.resources.iter().map(|r| r.resource.uri.as_str()),
+        );
+        digests.set(
+            ListKind::ResourceTemplates,
+            template_entries
+                .iter()
+                .map(|t| t.template.uri_template.as_str()),
+        );
+        digests.set(
+            ListKind::Prompts,
+            self.prompts.iter().map(|p| p.prompt.name.as_str()),
+        );
         Ok(Registry {
             info: self.info,
             instructions: self.instructions,
@@ -459,7 +479,76 @@ impl ServerBuilder {
             prompts: self.prompts.iter().map(|p| p.prompt.clone()).collect(),
             prompt_entries: self.prompts,
             prompt_index,
+            digests,
         })
+    }
+
+    /// Drop the tool `name` (nothing happens if there is none).
+    pub fn remove_tool(mut self, name: &str) -> Self {
+        self.tools
+            .retain(|t| t.as_ref().map_or(true, |t| t.tool.name != name));
+        self.task_support.remove(name);
+        self.deferred_tasks.retain(|t| t != name);
+        self
+    }
+
+    /// Drop the concrete resource `uri`.
+    pub fn remove_resource(mut self, uri: &str) -> Self {
+        self.resources.retain(|r| r.resource.uri != uri);
+        self
+    }
+
+    /// Drop the resource template `uri_template`.
+    pub fn remove_resource_template(mut self, uri_template: &str) -> Self {
+        self.templates.retain(|t| {
+            t.as_ref()
+                .map_or(true, |t| t.template.uri_template != uri_template)
+        });
+        self
+    }
+
+    /// Drop the prompt `name`.
+    pub fn remove_prompt(mut self, name: &str) -> Self {
+        self.prompts.retain(|p| p.prompt.name != name);
+        self
+    }
+
+    /// Whether a tool named `name` is registered.
+    pub fn has_tool(&self, name: &str) -> bool {
+        self.tools
+            .iter()
+            .any(|t| t.as_ref().is_ok_and(|t| t.tool.name == name))
+    }
+
+    /// Whether a prompt named `name` is registered.
+    pub fn has_prompt(&self, name: &str) -> bool {
+        self.prompts.iter().any(|p| p.prompt.name == name)
+    }
+}
+
+impl Registry {
+    /// A builder holding everything this registry has (the same handlers, shared), to add to or
+    /// take from and build again: how a server's set changes while it runs.
+    pub fn to_builder(&self) -> ServerBuilder {
+        ServerBuilder {
+            info: self.info.clone(),
+            instructions: self.instructions.clone(),
+            tools: self.tool_entries.iter().cloned().map(Ok).collect(),
+            resources: self.resource_entries.clone(),
+            templates: self.template_entries.iter().cloned().map(Ok).collect(),
+            prompts: self.prompt_entries.clone(),
+            task_support: self
+                .tool_entries
+                .iter()
+                .map(|t| (t.tool.name.clone(), t.task_support))
+                .collect(),
+            deferred_tasks: self
+                .tool_entries
+                .iter()
+                .filter(|t| t.task_deferred)
+                .map(|t| t.tool.name.clone())
+                .collect(),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! client, notice that the client cancelled, and publish resource updates to every shard.
 
 use super::error::HandlerError;
+use super::live::LiveRegistry;
 use crate::service::{CancelToken, LiveTask, MsgKind, Outlet, Session, ShardCtx};
 use ringmcp_proto::types::{
     InputRequest, LogLevel, LoggingMessageParams, CREATE_MESSAGE, ELICIT, LIST_ROOTS,
@@ -154,6 +155,8 @@ struct Inner {
     log_level: Option<LogLevel>,
     cancel: CancelToken,
     last_progress: Cell<f64>,
+    /// The server's set, when it may change while it runs.
+    live: Option<LiveRegistry>,
 }
 
 #[derive(Serialize)]
@@ -190,8 +193,25 @@ impl RequestContext {
                 log_level,
                 cancel,
                 last_progress: Cell::new(f64::NEG_INFINITY),
+                live: None,
             }),
         }
+    }
+
+    /// Give the handler the server's live set ([`Self::live_registry`]).
+    pub(crate) fn with_live_registry(mut self, live: &LiveRegistry) -> Self {
+        if live.is_live() {
+            if let Some(inner) = Rc::get_mut(&mut self.inner) {
+                inner.live = Some(live.clone());
+            }
+        }
+        self
+    }
+
+    /// The server's set of tools, resources and prompts, to change it while the server runs
+    /// ([`LiveRegistry::update`]); `None` when it was served fixed, with [`crate::serve`].
+    pub fn live_registry(&self) -> Option<&LiveRegistry> {
+        self.inner.live.as_ref()
     }
 
     /// Allow this call to become a task ([`RequestContext::become_task`]).

@@ -59,4 +59,8 @@ pub enum BuildError {
     /// A resource template is malformed.
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// The registry was served as fixed ([`crate::serve`]); serve a [`crate::LiveRegistry`] with
+    /// [`crate::serve_live`] to change it while it runs.
+    #[error("this registry is served as fixed: serve a LiveRegistry with serve_live to change it")]
+    NotLive,
 }

@@ -9,6 +9,7 @@
 mod builder;
 mod context;
 mod error;
+mod live;
 mod registry;
 
 pub use builder::{PromptDef, ResourceDef, ServerBuilder, TemplateDef};
@@ -17,6 +18,7 @@ pub use context::{InputRequiredBuilder, RequestContext};
 // Lives with the shard state so that `service` needs nothing from here; handlers find it here.
 pub use crate::service::CancelToken;
 pub use error::{BuildError, HandlerError};
+pub use live::LiveRegistry;
 pub use registry::{
     BoxFuture, CompleteFn, PromptEntry, PromptFn, ReadFn, Registry, ResourceEntry, TemplateEntry,
     ToolEntry, ToolFn,

@@ -1,8 +1,14 @@
 //! [`Registry`]: the immutable table of tools, resources, templates and prompts. Built once, shared
-//! by every shard through an `Arc` and read without locks.
+//! by every shard through an `Arc` and read without locks. A server whose set changes while it
+//! runs ([`crate::LiveRegistry`]) builds a new table from the old one ([`Registry::to_builder`]:
+//! the entries are cheap to clone, their handlers are shared) and each shard swaps its copy.
+//!
+//! Each list carries a digest of its items' keys, which cursors seal, so that a page asked for
+//! after the list changed is refused rather than cut from another list.
 
 use super::context::RequestContext;
 use super::error::HandlerError;
+use ringmcp_proto::pagination::ListKind;
 use ringmcp_proto::types::{
     CallToolResult, GetPromptResult, Implementation, Prompt, Resource, ResourceContents,
     ResourceTemplate, ServerCapabilities, TaskSupport, Tool,
@@ -45,10 +51,11 @@ pub type PromptFn = Arc<
 pub type CompleteFn = Arc<dyn Fn(&str, &BTreeMap<String, String>) -> Vec<String> + Send + Sync>;
 
 /// A registered tool.
+#[derive(Clone)]
 pub struct ToolEntry {
     /// What `tools/list` shows.
     pub tool: Tool,
-    pub(crate) validator: jsonschema::Validator,
+    pub(crate) validator: Arc<jsonschema::Validator>,
     pub(crate) handler: ToolFn,
     /// Whether it runs as a task.
     pub task_support: TaskSupport,
@@ -61,6 +68,7 @@ pub struct ToolEntry {
 }
 
 /// A registered concrete resource.
+#[derive(Clone)]
 pub struct ResourceEntry {
     /// What `resources/list` shows.
     pub resource: Resource,
@@ -70,6 +78,7 @@ pub struct ResourceEntry {
 }
 
 /// A registered resource template.
+#[derive(Clone)]
 pub struct TemplateEntry {
     /// What `resources/templates/list` shows.
     pub template: ResourceTemplate,
@@ -79,6 +88,7 @@ pub struct TemplateEntry {
 }
 
 /// A registered prompt.
+#[derive(Clone)]
 pub struct PromptEntry {
     /// What `prompts/list` shows.
     pub prompt: Prompt,
@@ -87,6 +97,7 @@ pub struct PromptEntry {
 }
 
 /// Everything a server offers. Immutable once built.
+#[derive(Clone)]
 pub struct Registry {
     pub(crate) info: Implementation,
     pub(crate) instructions: Option<String>,
@@ -103,6 +114,38 @@ pub struct Registry {
     pub(crate) prompts: Vec<Prompt>,
     pub(crate) prompt_entries: Vec<PromptEntry>,
     pub(crate) prompt_index: HashMap<String, usize>,
+    /// A digest of each list's keys, by [`ListKind`] (cursors seal it).
+    pub(crate) digests: ListDigests,
+}
+
+/// The digest of each paginated list's keys (tool and prompt names, resource URIs, templates),
+/// indexed by [`ListKind`]: equal lists have equal digests on every node and every build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ListDigests([u64; 8]);
+
+impl ListDigests {
+    /// The digest of list `kind`.
+    pub(crate) fn of(&self, kind: ListKind) -> u64 {
+        self.0.get(kind as usize).copied().unwrap_or(0)
+    }
+
+    /// Set the digest of list `kind` from its keys.
+    pub(crate) fn set<'a>(&mut self, kind: ListKind, keys: impl Iterator<Item = &'a str>) {
+        if let Some(slot) = self.0.get_mut(kind as usize) {
+            *slot = digest(keys);
+        }
+    }
+}
+
+/// 64-bit FNV-1a over the keys, each followed by a 0 byte.
+fn digest<'a>(keys: impl Iterator<Item = &'a str>) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    for key in keys {
+        for b in key.bytes().chain(std::iter::once(0)) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
 }
 
 impl Registry {

@@ -19,6 +19,7 @@ pub use outlet::{MsgKind, Outlet};
 pub(crate) use seal::{binding, OpenError, StateSeal};
 pub(crate) use session::ClientAnswer;
 pub use session::Session;
+pub(crate) use shard::ListChanges;
 pub use shard::ShardCtx;
 pub(crate) use shard::ShardMsg;
 pub(crate) use task_results::{

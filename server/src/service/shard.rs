@@ -11,6 +11,7 @@ use crate::metrics::{ShardMetrics, Snapshot};
 use crate::netring::ShardSignal;
 use crate::store::{Broadcast, LogPos, Notice, NoticeLog};
 use ringmcp_proto::jsonrpc;
+use ringmcp_proto::types::SubscriptionFilter;
 use std::task::Waker;
 
 use serde_json::json;
@@ -39,6 +40,43 @@ pub enum ShardMsg {
     },
 }
 
+/// Which lists of a live set changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ListChanges {
+    /// `tools/list`.
+    pub(crate) tools: bool,
+    /// `prompts/list`.
+    pub(crate) prompts: bool,
+    /// `resources/list` or `resources/templates/list`.
+    pub(crate) resources: bool,
+}
+
+/// Whether a `subscriptions/listen` filter asked for one kind of list change.
+type Wanted = fn(&SubscriptionFilter) -> bool;
+
+impl ListChanges {
+    /// The notification of each list that changed, and whether a listen filter asked for it.
+    fn methods(self) -> Vec<(&'static str, Wanted)> {
+        let mut methods: Vec<(&'static str, Wanted)> = Vec::new();
+        if self.tools {
+            methods.push(("notifications/tools/list_changed", |f| {
+                f.tools_list_changed == Some(true)
+            }));
+        }
+        if self.prompts {
+            methods.push(("notifications/prompts/list_changed", |f| {
+                f.prompts_list_changed == Some(true)
+            }));
+        }
+        if self.resources {
+            methods.push(("notifications/resources/list_changed", |f| {
+                f.resources_list_changed == Some(true)
+            }));
+        }
+        methods
+    }
+}
+
 /// One node's [`Broadcast`]: the notice goes to every other shard over the mesh.
 struct MeshBroadcast(Rc<dyn MeshPort<ShardMsg>>);
 
@@ -56,6 +94,10 @@ pub struct ShardCtx {
     pub signal: Rc<ShardSignal>,
     subscribers: RefCell<HashMap<String, Vec<Weak<Session>>>>,
     listeners: RefCell<Vec<Weak<Session>>>,
+    /// Legacy sessions told of list changes (a live set only), and the length past which the
+    /// gone ones are swept out.
+    watchers: RefCell<Vec<Weak<Session>>>,
+    sweep_watchers_at: Cell<usize>,
     mesh: RefCell<Option<Rc<dyn MeshPort<ShardMsg>>>>,
     /// Who carries notices beyond this shard: the mesh, and in a cluster the other nodes.
     broadcast: RefCell<Vec<Rc<dyn Broadcast>>>,
@@ -85,6 +127,8 @@ impl ShardCtx {
             signal,
             subscribers: RefCell::new(HashMap::new()),
             listeners: RefCell::new(Vec::new()),
+            watchers: RefCell::new(Vec::new()),
+            sweep_watchers_at: Cell::new(64),
             mesh: RefCell::new(None),
             broadcast: RefCell::new(Vec::new()),
             log: RefCell::new(None),
@@ -154,6 +198,57 @@ impl ShardCtx {
 
     pub(crate) fn add_listener(&self, session: &Rc<Session>) {
         self.listeners.borrow_mut().push(Rc::downgrade(session));
+    }
+
+    /// Tell `session` (a legacy one) of list changes. Sessions that ended are swept out as the
+    /// list doubles, so it stays within twice the live ones.
+    pub(crate) fn add_watcher(&self, session: &Rc<Session>) {
+        let mut watchers = self.watchers.borrow_mut();
+        if watchers.len() >= self.sweep_watchers_at.get() {
+            watchers.retain(|w| w.strong_count() > 0);
+            self.sweep_watchers_at.set((watchers.len() * 2).max(64));
+        }
+        watchers.push(Rc::downgrade(session));
+    }
+
+    /// The set changed: each legacy session hears `notifications/*/list_changed` for each list
+    /// that changed, and each `subscriptions/listen` stream for those it asked about.
+    pub(crate) fn lists_changed(&self, changes: ListChanges) {
+        let methods = changes.methods();
+        if methods.is_empty() {
+            return;
+        }
+        self.watchers.borrow_mut().retain(|weak| {
+            let Some(s) = weak.upgrade() else {
+                return false;
+            };
+            for (method, _) in &methods {
+                s.notify(None, &mut |out| {
+                    jsonrpc::write_notification(out, method, &json!({}))
+                });
+            }
+            true
+        });
+        self.listeners.borrow_mut().retain(|weak| {
+            let Some(s) = weak.upgrade() else {
+                return false;
+            };
+            let mut listens = s.listens.borrow_mut();
+            listens.retain(|(_, _, outlet)| !outlet.is_closed());
+            for (id, filter, outlet) in listens.iter() {
+                for (method, wanted) in &methods {
+                    if wanted(filter) {
+                        let params = json!({
+                            "_meta": { "io.modelcontextprotocol/subscriptionId": id.to_value() },
+                        });
+                        outlet.send(MsgKind::Notification, &mut |out| {
+                            jsonrpc::write_notification(out, method, &params)
+                        });
+                    }
+                }
+            }
+            !listens.is_empty()
+        });
     }
 
     /// Deliver an update to every shard: through the cluster's log when there is one (it comes
