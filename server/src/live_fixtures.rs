@@ -2,8 +2,9 @@
 //! `test_trigger_tool_change` and `test_trigger_prompt_change` (SEP-2575 list changes) really
 //! change the set, adding `test_dynamic_tool` or `test_dynamic_prompt` when it is absent and
 //! taking it away when it is present, through [`ringmcp::LiveRegistry::update`]: what a program
-//! serving a live set does. This file owns those four entries; the rest of the fixtures are
-//! `fixtures.rs`'s.
+//! serving a live set does. `test_hold_shard` blocks its shard's thread for a while, so that
+//! tests can change the set while a shard is busy. This file owns those five entries; the rest
+//! of the fixtures are `fixtures.rs`'s.
 
 use ringmcp::proto::types::{CallToolResult, Content, GetPromptResult, PromptMessage, Role};
 use ringmcp::{HandlerError, PromptDef, RequestContext, ServerBuilder};
@@ -13,6 +14,12 @@ use std::collections::BTreeMap;
 
 #[derive(Deserialize, JsonSchema)]
 struct NoArgs {}
+
+#[derive(Deserialize, JsonSchema)]
+struct HoldArgs {
+    /// Milliseconds to hold the shard (at most 5,000).
+    ms: u64,
+}
 
 /// `builder` with the two hooks.
 pub fn with_triggers(builder: ServerBuilder) -> ServerBuilder {
@@ -28,6 +35,16 @@ pub fn with_triggers(builder: ServerBuilder) -> ServerBuilder {
                         dynamic_tool(b)
                     }
                 })
+            },
+        )
+        .tool(
+            "test_hold_shard",
+            "Blocks this request's shard (its whole thread) for ms milliseconds, at most 5,000: a busy shard, for tests.",
+            |_ctx: RequestContext, a: HoldArgs| async move {
+                let ms = a.ms.min(5_000);
+                // Deliberately blocking: nothing else runs on this shard meanwhile.
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Ok(CallToolResult::text(format!("held {ms} ms")))
             },
         )
         .tool(
