@@ -3,7 +3,8 @@
 //! `test_trigger_prompt_change` add or take away `test_dynamic_tool` / `test_dynamic_prompt`.
 //! Legacy sessions hear `notifications/*/list_changed` on every shard, 2026-07-28 listen
 //! streams hear what they asked for and nothing else, the lists and calls follow the change,
-//! a cursor of a list that changed is refused, and a busy shard catches up once it is free.
+//! a request made after an update returned sees the new set on every shard, a cursor of a list
+//! that changed is refused, and a busy shard catches up once it is free.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -106,8 +107,9 @@ fn every_shard_hears_of_a_change(via: Via) {
 
     trigger(&mut sessions[0], 1, "test_trigger_tool_change");
     for c in sessions.iter_mut() {
-        c.notification("notifications/tools/list_changed");
+        // A request made after the update returned sees the new set, whatever its shard.
         assert!(has_tool(c, 2, "test_dynamic_tool"));
+        c.notification("notifications/tools/list_changed");
     }
     let n = tools_listener.notification("notifications/tools/list_changed");
     assert_eq!(

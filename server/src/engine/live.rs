@@ -1,7 +1,8 @@
 //! A live set of tools, resources and prompts on one shard: the shard looks at the
-//! [`LiveRegistry`]'s generation every few milliseconds, and when it moved, swaps its own copy of
-//! the set and tells its clients which lists changed (legacy sessions, and `subscriptions/listen`
-//! streams that asked). Requests already running keep the entries they started with.
+//! [`LiveRegistry`]'s generation before each request and every few milliseconds when idle, and
+//! when it moved, swaps its own copy of the set and tells its clients which lists changed
+//! (legacy sessions, and `subscriptions/listen` streams that asked). Requests already running
+//! keep the entries they started with.
 //!
 //! [`LiveRegistry`]: crate::LiveRegistry
 
@@ -11,7 +12,7 @@ use crate::service::{ListChanges, Session};
 use std::rc::Rc;
 use std::time::Duration;
 
-/// How often a shard looks for a new set: the delay between an update and the shard serving it.
+/// How often an idle shard looks for a new set: how late its clients may hear of a change.
 const LOOK_EVERY: Duration = Duration::from_millis(10);
 
 impl McpService {
@@ -34,13 +35,13 @@ impl McpService {
     }
 
     /// Swap in the newest set if there is one, and tell the clients what changed.
-    fn look_for_new_set(&self) {
+    pub(super) fn look_for_new_set(&self) {
         let generation = self.live.generation();
         if generation == self.generation.get() {
             return;
         }
         let next = Registry::clone(&self.live.current());
-        let changes = changes_between(&self.registry(), &next);
+        let changes = changes_between(&self.registry.borrow(), &next);
         *self.registry.borrow_mut() = Rc::new(next);
         self.generation.set(generation);
         tracing::debug!(

@@ -140,8 +140,13 @@ impl McpService {
         self
     }
 
-    /// The set this shard serves now (a request keeps the one it started with).
+    /// The set this shard serves now (a request keeps the one it started with). With a live
+    /// set, a request that starts after an update returned sees the new set, on every shard:
+    /// the generation is read first (one atomic load, written only by updates).
     pub(crate) fn registry(&self) -> Rc<Registry> {
+        if self.live.is_live() {
+            self.look_for_new_set();
+        }
         self.registry.borrow().clone()
     }
 
