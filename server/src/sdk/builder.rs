@@ -176,6 +176,9 @@ pub struct ServerBuilder {
     prompts: Vec<PromptEntry>,
     task_support: HashMap<String, TaskSupport>,
     deferred_tasks: Vec<String>,
+    /// Skills, registered by [`super::skills`]' methods.
+    pub(super) skills: Vec<super::skills::SkillSource>,
+    pub(super) skill_limits: super::skills::SkillLimits,
 }
 
 fn schema_of<T: JsonSchema>() -> Value {
@@ -205,6 +208,8 @@ impl ServerBuilder {
             prompts: vec![],
             task_support: HashMap::new(),
             deferred_tasks: Vec::new(),
+            skills: Vec::new(),
+            skill_limits: Default::default(),
         }
     }
 
@@ -417,10 +422,13 @@ impl ServerBuilder {
             entry.task_deferred = self.deferred_tasks.contains(&entry.tool.name);
         }
         let template_entries = self.templates.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let skills = super::skills::assemble(self.skills, self.skill_limits)?;
+        let mut resources = self.resources;
+        resources.extend(skills.resources);
         let tool_index = index("tool", tool_entries.iter().map(|t| t.tool.name.as_str()))?;
         let resource_index = index(
             "resource",
-            self.resources.iter().map(|r| r.resource.uri.as_str()),
+            resources.iter().map(|r| r.resource.uri.as_str()),
         )?;
         let prompt_index = index(
             "prompt",
@@ -448,8 +456,8 @@ impl ServerBuilder {
                 .collect(),
             tool_entries,
             tool_index,
-            resources: self.resources.iter().map(|r| r.resource.clone()).collect(),
-            resource_entries: self.resources,
+            resources: resources.iter().map(|r| r.resource.clone()).collect(),
+            resource_entries: resources,
             resource_index,
             templates: template_entries
                 .iter()
@@ -459,6 +467,14 @@ impl ServerBuilder {
             prompts: self.prompts.iter().map(|p| p.prompt.clone()).collect(),
             prompt_entries: self.prompts,
             prompt_index,
+            skill_index: skills
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.uri.clone(), i))
+                .collect(),
+            skills: skills.entries,
+            skill_dirs: skills.dirs,
         })
     }
 }

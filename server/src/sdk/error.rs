@@ -59,4 +59,12 @@ pub enum BuildError {
     /// A resource template is malformed.
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// A skill breaks a rule of SEP-2640 or of the Agent Skills format.
+    #[error("skill {skill}: {source}")]
+    Skill {
+        /// The skill path (or the skills folder, for an error before any skill was found).
+        skill: String,
+        /// The rule it breaks.
+        source: crate::sdk::SkillError,
+    },
 }

@@ -5,11 +5,16 @@
 //! Handlers run on the shard that received the request; their futures need not be `Send`. They
 //! receive a [`RequestContext`] to report progress, log to the client, observe cancellation and
 //! publish resource updates.
+//!
+//! Skills (SEP-2640) are registered with [`ServerBuilder::skill`] and [`ServerBuilder::skills_dir`]:
+//! each file becomes an ordinary resource, and the engine answers `skills/list`, `skills/get` and
+//! `resources/directory/read` from the registry.
 
 mod builder;
 mod context;
 mod error;
 mod registry;
+mod skills;
 
 pub use builder::{PromptDef, ResourceDef, ServerBuilder, TemplateDef};
 pub(crate) use context::InputMode;
@@ -17,6 +22,7 @@ pub use context::{InputRequiredBuilder, RequestContext};
 // Lives with the shard state so that `service` needs nothing from here; handlers find it here.
 pub use crate::service::CancelToken;
 pub use error::{BuildError, HandlerError};
+pub use skills::{SkillDef, SkillError, SkillLimits, SKILL_MD};
 pub use registry::{
     BoxFuture, CompleteFn, PromptEntry, PromptFn, ReadFn, Registry, ResourceEntry, TemplateEntry,
     ToolEntry, ToolFn,

@@ -1,11 +1,11 @@
-//! [`Registry`]: the immutable table of tools, resources, templates and prompts. Built once, shared
+//! [`Registry`]: the immutable table of tools, resources, templates, prompts and skills. Built once, shared
 //! by every shard through an `Arc` and read without locks.
 
 use super::context::RequestContext;
 use super::error::HandlerError;
 use ringmcp_proto::types::{
     CallToolResult, GetPromptResult, Implementation, Prompt, Resource, ResourceContents,
-    ResourceTemplate, ServerCapabilities, TaskSupport, Tool,
+    ResourceTemplate, ServerCapabilities, SkillEntry, TaskSupport, Tool, SKILLS_EXTENSION,
 };
 use ringmcp_proto::uri_template::UriTemplate;
 use serde_json::{Map, Value};
@@ -103,6 +103,11 @@ pub struct Registry {
     pub(crate) prompts: Vec<Prompt>,
     pub(crate) prompt_entries: Vec<PromptEntry>,
     pub(crate) prompt_index: HashMap<String, usize>,
+    /// Skills (SEP-2640): what `skills/list` shows; their files are among the resources.
+    pub(crate) skills: Vec<SkillEntry>,
+    pub(crate) skill_index: HashMap<String, usize>,
+    /// Directory URI -> direct children, for `resources/directory/read`.
+    pub(crate) skill_dirs: HashMap<String, Vec<Resource>>,
 }
 
 impl Registry {
@@ -134,7 +139,9 @@ impl Registry {
             completions: has_completions.then(|| Value::Object(Map::new())),
             experimental: None,
             tasks: None,
-            extensions: None,
+            // Inline settings: the suite reads `directoryRead` from this very object.
+            extensions: (!self.skills.is_empty())
+                .then(|| serde_json::json!({ SKILLS_EXTENSION: { "directoryRead": true } })),
         }
     }
 
@@ -169,6 +176,10 @@ impl Registry {
         self.template_entries
             .iter()
             .find_map(|t| t.matcher.matches(uri).map(|vars| (t.read.clone(), vars)))
+    }
+
+    pub(crate) fn skill(&self, uri: &str) -> Option<&SkillEntry> {
+        self.skill_index.get(uri).map(|&i| &self.skills[i])
     }
 
     pub(crate) fn template_by_uri(&self, uri_template: &str) -> Option<&TemplateEntry> {
