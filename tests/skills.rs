@@ -40,7 +40,10 @@ fn skills_methods(c: &mut Client, modern_era: bool) {
     assert!(list.get("nextCursor").is_none());
     if modern_era {
         assert_eq!(list["resultType"], "complete");
-        assert!(list["ttlMs"].is_u64() && list["cacheScope"].is_string(), "{list}");
+        assert!(
+            list["ttlMs"].is_u64() && list["cacheScope"].is_string(),
+            "{list}"
+        );
     } else {
         for key in ["resultType", "ttlMs", "cacheScope", "_meta"] {
             assert!(list.get(key).is_none(), "legacy result with {key}: {list}");
@@ -54,14 +57,21 @@ fn skills_methods(c: &mut Client, modern_era: bool) {
     assert_eq!(got.get("ttlMs").is_some(), modern_era, "{got}");
     let fm = &skill["frontmatter"];
     assert_eq!(fm["name"], "pdf-processing");
-    assert_eq!(fm["metadata"], json!({"author": "ringmcp", "version": "1.0"}));
+    assert_eq!(
+        fm["metadata"],
+        json!({"author": "ringmcp", "version": "1.0"})
+    );
 
     // The manifest: SKILL.md first, each file's digest and size those of what reads return.
     let files = skill["resources"].as_array().unwrap();
     let uris: Vec<_> = files.iter().map(|f| f["uri"].as_str().unwrap()).collect();
     assert_eq!(uris, [PDF, "skill://pdf-processing/references/FORMS.md"]);
     for (i, f) in files.iter().enumerate() {
-        let read = c.call(20 + i as i64, "resources/read", p(json!({ "uri": f["uri"] })));
+        let read = c.call(
+            20 + i as i64,
+            "resources/read",
+            p(json!({ "uri": f["uri"] })),
+        );
         let content = &read["contents"][0];
         let text = content["text"].as_str().unwrap();
         assert_eq!(f["digest"], sha256(text), "{f}");
@@ -141,7 +151,11 @@ fn modern_wire(via: Via) {
         json!({"directoryRead": true}),
         "{d}"
     );
-    assert_eq!(ext["io.modelcontextprotocol/tasks"], json!({}), "merged: {d}");
+    assert_eq!(
+        ext["io.modelcontextprotocol/tasks"],
+        json!({}),
+        "merged: {d}"
+    );
     assert!(d["capabilities"]["resources"].is_object());
     skills_methods(&mut c, true);
 }
@@ -216,7 +230,10 @@ fn demo_skill(via: Via) {
     let (_s, mut c) = open(via, &[]);
     c.initialize("2025-06-18");
     let list = c.result(msg::request(1, "skills/list"));
-    assert_eq!(list["skills"][0]["uri"], "skill://demo-tour/SKILL.md", "{list}");
+    assert_eq!(
+        list["skills"][0]["uri"], "skill://demo-tour/SKILL.md",
+        "{list}"
+    );
     assert_eq!(
         list["skills"][0]["resources"].as_array().unwrap().len(),
         2,

@@ -561,14 +561,25 @@ mod tests {
             ("resources/directory/read", r#""uri":"skill://a""#),
         ] {
             let mut legacy = req(method, &format!("{{{params}}}")).unwrap();
-            assert!(legacy.is_legacy_method() && legacy.is_modern_method(), "{method}");
+            assert!(
+                legacy.is_legacy_method() && legacy.is_modern_method(),
+                "{method}"
+            );
             assert!(matches!(Era::of(&mut legacy), Ok(Era::Legacy)), "{method}");
             let mut modern = req(method, &format!("{{{params},{m}}}")).unwrap();
-            assert!(matches!(Era::of(&mut modern), Ok(Era::Modern(_))), "{method}");
+            assert!(
+                matches!(Era::of(&mut modern), Ok(Era::Modern(_))),
+                "{method}"
+            );
         }
-        assert_eq!(req("skills/get", "{}").unwrap_err().code, code::INVALID_PARAMS);
         assert_eq!(
-            ClientRequest::parse("resources/directory/read", None).unwrap_err().code,
+            req("skills/get", "{}").unwrap_err().code,
+            code::INVALID_PARAMS
+        );
+        assert_eq!(
+            ClientRequest::parse("resources/directory/read", None)
+                .unwrap_err()
+                .code,
             code::INVALID_PARAMS
         );
     }

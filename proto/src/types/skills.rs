@@ -178,7 +178,10 @@ mod tests {
         let p: DirectoryReadParams =
             serde_json::from_value(json!({"uri": "skill://a", "cursor": "c"}))
                 .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((p.uri.as_str(), p.cursor.as_deref()), ("skill://a", Some("c")));
+        assert_eq!(
+            (p.uri.as_str(), p.cursor.as_deref()),
+            ("skill://a", Some("c"))
+        );
         assert!(serde_json::from_value::<GetSkillParams>(json!({})).is_err());
     }
 }

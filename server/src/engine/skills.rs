@@ -47,7 +47,10 @@ impl McpService {
             ),
             None => sink.error(
                 Some(&call.id),
-                &invalid_uri("Unknown skill: not the SKILL.md of a skill this server serves", uri),
+                &invalid_uri(
+                    "Unknown skill: not the SKILL.md of a skill this server serves",
+                    uri,
+                ),
             ),
         }
     }

@@ -22,8 +22,8 @@ pub use context::{InputRequiredBuilder, RequestContext};
 // Lives with the shard state so that `service` needs nothing from here; handlers find it here.
 pub use crate::service::CancelToken;
 pub use error::{BuildError, HandlerError};
-pub use skills::{SkillDef, SkillError, SkillLimits, SKILL_MD};
 pub use registry::{
     BoxFuture, CompleteFn, PromptEntry, PromptFn, ReadFn, Registry, ResourceEntry, TemplateEntry,
     ToolEntry, ToolFn,
 };
+pub use skills::{SkillDef, SkillError, SkillLimits, SKILL_MD};

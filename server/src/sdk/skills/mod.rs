@@ -329,10 +329,7 @@ fn one_skill(def: SkillDef, limits: SkillLimits) -> Result<(SkillEntry, Vec<Plac
         });
     }
     let entry = SkillEntry {
-        uri: manifest
-            .first()
-            .map(|f| f.uri.clone())
-            .unwrap_or_default(),
+        uri: manifest.first().map(|f| f.uri.clone()).unwrap_or_default(),
         frontmatter,
         resources: SkillResources::Listed(manifest),
     };

@@ -52,7 +52,7 @@ pub enum SkillError {
         /// Last segment of the skill path.
         segment: String,
     },
-    /// `description` is longer than [`DESCRIPTION_MAX`] characters.
+    /// `description` is longer than 1024 characters.
     #[error("description has {0} characters; at most {DESCRIPTION_MAX} are allowed")]
     DescriptionTooLong(usize),
     /// `metadata` is present but not a mapping.
@@ -150,7 +150,10 @@ pub(crate) fn valid_name(name: &str) -> bool {
         && !name.contains("--")
 }
 
-fn required_str<'a>(fm: &'a Map<String, Value>, field: &'static str) -> Result<&'a str, SkillError> {
+fn required_str<'a>(
+    fm: &'a Map<String, Value>,
+    field: &'static str,
+) -> Result<&'a str, SkillError> {
     match fm.get(field) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
         _ => Err(SkillError::MissingField(field)),
@@ -181,7 +184,10 @@ pub(crate) fn check_front_matter<'a>(
     match fm.get("metadata") {
         None | Some(Value::Null) => {}
         Some(Value::Object(meta)) => {
-            if let Some(key) = meta.keys().find(|k| k.starts_with(RESERVED_METADATA_PREFIX)) {
+            if let Some(key) = meta
+                .keys()
+                .find(|k| k.starts_with(RESERVED_METADATA_PREFIX))
+            {
                 return Err(SkillError::ReservedMetadataKey(key.clone()));
             }
         }

@@ -214,7 +214,10 @@ fn manifest_resources_and_directories() {
                     .file("a b.txt", "spaced")
                     .file_as("scripts/x.bin", vec![0xff, 0xfe], "application/x-thing"),
             )
-            .skill(SkillDef::new("acme/billing/refunds", md("refunds", "Refunds"))),
+            .skill(SkillDef::new(
+                "acme/billing/refunds",
+                md("refunds", "Refunds"),
+            )),
     )
     .unwrap();
     let caps = serde_json::to_value(r.capabilities()).unwrap();
@@ -253,10 +256,17 @@ fn manifest_resources_and_directories() {
             md_res.description.as_deref(),
             md_res.mime_type.as_deref()
         ),
-        ("pdf-processing", Some("Fill PDF forms"), Some("text/markdown"))
+        (
+            "pdf-processing",
+            Some("Fill PDF forms"),
+            Some("text/markdown")
+        )
     );
     let bin = r.resource("skill://pdf-processing/scripts/x.bin").unwrap();
-    assert_eq!(bin.resource.mime_type.as_deref(), Some("application/x-thing"));
+    assert_eq!(
+        bin.resource.mime_type.as_deref(),
+        Some("application/x-thing")
+    );
     assert_eq!(bin.resource.name, "x.bin");
 
     let children = |uri: &str| -> Vec<(String, Option<String>)> {
@@ -295,7 +305,11 @@ fn skill_files_read_back_as_text_or_blob() {
     assert_eq!(text.text.as_deref(), Some("# a"));
     assert_eq!(text.mime_type.as_deref(), Some("text/markdown"));
     assert!(text.meta.is_none() && text.blob.is_none());
-    let blob = contents("skill://a/x.bin".into(), "application/octet-stream", &[0xff]);
+    let blob = contents(
+        "skill://a/x.bin".into(),
+        "application/octet-stream",
+        &[0xff],
+    );
     assert_eq!((blob.blob.as_deref(), blob.text), (Some("/w=="), None));
 }
 
@@ -306,7 +320,10 @@ fn duplicate_skills_are_refused() {
             .skill(SkillDef::new("a", md("a", "d")))
             .skill(SkillDef::new("a", md("a", "d"))),
     );
-    assert!(matches!(r, Err(BuildError::Duplicate { kind: "skill", .. })));
+    assert!(matches!(
+        r,
+        Err(BuildError::Duplicate { kind: "skill", .. })
+    ));
 }
 
 /// A fresh folder under the system temp folder, removed on drop.
@@ -408,7 +425,10 @@ fn folders_that_break_the_rules() {
 
     let root = TempDir::new("escape");
     root.write("evil/SKILL.md", &md("evil", "E"));
-    link(&outside.0.join("secret.txt"), &root.0.join("evil/secret.txt"));
+    link(
+        &outside.0.join("secret.txt"),
+        &root.0.join("evil/secret.txt"),
+    );
     assert!(matches!(
         skill_error(build(builder().skills_dir(&root.0))),
         SkillError::SymlinkOutside(_)
