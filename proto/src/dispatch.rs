@@ -551,36 +551,4 @@ mod tests {
             code::METHOD_NOT_FOUND
         );
     }
-
-    #[test]
-    fn skills_methods_in_both_eras() {
-        let m = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
-        for (method, params) in [
-            ("skills/list", r#""cursor":"c""#),
-            ("skills/get", r#""uri":"skill://a/SKILL.md""#),
-            ("resources/directory/read", r#""uri":"skill://a""#),
-        ] {
-            let mut legacy = req(method, &format!("{{{params}}}")).unwrap();
-            assert!(
-                legacy.is_legacy_method() && legacy.is_modern_method(),
-                "{method}"
-            );
-            assert!(matches!(Era::of(&mut legacy), Ok(Era::Legacy)), "{method}");
-            let mut modern = req(method, &format!("{{{params},{m}}}")).unwrap();
-            assert!(
-                matches!(Era::of(&mut modern), Ok(Era::Modern(_))),
-                "{method}"
-            );
-        }
-        assert_eq!(
-            req("skills/get", "{}").unwrap_err().code,
-            code::INVALID_PARAMS
-        );
-        assert_eq!(
-            ClientRequest::parse("resources/directory/read", None)
-                .unwrap_err()
-                .code,
-            code::INVALID_PARAMS
-        );
-    }
 }

@@ -139,7 +139,10 @@ pub struct DirectoryReadResult<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dispatch::{ClientRequest, Era};
+    use crate::jsonrpc::{code, ErrorObject};
     use serde_json::json;
+    use serde_json::value::RawValue;
 
     #[test]
     fn resources_are_a_list_or_dynamic() {
@@ -183,5 +186,35 @@ mod tests {
             ("skill://a", Some("c"))
         );
         assert!(serde_json::from_value::<GetSkillParams>(json!({})).is_err());
+    }
+
+    fn req(method: &str, params: &str) -> Result<ClientRequest, ErrorObject> {
+        let raw = RawValue::from_string(params.to_owned()).unwrap();
+        ClientRequest::parse(method, Some(&raw))
+    }
+
+    #[test]
+    fn skills_methods_in_both_eras() {
+        let m = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+        for (method, params) in [
+            ("skills/list", r#""cursor":"c""#),
+            ("skills/get", r#""uri":"skill://a/SKILL.md""#),
+            ("resources/directory/read", r#""uri":"skill://a""#),
+        ] {
+            let mut legacy = req(method, &format!("{{{params}}}")).unwrap();
+            assert!(legacy.is_legacy_method() && legacy.is_modern_method());
+            assert!(matches!(Era::of(&mut legacy), Ok(Era::Legacy)), "{method}");
+            let mut modern = req(method, &format!("{{{params},{m}}}")).unwrap();
+            assert!(
+                matches!(Era::of(&mut modern), Ok(Era::Modern(_))),
+                "{method}"
+            );
+        }
+        assert_eq!(
+            req("skills/get", "{}").unwrap_err().code,
+            code::INVALID_PARAMS
+        );
+        let none = ClientRequest::parse("resources/directory/read", None);
+        assert_eq!(none.unwrap_err().code, code::INVALID_PARAMS);
     }
 }
