@@ -27,9 +27,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SkillError + '_ {
     }
 }
 
-/// Every file under `dir`, depth first, sorted by name. Dot files and folders are skipped (VCS
-/// and editor litter is no part of a skill).
-fn walk(dir: &Path, limits: SkillLimits) -> Result<Vec<DiskFile>, SkillError> {
+/// Every file under `dir` (names only; nothing is read), depth first, sorted by name. Dot files
+/// and folders are skipped (VCS and editor litter is no part of a skill).
+fn walk(dir: &Path) -> Result<Vec<DiskFile>, SkillError> {
     let mut out = Vec::new();
     let mut stack = vec![(dir.to_owned(), Vec::<String>::new())];
     while let Some((folder, rel)) = stack.pop() {
@@ -72,13 +72,6 @@ fn walk(dir: &Path, limits: SkillLimits) -> Result<Vec<DiskFile>, SkillError> {
                 });
             }
             // Sockets, FIFOs and devices are not content.
-            if out.len() > limits.max_files.saturating_mul(8).max(4096) {
-                // A runaway folder (a home directory by mistake) is refused before it is read.
-                return Err(SkillError::TooManyFiles {
-                    count: out.len(),
-                    max: limits.max_files,
-                });
-            }
         }
         stack.extend(folders.into_iter().rev());
     }
@@ -95,7 +88,14 @@ fn read_files<'a>(
     let canonical = fs::canonicalize(skill_dir).map_err(io(skill_dir))?;
     let mut out = Vec::new();
     let mut total = 0u64;
-    for (file, rel) in files {
+    for (count, (file, rel)) in files.enumerate() {
+        // Checked before reading, like the size: a folder with too many files is not read.
+        if count >= limits.max_files {
+            return Err(SkillError::TooManyFiles {
+                count: count + 1,
+                max: limits.max_files,
+            });
+        }
         if let Some(target) = &file.link_target {
             if !target.starts_with(&canonical) {
                 return Err(SkillError::SymlinkOutside(file.abs.clone()));
@@ -133,7 +133,7 @@ fn read_files<'a>(
 
 /// The files of the one skill in `dir`.
 pub(super) fn skill_dir(dir: &Path, limits: SkillLimits) -> Result<Vec<FileDef>, SkillError> {
-    let files = walk(dir, limits)?;
+    let files = walk(dir)?;
     let mut cache = HashMap::new();
     read_files(
         dir,
@@ -150,7 +150,7 @@ pub(super) fn skills_root(
     limits: SkillLimits,
 ) -> Result<Vec<SkillDef>, (String, SkillError)> {
     let at_root = |e| (root.display().to_string(), e);
-    let files = walk(root, limits).map_err(at_root)?;
+    let files = walk(root).map_err(at_root)?;
     let skill_dirs: BTreeSet<&[String]> = files
         .iter()
         .filter(|f| f.rel.last().is_some_and(|n| n == "SKILL.md"))

@@ -466,6 +466,28 @@ fn folders_that_break_the_rules() {
         SkillError::BadName("Bad_Name".into())
     );
 
+    // Limits are checked before the files are read.
+    let root = TempDir::new("many");
+    root.write("a/SKILL.md", &md("a", "A"));
+    root.write("a/b.md", "b");
+    root.write("a/c.md", "c");
+    let two = SkillLimits {
+        max_files: 2,
+        max_bytes: 1 << 20,
+    };
+    assert_eq!(
+        skill_error(build(builder().skill_limits(two).skills_dir(&root.0))),
+        SkillError::TooManyFiles { count: 3, max: 2 }
+    );
+    let tiny = SkillLimits {
+        max_files: 10,
+        max_bytes: 5,
+    };
+    assert!(matches!(
+        skill_error(build(builder().skill_limits(tiny).skills_dir(&root.0))),
+        SkillError::TooLarge { max: 5, .. }
+    ));
+
     assert!(matches!(
         skill_error(build(builder().skills_dir(root.0.join("missing")))),
         SkillError::Io { .. }
