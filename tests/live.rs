@@ -60,9 +60,15 @@ fn one_client_changes_the_set(via: Via) {
     assert!(!has_tool(&mut c, 1, "test_dynamic_tool"));
     let before = c.result(msg::request(2, "tools/list"));
 
+    let resources = c.result(msg::request(20, "resources/list"));
+
     trigger(&mut c, 3, "test_trigger_tool_change");
     c.notification("notifications/tools/list_changed");
     assert!(has_tool(&mut c, 4, "test_dynamic_tool"));
+    // The rest of the set is rebuilt as it was: resources, skills' files included.
+    assert_eq!(c.result(msg::request(21, "resources/list")), resources);
+    let skills = c.result(msg::request(22, "skills/list"));
+    assert!(!skills["skills"].as_array().unwrap().is_empty(), "{skills}");
     let r = c.result(msg::call(5, "test_dynamic_tool").args(json!({})));
     assert_eq!(text_of(&r), "still here");
 

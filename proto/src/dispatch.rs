@@ -56,6 +56,12 @@ pub enum ClientRequest {
     TaskResult(TaskIdParams),
     /// `tasks/list` (2025-11-25).
     TaskList(PaginatedParams),
+    /// `skills/list` (skills extension, every era).
+    ListSkills(PaginatedParams),
+    /// `skills/get` (skills extension, every era).
+    GetSkill(GetSkillParams),
+    /// `resources/directory/read` (skills extension, every era).
+    ReadDirectory(DirectoryReadParams),
 }
 
 fn params<T: DeserializeOwned + Default>(raw: Option<&RawValue>) -> Result<T, ErrorObject> {
@@ -93,7 +99,7 @@ fn by_name<T: DeserializeOwned>(raw: &RawValue) -> Result<T, ErrorObject> {
 }
 
 /// Every request method [`ClientRequest::parse`] types (the others are -32601).
-pub const REQUEST_METHODS: [&str; 20] = [
+pub const REQUEST_METHODS: [&str; 23] = [
     "initialize",
     "ping",
     "server/discover",
@@ -114,6 +120,9 @@ pub const REQUEST_METHODS: [&str; 20] = [
     "tasks/cancel",
     "tasks/result",
     "tasks/list",
+    "skills/list",
+    "skills/get",
+    "resources/directory/read",
 ];
 
 /// Methods of the session-based revisions that 2026-07-28 removed.
@@ -174,6 +183,9 @@ impl ClientRequest {
             "tasks/cancel" => ClientRequest::TaskCancel(required(raw)?),
             "tasks/result" => ClientRequest::TaskResult(required(raw)?),
             "tasks/list" => ClientRequest::TaskList(params(raw)?),
+            "skills/list" => ClientRequest::ListSkills(params(raw)?),
+            "skills/get" => ClientRequest::GetSkill(required(raw)?),
+            "resources/directory/read" => ClientRequest::ReadDirectory(required(raw)?),
             other => return Err(ErrorObject::method_not_found(other)),
         })
     }
@@ -198,7 +210,9 @@ impl ClientRequest {
             | ClientRequest::TaskCancel(p)
             | ClientRequest::TaskResult(p) => p.meta.as_ref(),
             ClientRequest::TaskUpdate(p) => p.meta.as_ref(),
-            ClientRequest::TaskList(p) => p.meta.as_ref(),
+            ClientRequest::TaskList(p) | ClientRequest::ListSkills(p) => p.meta.as_ref(),
+            ClientRequest::GetSkill(p) => p.meta.as_ref(),
+            ClientRequest::ReadDirectory(p) => p.meta.as_ref(),
         }
     }
 
@@ -221,7 +235,9 @@ impl ClientRequest {
             | ClientRequest::TaskCancel(p)
             | ClientRequest::TaskResult(p) => p.meta.as_mut(),
             ClientRequest::TaskUpdate(p) => p.meta.as_mut(),
-            ClientRequest::TaskList(p) => p.meta.as_mut(),
+            ClientRequest::TaskList(p) | ClientRequest::ListSkills(p) => p.meta.as_mut(),
+            ClientRequest::GetSkill(p) => p.meta.as_mut(),
+            ClientRequest::ReadDirectory(p) => p.meta.as_mut(),
         }
     }
 

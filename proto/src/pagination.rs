@@ -24,6 +24,10 @@ pub enum ListKind {
     ResourceTemplates = 3,
     /// prompts/list
     Prompts = 4,
+    /// skills/list (skills extension)
+    Skills = 5,
+    /// resources/directory/read (skills extension): the children of one directory
+    DirChildren = 6,
 }
 
 /// Mints and checks cursors with a key ring.

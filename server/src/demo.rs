@@ -1,8 +1,8 @@
 //! The built-in demo set served by `ringmcp serve`: a few tools, resources (one templated, one
-//! subscribable) and prompts with completable arguments. Also the example of the SDK in use.
+//! subscribable), prompts with completable arguments and one skill. Also the example of the SDK in use.
 
 use ringmcp::sdk::{
-    HandlerError, PromptDef, RequestContext, ResourceDef, ServerBuilder, TemplateDef,
+    HandlerError, PromptDef, RequestContext, ResourceDef, ServerBuilder, SkillDef, TemplateDef,
 };
 use ringmcp_proto::types::{
     CallToolResult, Content, GetPromptResult, LogLevel, PromptMessage, ResourceContents, Role,
@@ -269,6 +269,11 @@ pub fn demo_builder() -> ServerBuilder {
                 }
                 Ok(prompt_result("A haiku request", format!("Write a haiku about the colour {colour}.")))
             },
+        )
+        // A skill (SEP-2640), embedded so that the binary needs no files beside it.
+        .skill(
+            SkillDef::new("demo-tour", include_str!("../fixtures/demo-skills/demo-tour/SKILL.md"))
+                .file("examples/session.md", include_str!("../fixtures/demo-skills/demo-tour/examples/session.md")),
         )
 }
 

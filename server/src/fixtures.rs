@@ -4,6 +4,8 @@
 //! ringmcp against the suite. Also a broad example of the SDK: every content type, progress,
 //! logging, sampling, elicitation, and 2026-07-28 multi round-trip requests with sealed state.
 
+mod skills;
+
 use ringmcp::sdk::{
     HandlerError, PromptDef, RequestContext, ResourceDef, ServerBuilder, TemplateDef,
 };
@@ -90,7 +92,8 @@ pub fn conformance_builder() -> ServerBuilder {
     let b = input_required_tools(b);
     let b = task_tools(b);
     let b = resources(b);
-    prompts(b)
+    let b = prompts(b);
+    skills::skills(b)
 }
 
 fn content_tools(b: ServerBuilder) -> ServerBuilder {

@@ -11,6 +11,7 @@ pub mod logging;
 pub mod meta;
 pub mod prompts;
 pub mod resources;
+pub mod skills;
 pub mod tasks;
 pub mod tools;
 
@@ -23,5 +24,6 @@ pub use logging::*;
 pub use meta::*;
 pub use prompts::*;
 pub use resources::*;
+pub use skills::*;
 pub use tasks::*;
 pub use tools::*;

@@ -174,6 +174,11 @@ impl McpService {
                 self.task_request(sink, &call, &p.task_id, TaskOp::Result)
             }
             ClientRequest::TaskList(_) => self.task_list(sink, &call),
+            ClientRequest::ListSkills(p) => self.list_skills(sink, &call, p.cursor.as_deref()),
+            ClientRequest::GetSkill(p) => self.get_skill(sink, &call, &p.uri),
+            ClientRequest::ReadDirectory(p) => {
+                self.read_directory(sink, &call, &p.uri, p.cursor.as_deref())
+            }
             ClientRequest::CallTool(p) => self.call_tool(sink, call, *p),
             ClientRequest::ReadResource(p) => self.read_resource(sink, call, *p),
             ClientRequest::GetPrompt(p) => self.get_prompt(sink, call, *p),

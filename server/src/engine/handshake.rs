@@ -29,7 +29,13 @@ impl McpService {
             capabilities: {
                 let mut caps = self.capabilities(&registry);
                 if registry.has_task_tools() {
-                    caps.extensions = Some(json!({ TASKS_EXTENSION: {} }));
+                    // Merged with what the registry declares (the skills extension).
+                    match caps.extensions.as_mut().and_then(|e| e.as_object_mut()) {
+                        Some(ext) => {
+                            ext.insert(TASKS_EXTENSION.to_owned(), json!({}));
+                        }
+                        None => caps.extensions = Some(json!({ TASKS_EXTENSION: {} })),
+                    }
                 }
                 caps
             },

@@ -16,7 +16,7 @@ use ringmcp_proto::types::{
 impl McpService {
     /// Cut the page of `items` that `cursor` names and hand it to `answer` with the next cursor
     /// and the list's envelope; a bad cursor is answered with -32602.
-    fn page<T>(
+    pub(super) fn page<T>(
         &self,
         sink: &Sink,
         call: &Call,

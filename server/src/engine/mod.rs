@@ -25,6 +25,7 @@ mod prompts;
 mod reply;
 mod resources;
 mod rounds;
+mod skills;
 mod subscriptions;
 mod task_ops;
 mod tools;

@@ -169,14 +169,17 @@ impl PromptDef {
 /// assert_eq!(registry.info().name, "shouter");
 /// ```
 pub struct ServerBuilder {
-    info: Implementation,
-    instructions: Option<String>,
-    tools: Vec<Result<ToolEntry, BuildError>>,
-    resources: Vec<ResourceEntry>,
-    templates: Vec<Result<TemplateEntry, BuildError>>,
-    prompts: Vec<PromptEntry>,
-    task_support: HashMap<String, TaskSupport>,
-    deferred_tasks: Vec<String>,
+    pub(super) info: Implementation,
+    pub(super) instructions: Option<String>,
+    pub(super) tools: Vec<Result<ToolEntry, BuildError>>,
+    pub(super) resources: Vec<ResourceEntry>,
+    pub(super) templates: Vec<Result<TemplateEntry, BuildError>>,
+    pub(super) prompts: Vec<PromptEntry>,
+    pub(super) task_support: HashMap<String, TaskSupport>,
+    pub(super) deferred_tasks: Vec<String>,
+    /// Skills, registered by [`super::skills`]' methods.
+    pub(super) skills: Vec<super::skills::SkillSource>,
+    pub(super) skill_limits: super::skills::SkillLimits,
 }
 
 fn schema_of<T: JsonSchema>() -> Value {
@@ -206,6 +209,8 @@ impl ServerBuilder {
             prompts: vec![],
             task_support: HashMap::new(),
             deferred_tasks: Vec::new(),
+            skills: Vec::new(),
+            skill_limits: Default::default(),
         }
     }
 
@@ -418,10 +423,16 @@ impl ServerBuilder {
             entry.task_deferred = self.deferred_tasks.contains(&entry.tool.name);
         }
         let template_entries = self.templates.into_iter().collect::<Result<Vec<_>, _>>()?;
+        // Kept by the registry, so that a live set rebuilt from it registers them again.
+        let skill_sources = self.skills.clone();
+        let skills = super::skills::assemble(self.skills, self.skill_limits)?;
+        let plain_resources = self.resources.len();
+        let mut resources = self.resources;
+        resources.extend(skills.resources);
         let tool_index = index("tool", tool_entries.iter().map(|t| t.tool.name.as_str()))?;
         let resource_index = index(
             "resource",
-            self.resources.iter().map(|r| r.resource.uri.as_str()),
+            resources.iter().map(|r| r.resource.uri.as_str()),
         )?;
         let prompt_index = index(
             "prompt",
@@ -440,7 +451,15 @@ impl ServerBuilder {
         );
         digests.set(
             ListKind::Resources,
-            self.resources.iter().map(|r| r.resource.uri.as_str()),
+            resources.iter().map(|r| r.resource.uri.as_str()),
+        );
+        digests.set(
+            ListKind::Skills,
+            skills.entries.iter().map(|s| s.uri.as_str()),
+        );
+        digests.set(
+            ListKind::DirChildren,
+            skills.dirs.values().flatten().map(|r| r.uri.as_str()),
         );
         digests.set(
             ListKind::ResourceTemplates,
@@ -468,8 +487,8 @@ impl ServerBuilder {
                 .collect(),
             tool_entries,
             tool_index,
-            resources: self.resources.iter().map(|r| r.resource.clone()).collect(),
-            resource_entries: self.resources,
+            resources: resources.iter().map(|r| r.resource.clone()).collect(),
+            resource_entries: resources,
             resource_index,
             templates: template_entries
                 .iter()
@@ -480,75 +499,18 @@ impl ServerBuilder {
             prompt_entries: self.prompts,
             prompt_index,
             digests,
+            skill_index: skills
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.uri.clone(), i))
+                .collect(),
+            skills: skills.entries,
+            skill_dirs: skills.dirs,
+            skill_sources,
+            skill_limits: self.skill_limits,
+            plain_resources,
         })
-    }
-
-    /// Drop the tool `name` (nothing happens if there is none).
-    pub fn remove_tool(mut self, name: &str) -> Self {
-        self.tools
-            .retain(|t| t.as_ref().map_or(true, |t| t.tool.name != name));
-        self.task_support.remove(name);
-        self.deferred_tasks.retain(|t| t != name);
-        self
-    }
-
-    /// Drop the concrete resource `uri`.
-    pub fn remove_resource(mut self, uri: &str) -> Self {
-        self.resources.retain(|r| r.resource.uri != uri);
-        self
-    }
-
-    /// Drop the resource template `uri_template`.
-    pub fn remove_resource_template(mut self, uri_template: &str) -> Self {
-        self.templates.retain(|t| {
-            t.as_ref()
-                .map_or(true, |t| t.template.uri_template != uri_template)
-        });
-        self
-    }
-
-    /// Drop the prompt `name`.
-    pub fn remove_prompt(mut self, name: &str) -> Self {
-        self.prompts.retain(|p| p.prompt.name != name);
-        self
-    }
-
-    /// Whether a tool named `name` is registered.
-    pub fn has_tool(&self, name: &str) -> bool {
-        self.tools
-            .iter()
-            .any(|t| t.as_ref().is_ok_and(|t| t.tool.name == name))
-    }
-
-    /// Whether a prompt named `name` is registered.
-    pub fn has_prompt(&self, name: &str) -> bool {
-        self.prompts.iter().any(|p| p.prompt.name == name)
-    }
-}
-
-impl Registry {
-    /// A builder holding everything this registry has (the same handlers, shared), to add to or
-    /// take from and build again: how a server's set changes while it runs.
-    pub fn to_builder(&self) -> ServerBuilder {
-        ServerBuilder {
-            info: self.info.clone(),
-            instructions: self.instructions.clone(),
-            tools: self.tool_entries.iter().cloned().map(Ok).collect(),
-            resources: self.resource_entries.clone(),
-            templates: self.template_entries.iter().cloned().map(Ok).collect(),
-            prompts: self.prompt_entries.clone(),
-            task_support: self
-                .tool_entries
-                .iter()
-                .map(|t| (t.tool.name.clone(), t.task_support))
-                .collect(),
-            deferred_tasks: self
-                .tool_entries
-                .iter()
-                .filter(|t| t.task_deferred)
-                .map(|t| t.tool.name.clone())
-                .collect(),
-        }
     }
 }
 

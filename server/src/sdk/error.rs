@@ -63,4 +63,12 @@ pub enum BuildError {
     /// [`crate::serve_live`] to change it while it runs.
     #[error("this registry is served as fixed: serve a LiveRegistry with serve_live to change it")]
     NotLive,
+    /// A skill breaks a rule of SEP-2640 or of the Agent Skills format.
+    #[error("skill {skill}: {source}")]
+    Skill {
+        /// The skill path (or the skills folder, for an error before any skill was found).
+        skill: String,
+        /// The rule it breaks.
+        source: crate::sdk::SkillError,
+    },
 }

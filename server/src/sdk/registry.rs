@@ -1,7 +1,8 @@
-//! [`Registry`]: the immutable table of tools, resources, templates and prompts. Built once, shared
-//! by every shard through an `Arc` and read without locks. A server whose set changes while it
-//! runs ([`crate::LiveRegistry`]) builds a new table from the old one ([`Registry::to_builder`]:
-//! the entries are cheap to clone, their handlers are shared) and each shard swaps its copy.
+//! [`Registry`]: the immutable table of tools, resources, templates, prompts and skills. Built
+//! once, shared by every shard through an `Arc` and read without locks. A server whose set
+//! changes while it runs ([`crate::LiveRegistry`]) builds a new table from the old one
+//! ([`Registry::to_builder`]: the entries are cheap to clone, their handlers are shared) and
+//! each shard swaps its copy.
 //!
 //! Each list carries a digest of its items' keys, which cursors seal, so that a page asked for
 //! after the list changed is refused rather than cut from another list.
@@ -11,7 +12,7 @@ use super::error::HandlerError;
 use ringmcp_proto::pagination::ListKind;
 use ringmcp_proto::types::{
     CallToolResult, GetPromptResult, Implementation, Prompt, Resource, ResourceContents,
-    ResourceTemplate, ServerCapabilities, TaskSupport, Tool,
+    ResourceTemplate, ServerCapabilities, SkillEntry, TaskSupport, Tool, SKILLS_EXTENSION,
 };
 use ringmcp_proto::uri_template::UriTemplate;
 use serde_json::{Map, Value};
@@ -114,6 +115,16 @@ pub struct Registry {
     pub(crate) prompts: Vec<Prompt>,
     pub(crate) prompt_entries: Vec<PromptEntry>,
     pub(crate) prompt_index: HashMap<String, usize>,
+    /// Skills (SEP-2640): what `skills/list` shows; their files are among the resources.
+    pub(crate) skills: Vec<SkillEntry>,
+    pub(crate) skill_index: HashMap<String, usize>,
+    /// Directory URI -> direct children, for `resources/directory/read`.
+    pub(crate) skill_dirs: HashMap<String, Vec<Resource>>,
+    /// Where the skills came from (for [`Registry::to_builder`]).
+    pub(crate) skill_sources: Vec<super::skills::SkillSource>,
+    pub(crate) skill_limits: super::skills::SkillLimits,
+    /// The resources registered as such come first; the skills' files follow.
+    pub(crate) plain_resources: usize,
     /// A digest of each list's keys, by [`ListKind`] (cursors seal it).
     pub(crate) digests: ListDigests,
 }
@@ -177,7 +188,9 @@ impl Registry {
             completions: has_completions.then(|| Value::Object(Map::new())),
             experimental: None,
             tasks: None,
-            extensions: None,
+            // Inline settings: the suite reads `directoryRead` from this very object.
+            extensions: (!self.skills.is_empty())
+                .then(|| serde_json::json!({ SKILLS_EXTENSION: { "directoryRead": true } })),
         }
     }
 
@@ -212,6 +225,10 @@ impl Registry {
         self.template_entries
             .iter()
             .find_map(|t| t.matcher.matches(uri).map(|vars| (t.read.clone(), vars)))
+    }
+
+    pub(crate) fn skill(&self, uri: &str) -> Option<&SkillEntry> {
+        self.skill_index.get(uri).map(|&i| &self.skills[i])
     }
 
     pub(crate) fn template_by_uri(&self, uri_template: &str) -> Option<&TemplateEntry> {
