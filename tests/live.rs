@@ -89,6 +89,34 @@ fn one_client_changes_the_set(via: Via) {
 
 for_each_transport!(one_client_changes_the_set);
 
+/// 2026-07-28: a listen stream that asked for tool list changes hears one, tagged with its
+/// subscription id, and a stateless `tools/list` follows the change. On stdio the listening
+/// client makes the change itself (a stdio server has one client).
+fn a_listen_stream_hears_of_a_change(via: Via) {
+    let (s, mut listener) = open(via, FIXTURES);
+    listen(&mut listener, "watch", json!({"toolsListChanged": true}));
+    let mut other = match via {
+        Via::Stdio => None,
+        _ => Some(s.client(via)),
+    };
+    let changer = other.as_mut().unwrap_or(&mut listener);
+    let r = changer.result(
+        msg::call(1, "test_trigger_tool_change")
+            .args(json!({}))
+            .stateless(),
+    );
+    assert_eq!(text_of(&r), "Mutation triggered", "{r}");
+    let tools = changer.result(msg::request(2, "tools/list").stateless());
+    assert!(names(&tools, "tools").contains(&"test_dynamic_tool".to_owned()));
+    let n = listener.notification("notifications/tools/list_changed");
+    assert_eq!(
+        n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        "watch"
+    );
+}
+
+for_each_transport!(a_listen_stream_hears_of_a_change);
+
 /// Many clients over two shards: every legacy session hears each change once, whichever shard
 /// it is on; a listen stream hears the lists it asked about, with its subscription id, and
 /// nothing else.
