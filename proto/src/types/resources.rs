@@ -139,6 +139,23 @@ pub struct SubscriptionFilter {
         skip_serializing_if = "Option::is_none"
     )]
     pub resource_subscriptions: Option<Vec<String>>,
+    /// `notifications/tasks/status` (the tasks extension, SEP-2663) for these tasks. The
+    /// revision defines no key for it yet; this one is the extension's identifier, and names the
+    /// tasks by id because a 2026-07-28 task has no owner: its id is what entitles a client to it.
+    #[serde(
+        rename = "io.modelcontextprotocol/tasks",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tasks: Option<TaskStatusFilter>,
+}
+
+/// Which tasks' status changes a listen stream hears.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskStatusFilter {
+    /// The tasks, by id.
+    #[serde(rename = "taskIds", default)]
+    pub task_ids: Vec<String>,
 }
 
 /// `subscriptions/listen` params.

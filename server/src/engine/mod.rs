@@ -98,6 +98,14 @@ impl McpService {
         let generation = live.generation();
         let registry = live.current();
         let shape = ResultShape::new(registry.info(), limits.cache_ttl_ms, CacheScope::Public);
+        let tasks = TaskTable::new(
+            shard.id,
+            None,
+            Rc::new(MemoryTaskStore::new(limits.max_tasks)),
+            limits.task_ttl,
+            limits.task_poll,
+        );
+        tasks.tell_status_to(&shard);
         McpService {
             registry: RefCell::new(Rc::new(Registry::clone(&registry))),
             live,
@@ -107,13 +115,7 @@ impl McpService {
             seal: StateSeal::new(keys),
             once: Rc::new(MemoryOnceStore::new(DEFAULT_MAX_CLAIMS)),
             epoch: std::time::Instant::now(),
-            tasks: TaskTable::new(
-                shard.id,
-                None,
-                Rc::new(MemoryTaskStore::new(limits.max_tasks)),
-                limits.task_ttl,
-                limits.task_poll,
-            ),
+            tasks,
             limits,
             shard,
         }
@@ -138,6 +140,7 @@ impl McpService {
             self.limits.task_ttl,
             self.limits.task_poll,
         );
+        self.tasks.tell_status_to(&self.shard);
         self
     }
 

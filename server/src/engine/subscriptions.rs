@@ -51,6 +51,10 @@ impl McpService {
             tools_list_changed: filter.tools_list_changed.filter(|&b| b),
             prompts_list_changed: filter.prompts_list_changed.filter(|&b| b),
             resources_list_changed: filter.resources_list_changed.filter(|&b| b),
+            // Status changes of the tasks named, when tools can run as tasks.
+            tasks: filter
+                .tasks
+                .filter(|t| !t.task_ids.is_empty() && self.registry().has_task_tools()),
             resource_subscriptions: filter.resource_subscriptions.map(|uris| {
                 uris.into_iter()
                     .filter(|u| self.registry().resource(u).is_some_and(|r| r.subscribable))

@@ -14,7 +14,7 @@ use ringmcp_proto::jsonrpc;
 use ringmcp_proto::types::SubscriptionFilter;
 use std::task::Waker;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
@@ -30,6 +30,14 @@ pub enum ShardMsg {
         from: usize,
         /// Names the scrape there.
         ticket: u64,
+    },
+    /// A 2026-07-28 task changed status on another shard: its id, and the task as `tasks/get`
+    /// shows it (a JSON object's text).
+    TaskStatus {
+        /// The task.
+        id: String,
+        /// `notifications/tasks/status`'s params, without the subscription id.
+        task: String,
     },
     /// This shard's counters for a scrape.
     MetricsReply {
@@ -172,6 +180,7 @@ impl ShardCtx {
                 }
             }
             ShardMsg::MetricsReply { ticket, snapshot } => self.metrics_reply(ticket, *snapshot),
+            ShardMsg::TaskStatus { id, task } => self.deliver_task_status(&id, &task),
         }
     }
 
@@ -198,6 +207,48 @@ impl ShardCtx {
 
     pub(crate) fn add_listener(&self, session: &Rc<Session>) {
         self.listeners.borrow_mut().push(Rc::downgrade(session));
+    }
+
+    /// A 2026-07-28 task changed status: the listen streams of this node that asked about it
+    /// hear `notifications/tasks/status`, here and over the mesh on the other shards.
+    pub(crate) fn publish_task_status(&self, id: &str, task: &str) {
+        self.deliver_task_status(id, task);
+        if let Some(mesh) = self.mesh() {
+            mesh.broadcast(&|| ShardMsg::TaskStatus {
+                id: id.to_owned(),
+                task: task.to_owned(),
+            });
+        }
+    }
+
+    fn deliver_task_status(&self, id: &str, task: &str) {
+        let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(task) else {
+            return;
+        };
+        self.listeners.borrow_mut().retain(|weak| {
+            let Some(s) = weak.upgrade() else {
+                return false;
+            };
+            let mut listens = s.listens.borrow_mut();
+            listens.retain(|(_, _, outlet)| !outlet.is_closed());
+            for (listen, filter, outlet) in listens.iter() {
+                let asked = filter
+                    .tasks
+                    .as_ref()
+                    .is_some_and(|t| t.task_ids.iter().any(|t| t == id));
+                if asked {
+                    let mut params = fields.clone();
+                    params.insert(
+                        "_meta".into(),
+                        json!({ "io.modelcontextprotocol/subscriptionId": listen.to_value() }),
+                    );
+                    outlet.send(MsgKind::Notification, &mut |out| {
+                        jsonrpc::write_notification(out, "notifications/tasks/status", &params)
+                    });
+                }
+            }
+            !listens.is_empty()
+        });
     }
 
     /// Tell `session` (a legacy one) of list changes. Sessions that ended are swept out as the

@@ -62,6 +62,19 @@ pub(crate) fn detailed_modern(state: TaskState, server_meta: &Arc<RawValue>) -> 
     }
 }
 
+/// The params of a 2026-07-28 `notifications/tasks/status`: the task as `tasks/get` shows it,
+/// without the result's envelope (a notification has none), as a JSON object's text.
+pub(crate) fn status_params(state: TaskState) -> String {
+    let no_meta: Arc<RawValue> = Arc::from(RawValue::NULL.to_owned());
+    let mut detailed =
+        serde_json::to_value(detailed_modern(state, &no_meta)).unwrap_or(Value::Null);
+    if let Some(fields) = detailed.as_object_mut() {
+        fields.remove("resultType");
+        fields.remove("_meta");
+    }
+    detailed.to_string()
+}
+
 /// 2025-11-25 `tasks/list`: the session's tasks.
 pub(crate) fn legacy_list(tasks: Vec<TaskInfo>) -> ListTasksResult {
     ListTasksResult {

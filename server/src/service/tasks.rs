@@ -21,6 +21,8 @@
 use super::cancel::CancelToken;
 use super::ids;
 use super::session::{ClientReply, Session};
+use super::shard::ShardCtx;
+use super::task_results::status_params;
 use crate::store::{Changed, Lookup, StoreError, TaskChange, TaskInfo, TaskState, TaskStore};
 use ringmcp_proto::jsonrpc::{code, ErrorObject};
 use ringmcp_proto::types::{InputRequest, TaskStatus};
@@ -131,8 +133,12 @@ impl LiveTask {
         };
         let id = self.id.clone();
         then(table.store.update(&id, change, &now_iso()), move |r| {
-            if let Err(e) = r {
-                tracing::error!(task = %&id[..8.min(id.len())], error = %e, "task outcome not stored");
+            match r {
+                Err(e) => {
+                    tracing::error!(task = %&id[..8.min(id.len())], error = %e, "task outcome not stored");
+                }
+                Ok(Some(c)) if !c.from.is_terminal() => table.status_changed(&id),
+                Ok(_) => {}
             }
             table.finish(&id, false);
         })
@@ -156,12 +162,17 @@ impl LiveTask {
             t.store
                 .update(&self.id, TaskChange::Ask(requests), &now_iso())
         });
+        let table = self.table.clone();
         async move {
             match stored {
                 Some(stored) => match resolve(stored).await {
                     // An ended task waits for nothing: no answer will come.
                     Ok(Some(c)) if c.from.is_terminal() => return None,
-                    Ok(Some(_)) => {}
+                    Ok(Some(c)) => {
+                        if let Some(table) = table.upgrade() {
+                            table.status_changed(&c.task.id);
+                        }
+                    }
                     Ok(None) => return None,
                     Err(e) => {
                         tracing::warn!(error = %e, "task inputs not stored");
@@ -238,6 +249,9 @@ pub(crate) struct TaskTable {
     ttl: Duration,
     /// Suggested polling interval.
     poll: Duration,
+    /// Where status changes of 2026-07-28 tasks go (the shard's listen streams, and over the
+    /// mesh the other shards').
+    status_sink: RefCell<Option<Weak<ShardCtx>>>,
 }
 
 impl TaskTable {
@@ -258,6 +272,7 @@ impl TaskTable {
             live: RefCell::new(HashMap::new()),
             ttl,
             poll,
+            status_sink: RefCell::new(None),
         });
         let weak = Rc::downgrade(&table);
         let every = (ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
@@ -366,6 +381,11 @@ impl TaskTable {
             if let (Ok(Some(_)), Some(live)) = (&r, table.live(&id)) {
                 live.deliver(answers.iter().map(|(k, v)| (k.as_str(), v.clone())));
             }
+            if let Ok(Some(c)) = &r {
+                if c.from != c.task.status {
+                    table.status_changed(&id);
+                }
+            }
             r
         })
     }
@@ -379,10 +399,33 @@ impl TaskTable {
             if let Ok(Some(c)) = &r {
                 if !c.from.is_terminal() {
                     table.finish(&id, true);
+                    table.status_changed(&id);
                 }
             }
             r
         })
+    }
+
+    /// Tell `shard`'s listen streams (and, over the mesh, the other shards') when a 2026-07-28
+    /// task of this table changes status.
+    pub(crate) fn tell_status_to(&self, shard: &Rc<ShardCtx>) {
+        *self.status_sink.borrow_mut() = Some(Rc::downgrade(shard));
+    }
+
+    /// A task's status changed: its listeners hear it as `tasks/get` would show it now. Only
+    /// 2026-07-28 tasks (no owner): a 2025-11-25 task is its session's, polled there.
+    fn status_changed(&self, id: &str) {
+        let Some(shard) = self.status_sink.borrow().as_ref().and_then(Weak::upgrade) else {
+            return;
+        };
+        let id = id.to_owned();
+        settle(self.store.load(&id), move |found| match found {
+            Ok(Some(state)) if state.info.owner.is_none() => {
+                shard.publish_task_status(&id, &status_params(state));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "task status not told"),
+        });
     }
 
     /// The task once it is terminal (`Ok(None)` if it is gone by then). A task this shard runs
