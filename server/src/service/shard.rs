@@ -14,7 +14,7 @@ use ringmcp_proto::jsonrpc;
 use ringmcp_proto::types::SubscriptionFilter;
 use std::task::Waker;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
@@ -225,30 +225,16 @@ impl ShardCtx {
         let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(task) else {
             return;
         };
-        self.listeners.borrow_mut().retain(|weak| {
-            let Some(s) = weak.upgrade() else {
-                return false;
-            };
-            let mut listens = s.listens.borrow_mut();
-            listens.retain(|(_, _, outlet)| !outlet.is_closed());
-            for (listen, filter, outlet) in listens.iter() {
-                let asked = filter
+        self.tell_listens(
+            "notifications/tasks/status",
+            |filter| {
+                filter
                     .tasks
                     .as_ref()
-                    .is_some_and(|t| t.task_ids.iter().any(|t| t == id));
-                if asked {
-                    let mut params = fields.clone();
-                    params.insert(
-                        "_meta".into(),
-                        json!({ "io.modelcontextprotocol/subscriptionId": listen.to_value() }),
-                    );
-                    outlet.send(MsgKind::Notification, &mut |out| {
-                        jsonrpc::write_notification(out, "notifications/tasks/status", &params)
-                    });
-                }
-            }
-            !listens.is_empty()
-        });
+                    .is_some_and(|t| t.task_ids.iter().any(|t| t == id))
+            },
+            |params| params.extend(fields.clone()),
+        );
     }
 
     /// Tell `session` (a legacy one) of list changes. Sessions that ended are swept out as the
@@ -280,26 +266,9 @@ impl ShardCtx {
             }
             true
         });
-        self.listeners.borrow_mut().retain(|weak| {
-            let Some(s) = weak.upgrade() else {
-                return false;
-            };
-            let mut listens = s.listens.borrow_mut();
-            listens.retain(|(_, _, outlet)| !outlet.is_closed());
-            for (id, filter, outlet) in listens.iter() {
-                for (method, wanted) in &methods {
-                    if wanted(filter) {
-                        let params = json!({
-                            "_meta": { "io.modelcontextprotocol/subscriptionId": id.to_value() },
-                        });
-                        outlet.send(MsgKind::Notification, &mut |out| {
-                            jsonrpc::write_notification(out, method, &params)
-                        });
-                    }
-                }
-            }
-            !listens.is_empty()
-        });
+        for (method, wanted) in &methods {
+            self.tell_listens(method, wanted, |_| {});
+        }
     }
 
     /// Deliver an update to every shard: through the cluster's log when there is one (it comes
@@ -408,26 +377,46 @@ impl ShardCtx {
             }
         }
         drop(subs);
+        self.tell_listens(
+            "notifications/resources/updated",
+            |filter| {
+                filter
+                    .resource_subscriptions
+                    .as_ref()
+                    .is_some_and(|l| l.iter().any(|u| u == uri))
+            },
+            |params| {
+                params.insert("uri".into(), Value::String(uri.to_owned()));
+            },
+        );
+    }
+
+    /// Send `method` on every open `subscriptions/listen` stream of this shard whose filter
+    /// `asked` for it, its params made by `params` beside the stream's subscription id. Streams
+    /// that closed, and sessions gone, are swept out on the way.
+    fn tell_listens(
+        &self,
+        method: &str,
+        asked: impl Fn(&SubscriptionFilter) -> bool,
+        params: impl Fn(&mut Map<String, Value>),
+    ) {
         self.listeners.borrow_mut().retain(|weak| {
             let Some(s) = weak.upgrade() else {
                 return false;
             };
             let mut listens = s.listens.borrow_mut();
             listens.retain(|(_, _, outlet)| !outlet.is_closed());
-            for (id, filter, outlet) in listens.iter() {
-                if filter
-                    .resource_subscriptions
-                    .as_ref()
-                    .is_some_and(|l| l.iter().any(|u| u == uri))
-                {
-                    let params = json!({
-                        "_meta": { "io.modelcontextprotocol/subscriptionId": id.to_value() },
-                        "uri": uri,
-                    });
-                    outlet.send(MsgKind::Notification, &mut |out| {
-                        jsonrpc::write_notification(out, "notifications/resources/updated", &params)
-                    });
-                }
+            for (id, _, outlet) in listens.iter().filter(|(_, f, _)| asked(f)) {
+                let mut fields = Map::new();
+                params(&mut fields);
+                fields.insert(
+                    "_meta".into(),
+                    json!({ "io.modelcontextprotocol/subscriptionId": id.to_value() }),
+                );
+                let fields = Value::Object(fields);
+                outlet.send(MsgKind::Notification, &mut |out| {
+                    jsonrpc::write_notification(out, method, &fields)
+                });
             }
             !listens.is_empty()
         });
