@@ -36,6 +36,8 @@ import sys
 import threading
 import time
 
+from mcp_http import Conn
+
 BIN, FRONT, REDIS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 NODE_PORTS = [int(p) for p in sys.argv[4].split(",")]
 OUT = sys.argv[5]
@@ -44,7 +46,6 @@ PERIOD = float(sys.argv[7]) if len(sys.argv) > 7 else 6.0
 WORKERS = int(sys.argv[8]) if len(sys.argv) > 8 else 24
 STREAMS = int(sys.argv[9]) if len(sys.argv) > 9 else 20
 VERSION = "2025-11-25"
-HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 stop = threading.Event()
 # Streams read on for a while after the load stops, so that the last notices reach them.
 streams_stop = threading.Event()
@@ -123,28 +124,6 @@ class Node:
                 self.kill()
 
 
-class Conn:
-    """A keep-alive client connection to HAProxy, redialed after any failure."""
-
-    def __init__(self):
-        self.c = http.client.HTTPConnection("127.0.0.1", FRONT, timeout=10)
-
-    def post(self, body, sid=None):
-        headers = dict(HEADERS)
-        if sid:
-            headers["Mcp-Session-Id"] = sid
-            headers["MCP-Protocol-Version"] = VERSION
-        try:
-            self.c.request("POST", "/mcp", body=json.dumps(body), headers=headers)
-            r = self.c.getresponse()
-            data = r.read()
-            return r.status, r.getheader("Mcp-Session-Id"), data
-        except (OSError, http.client.HTTPException):
-            self.c.close()
-            self.c = http.client.HTTPConnection("127.0.0.1", FRONT, timeout=10)
-            return None, None, b""
-
-
 def open_session(conn):
     """initialize + initialized, retried until it works (nodes may be down at that moment)."""
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -166,7 +145,7 @@ lost_sessions = []
 
 
 def worker(n):
-    conn = Conn()
+    conn = Conn(FRONT, VERSION)
     sid = open_session(conn)
     i = 0
     while not stop.is_set() and sid:
@@ -188,7 +167,7 @@ class Stream(threading.Thread):
 
     def __init__(self):
         super().__init__(daemon=True)
-        conn = Conn()
+        conn = Conn(FRONT, VERSION)
         self.sid = open_session(conn)
         sub = {"jsonrpc": "2.0", "id": 2, "method": "resources/subscribe",
                "params": {"uri": "demo://counter"}}
@@ -239,7 +218,7 @@ class Stream(threading.Thread):
 
 
 def bumper(counts):
-    conn = Conn()
+    conn = Conn(FRONT, VERSION)
     sid = open_session(conn)
     i = 0
     while not stop.is_set():

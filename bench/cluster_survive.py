@@ -11,7 +11,6 @@ session and Redis CPU per 1,000 sessions opened.
 
     bench/cluster_survive.py FRONT_PORT REDIS_PORT KILL_PID [SESSIONS=10000] [THREADS=200]
 """
-import http.client
 import json
 import os
 import signal
@@ -21,11 +20,12 @@ import sys
 import threading
 import time
 
+from mcp_http import Conn
+
 front, redis_port, kill_pid = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 sessions = int(sys.argv[4]) if len(sys.argv) > 4 else 10000
 threads = int(sys.argv[5]) if len(sys.argv) > 5 else 200
 VERSION = "2025-06-18"
-HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
 def redis_info(section):
@@ -47,26 +47,6 @@ def redis_cpu_s():
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-class Conn:
-    def __init__(self):
-        self.c = http.client.HTTPConnection("127.0.0.1", front, timeout=10)
-
-    def post(self, body, sid=None):
-        headers = dict(HEADERS)
-        if sid:
-            headers["Mcp-Session-Id"] = sid
-            headers["MCP-Protocol-Version"] = VERSION
-        try:
-            self.c.request("POST", "/mcp", body=json.dumps(body), headers=headers)
-            r = self.c.getresponse()
-            data = r.read()
-            return r.status, r.getheader("Mcp-Session-Id"), data
-        except (OSError, http.client.HTTPException):
-            self.c.close()
-            self.c = http.client.HTTPConnection("127.0.0.1", front, timeout=10)
-            return None, None, b""
-
-
 def call(n):
     return {"jsonrpc": "2.0", "id": n, "method": "tools/call",
             "params": {"name": "echo", "arguments": {"text": "hi"}}}
@@ -81,7 +61,7 @@ open_errors = [0] * threads
 
 
 def open_sessions(t, count):
-    c = Conn()
+    c = Conn(front, VERSION)
     for i in range(count):
         init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
                 "params": {"protocolVersion": VERSION, "capabilities": {},
@@ -104,7 +84,7 @@ lost = [0] * threads
 
 
 def go_on(t, killed_at):
-    c = Conn()
+    c = Conn(front, VERSION)
     for sid in opened[t]:
         start = time.monotonic()
         while True:
