@@ -6,8 +6,8 @@
 //! transport's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use ringmcp::internals::{EventFd, Limits, McpService, MsgKind, Outlet, Session, ShardCtx};
 use ringmcp::internals::ShardSignal;
+use ringmcp::internals::{EventFd, Limits, McpService, MsgKind, Outlet, Session, ShardCtx};
 use ringmcp::proto::dispatch::{ClientRequest, Era};
 use ringmcp::proto::jsonrpc::{self, Message, Parsed};
 use ringmcp::proto::seal::KeyRing;
@@ -48,7 +48,10 @@ fn note_one() {
     }
     let _ = COUNT.try_with(|n| n.set(n.get() + 1));
     if TRACE.get().copied().unwrap_or(false) && !TRACING.with(|t| t.replace(true)) {
-        eprintln!("--- allocation\n{}", std::backtrace::Backtrace::force_capture());
+        eprintln!(
+            "--- allocation\n{}",
+            std::backtrace::Backtrace::force_capture()
+        );
         TRACING.with(|t| t.set(false));
     }
 }
@@ -283,6 +286,9 @@ fn an_echo_call_allocates_at_most_two_times_outside_the_handler() {
         let legacy = steady(&service, &session, &outlet, false).await;
         let modern = steady(&service, &session, &outlet, true).await;
         eprintln!("engine allocations per echo call: legacy {legacy}, 2026-07-28 {modern}");
-        assert!(legacy <= 100 && modern <= 100, "legacy {legacy}, 2026-07-28 {modern}");
+        assert!(
+            legacy <= 100 && modern <= 100,
+            "legacy {legacy}, 2026-07-28 {modern}"
+        );
     });
 }

@@ -15,6 +15,7 @@ use ringmcp_proto::dispatch::Era;
 use ringmcp_proto::jsonrpc::{self, code, ErrorObject};
 use ringmcp_proto::types::{LogLevel, RequestMeta};
 use std::cell::RefCell;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
@@ -24,18 +25,37 @@ pub(super) struct TaskMode {
     pub(super) legacy: bool,
 }
 
+/// A handler called for its future, or the panic its synchronous part raised.
+pub(super) type Called<T> = std::thread::Result<BoxFuture<T>>;
+
+/// Call a handler for its future, at dispatch (see [`answer`]).
+pub(super) fn call_handler<T>(call: impl FnOnce() -> BoxFuture<T>) -> Called<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(call))
+}
+
+/// The handler's answer. A panic in its synchronous part is raised again here, inside the call's
+/// task, where it becomes -32603 for this request only, as a panic in the future itself does.
+pub(super) async fn answer<T>(called: Called<T>) -> T {
+    match called {
+        Ok(answer) => answer.await,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
 impl McpService {
     /// Register the call as in flight and run `work` as a task; `work` returns the serialised
     /// result or an error.
-    pub(super) fn spawn_call(
+    pub(super) fn spawn_call<F>(
         self: &Rc<Self>,
         sink: &Sink,
         call: Call,
         meta: Option<&RequestMeta>,
         round: Round,
         task_mode: Option<TaskMode>,
-        work: impl FnOnce(RequestContext) -> BoxFuture<Result<Vec<u8>, ErrorObject>>,
-    ) {
+        work: impl FnOnce(RequestContext) -> F,
+    ) where
+        F: Future<Output = Result<Vec<u8>, ErrorObject>> + 'static,
+    {
         let session = sink.session().clone();
         if session.inflight.borrow().contains_key(&call.id) {
             let e = ErrorObject::invalid_request("a request with this id is already in flight");
@@ -85,12 +105,13 @@ impl McpService {
             log_level,
             token.clone(),
         )
-        .with_live_registry(&self.live);
-        let switch = Rc::new(CancelSwitch::default());
-        switch.switch_to(token.clone());
-        let escalated: Rc<RefCell<Option<Rc<LiveTask>>>> = Rc::new(RefCell::new(None));
-        if let Some(mode) = task_mode {
-            let (tasks, sink, id, session, switch, escalated) = (
+        .with_live_registry(self.live_handle.as_ref());
+        // Only a call that may become a task needs its cancellation to move and a slot for the
+        // task: the common call listens to its request's token and allocates neither.
+        let escalation = task_mode.map(|mode| {
+            let switch = Rc::new(CancelSwitch::new(token.clone()));
+            let escalated: Rc<RefCell<Option<Rc<LiveTask>>>> = Rc::new(RefCell::new(None));
+            let (tasks, sink, id, session, switch2, escalated2) = (
                 self.tasks.clone(),
                 sink.clone(),
                 call.id.clone(),
@@ -112,11 +133,12 @@ impl McpService {
                     .create(owner, announce)
                     .map_err(|e| HandlerError::Internal(e.message))?;
                 session.inflight.borrow_mut().remove(&id);
-                switch.switch_to(record.cancel_token().clone());
-                *escalated.borrow_mut() = Some(record.clone());
+                switch2.switch_to(record.cancel_token().clone());
+                *escalated2.borrow_mut() = Some(record.clone());
                 Ok(record)
             }));
-        }
+            (switch, escalated)
+        });
         let fut = work(ctx);
         let shard = self.shard.clone();
         let sink = sink.clone();
@@ -145,9 +167,15 @@ impl McpService {
                 }
                 Some(AssertUnwindSafe(fut).catch_unwind().await)
             };
-            let outcome = run.or(async { SwitchCancelled { switch }.await; None }).await;
+            let outcome = match &escalation {
+                None => run.or(async { token.cancelled().await; None }).await,
+                Some((switch, _)) => {
+                    let switch = switch.clone();
+                    run.or(async { SwitchCancelled { switch }.await; None }).await
+                }
+            };
             shard.request_finished();
-            let task = escalated.borrow_mut().take();
+            let task = escalation.and_then(|(_, escalated)| escalated.borrow_mut().take());
             if let Some(task) = task {
                 // The request was answered with the task: the outcome is the task's.
                 match outcome {

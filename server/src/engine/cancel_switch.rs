@@ -10,13 +10,20 @@ use std::task::{Context, Poll, Waker};
 
 /// Where a running call's cancellation comes from: its request at first, its task once it
 /// became one (so that the end of the request no longer stops it).
-#[derive(Default)]
 pub(super) struct CancelSwitch {
     current: RefCell<CancelToken>,
     wakers: RefCell<Vec<Waker>>,
 }
 
 impl CancelSwitch {
+    /// A switch pointing at `token` (the request's).
+    pub(super) fn new(token: CancelToken) -> Self {
+        CancelSwitch {
+            current: RefCell::new(token),
+            wakers: RefCell::new(Vec::new()),
+        }
+    }
+
     pub(super) fn switch_to(&self, token: CancelToken) {
         *self.current.borrow_mut() = token;
         for w in self.wakers.borrow_mut().drain(..) {

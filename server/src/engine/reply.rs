@@ -14,10 +14,14 @@ pub(super) struct Sink {
     pub(super) session: Rc<Session>,
     pub(super) outlet: Rc<dyn Outlet>,
     pub(super) batch: Option<Rc<BatchReply>>,
-    pub(super) meter: Option<Rc<Meter>>,
+    pub(super) meter: Option<Meter>,
 }
 
-/// Counts one request in the shard's metrics when it is answered.
+/// Counts one request in the shard's metrics when it is answered. Held by value, not shared: a
+/// request is answered through exactly one of its sink's clones (the call's task, or its task
+/// announcement), so each clone may carry its own copy without counting twice, and a request
+/// costs no allocation for it.
+#[derive(Clone)]
 pub(super) struct Meter {
     pub(super) shard: Rc<ShardCtx>,
     pub(super) method: &'static str,

@@ -2,7 +2,7 @@
 //! must run as a task is decided, and the handler's result is shaped for the request's revision.
 //! Running the call is [`McpService::spawn_call`]'s job.
 
-use super::calls::TaskMode;
+use super::calls::{answer, call_handler, TaskMode};
 use super::errors::{failure, missing_tasks_extension};
 use super::reply::{to_bytes, Sink};
 use super::{Call, McpService};
@@ -97,24 +97,33 @@ impl McpService {
         let task_mode = (entry.task_support != TaskSupport::Forbidden && may_task)
             .then_some(TaskMode { legacy });
         let auto_task = task_mode.is_some() && !entry.task_deferred;
-        let handler = entry.handler.clone();
         let this = self.clone();
         let version = call.version;
         let era = call.era.clone();
-        let binding = self.binding(sink, "tools/call", &p.name);
-        let Some(round) = self.round(sink, &call, &binding, p.input_responses, p.request_state)
-        else {
+        let Some(round) = self.round(
+            sink,
+            &call,
+            ("tools/call", &p.name),
+            p.input_responses,
+            p.request_state,
+        ) else {
             return;
         };
-        let asking = self.asking(&call.era, binding);
+        let asking = self.asking(sink, &call.era, "tools/call", p.name);
+        let handler = &entry.handler;
         self.spawn_call(sink, call, p.meta.as_ref(), round, task_mode, move |ctx| {
-            Box::pin(async move {
-                if auto_task {
+            let for_task = auto_task.then(|| ctx.clone());
+            // Called here, borrowed from this shard's copy of the registry: only its future
+            // moves into the call's task, and the handler's `Arc` (one every shard shares) is
+            // never cloned on the way.
+            let called = call_handler(|| handler(ctx, args));
+            async move {
+                if let Some(ctx) = for_task {
                     if let Err(e) = ctx.become_task() {
                         return failure(e, version, &asking);
                     }
                 }
-                let result = match handler(ctx, args).await {
+                let result = match answer(called).await {
                     Ok(r) => r,
                     Err(HandlerError::Failed(msg)) => CallToolResult::error(msg),
                     Err(HandlerError::InvalidParams(msg))
@@ -125,7 +134,7 @@ impl McpService {
                     Err(e) => return failure(e, version, &asking),
                 };
                 Ok(this.tool_result_bytes(&era, version, result))
-            })
+            }
         });
     }
 

@@ -156,7 +156,9 @@ struct Inner {
     cancel: CancelToken,
     last_progress: Cell<f64>,
     /// The server's set, when it may change while it runs.
-    live: Option<LiveRegistry>,
+    /// The shard's own handle on the live set: cloning it is a plain count, not an atomic one
+    /// on memory every shard shares.
+    live: Option<Rc<LiveRegistry>>,
 }
 
 #[derive(Serialize)]
@@ -199,11 +201,9 @@ impl RequestContext {
     }
 
     /// Give the handler the server's live set ([`Self::live_registry`]).
-    pub(crate) fn with_live_registry(mut self, live: &LiveRegistry) -> Self {
-        if live.is_live() {
-            if let Some(inner) = Rc::get_mut(&mut self.inner) {
-                inner.live = Some(live.clone());
-            }
+    pub(crate) fn with_live_registry(mut self, live: Option<&Rc<LiveRegistry>>) -> Self {
+        if let (Some(live), Some(inner)) = (live, Rc::get_mut(&mut self.inner)) {
+            inner.live = Some(live.clone());
         }
         self
     }
@@ -211,7 +211,7 @@ impl RequestContext {
     /// The server's set of tools, resources and prompts, to change it while the server runs
     /// ([`LiveRegistry::update`]); `None` when it was served fixed, with [`crate::serve`].
     pub fn live_registry(&self) -> Option<&LiveRegistry> {
-        self.inner.live.as_ref()
+        self.inner.live.as_deref()
     }
 
     /// Allow this call to become a task ([`RequestContext::become_task`]).

@@ -218,13 +218,13 @@ impl Registry {
     }
 
     /// The reader for a URI: a concrete resource first, then the first matching template.
-    pub(crate) fn reader(&self, uri: &str) -> Option<(ReadFn, BTreeMap<String, String>)> {
+    pub(crate) fn reader(&self, uri: &str) -> Option<(&ReadFn, BTreeMap<String, String>)> {
         if let Some(r) = self.resource(uri) {
-            return Some((r.read.clone(), BTreeMap::new()));
+            return Some((&r.read, BTreeMap::new()));
         }
         self.template_entries
             .iter()
-            .find_map(|t| t.matcher.matches(uri).map(|vars| (t.read.clone(), vars)))
+            .find_map(|t| t.matcher.matches(uri).map(|vars| (&t.read, vars)))
     }
 
     pub(crate) fn skill(&self, uri: &str) -> Option<&SkillEntry> {
