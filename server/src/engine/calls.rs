@@ -9,7 +9,7 @@ use super::reply::Sink;
 use super::rounds::{spend, Round};
 use super::{Call, McpService};
 use crate::sdk::{BoxFuture, HandlerError, InputMode, RequestContext};
-use crate::service::{created_legacy, created_modern, resolve, CancelToken, LiveTask};
+use crate::service::{created_legacy, created_modern, resolve, LiveTask};
 use futures_lite::FutureExt;
 use ringmcp_proto::dispatch::Era;
 use ringmcp_proto::jsonrpc::{self, code, ErrorObject};
@@ -68,11 +68,6 @@ impl McpService {
             );
             return sink.error(Some(&call.id), &e);
         }
-        let token = CancelToken::new();
-        session
-            .inflight
-            .borrow_mut()
-            .insert(call.id.clone(), token.clone());
         let log_level = match &call.era {
             Era::Modern(m) => m.log_level,
             Era::Legacy => Some(
@@ -103,9 +98,13 @@ impl McpService {
             self.shard.clone(),
             progress_token,
             log_level,
-            token.clone(),
         )
         .with_live_registry(self.live_handle.as_ref());
+        let token = ctx.cancel_token();
+        session
+            .inflight
+            .borrow_mut()
+            .insert(call.id.clone(), token.clone());
         // Only a call that may become a task needs its cancellation to move and a slot for the
         // task: the common call listens to its request's token and allocates neither.
         let escalation = task_mode.map(|mode| {

@@ -3,7 +3,9 @@
 
 use super::error::HandlerError;
 use super::live::LiveRegistry;
-use crate::service::{CancelToken, LiveTask, MsgKind, Outlet, Session, ShardCtx};
+use crate::service::{
+    CancelHost, CancelState, CancelToken, LiveTask, MsgKind, Outlet, Session, ShardCtx,
+};
 use ringmcp_proto::types::{
     InputRequest, LogLevel, LoggingMessageParams, CREATE_MESSAGE, ELICIT, LIST_ROOTS,
 };
@@ -153,10 +155,11 @@ struct Inner {
     shard: Rc<ShardCtx>,
     progress_token: Option<Value>,
     log_level: Option<LogLevel>,
-    cancel: CancelToken,
+    /// Its request's cancellation, here so that the token in the session's in-flight table
+    /// ([`RequestContext::cancel_token`]) costs no allocation of its own.
+    cancel: CancelState,
     last_progress: Cell<f64>,
-    /// The server's set, when it may change while it runs.
-    /// The shard's own handle on the live set: cloning it is a plain count, not an atomic one
+    /// The server's set, when it may change while it runs: the shard's own handle on the live set: cloning it is a plain count, not an atomic one
     /// on memory every shard shares.
     live: Option<Rc<LiveRegistry>>,
 }
@@ -180,7 +183,6 @@ impl RequestContext {
         shard: Rc<ShardCtx>,
         progress_token: Option<Value>,
         log_level: Option<LogLevel>,
-        cancel: CancelToken,
     ) -> Self {
         RequestContext {
             inner: Rc::new(Inner {
@@ -193,7 +195,7 @@ impl RequestContext {
                 shard,
                 progress_token,
                 log_level,
-                cancel,
+                cancel: CancelState::default(),
                 last_progress: Cell::new(f64::NEG_INFINITY),
                 live: None,
             }),
@@ -206,6 +208,12 @@ impl RequestContext {
             inner.live = Some(live.clone());
         }
         self
+    }
+
+    /// The token that cancels this request: it shares this context's allocation (and keeps it
+    /// alive while the session holds it in flight).
+    pub(crate) fn cancel_token(&self) -> CancelToken {
+        CancelToken::hosted(self.inner.clone())
     }
 
     /// The server's set of tools, resources and prompts, to change it while the server runs
@@ -529,4 +537,10 @@ async fn park(
     task.ask(requests)
         .await
         .ok_or_else(|| HandlerError::Failed("the task was cancelled".into()))
+}
+
+impl CancelHost for Inner {
+    fn cancel_state(&self) -> &CancelState {
+        &self.cancel
+    }
 }
