@@ -12,7 +12,7 @@ use crate::sdk::{BoxFuture, HandlerError, InputMode, RequestContext};
 use crate::service::{created_legacy, created_modern, resolve, LiveTask};
 use futures_lite::FutureExt;
 use ringmcp_proto::dispatch::Era;
-use ringmcp_proto::jsonrpc::{self, code, ErrorObject};
+use ringmcp_proto::jsonrpc::{code, ErrorObject};
 use ringmcp_proto::types::{LogLevel, RequestMeta};
 use std::cell::RefCell;
 use std::future::Future;
@@ -43,18 +43,19 @@ pub(super) async fn answer<T>(called: Called<T>) -> T {
 }
 
 impl McpService {
-    /// Register the call as in flight and run `work` as a task; `work` returns the serialised
-    /// result or an error.
-    pub(super) fn spawn_call<F>(
+    /// Register the call as in flight and run `work` as a task; `work` returns the result, which
+    /// is serialised straight into the answer (or into the task's stored result), or an error.
+    pub(super) fn spawn_call<F, R>(
         self: &Rc<Self>,
         sink: &Sink,
-        call: Call,
+        mut call: Call,
         meta: Option<&RequestMeta>,
         round: Round,
         task_mode: Option<TaskMode>,
         work: impl FnOnce(RequestContext) -> F,
     ) where
-        F: Future<Output = Result<Vec<u8>, ErrorObject>> + 'static,
+        F: Future<Output = Result<R, ErrorObject>> + 'static,
+        R: serde::Serialize,
     {
         let session = sink.session().clone();
         if session.inflight.borrow().contains_key(&call.id) {
@@ -80,14 +81,14 @@ impl McpService {
         };
         let progress_token = meta.and_then(|m| m.progress_token.clone());
         let claim = round.claim;
-        let input = match &call.era {
+        // The era is not needed past this point: its capabilities move into the context.
+        let input = match std::mem::replace(&mut call.era, Era::Legacy) {
             Era::Modern(m) => InputMode::Modern {
-                capabilities: m.client_capabilities.clone(),
+                capabilities: m.client_capabilities,
                 responses: round.responses,
                 state: round.state,
             },
             Era::Legacy => InputMode::Legacy {
-                capabilities: session.legacy.borrow().client_capabilities().clone(),
                 timeout: self.limits.client_request_timeout,
             },
         };
@@ -179,7 +180,7 @@ impl McpService {
                 // The request was answered with the task: the outcome is the task's.
                 match outcome {
                     None => {}
-                    Some(Ok(Ok(bytes))) => match serde_json::value::RawValue::from_string(String::from_utf8_lossy(&bytes).into_owned()) {
+                    Some(Ok(Ok(result))) => match serde_json::to_string(&result).and_then(serde_json::value::RawValue::from_string) {
                         Ok(raw) => resolve(task.complete(raw)).await,
                         Err(_) => resolve(task.fail(ErrorObject::internal("result could not be stored"))).await,
                     },
@@ -194,9 +195,7 @@ impl McpService {
             session.inflight.borrow_mut().remove(&call.id);
             match outcome {
                 None => sink.skip(),
-                Some(Ok(Ok(bytes))) => {
-                    sink.write(|out| jsonrpc::write_result_raw(out, &call.id, &bytes))
-                }
+                Some(Ok(Ok(result))) => sink.result(&call.id, &result),
                 Some(Ok(Err(e))) => sink.error(Some(&call.id), &e),
                 Some(Err(panic)) => {
                     let what = panic

@@ -3,7 +3,7 @@
 
 use super::calls::{answer, call_handler};
 use super::errors::failure;
-use super::reply::{to_bytes, Sink};
+use super::reply::{to_bytes, Serialised, Sink};
 use super::{Call, McpService};
 use ringmcp_proto::jsonrpc::ErrorObject;
 use ringmcp_proto::types::GetPromptParams;
@@ -53,9 +53,9 @@ impl McpService {
                 match answer(called).await {
                     Ok(mut result) => {
                         result.envelope = envelope;
-                        Ok(to_bytes(&result))
+                        Ok(Serialised(to_bytes(&result)))
                     }
-                    Err(e) => failure(e, version, &asking),
+                    Err(e) => failure(e, version, &asking).map(Serialised),
                 }
             }
         });

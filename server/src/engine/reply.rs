@@ -132,3 +132,15 @@ pub(super) fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
         b"{}".to_vec()
     })
 }
+
+/// JSON already serialised (by [`to_bytes`]), written as it is wherever it is serialised.
+pub(super) struct Serialised(pub(super) Vec<u8>);
+
+impl Serialize for Serialised {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Borrowed, not copied: the bytes are only checked to be one JSON value.
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_slice(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}

@@ -4,7 +4,7 @@
 
 use super::calls::{answer, call_handler};
 use super::errors::failure;
-use super::reply::{to_bytes, Sink};
+use super::reply::{to_bytes, Serialised, Sink};
 use super::{Call, McpService};
 use crate::sdk::HandlerError;
 use ringmcp_proto::jsonrpc::ErrorObject;
@@ -43,9 +43,12 @@ impl McpService {
             async move {
                 match answer(called).await {
                     Ok(contents) if contents.is_empty() => Err(not_found(version, &uri)),
-                    Ok(contents) => Ok(to_bytes(&ReadResourceResult { contents, envelope })),
+                    Ok(contents) => Ok(Serialised(to_bytes(&ReadResourceResult {
+                        contents,
+                        envelope,
+                    }))),
                     Err(HandlerError::NotFound(_)) => Err(not_found(version, &uri)),
-                    Err(e) => failure(e, version, &asking),
+                    Err(e) => failure(e, version, &asking).map(Serialised),
                 }
             }
         });

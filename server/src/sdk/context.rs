@@ -36,30 +36,32 @@ pub(crate) enum InputMode {
         state: Option<String>,
     },
     /// Legacy session: a real JSON-RPC request to the client, answered on the same connection.
+    /// The capabilities the client declared in `initialize` are read from the session when
+    /// asked for, not copied per call.
     Legacy {
-        /// The capabilities the client declared in `initialize`.
-        capabilities: Value,
         /// How long to wait for the client's answer.
         timeout: Duration,
     },
 }
 
 impl InputMode {
-    fn capabilities(&self) -> Value {
+    fn capabilities(&self, session: &Session) -> Value {
         match self {
             InputMode::Modern { capabilities, .. } => {
                 serde_json::from_str(capabilities.get()).unwrap_or(Value::Null)
             }
-            InputMode::Legacy { capabilities, .. } => capabilities.clone(),
+            InputMode::Legacy { .. } => session.legacy.borrow().client_capabilities().clone(),
         }
     }
 
-    fn has_capability(&self, name: &str) -> bool {
+    fn has_capability(&self, session: &Session, name: &str) -> bool {
         match self {
             InputMode::Modern { capabilities, .. } => {
                 dispatch::object_member(capabilities.get(), name).is_some()
             }
-            InputMode::Legacy { capabilities, .. } => {
+            InputMode::Legacy { .. } => {
+                let legacy = session.legacy.borrow();
+                let capabilities = legacy.client_capabilities();
                 capabilities.get(name).is_some_and(|v| !v.is_null())
             }
         }
@@ -266,7 +268,7 @@ impl RequestContext {
         } = ask;
         for (_, r) in &requests {
             let cap = capability_of(&r.method);
-            if !self.inner.input.has_capability(cap) {
+            if !self.inner.input.has_capability(&self.inner.session, cap) {
                 return Err(HandlerError::MissingCapability(cap.to_owned()));
             }
         }
@@ -367,12 +369,12 @@ impl RequestContext {
 
     /// The client capabilities of this request (2026-07-28 `_meta`) or session (legacy).
     pub fn client_capabilities(&self) -> Value {
-        self.inner.input.capabilities()
+        self.inner.input.capabilities(&self.inner.session)
     }
 
     /// Whether the client declared a capability (`"elicitation"`, `"sampling"`, `"roots"`).
     pub fn has_client_capability(&self, name: &str) -> bool {
-        self.inner.input.has_capability(name)
+        self.inner.input.has_capability(&self.inner.session, name)
     }
 
     /// The answers sent with a 2026-07-28 retry (`inputResponses`), by key.
@@ -442,7 +444,11 @@ impl RequestContext {
     ) -> Result<Value, HandlerError> {
         let n = self.inner.inputs_asked.get() + 1;
         self.inner.inputs_asked.set(n);
-        if !self.inner.input.has_capability(capability) {
+        if !self
+            .inner
+            .input
+            .has_capability(&self.inner.session, capability)
+        {
             return Err(HandlerError::MissingCapability(capability.to_owned()));
         }
         if let Some(task) = self.parking_task() {
