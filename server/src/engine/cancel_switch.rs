@@ -45,7 +45,11 @@ impl Future for SwitchCancelled {
         if cancelled.as_mut().poll(cx).is_ready() {
             return Poll::Ready(());
         }
-        self.switch.wakers.borrow_mut().push(cx.waker().clone());
+        // Once per waiting task, not once per poll: a long call is polled many times.
+        let mut wakers = self.switch.wakers.borrow_mut();
+        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            wakers.push(cx.waker().clone());
+        }
         Poll::Pending
     }
 }

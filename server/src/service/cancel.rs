@@ -27,11 +27,13 @@ impl Default for CancelToken {
     }
 }
 
-/// The flag and the wakers of those waiting for it.
+/// The flag and the wakers of those waiting for it. Usually one waits (the call's task): its
+/// waker has a slot of its own, so that waiting costs no allocation.
 #[derive(Default)]
 pub(crate) struct CancelState {
     cancelled: Cell<bool>,
-    wakers: RefCell<Vec<Waker>>,
+    first: RefCell<Option<Waker>>,
+    more: RefCell<Vec<Waker>>,
 }
 
 /// A value that holds a [`CancelState`], so that a token can point into it.
@@ -73,7 +75,9 @@ impl CancelToken {
     pub fn cancel(&self) {
         let state = self.inner.cancel_state();
         state.cancelled.set(true);
-        for w in state.wakers.borrow_mut().drain(..) {
+        let first = state.first.borrow_mut().take();
+        let more = std::mem::take(&mut *state.more.borrow_mut());
+        for w in first.into_iter().chain(more) {
             w.wake();
         }
     }
@@ -99,9 +103,16 @@ impl Future for Cancelled<'_> {
         if self.state.is_cancelled() {
             return Poll::Ready(());
         }
-        let mut wakers = self.state.wakers.borrow_mut();
-        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            wakers.push(cx.waker().clone());
+        let mut first = self.state.first.borrow_mut();
+        match &*first {
+            None => *first = Some(cx.waker().clone()),
+            Some(w) if w.will_wake(cx.waker()) => {}
+            Some(_) => {
+                let mut more = self.state.more.borrow_mut();
+                if !more.iter().any(|w| w.will_wake(cx.waker())) {
+                    more.push(cx.waker().clone());
+                }
+            }
         }
         Poll::Pending
     }
