@@ -5,6 +5,10 @@
 //! the request is stateless-modern or belongs to a legacy session, refusing unsupported versions
 //! (-32022) and incomplete meta (-32602). [`ResultShape`] then adds what each era's results carry.
 
+mod member;
+
+pub use member::object_member;
+
 use crate::jsonrpc::{code, ErrorObject};
 use crate::revision::{supported_versions, ProtocolVersion};
 use crate::types::*;
@@ -282,24 +286,13 @@ impl ModernContext {
     /// request.
     pub fn has_extension(&self, name: &str) -> bool {
         object_member(self.client_capabilities.get(), "extensions")
-            .is_some_and(|ext| object_member(ext.get(), name).is_some())
+            .is_some_and(|ext| object_member(ext, name).is_some())
     }
 
     /// Whether the client declared a capability (e.g. `"elicitation"`).
     pub fn has_capability(&self, name: &str) -> bool {
         object_member(self.client_capabilities.get(), name).is_some()
     }
-}
-
-/// One non-null member of a JSON object, borrowed from its text: capability checks run on every
-/// 2026-07-28 request, so the object's values are skipped, never built into a `Value` tree.
-pub fn object_member<'a>(object: &'a str, name: &str) -> Option<&'a RawValue> {
-    let members: std::collections::HashMap<std::borrow::Cow<'a, str>, &'a RawValue> =
-        serde_json::from_str(object).ok()?;
-    members
-        .get(name)
-        .copied()
-        .filter(|value| value.get() != "null")
 }
 
 /// Which era a request belongs to.
@@ -471,10 +464,7 @@ mod tests {
     #[test]
     fn object_member_reads_one_member_without_building_the_rest() {
         let caps = r#"{"sampling":null,"elicit\u0061tion":{"form":{}},"extensions":{"io.modelcontextprotocol/tasks":{}},"roots":[1,{"a":"b"}]}"#;
-        assert_eq!(
-            object_member(caps, "elicitation").map(|v| v.get()),
-            Some(r#"{"form":{}}"#)
-        );
+        assert_eq!(object_member(caps, "elicitation"), Some(r#"{"form":{}}"#));
         assert!(
             object_member(caps, "sampling").is_none(),
             "null is not a declaration"

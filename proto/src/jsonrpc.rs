@@ -11,6 +11,10 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use std::fmt;
 
+mod id_text;
+
+use id_text::IdText;
+
 /// Standard JSON-RPC and MCP error codes.
 pub mod code {
     /// Invalid JSON was received.
@@ -35,39 +39,40 @@ pub mod code {
     pub const SERVER_BUSY: i32 = -32000;
 }
 
-/// A request id, kept as the exact JSON text the client sent (a string or a number).
+/// A request id, kept as the exact JSON text the client sent (a string or a number); a short
+/// one inline, so that cloning it allocates nothing.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RequestId(Box<str>);
+pub struct RequestId(IdText);
 
 impl RequestId {
     /// Build from already-validated JSON text of a string or number.
     fn from_raw(raw: &RawValue) -> Option<Self> {
         let text = raw.get();
         match text.as_bytes().first() {
-            Some(b'"') | Some(b'-') | Some(b'0'..=b'9') => Some(RequestId(text.into())),
+            Some(b'"') | Some(b'-') | Some(b'0'..=b'9') => Some(RequestId(IdText::new(text))),
             _ => None,
         }
     }
 
     /// A numeric id minted by this side (server-to-client requests).
     pub fn number(n: u64) -> Self {
-        RequestId(n.to_string().into())
+        RequestId(IdText::new(&n.to_string()))
     }
 
     /// The id's exact JSON text.
     pub fn as_json(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// The id as a JSON value (for embedding in typed structures such as `notifications/cancelled`).
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+        serde_json::from_str(self.0.as_str()).unwrap_or(Value::Null)
     }
 
     /// Parse an id from a JSON value (used by `notifications/cancelled`'s `requestId`).
     pub fn from_value(v: &Value) -> Option<Self> {
         match v {
-            Value::String(_) | Value::Number(_) => Some(RequestId(v.to_string().into())),
+            Value::String(_) | Value::Number(_) => Some(RequestId(IdText::new(&v.to_string()))),
             _ => None,
         }
     }
@@ -75,13 +80,13 @@ impl RequestId {
 
 impl fmt::Debug for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0.as_str())
     }
 }
 
 impl Serialize for RequestId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match serde_json::from_str::<&RawValue>(&self.0) {
+        match serde_json::from_str::<&RawValue>(self.0.as_str()) {
             Ok(raw) => raw.serialize(s),
             Err(_) => s.serialize_none(),
         }

@@ -9,12 +9,13 @@ use super::reply::Sink;
 use super::rounds::{spend, Round};
 use super::{Call, McpService};
 use crate::sdk::{BoxFuture, HandlerError, InputMode, RequestContext};
-use crate::service::{created_legacy, created_modern, resolve, CancelToken, LiveTask};
+use crate::service::{created_legacy, created_modern, resolve, LiveTask};
 use futures_lite::FutureExt;
 use ringmcp_proto::dispatch::Era;
-use ringmcp_proto::jsonrpc::{self, code, ErrorObject};
+use ringmcp_proto::jsonrpc::{code, ErrorObject};
 use ringmcp_proto::types::{LogLevel, RequestMeta};
 use std::cell::RefCell;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
@@ -24,18 +25,38 @@ pub(super) struct TaskMode {
     pub(super) legacy: bool,
 }
 
+/// A handler called for its future, or the panic its synchronous part raised.
+pub(super) type Called<T> = std::thread::Result<BoxFuture<T>>;
+
+/// Call a handler for its future, at dispatch (see [`answer`]).
+pub(super) fn call_handler<T>(call: impl FnOnce() -> BoxFuture<T>) -> Called<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(call))
+}
+
+/// The handler's answer. A panic in its synchronous part is raised again here, inside the call's
+/// task, where it becomes -32603 for this request only, as a panic in the future itself does.
+pub(super) async fn answer<T>(called: Called<T>) -> T {
+    match called {
+        Ok(answer) => answer.await,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
 impl McpService {
-    /// Register the call as in flight and run `work` as a task; `work` returns the serialised
-    /// result or an error.
-    pub(super) fn spawn_call(
+    /// Register the call as in flight and run `work` as a task; `work` returns the result, which
+    /// is serialised straight into the answer (or into the task's stored result), or an error.
+    pub(super) fn spawn_call<F, R>(
         self: &Rc<Self>,
         sink: &Sink,
-        call: Call,
+        mut call: Call,
         meta: Option<&RequestMeta>,
         round: Round,
         task_mode: Option<TaskMode>,
-        work: impl FnOnce(RequestContext) -> BoxFuture<Result<Vec<u8>, ErrorObject>>,
-    ) {
+        work: impl FnOnce(RequestContext) -> F,
+    ) where
+        F: Future<Output = Result<R, ErrorObject>> + 'static,
+        R: serde::Serialize,
+    {
         let session = sink.session().clone();
         if session.inflight.borrow().contains_key(&call.id) {
             let e = ErrorObject::invalid_request("a request with this id is already in flight");
@@ -48,11 +69,6 @@ impl McpService {
             );
             return sink.error(Some(&call.id), &e);
         }
-        let token = CancelToken::new();
-        session
-            .inflight
-            .borrow_mut()
-            .insert(call.id.clone(), token.clone());
         let log_level = match &call.era {
             Era::Modern(m) => m.log_level,
             Era::Legacy => Some(
@@ -65,14 +81,14 @@ impl McpService {
         };
         let progress_token = meta.and_then(|m| m.progress_token.clone());
         let claim = round.claim;
-        let input = match &call.era {
+        // The era is not needed past this point: its capabilities move into the context.
+        let input = match std::mem::replace(&mut call.era, Era::Legacy) {
             Era::Modern(m) => InputMode::Modern {
-                capabilities: m.client_capabilities.clone(),
+                capabilities: m.client_capabilities,
                 responses: round.responses,
                 state: round.state,
             },
             Era::Legacy => InputMode::Legacy {
-                capabilities: session.legacy.borrow().client_capabilities().clone(),
                 timeout: self.limits.client_request_timeout,
             },
         };
@@ -83,14 +99,19 @@ impl McpService {
             self.shard.clone(),
             progress_token,
             log_level,
-            token.clone(),
         )
-        .with_live_registry(&self.live);
-        let switch = Rc::new(CancelSwitch::default());
-        switch.switch_to(token.clone());
-        let escalated: Rc<RefCell<Option<Rc<LiveTask>>>> = Rc::new(RefCell::new(None));
-        if let Some(mode) = task_mode {
-            let (tasks, sink, id, session, switch, escalated) = (
+        .with_live_registry(self.live_handle.as_ref());
+        let token = ctx.cancel_token();
+        session
+            .inflight
+            .borrow_mut()
+            .insert(call.id.clone(), token.clone());
+        // Only a call that may become a task needs its cancellation to move and a slot for the
+        // task: the common call listens to its request's token and allocates neither.
+        let escalation = task_mode.map(|mode| {
+            let switch = Rc::new(CancelSwitch::new(token.clone()));
+            let escalated: Rc<RefCell<Option<Rc<LiveTask>>>> = Rc::new(RefCell::new(None));
+            let (tasks, sink, id, session, switch2, escalated2) = (
                 self.tasks.clone(),
                 sink.clone(),
                 call.id.clone(),
@@ -112,11 +133,12 @@ impl McpService {
                     .create(owner, announce)
                     .map_err(|e| HandlerError::Internal(e.message))?;
                 session.inflight.borrow_mut().remove(&id);
-                switch.switch_to(record.cancel_token().clone());
-                *escalated.borrow_mut() = Some(record.clone());
+                switch2.switch_to(record.cancel_token().clone());
+                *escalated2.borrow_mut() = Some(record.clone());
                 Ok(record)
             }));
-        }
+            (switch, escalated)
+        });
         let fut = work(ctx);
         let shard = self.shard.clone();
         let sink = sink.clone();
@@ -145,14 +167,20 @@ impl McpService {
                 }
                 Some(AssertUnwindSafe(fut).catch_unwind().await)
             };
-            let outcome = run.or(async { SwitchCancelled { switch }.await; None }).await;
+            let outcome = match &escalation {
+                None => run.or(async { token.cancelled().await; None }).await,
+                Some((switch, _)) => {
+                    let switch = switch.clone();
+                    run.or(async { SwitchCancelled { switch }.await; None }).await
+                }
+            };
             shard.request_finished();
-            let task = escalated.borrow_mut().take();
+            let task = escalation.and_then(|(_, escalated)| escalated.borrow_mut().take());
             if let Some(task) = task {
                 // The request was answered with the task: the outcome is the task's.
                 match outcome {
                     None => {}
-                    Some(Ok(Ok(bytes))) => match serde_json::value::RawValue::from_string(String::from_utf8_lossy(&bytes).into_owned()) {
+                    Some(Ok(Ok(result))) => match serde_json::to_string(&result).and_then(serde_json::value::RawValue::from_string) {
                         Ok(raw) => resolve(task.complete(raw)).await,
                         Err(_) => resolve(task.fail(ErrorObject::internal("result could not be stored"))).await,
                     },
@@ -167,9 +195,7 @@ impl McpService {
             session.inflight.borrow_mut().remove(&call.id);
             match outcome {
                 None => sink.skip(),
-                Some(Ok(Ok(bytes))) => {
-                    sink.write(|out| jsonrpc::write_result_raw(out, &call.id, &bytes))
-                }
+                Some(Ok(Ok(result))) => sink.result(&call.id, &result),
                 Some(Ok(Err(e))) => sink.error(Some(&call.id), &e),
                 Some(Err(panic)) => {
                     let what = panic

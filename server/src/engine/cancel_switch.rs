@@ -10,13 +10,20 @@ use std::task::{Context, Poll, Waker};
 
 /// Where a running call's cancellation comes from: its request at first, its task once it
 /// became one (so that the end of the request no longer stops it).
-#[derive(Default)]
 pub(super) struct CancelSwitch {
     current: RefCell<CancelToken>,
     wakers: RefCell<Vec<Waker>>,
 }
 
 impl CancelSwitch {
+    /// A switch pointing at `token` (the request's).
+    pub(super) fn new(token: CancelToken) -> Self {
+        CancelSwitch {
+            current: RefCell::new(token),
+            wakers: RefCell::new(Vec::new()),
+        }
+    }
+
     pub(super) fn switch_to(&self, token: CancelToken) {
         *self.current.borrow_mut() = token;
         for w in self.wakers.borrow_mut().drain(..) {
@@ -38,7 +45,11 @@ impl Future for SwitchCancelled {
         if cancelled.as_mut().poll(cx).is_ready() {
             return Poll::Ready(());
         }
-        self.switch.wakers.borrow_mut().push(cx.waker().clone());
+        // Once per waiting task, not once per poll: a long call is polled many times.
+        let mut wakers = self.switch.wakers.borrow_mut();
+        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            wakers.push(cx.waker().clone());
+        }
         Poll::Pending
     }
 }

@@ -71,7 +71,7 @@ impl McpService {
             done: Cell::new(false),
         };
         let sink = &Sink {
-            meter: Some(Rc::new(meter)),
+            meter: Some(meter),
             ..sink.clone()
         };
         // One limit per client, applied once: a line connection's session here; an HTTP client

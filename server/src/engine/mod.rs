@@ -53,10 +53,13 @@ pub struct McpService {
     registry: RefCell<Rc<Registry>>,
     /// Where the set comes from, and the generation of it this shard serves.
     live: LiveRegistry,
+    /// This shard's handle on a live set, for handlers (`None` for a fixed one): each request
+    /// clones this `Rc`, never the `Arc` every shard shares.
+    live_handle: Option<Rc<LiveRegistry>>,
     generation: Cell<u64>,
     shape: ResultShape,
     cursors: CursorCodec,
-    seal: StateSeal,
+    seal: Rc<StateSeal>,
     /// Where single-use request states are spent.
     once: Rc<dyn OnceStore>,
     tasks: Rc<TaskTable>,
@@ -108,11 +111,12 @@ impl McpService {
         tasks.tell_status_to(&shard);
         McpService {
             registry: RefCell::new(Rc::new(Registry::clone(&registry))),
+            live_handle: live.is_live().then(|| Rc::new(live.clone())),
             live,
             generation: Cell::new(generation),
             shape,
             cursors: CursorCodec::new(keys.clone()),
-            seal: StateSeal::new(keys),
+            seal: Rc::new(StateSeal::new(keys)),
             once: Rc::new(MemoryOnceStore::new(DEFAULT_MAX_CLAIMS)),
             epoch: std::time::Instant::now(),
             tasks,

@@ -1,8 +1,9 @@
 //! `prompts/get`: the prompt's existence and required arguments are checked and its handler runs
 //! as a call. Running the call is [`McpService::spawn_call`]'s job.
 
+use super::calls::{answer, call_handler};
 use super::errors::failure;
-use super::reply::{to_bytes, Sink};
+use super::reply::{to_bytes, Serialised, Sink};
 use super::{Call, McpService};
 use ringmcp_proto::jsonrpc::ErrorObject;
 use ringmcp_proto::types::GetPromptParams;
@@ -32,25 +33,31 @@ impl McpService {
             ));
             return sink.error(Some(&call.id), &e);
         }
-        let get = entry.get.clone();
+        let get = &entry.get;
         let envelope = self.shape.envelope(&call.era, false);
-        let binding = self.binding(sink, "prompts/get", &p.name);
-        let Some(round) = self.round(sink, &call, &binding, p.input_responses, p.request_state)
-        else {
+        let Some(round) = self.round(
+            sink,
+            &call,
+            ("prompts/get", &p.name),
+            p.input_responses,
+            p.request_state,
+        ) else {
             return;
         };
-        let asking = self.asking(&call.era, binding);
+        let asking = self.asking(sink, &call.era, "prompts/get", p.name);
         let version = call.version;
         self.spawn_call(sink, call, p.meta.as_ref(), round, None, move |ctx| {
-            Box::pin(async move {
-                match get(ctx, args).await {
+            // Borrowed from this shard's copy of the registry (no shared `Arc` is cloned).
+            let called = call_handler(|| get(ctx, args));
+            async move {
+                match answer(called).await {
                     Ok(mut result) => {
                         result.envelope = envelope;
-                        Ok(to_bytes(&result))
+                        Ok(Serialised(to_bytes(&result)))
                     }
-                    Err(e) => failure(e, version, &asking),
+                    Err(e) => failure(e, version, &asking).map(Serialised),
                 }
-            })
+            }
         });
     }
 }

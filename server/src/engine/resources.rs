@@ -2,8 +2,9 @@
 //! reader runs as a call; an empty or missing result is "Resource not found" with the code of the
 //! request's revision. Running the call is [`McpService::spawn_call`]'s job.
 
+use super::calls::{answer, call_handler};
 use super::errors::failure;
-use super::reply::{to_bytes, Sink};
+use super::reply::{to_bytes, Serialised, Sink};
 use super::{Call, McpService};
 use crate::sdk::HandlerError;
 use ringmcp_proto::jsonrpc::ErrorObject;
@@ -18,28 +19,38 @@ impl McpService {
             ErrorObject::new(version.resource_not_found_code(), "Resource not found")
                 .with_data(json!({ "uri": uri }))
         };
-        let Some((read, vars)) = self.registry().reader(&p.uri) else {
+        let registry = self.registry();
+        let Some((read, vars)) = registry.reader(&p.uri) else {
             return sink.error(Some(&call.id), &not_found(call.version, &p.uri));
         };
         // Results of a multi round-trip retry must not be cached.
         let envelope = self.shape.envelope(&call.era, p.input_responses.is_none());
-        let binding = self.binding(sink, "resources/read", &p.uri);
-        let Some(round) = self.round(sink, &call, &binding, p.input_responses, p.request_state)
-        else {
+        let Some(round) = self.round(
+            sink,
+            &call,
+            ("resources/read", &p.uri),
+            p.input_responses,
+            p.request_state,
+        ) else {
             return;
         };
-        let asking = self.asking(&call.era, binding);
         let version = call.version;
         let uri = p.uri;
+        let asking = self.asking(sink, &call.era, "resources/read", uri.clone());
         self.spawn_call(sink, call, p.meta.as_ref(), round, None, move |ctx| {
-            Box::pin(async move {
-                match read(ctx, uri.clone(), vars).await {
+            // Borrowed from this shard's copy of the registry (no shared `Arc` is cloned).
+            let called = call_handler(|| read(ctx, uri.clone(), vars));
+            async move {
+                match answer(called).await {
                     Ok(contents) if contents.is_empty() => Err(not_found(version, &uri)),
-                    Ok(contents) => Ok(to_bytes(&ReadResourceResult { contents, envelope })),
+                    Ok(contents) => Ok(Serialised(to_bytes(&ReadResourceResult {
+                        contents,
+                        envelope,
+                    }))),
                     Err(HandlerError::NotFound(_)) => Err(not_found(version, &uri)),
-                    Err(e) => failure(e, version, &asking),
+                    Err(e) => failure(e, version, &asking).map(Serialised),
                 }
-            })
+            }
         });
     }
 }

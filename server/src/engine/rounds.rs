@@ -6,13 +6,14 @@
 
 use super::reply::Sink;
 use super::{Call, McpService};
-use crate::service::{binding, now_ms, OpenError, StateSeal};
+use crate::service::{binding, now_ms, OpenError, Session, StateSeal};
 use crate::store::{Lookup, StoreError};
 use ringmcp_proto::dispatch::Era;
 use ringmcp_proto::jsonrpc::{code, ErrorObject};
 use ringmcp_proto::types::{ResultEnvelope, ResultType};
 use serde_json::{Map, Value};
 use std::fmt::Write;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// The claim of a single-use state's nonce, answered by the once store.
@@ -29,8 +30,13 @@ pub(super) struct Round {
 /// What an `input_required` answer needs: its envelope, and how to seal its state.
 pub(super) struct Asking {
     pub(super) envelope: ResultEnvelope,
-    seal: StateSeal,
-    binding: String,
+    /// The shard's seal, shared by count (its key ring is not copied per call).
+    seal: Rc<StateSeal>,
+    /// What the state is bound to, kept in parts: the binding is only written when a state is
+    /// sealed, which most calls never do.
+    method: &'static str,
+    name: String,
+    session: Rc<Session>,
     ttl: Duration,
 }
 
@@ -57,8 +63,9 @@ impl Asking {
         };
         let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
         let expires_ms = now_ms().saturating_add(ttl_ms);
+        let binding = binding(self.method, &self.name, self.session.principal.as_deref());
         Ok(Some(self.seal.seal(
-            &self.binding,
+            &binding,
             state.as_deref().unwrap_or(""),
             expires_ms,
             nonce.as_deref(),
@@ -93,19 +100,23 @@ pub(super) async fn spend(claim: Claim) -> Result<(), ErrorObject> {
 }
 
 impl McpService {
-    /// What the state of a `method` call on `name` by this request's principal is bound to.
-    pub(super) fn binding(&self, sink: &Sink, method: &str, name: &str) -> String {
-        binding(method, name, sink.session().principal.as_deref())
-    }
-
-    /// How an `input_required` answer of this call is written: its envelope and state seal.
-    pub(super) fn asking(&self, era: &Era, binding: String) -> Asking {
+    /// How an `input_required` answer of this `method` call on `name` (tool or prompt name,
+    /// resource URI) is written: its envelope and state seal.
+    pub(super) fn asking(
+        &self,
+        sink: &Sink,
+        era: &Era,
+        method: &'static str,
+        name: String,
+    ) -> Asking {
         let mut envelope = self.shape.envelope(era, false);
         envelope.result_type = Some(ResultType::InputRequired);
         Asking {
             envelope,
             seal: self.seal.clone(),
-            binding,
+            method,
+            name,
+            session: sink.session().clone(),
             ttl: self.limits.request_state_ttl,
         }
     }
@@ -117,7 +128,7 @@ impl McpService {
         &self,
         sink: &Sink,
         call: &Call,
-        binding: &str,
+        (method, name): (&str, &str),
         responses: Option<Map<String, Value>>,
         sealed: Option<String>,
     ) -> Option<Round> {
@@ -129,7 +140,8 @@ impl McpService {
             });
         };
         let now = now_ms();
-        match self.seal.open(binding, &sealed, now) {
+        let binding = binding(method, name, sink.session().principal.as_deref());
+        match self.seal.open(&binding, &sealed, now) {
             Ok(opened) => {
                 let claim = opened.nonce.map(|nonce| {
                     // Kept as long as the state could still be opened, not longer.

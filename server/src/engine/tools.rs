@@ -2,14 +2,14 @@
 //! must run as a task is decided, and the handler's result is shaped for the request's revision.
 //! Running the call is [`McpService::spawn_call`]'s job.
 
-use super::calls::TaskMode;
+use super::calls::{answer, call_handler, TaskMode};
 use super::errors::{failure, missing_tasks_extension};
-use super::reply::{to_bytes, Sink};
+use super::reply::{Serialised, Sink};
 use super::{Call, McpService};
 use crate::sdk::HandlerError;
 use ringmcp_proto::dispatch::Era;
 use ringmcp_proto::downgrade;
-use ringmcp_proto::jsonrpc::{self, ErrorObject};
+use ringmcp_proto::jsonrpc::ErrorObject;
 use ringmcp_proto::revision::ProtocolVersion;
 use ringmcp_proto::types::{
     CallToolParams, CallToolResult, ResultEnvelope, TaskSupport, TASKS_EXTENSION,
@@ -18,12 +18,21 @@ use serde::Serialize;
 use serde_json::Value;
 use std::rc::Rc;
 
+/// A tool's result in its era's envelope, serialised straight into the answer.
 #[derive(Serialize)]
-struct Enveloped<'a, T: Serialize> {
+struct Enveloped {
     #[serde(flatten)]
-    inner: &'a T,
+    inner: CallToolResult,
     #[serde(flatten)]
     envelope: ResultEnvelope,
+}
+
+/// What a tool call answers: its result, or an `input_required` answer already serialised.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ToolAnswer {
+    Done(Enveloped),
+    Asking(Serialised),
 }
 
 impl McpService {
@@ -54,9 +63,9 @@ impl McpService {
                 problems.join("; ")
             );
             if as_result {
-                let bytes =
-                    self.tool_result_bytes(&call.era, call.version, CallToolResult::error(text));
-                return sink.write(|out| jsonrpc::write_result_raw(out, &call.id, &bytes));
+                let envelope = self.shape.envelope(&call.era, false);
+                let result = shaped(envelope, call.version, CallToolResult::error(text));
+                return sink.result(&call.id, &result);
             }
             return sink.error(Some(&call.id), &ErrorObject::invalid_params(text));
         }
@@ -97,24 +106,33 @@ impl McpService {
         let task_mode = (entry.task_support != TaskSupport::Forbidden && may_task)
             .then_some(TaskMode { legacy });
         let auto_task = task_mode.is_some() && !entry.task_deferred;
-        let handler = entry.handler.clone();
-        let this = self.clone();
         let version = call.version;
-        let era = call.era.clone();
-        let binding = self.binding(sink, "tools/call", &p.name);
-        let Some(round) = self.round(sink, &call, &binding, p.input_responses, p.request_state)
-        else {
+        let envelope = self.shape.envelope(&call.era, false);
+        let Some(round) = self.round(
+            sink,
+            &call,
+            ("tools/call", &p.name),
+            p.input_responses,
+            p.request_state,
+        ) else {
             return;
         };
-        let asking = self.asking(&call.era, binding);
+        let asking = self.asking(sink, &call.era, "tools/call", p.name);
+        let handler = &entry.handler;
         self.spawn_call(sink, call, p.meta.as_ref(), round, task_mode, move |ctx| {
-            Box::pin(async move {
-                if auto_task {
+            let for_task = auto_task.then(|| ctx.clone());
+            // Called here, borrowed from this shard's copy of the registry: only its future
+            // moves into the call's task, and the handler's `Arc` (one every shard shares) is
+            // never cloned on the way.
+            let called = call_handler(|| handler(ctx, args));
+            async move {
+                if let Some(ctx) = for_task {
                     if let Err(e) = ctx.become_task() {
-                        return failure(e, version, &asking);
+                        return failure(e, version, &asking)
+                            .map(|b| ToolAnswer::Asking(Serialised(b)));
                     }
                 }
-                let result = match handler(ctx, args).await {
+                let result = match answer(called).await {
                     Ok(r) => r,
                     Err(HandlerError::Failed(msg)) => CallToolResult::error(msg),
                     Err(HandlerError::InvalidParams(msg))
@@ -122,24 +140,26 @@ impl McpService {
                     {
                         CallToolResult::error(format!("Invalid arguments: {msg}"))
                     }
-                    Err(e) => return failure(e, version, &asking),
+                    Err(e) => {
+                        return failure(e, version, &asking)
+                            .map(|b| ToolAnswer::Asking(Serialised(b)))
+                    }
                 };
-                Ok(this.tool_result_bytes(&era, version, result))
-            })
+                Ok(ToolAnswer::Done(shaped(envelope, version, result)))
+            }
         });
     }
+}
 
-    /// A tool's result without what `version` does not know, in the era's envelope.
-    fn tool_result_bytes(
-        &self,
-        era: &Era,
-        version: ProtocolVersion,
-        mut result: CallToolResult,
-    ) -> Vec<u8> {
-        downgrade::tool_result(&mut result, version);
-        to_bytes(&Enveloped {
-            inner: &result,
-            envelope: self.shape.envelope(era, false),
-        })
+/// A tool's result without what `version` does not know, in the era's envelope.
+fn shaped(
+    envelope: ResultEnvelope,
+    version: ProtocolVersion,
+    mut result: CallToolResult,
+) -> Enveloped {
+    downgrade::tool_result(&mut result, version);
+    Enveloped {
+        inner: result,
+        envelope,
     }
 }

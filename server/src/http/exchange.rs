@@ -162,6 +162,10 @@ impl Exchange {
         let was = self.state.replace(state);
         if state == State::Done && was != State::Done {
             self.outbox.finished(self.keep_alive);
+            // A done exchange never runs its close hook: dropping it now lets go of what it
+            // refers to (a stateless request's session, then renewed for the next request).
+            let hook = self.on_close.borrow_mut().take();
+            drop(hook);
         }
         let kept = std::mem::take(&mut *self.kept.borrow_mut());
         drop(kept);

@@ -47,6 +47,9 @@ pub(crate) struct HttpService {
     /// Set on every shard by the main thread when a stop signal starts the drain: `/ready`
     /// answers 503 so that load balancers move traffic away, and everything else is served.
     draining: Arc<AtomicBool>,
+    /// Sessions of finished 2026-07-28 requests, renewed for the next ones
+    /// (`http::stateless`): a stateless request builds no session of its own.
+    pub(super) spare_sessions: RefCell<Vec<Rc<crate::service::Session>>>,
 }
 
 /// Where a shard's legacy sessions are kept, and how they reach the other nodes of a cluster.
@@ -91,6 +94,7 @@ impl HttpService {
             forwarding: Forwarding::new(mesh),
             security: Security::new(),
             draining,
+            spare_sessions: RefCell::new(Vec::new()),
         });
         this.spawn_expiry();
         let weak = Rc::downgrade(&this);

@@ -1,7 +1,8 @@
 //! 2026-07-28 stateless POST: no session outlives the request. The headers that repeat the body
 //! are checked by `ringmcp_proto::streamable_http::check_request` (this file only answers its
-//! verdict); then the request runs in a session that lives as long as its exchange, and closing
-//! the response cancels it. Nothing here reads or writes the shard's session table.
+//! verdict); then the request runs in a session that lives as long as its exchange (a spare one,
+//! renewed, rather than one built per request), and closing the response cancels it. Nothing here
+//! reads or writes the shard's session table.
 
 use super::exchange::{Exchange, StatusMap};
 use super::router::HttpService;
@@ -61,7 +62,12 @@ impl HttpService {
         let listen = request.method == "subscriptions/listen";
         // Stateless: a session lives as long as this exchange. Closing the response cancels. It
         // knows its principal, to whom the request states it answers with are bound.
-        let session = Rc::new(Session::request(principal.cloned()));
+        let session = if listen {
+            // A listen stream holds its session for long, and the shard watches it.
+            Rc::new(Session::request(principal.cloned()))
+        } else {
+            self.request_session(principal)
+        };
         let weak: Weak<Session> = Rc::downgrade(&session);
         ex.on_close(move || {
             if let Some(s) = weak.upgrade() {
@@ -77,4 +83,31 @@ impl HttpService {
         }
         ex
     }
+
+    /// A session for one 2026-07-28 request: a spare one that nothing refers to any more
+    /// (its exchange, handlers and tasks are done with it), renewed, or a new one kept as a
+    /// spare. A renewed session keeps its tables' capacity, so a steady stream of stateless
+    /// requests allocates no session and no in-flight table.
+    fn request_session(&self, principal: Option<&Principal>) -> Rc<Session> {
+        let mut spares = self.spare_sessions.borrow_mut();
+        for spare in spares.iter_mut() {
+            if let Some(session) = Rc::get_mut(spare) {
+                session.renew(principal.cloned());
+                return spare.clone();
+            }
+        }
+        let session = Rc::new(Session::request(principal.cloned()));
+        // A spare that only this list holds but something still watches (a legacy watcher, say)
+        // cannot be renewed: it is let go, so that whatever watches it sees it end.
+        if let Some(stuck) = spares.iter_mut().find(|s| Rc::strong_count(s) == 1) {
+            *stuck = session.clone();
+        } else if spares.len() < SPARE_SESSIONS {
+            spares.push(session.clone());
+        }
+        session
+    }
 }
+
+/// Spare sessions per shard: enough for the requests a shard runs at once in steady state; past
+/// it, a request builds its own (as many run at once only when handlers wait).
+const SPARE_SESSIONS: usize = 64;

@@ -245,15 +245,16 @@ impl ServerBuilder {
         F: Fn(RequestContext, A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<CallToolResult, HandlerError>> + 'static,
     {
-        let handler = Arc::new(handler);
-        let erased: ToolFn = Arc::new(move |ctx, args| {
-            let handler = handler.clone();
-            Box::pin(async move {
-                let args: A = serde_json::from_value(Value::Object(args))
-                    .map_err(|e| HandlerError::InvalidParams(e.to_string()))?;
-                handler(ctx, args).await
-            })
-        });
+        // Each wrapper calls its handler at once, for the future: keeping the handler in an
+        // `Arc` of its own and cloning it per call would be an atomic write on memory every
+        // shard shares.
+        let erased: ToolFn =
+            Arc::new(
+                move |ctx, args| match serde_json::from_value::<A>(Value::Object(args)) {
+                    Ok(args) => Box::pin(handler(ctx, args)),
+                    Err(e) => invalid(e),
+                },
+            );
         self.raw_tool(tool_def::<A>(name, description, None), erased)
     }
 
@@ -266,13 +267,12 @@ impl ServerBuilder {
         F: Fn(RequestContext, A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<O, HandlerError>> + 'static,
     {
-        let handler = Arc::new(handler);
         let erased: ToolFn = Arc::new(move |ctx, args| {
-            let handler = handler.clone();
+            let called = serde_json::from_value::<A>(Value::Object(args))
+                .map(|args| handler(ctx, args))
+                .map_err(|e| HandlerError::InvalidParams(e.to_string()));
             Box::pin(async move {
-                let args: A = serde_json::from_value(Value::Object(args))
-                    .map_err(|e| HandlerError::InvalidParams(e.to_string()))?;
-                let out = handler(ctx, args).await?;
+                let out = called?.await?;
                 let value = serde_json::to_value(&out)
                     .map_err(|e| HandlerError::Internal(e.to_string()))?;
                 Ok(CallToolResult {
@@ -301,11 +301,7 @@ impl ServerBuilder {
         F: Fn(RequestContext, serde_json::Map<String, Value>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<CallToolResult, HandlerError>> + 'static,
     {
-        let handler = Arc::new(handler);
-        let erased: ToolFn = Arc::new(move |ctx, args| {
-            let handler = handler.clone();
-            Box::pin(async move { handler(ctx, args).await })
-        });
+        let erased: ToolFn = Arc::new(move |ctx, args| Box::pin(handler(ctx, args)));
         let tool = Tool {
             name: name.to_owned(),
             title: None,
@@ -343,11 +339,7 @@ impl ServerBuilder {
         F: Fn(RequestContext, String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Vec<ResourceContents>, HandlerError>> + 'static,
     {
-        let reader = Arc::new(reader);
-        let read: ReadFn = Arc::new(move |ctx, uri, _vars| {
-            let reader = reader.clone();
-            Box::pin(async move { reader(ctx, uri).await })
-        });
+        let read: ReadFn = Arc::new(move |ctx, uri, _vars| Box::pin(reader(ctx, uri)));
         self.resources.push(ResourceEntry {
             resource: Resource {
                 uri: def.uri,
@@ -369,11 +361,7 @@ impl ServerBuilder {
         F: Fn(RequestContext, String, BTreeMap<String, String>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Vec<ResourceContents>, HandlerError>> + 'static,
     {
-        let reader = Arc::new(reader);
-        let read: ReadFn = Arc::new(move |ctx, uri, vars| {
-            let reader = reader.clone();
-            Box::pin(async move { reader(ctx, uri, vars).await })
-        });
+        let read: ReadFn = Arc::new(move |ctx, uri, vars| Box::pin(reader(ctx, uri, vars)));
         let entry = UriTemplate::parse(&def.uri_template)
             .map_err(BuildError::from)
             .map(|matcher| TemplateEntry {
@@ -398,11 +386,7 @@ impl ServerBuilder {
         F: Fn(RequestContext, BTreeMap<String, String>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<GetPromptResult, HandlerError>> + 'static,
     {
-        let render = Arc::new(render);
-        let get: PromptFn = Arc::new(move |ctx, args| {
-            let render = render.clone();
-            Box::pin(async move { render(ctx, args).await })
-        });
+        let get: PromptFn = Arc::new(move |ctx, args| Box::pin(render(ctx, args)));
         self.prompts.push(PromptEntry {
             prompt: def.prompt,
             get,
@@ -551,4 +535,11 @@ fn header_params(schema: &Value) -> Vec<(String, String)> {
         .iter()
         .filter_map(|(name, s)| Some((name.clone(), s.get("x-mcp-header")?.as_str()?.to_owned())))
         .collect()
+}
+
+/// The answer of a typed tool whose arguments did not deserialise.
+fn invalid(e: serde_json::Error) -> BoxFuture<Result<CallToolResult, HandlerError>> {
+    Box::pin(std::future::ready(Err(HandlerError::InvalidParams(
+        e.to_string(),
+    ))))
 }

@@ -3,7 +3,9 @@
 
 use super::error::HandlerError;
 use super::live::LiveRegistry;
-use crate::service::{CancelToken, LiveTask, MsgKind, Outlet, Session, ShardCtx};
+use crate::service::{
+    CancelHost, CancelState, CancelToken, LiveTask, MsgKind, Outlet, Session, ShardCtx,
+};
 use ringmcp_proto::types::{
     InputRequest, LogLevel, LoggingMessageParams, CREATE_MESSAGE, ELICIT, LIST_ROOTS,
 };
@@ -34,30 +36,32 @@ pub(crate) enum InputMode {
         state: Option<String>,
     },
     /// Legacy session: a real JSON-RPC request to the client, answered on the same connection.
+    /// The capabilities the client declared in `initialize` are read from the session when
+    /// asked for, not copied per call.
     Legacy {
-        /// The capabilities the client declared in `initialize`.
-        capabilities: Value,
         /// How long to wait for the client's answer.
         timeout: Duration,
     },
 }
 
 impl InputMode {
-    fn capabilities(&self) -> Value {
+    fn capabilities(&self, session: &Session) -> Value {
         match self {
             InputMode::Modern { capabilities, .. } => {
                 serde_json::from_str(capabilities.get()).unwrap_or(Value::Null)
             }
-            InputMode::Legacy { capabilities, .. } => capabilities.clone(),
+            InputMode::Legacy { .. } => session.legacy.borrow().client_capabilities().clone(),
         }
     }
 
-    fn has_capability(&self, name: &str) -> bool {
+    fn has_capability(&self, session: &Session, name: &str) -> bool {
         match self {
             InputMode::Modern { capabilities, .. } => {
                 dispatch::object_member(capabilities.get(), name).is_some()
             }
-            InputMode::Legacy { capabilities, .. } => {
+            InputMode::Legacy { .. } => {
+                let legacy = session.legacy.borrow();
+                let capabilities = legacy.client_capabilities();
                 capabilities.get(name).is_some_and(|v| !v.is_null())
             }
         }
@@ -153,10 +157,13 @@ struct Inner {
     shard: Rc<ShardCtx>,
     progress_token: Option<Value>,
     log_level: Option<LogLevel>,
-    cancel: CancelToken,
+    /// Its request's cancellation, here so that the token in the session's in-flight table
+    /// ([`RequestContext::cancel_token`]) costs no allocation of its own.
+    cancel: CancelState,
     last_progress: Cell<f64>,
-    /// The server's set, when it may change while it runs.
-    live: Option<LiveRegistry>,
+    /// The server's set, when it may change while it runs: the shard's own handle on the live set: cloning it is a plain count, not an atomic one
+    /// on memory every shard shares.
+    live: Option<Rc<LiveRegistry>>,
 }
 
 #[derive(Serialize)]
@@ -178,7 +185,6 @@ impl RequestContext {
         shard: Rc<ShardCtx>,
         progress_token: Option<Value>,
         log_level: Option<LogLevel>,
-        cancel: CancelToken,
     ) -> Self {
         RequestContext {
             inner: Rc::new(Inner {
@@ -191,7 +197,7 @@ impl RequestContext {
                 shard,
                 progress_token,
                 log_level,
-                cancel,
+                cancel: CancelState::default(),
                 last_progress: Cell::new(f64::NEG_INFINITY),
                 live: None,
             }),
@@ -199,19 +205,23 @@ impl RequestContext {
     }
 
     /// Give the handler the server's live set ([`Self::live_registry`]).
-    pub(crate) fn with_live_registry(mut self, live: &LiveRegistry) -> Self {
-        if live.is_live() {
-            if let Some(inner) = Rc::get_mut(&mut self.inner) {
-                inner.live = Some(live.clone());
-            }
+    pub(crate) fn with_live_registry(mut self, live: Option<&Rc<LiveRegistry>>) -> Self {
+        if let (Some(live), Some(inner)) = (live, Rc::get_mut(&mut self.inner)) {
+            inner.live = Some(live.clone());
         }
         self
+    }
+
+    /// The token that cancels this request: it shares this context's allocation (and keeps it
+    /// alive while the session holds it in flight).
+    pub(crate) fn cancel_token(&self) -> CancelToken {
+        CancelToken::hosted(self.inner.clone())
     }
 
     /// The server's set of tools, resources and prompts, to change it while the server runs
     /// ([`LiveRegistry::update`]); `None` when it was served fixed, with [`crate::serve`].
     pub fn live_registry(&self) -> Option<&LiveRegistry> {
-        self.inner.live.as_ref()
+        self.inner.live.as_deref()
     }
 
     /// Allow this call to become a task ([`RequestContext::become_task`]).
@@ -258,7 +268,7 @@ impl RequestContext {
         } = ask;
         for (_, r) in &requests {
             let cap = capability_of(&r.method);
-            if !self.inner.input.has_capability(cap) {
+            if !self.inner.input.has_capability(&self.inner.session, cap) {
                 return Err(HandlerError::MissingCapability(cap.to_owned()));
             }
         }
@@ -359,12 +369,12 @@ impl RequestContext {
 
     /// The client capabilities of this request (2026-07-28 `_meta`) or session (legacy).
     pub fn client_capabilities(&self) -> Value {
-        self.inner.input.capabilities()
+        self.inner.input.capabilities(&self.inner.session)
     }
 
     /// Whether the client declared a capability (`"elicitation"`, `"sampling"`, `"roots"`).
     pub fn has_client_capability(&self, name: &str) -> bool {
-        self.inner.input.has_capability(name)
+        self.inner.input.has_capability(&self.inner.session, name)
     }
 
     /// The answers sent with a 2026-07-28 retry (`inputResponses`), by key.
@@ -434,7 +444,11 @@ impl RequestContext {
     ) -> Result<Value, HandlerError> {
         let n = self.inner.inputs_asked.get() + 1;
         self.inner.inputs_asked.set(n);
-        if !self.inner.input.has_capability(capability) {
+        if !self
+            .inner
+            .input
+            .has_capability(&self.inner.session, capability)
+        {
             return Err(HandlerError::MissingCapability(capability.to_owned()));
         }
         if let Some(task) = self.parking_task() {
@@ -529,4 +543,10 @@ async fn park(
     task.ask(requests)
         .await
         .ok_or_else(|| HandlerError::Failed("the task was cancelled".into()))
+}
+
+impl CancelHost for Inner {
+    fn cancel_state(&self) -> &CancelState {
+        &self.cancel
+    }
 }

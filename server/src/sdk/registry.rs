@@ -1,5 +1,6 @@
 //! [`Registry`]: the immutable table of tools, resources, templates, prompts and skills. Built
-//! once, shared by every shard through an `Arc` and read without locks. A server whose set
+//! once and read without locks; each shard serves its own copy (the handlers' `Arc`s are
+//! shared, and never cloned per request). A server whose set
 //! changes while it runs ([`crate::LiveRegistry`]) builds a new table from the old one
 //! ([`Registry::to_builder`]: the entries are cheap to clone, their handlers are shared) and
 //! each shard swaps its copy.
@@ -23,7 +24,11 @@ use std::sync::Arc;
 
 /// A boxed, shard-local future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
-/// A tool handler: arguments already validated against the tool's input schema.
+/// A tool handler: arguments already validated against the tool's input schema. Handlers (this
+/// one, [`ReadFn`], [`PromptFn`]) are called when the request is dispatched, borrowed from the
+/// shard's copy of the registry, and only the future they return runs in the call's task: do the
+/// work inside that future (work done before returning it runs before a single-use request state
+/// is spent and before an automatic task is created).
 pub type ToolFn = Arc<
     dyn Fn(RequestContext, Map<String, Value>) -> BoxFuture<Result<CallToolResult, HandlerError>>
         + Send
@@ -218,13 +223,13 @@ impl Registry {
     }
 
     /// The reader for a URI: a concrete resource first, then the first matching template.
-    pub(crate) fn reader(&self, uri: &str) -> Option<(ReadFn, BTreeMap<String, String>)> {
+    pub(crate) fn reader(&self, uri: &str) -> Option<(&ReadFn, BTreeMap<String, String>)> {
         if let Some(r) = self.resource(uri) {
-            return Some((r.read.clone(), BTreeMap::new()));
+            return Some((&r.read, BTreeMap::new()));
         }
         self.template_entries
             .iter()
-            .find_map(|t| t.matcher.matches(uri).map(|vars| (t.read.clone(), vars)))
+            .find_map(|t| t.matcher.matches(uri).map(|vars| (&t.read, vars)))
     }
 
     pub(crate) fn skill(&self, uri: &str) -> Option<&SkillEntry> {

@@ -2,6 +2,10 @@
 //! shard state (sessions hold one per request in flight, tasks one each) so that this layer needs
 //! nothing from the SDK; the SDK re-exports it for handlers. It must not touch sockets, the
 //! engine or the SDK.
+//!
+//! The flag ([`CancelState`]) may live inside another shard-local value ([`CancelHost`]), so
+//! that a request's token shares the allocation of its handler's context instead of costing one
+//! of its own.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -10,15 +14,50 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 /// A shard-local cancellation flag with wakers.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct CancelToken {
-    inner: Rc<CancelInner>,
+    inner: Rc<dyn CancelHost>,
 }
 
+impl Default for CancelToken {
+    fn default() -> Self {
+        CancelToken {
+            inner: Rc::new(CancelState::default()),
+        }
+    }
+}
+
+/// The flag and the wakers of those waiting for it. Usually one waits (the call's task): its
+/// waker has a slot of its own, so that waiting costs no allocation.
 #[derive(Default)]
-struct CancelInner {
+pub(crate) struct CancelState {
     cancelled: Cell<bool>,
-    wakers: RefCell<Vec<Waker>>,
+    first: RefCell<Option<Waker>>,
+    more: RefCell<Vec<Waker>>,
+}
+
+/// A value that holds a [`CancelState`], so that a token can point into it.
+pub(crate) trait CancelHost {
+    /// The flag this value holds.
+    fn cancel_state(&self) -> &CancelState;
+}
+
+impl CancelHost for CancelState {
+    fn cancel_state(&self) -> &CancelState {
+        self
+    }
+}
+
+impl CancelState {
+    /// Whether it was cancelled.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.get()
+    }
+
+    /// Resolves once cancelled.
+    pub(crate) fn cancelled(&self) -> impl Future<Output = ()> + '_ {
+        Cancelled { state: self }
+    }
 }
 
 impl CancelToken {
@@ -27,38 +66,53 @@ impl CancelToken {
         Self::default()
     }
 
+    /// A token for the flag `host` holds (it keeps `host` alive).
+    pub(crate) fn hosted(host: Rc<dyn CancelHost>) -> Self {
+        CancelToken { inner: host }
+    }
+
     /// Cancel: wakes everything waiting on [`CancelToken::cancelled`].
     pub fn cancel(&self) {
-        self.inner.cancelled.set(true);
-        for w in self.inner.wakers.borrow_mut().drain(..) {
+        let state = self.inner.cancel_state();
+        state.cancelled.set(true);
+        let first = state.first.borrow_mut().take();
+        let more = std::mem::take(&mut *state.more.borrow_mut());
+        for w in first.into_iter().chain(more) {
             w.wake();
         }
     }
 
     /// Whether [`CancelToken::cancel`] was called.
     pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.get()
+        self.inner.cancel_state().is_cancelled()
     }
 
     /// Resolves once cancelled.
     pub fn cancelled(&self) -> impl Future<Output = ()> + '_ {
-        Cancelled { token: self }
+        self.inner.cancel_state().cancelled()
     }
 }
 
 struct Cancelled<'a> {
-    token: &'a CancelToken,
+    state: &'a CancelState,
 }
 
 impl Future for Cancelled<'_> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.token.is_cancelled() {
+        if self.state.is_cancelled() {
             return Poll::Ready(());
         }
-        let mut wakers = self.token.inner.wakers.borrow_mut();
-        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            wakers.push(cx.waker().clone());
+        let mut first = self.state.first.borrow_mut();
+        match &*first {
+            None => *first = Some(cx.waker().clone()),
+            Some(w) if w.will_wake(cx.waker()) => {}
+            Some(_) => {
+                let mut more = self.state.more.borrow_mut();
+                if !more.iter().any(|w| w.will_wake(cx.waker())) {
+                    more.push(cx.waker().clone());
+                }
+            }
         }
         Poll::Pending
     }

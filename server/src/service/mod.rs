@@ -14,6 +14,7 @@ mod task_results;
 mod tasks;
 
 pub use cancel::CancelToken;
+pub(crate) use cancel::{CancelHost, CancelState};
 pub(crate) use durable::{now_ms, Durable, Relay};
 pub use outlet::{MsgKind, Outlet};
 pub(crate) use seal::{binding, OpenError, StateSeal};

@@ -104,6 +104,24 @@ impl Session {
         }
     }
 
+    /// Make this session of a finished 2026-07-28 request the session of the next one, of
+    /// `principal`: as [`Session::request`] builds it, except that its tables keep their capacity.
+    /// `&mut`: only a session nothing else refers to can be renewed.
+    pub(crate) fn renew(&mut self, principal: Option<std::sync::Arc<str>>) {
+        *self.notify.get_mut() = None;
+        *self.legacy.get_mut() = LegacySession::new();
+        self.inflight.get_mut().clear();
+        self.subscriptions.get_mut().clear();
+        self.listens.get_mut().clear();
+        self.pending_client.get_mut().clear();
+        self.next_request_id.set(0);
+        self.durable = None;
+        self.limited = false;
+        *self.bucket.get_mut() = None;
+        self.task_owner = std::cell::OnceCell::new();
+        self.principal = principal;
+    }
+
     /// A fresh session whose durable part is kept in a store.
     pub(crate) fn stored(notify: Option<Rc<dyn Outlet>>, durable: super::durable::Durable) -> Self {
         Self::with(notify, Some(durable))
@@ -224,5 +242,34 @@ impl Session {
         for r in pending {
             r.fulfil(Err(ErrorObject::internal("connection closed")));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_renewed_session_is_a_new_request_session_with_its_tables_grown() {
+        let mut session = Session::request(Some("alice".into()));
+        for n in 0..8 {
+            session
+                .inflight
+                .get_mut()
+                .insert(RequestId::number(n), CancelToken::new());
+        }
+        session.subscriptions.get_mut().insert("file:///a".into());
+        session.next_request_id.set(5);
+        let _ = session.task_owner.set("owner".into());
+        let grown = session.inflight.get_mut().capacity();
+        session.renew(None);
+        assert!(session.inflight.get_mut().is_empty());
+        assert!(session.inflight.get_mut().capacity() >= grown);
+        assert!(session.subscriptions.get_mut().is_empty());
+        assert_eq!(session.next_request_id.get(), 0);
+        assert!(session.task_owner.get().is_none());
+        assert!(session.principal.is_none());
+        assert!(session.legacy.get_mut().version().is_none());
+        assert!(!session.limited && session.durable.is_none());
     }
 }
