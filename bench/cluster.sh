@@ -83,6 +83,18 @@ stop() { # the nodes are children of command substitutions: poll rather than wai
     kill "$1" 2>/dev/null || true
     while kill -0 "$1" 2>/dev/null; do sleep 0.05; done
 }
+# wrk_script TOOL ARGS: a wrk script sending one 2026-07-28 `tools/call TOOL` with ARGS (JSON).
+wrk_script() {
+    cat <<LUA
+wrk.method = "POST"
+wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"$1","arguments":$2,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
+wrk.headers["Mcp-Method"] = "tools/call"
+wrk.headers["Mcp-Name"] = "$1"
+LUA
+}
 # Requests a node has answered, from its /metrics.
 served() {
     curl -fs "http://127.0.0.1:$1/metrics" |
@@ -171,15 +183,7 @@ load() {
 if [[ $sections == *spread* ]]; then
 spread "ringmcp-load, legacy sessions" load echo
 spread "ringmcp-load, 2026-07-28" load echo-modern
-cat >"$dir/modern.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
-wrk.headers["Mcp-Method"] = "tools/call"
-wrk.headers["Mcp-Name"] = "echo"
-LUA
+wrk_script echo '{"text":"hi"}' >"$dir/modern.lua"
 wrk_run() {
     wrk -t 1 -c 64 -d "${secs}s" -s "$dir/modern.lua" "http://127.0.0.1:$lb/mcp" |
         awk '/Requests\/sec/ {r=$2} /Non-2xx/ {e=$NF} END {printf "wrk %s req/s, non-2xx %s", r, e+0}'
@@ -269,15 +273,7 @@ for line in open(sys.argv[1]):
           f"{r['errors'] + r['rpc_errors']:>6} {cpu:>26.2f}")
 PY
 # The notice rate itself: wrk sends 2026-07-28 `bump` calls through n2 as fast as 32 connections go.
-cat >"$dir/bump.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"bump","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
-wrk.headers["Mcp-Method"] = "tools/call"
-wrk.headers["Mcp-Name"] = "bump"
-LUA
+wrk_script bump '{}' >"$dir/bump.lua"
 redis-cli -p "$rport" config resetstat >/dev/null
 w=$(wrk -t 1 -c 32 -d "${secs}s" -s "$dir/bump.lua" "http://127.0.0.1:$p2/mcp" |
     awk '/Requests\/sec/ {r=$2} /Non-2xx/ {e=$NF} END {printf "%s req/s, non-2xx %s", r, e+0}')

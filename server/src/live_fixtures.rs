@@ -21,7 +21,7 @@ struct HoldArgs {
     ms: u64,
 }
 
-/// `builder` with the two hooks.
+/// `builder` with the list-change hooks and `test_hold_shard`.
 pub fn with_triggers(builder: ServerBuilder) -> ServerBuilder {
     builder
         .tool(

@@ -25,7 +25,8 @@ impl McpService {
         cursor: Option<&str>,
         answer: impl FnOnce(&[T], Option<String>, ResultEnvelope),
     ) {
-        let digest = self.registry().digests.of(kind);
+        // The caller took `items` from the set it just looked up: the same set, no second look.
+        let digest = self.registry.borrow().digests.of(kind);
         match self
             .cursors
             .page(kind, digest, items, cursor, self.limits.page_size)

@@ -47,6 +47,7 @@ impl McpService {
 
     pub(super) fn listen(&self, sink: &Sink, call: Call, filter: SubscriptionFilter) {
         let session = sink.session().clone();
+        let registry = self.registry();
         let honoured = SubscriptionFilter {
             tools_list_changed: filter.tools_list_changed.filter(|&b| b),
             prompts_list_changed: filter.prompts_list_changed.filter(|&b| b),
@@ -54,10 +55,10 @@ impl McpService {
             // Status changes of the tasks named, when tools can run as tasks.
             tasks: filter
                 .tasks
-                .filter(|t| !t.task_ids.is_empty() && self.registry().has_task_tools()),
+                .filter(|t| !t.task_ids.is_empty() && registry.has_task_tools()),
             resource_subscriptions: filter.resource_subscriptions.map(|uris| {
                 uris.into_iter()
-                    .filter(|u| self.registry().resource(u).is_some_and(|r| r.subscribable))
+                    .filter(|u| registry.resource(u).is_some_and(|r| r.subscribable))
                     .collect()
             }),
         };

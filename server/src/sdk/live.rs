@@ -21,6 +21,9 @@ pub struct LiveRegistry {
 }
 
 struct Inner {
+    // A lock, though shards share no locked state: only writers (`update`) and a shard taking a
+    // new set once per change (`current`) take it, never a request. What shards read per
+    // request is `generation`, an atomic load.
     current: Mutex<Arc<Registry>>,
     generation: AtomicU64,
     /// Whether shards follow it: a registry served with [`crate::serve`] never changes.

@@ -42,6 +42,7 @@ struct Claims {
 /// request path stays lock-free.
 #[derive(Clone)]
 pub struct MemoryOnceStore {
+    // Locked only by a single-use claim, for one map operation: see the type's comment.
     claims: Arc<Mutex<Claims>>,
     max: usize,
 }
