@@ -1016,6 +1016,13 @@ fn http_rate_limit(env: &Env) {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("429 without a numeric Retry-After: {:?}", r.headers));
     assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    // A limited client's probes still pass: a balancer's health checks all come from one
+    // address, and a limit on them would take the node out of rotation.
+    for _ in 0..4 {
+        c.send("GET", "/ready", &[], b"");
+        let ready = c.try_response().expect("an answer to GET /ready");
+        assert_eq!(ready.status, 200, "probes are not rate limited");
+    }
     let m = r.json();
     assert_eq!(m["error"]["code"], -32000, "{m}");
     assert!(

@@ -120,7 +120,10 @@ impl HttpService {
         peer: Option<IpAddr>,
     ) -> Rc<dyn Pending> {
         let client = peer.map(|ip| self.client(ip, &req));
-        if let Some(wait) = client.and_then(|ip| self.rate_limited(ip)) {
+        // Probes are not metered: a balancer's health checks all come from its own address, and
+        // a limit on them would take a healthy node out of rotation.
+        let metered = client.filter(|_| !self.is_probe(&req));
+        if let Some(wait) = metered.and_then(|ip| self.rate_limited(ip)) {
             tracing::debug!(client = ?client, "request refused: rate limited");
             let ex = Exchange::reply(outbox.clone(), req.keep_alive, StatusMap::Legacy);
             ex.add_header("Retry-After", wait.as_secs().max(1).to_string());
@@ -216,14 +219,24 @@ impl HttpService {
     /// `OPTIONS /` (it takes traffic; 503 while it drains, so that a load balancer moves traffic
     /// away before it stops). Returns whether it was one.
     fn answer_probe(&self, req: &HttpRequest, ex: &Exchange) -> bool {
-        match (req.method, req.path.as_str()) {
-            (Method::Get, "/health") => ex.respond(200, Some("text/plain"), b"ok\n"),
-            (Method::Get, "/ready") => self.answer_ready(ex),
-            // On an endpoint mounted at `/`, OPTIONS is the CORS preflight, not a probe.
-            (Method::Options, "/") if self.config.endpoint != "/" => self.answer_ready(ex),
-            _ => return false,
+        if !self.is_probe(req) {
+            return false;
+        }
+        if req.path == "/health" {
+            ex.respond(200, Some("text/plain"), b"ok\n");
+        } else {
+            self.answer_ready(ex);
         }
         true
+    }
+
+    fn is_probe(&self, req: &HttpRequest) -> bool {
+        match (req.method, req.path.as_str()) {
+            (Method::Get, "/health" | "/ready") => true,
+            // On an endpoint mounted at `/`, OPTIONS is the CORS preflight, not a probe.
+            (Method::Options, "/") => self.config.endpoint != "/",
+            _ => false,
+        }
     }
 
     fn answer_ready(&self, ex: &Exchange) {
