@@ -16,8 +16,8 @@ mod hostile;
 
 use common::{modern, modern_meta, reset, small_rcvbuf_connect};
 use hostile::{
-    assert_error, metrics_until, Case, Env, Metrics, Transport, QUIET, TCP_MAX_INFLIGHT,
-    TCP_MAX_MESSAGE,
+    assert_error, metrics_until, Case, Env, Metrics, Transport, MAX_QUEUED, QUIET,
+    TCP_MAX_INFLIGHT, TCP_MAX_MESSAGE, WRITE_STALL_SECS,
 };
 use lines::{echo_line, End, Lines};
 use serde_json::{json, Value};
@@ -240,6 +240,7 @@ fn cases() -> Vec<Case> {
         case!("tcp/reset-with-request-in-flight", Own, tcp_reset_in_flight),
         case!("tcp/connection-churn", Main, tcp_churn),
         case!("tcp/client-never-reads", Main, tcp_never_reads),
+        case!("tcp/client-reads-late", Main, tcp_reads_late),
         case!("tcp/rate-limit-exceeded", RateLimited, tcp_rate_limit),
     ]
 }
@@ -774,8 +775,11 @@ fn tcp_churn(env: &Env) {
 fn tcp_never_reads(env: &Env) {
     let mut l = Lines::on(small_rcvbuf_connect(env.port()));
     l.initialize("2025-11-25");
-    // About 16 MB of answers for a peer that reads none of them: far beyond the output limit
-    // plus what the kernel can buffer.
+    // About 16 MB of answers asked for by a peer that reads none of them. Once its unsent answers
+    // pass --pause-unsent-bytes the server reads no more of its requests, so the peer's own
+    // writes stall (TCP flow control), and it is dropped only after the write-stall timeout.
+    l.s.set_write_timeout(Some(Duration::from_secs(WRITE_STALL_SECS)))
+        .expect("write timeout");
     let text = "r".repeat(200_000);
     let mut sent = 0;
     for i in 0..80 {
@@ -784,7 +788,11 @@ fn tcp_never_reads(env: &Env) {
         }
         sent += 1;
     }
-    let warned = env.wait_log("does not read", Duration::from_secs(5));
+    assert!(
+        sent < 80,
+        "flow control held the peer's writes up (it wrote all {sent} requests)"
+    );
+    let warned = env.wait_log("does not read", Duration::from_secs(4 * WRITE_STALL_SECS));
     assert!(
         warned.is_some(),
         "no warning naming the dropped connection (sent {sent} requests)"
@@ -809,6 +817,41 @@ fn tcp_never_reads(env: &Env) {
             Some(200_000)
         );
     }
+}
+
+fn tcp_reads_late(env: &Env) {
+    // A peer that writes 600 requests, about 24 MB of answers (24 times --max-queued-bytes, and
+    // more than the kernel buffers on both sides), and reads nothing for a while. The server stops reading once the unsent answers pass
+    // --pause-unsent-bytes, so the peer's writes wait on TCP flow control; once it reads, every
+    // answer arrives, in order, and the connection serves on. (Before back-pressure it was
+    // dropped at the queue limit.)
+    let mut l = Lines::on(small_rcvbuf_connect(env.port()));
+    l.initialize("2025-11-25");
+    let text = "w".repeat(40_000);
+    let n = 600;
+    assert!(n * text.len() > 20 * MAX_QUEUED);
+    let requests: Vec<u8> = (0..n).flat_map(|i| echo_line(json!(i), &text)).collect();
+    let mut writer = l.s.try_clone().expect("clone");
+    let sender = std::thread::spawn(move || writer.write_all(&requests));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !sender.is_finished(),
+        "the server read 24 MB of requests whose answers nobody read"
+    );
+    for i in 0..n {
+        let m = l.msg();
+        assert_eq!(m["id"], i, "answers in order");
+        assert_eq!(
+            m["result"]["content"][0]["text"].as_str().map(str::len),
+            Some(text.len()),
+            "answer {i}"
+        );
+    }
+    sender
+        .join()
+        .expect("writer thread")
+        .expect("every request written");
+    l.still_echoes();
 }
 
 fn tcp_rate_limit(env: &Env) {

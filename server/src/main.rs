@@ -103,6 +103,10 @@ struct ServeArgs {
     /// written at most per resumption from the notice log).
     #[arg(long, default_value_t = 256, env = "RINGMCP_SSE_REPLAY_EVENTS")]
     sse_replay_events: usize,
+    /// Pipelined HTTP requests a connection holds decoded at most; a client that pipelines deeper
+    /// is not read until earlier ones are answered (back-pressure, every request answered in order).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..), env = "RINGMCP_HTTP_PIPELINE_DEPTH")]
+    http_pipeline_depth: u32,
     /// Milliseconds an HTTP request may take to arrive in full (head and body) before 408.
     #[arg(
         long,
@@ -131,9 +135,25 @@ struct ServeArgs {
     /// Connections one shard holds at most.
     #[arg(long, default_value_t = 200_000, env = "RINGMCP_MAX_CONNECTIONS")]
     max_connections: usize,
-    /// Bytes queued for one connection before it is dropped as a slow reader.
+    /// Bytes queued for one connection before it is dropped. Answers never get there (input
+    /// pauses first, see --pause-unsent-bytes); notifications to a client that does not read can.
     #[arg(long, default_value_t = 16 << 20, env = "RINGMCP_MAX_QUEUED_BYTES")]
     max_queued_bytes: usize,
+    /// Unsent bytes past which a connection's requests stop being read until its output drains
+    /// to half (back-pressure: the client is slowed by TCP flow control, not refused).
+    #[arg(long, default_value_t = 256 << 10, env = "RINGMCP_PAUSE_UNSENT_BYTES")]
+    pause_unsent_bytes: usize,
+    /// Seconds a connection may have output waiting without a byte sent before it is dropped.
+    #[arg(long, default_value_t = 60, env = "RINGMCP_WRITE_STALL_TIMEOUT_SECS")]
+    write_stall_timeout_secs: u64,
+    /// Milliseconds a connection closed after an answer (an HTTP 413, say) keeps reading and
+    /// discarding what the client still sends, so that the client gets the answer (0: close at
+    /// once).
+    #[arg(long, default_value_t = 5000, env = "RINGMCP_LINGER_MS")]
+    linger_ms: u64,
+    /// Bytes a lingering connection discards at most before it closes.
+    #[arg(long, default_value_t = 64 << 20, env = "RINGMCP_LINGER_BYTES")]
+    linger_bytes: usize,
     /// Milliseconds in-flight requests get to finish on shutdown or end of input.
     #[arg(long, default_value_t = 5000, env = "RINGMCP_SHUTDOWN_GRACE_MS")]
     shutdown_grace_ms: u64,
@@ -197,6 +217,12 @@ struct ServeArgs {
     /// listen(2) backlog.
     #[arg(long, default_value_t = 4096, env = "RINGMCP_BACKLOG")]
     backlog: i32,
+    /// SO_SNDBUF of accepted sockets in bytes (the kernel doubles it). 0 keeps the kernel's
+    /// autotuning, under which one connection may hold up to net.ipv4.tcp_wmem's maximum of
+    /// unsent answers in kernel memory; a small value bounds that, and back-pressure
+    /// (--pause-unsent-bytes) then takes over sooner.
+    #[arg(long, default_value_t = 0, env = "RINGMCP_SOCKET_SEND_BUFFER")]
+    socket_send_buffer: usize,
     /// Listen even where another process already listens on the address (the kernel then splits
     /// new connections between the processes, which do not share sessions: for benchmarks and
     /// stateless serving). Without it the server refuses with exit status 2.
@@ -215,6 +241,10 @@ struct ServeArgs {
     /// Bytes per receive buffer.
     #[arg(long, default_value_t = 4096, env = "RINGMCP_RECV_BUFFER_SIZE")]
     recv_buffer_size: usize,
+    /// Bytes one multishot recv takes before it is armed again (0: no cap; needs Linux 6.17,
+    /// dropped on older kernels). Bounds what a paused connection still receives.
+    #[arg(long, default_value_t = 16 * 1024, env = "RINGMCP_RECV_CAP_BYTES")]
+    recv_cap_bytes: u32,
     /// Which tools, resources and prompts to serve: the demo set, or the fixtures the official
     /// conformance suite expects.
     #[arg(long, value_enum, default_value = "demo", env = "RINGMCP_FIXTURES")]
@@ -443,6 +473,7 @@ fn main() -> ExitCode {
             options.http.max_sessions = args.max_sessions;
             options.http.keepalive = Duration::from_secs(args.sse_keepalive_secs.max(1));
             options.http.replay_events = args.sse_replay_events;
+            options.http.pipeline_depth = args.http_pipeline_depth as usize;
             options.http.limits = HttpLimits {
                 max_headers: args.max_headers,
                 max_head_bytes: args.max_header_bytes,
@@ -484,11 +515,16 @@ fn main() -> ExitCode {
                 tls_handshake_timeout: Duration::from_millis(args.tls_handshake_timeout_ms),
                 max_connections: args.max_connections,
                 max_queued_bytes: args.max_queued_bytes,
+                pause_unsent_bytes: args.pause_unsent_bytes,
+                write_stall_timeout: Duration::from_secs(args.write_stall_timeout_secs),
+                linger: Duration::from_millis(args.linger_ms),
+                linger_bytes: args.linger_bytes,
                 shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
                 ring_entries: args.ring_entries,
                 cq_entries: args.cq_entries,
                 recv_buffers: args.recv_buffers,
                 recv_buffer_size: args.recv_buffer_size,
+                recv_cap_bytes: args.recv_cap_bytes,
                 http_request_timeout: Duration::from_millis(args.http_request_timeout_ms),
                 http_idle_timeout: Duration::from_secs(args.http_idle_timeout_secs),
                 ..DriverConfig::default()
@@ -502,6 +538,7 @@ fn main() -> ExitCode {
                 }
             };
             options.backlog = args.backlog;
+            options.socket_send_buffer = args.socket_send_buffer;
             options.share_port = args.share_port;
             options.spin_before_park = Duration::from_micros(args.spin_us);
             let builder = match args.fixtures {

@@ -38,6 +38,9 @@ pub struct ServeOptions {
     pub http: HttpConfig,
     /// listen(2) backlog.
     pub backlog: i32,
+    /// SO_SNDBUF of accepted sockets in bytes (the kernel doubles it); 0 leaves the kernel's
+    /// autotuning, which lets each connection buffer up to `net.ipv4.tcp_wmem`'s maximum.
+    pub socket_send_buffer: usize,
     /// Listen even where another process already listens (every shard socket has SO_REUSEPORT, so
     /// the kernel then splits new connections between the processes). Off by default: a server
     /// that holds sessions in memory must not share its port by accident.
@@ -67,6 +70,7 @@ impl ServeOptions {
             driver: DriverConfig::default(),
             http: HttpConfig::new(SocketAddr::from(([127, 0, 0, 1], 8080))),
             backlog: 4096,
+            socket_send_buffer: 0,
             share_port: false,
             spin_before_park: Duration::ZERO,
             io_memory: 256 << 10,
@@ -150,13 +154,16 @@ fn serve_registry(registry: LiveRegistry, mut options: ServeOptions) -> Result<(
             if listening && !options.share_port && options.cluster.is_none() {
                 return Err(ServeError::AddressInUse(addr));
             }
-            let (fds, bound) =
-                crate::transport::tcp::bind_reuseport(addr, cpus.len(), options.backlog).map_err(
-                    |source| ServeError::Io {
-                        what: "binding a listener",
-                        source,
-                    },
-                )?;
+            let (fds, bound) = crate::transport::tcp::bind_reuseport(
+                addr,
+                cpus.len(),
+                options.backlog,
+                options.socket_send_buffer,
+            )
+            .map_err(|source| ServeError::Io {
+                what: "binding a listener",
+                source,
+            })?;
             for (shard, fd) in fds.into_iter().enumerate() {
                 per_shard[shard].push((fd, wire));
             }

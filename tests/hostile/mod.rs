@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 pub const TCP_MAX_MESSAGE: usize = 256 * 1024;
 pub const TCP_MAX_INFLIGHT: usize = 4;
 pub const MAX_QUEUED: usize = 1 << 20;
+/// `--write-stall-timeout-secs`: a peer that reads nothing is dropped after this.
+pub const WRITE_STALL_SECS: u64 = 2;
 pub const HTTP_MAX_BODY: usize = 64 * 1024;
 pub const HTTP_MAX_HEADERS: usize = 16;
 pub const HTTP_MAX_HEAD: usize = 4096;
@@ -112,6 +114,10 @@ fn main_flags(transport: Transport) -> Vec<String> {
     let mut all = vec!["--cores".into(), "1".into()];
     all.extend(flags);
     all.extend(["--max-queued-bytes".into(), MAX_QUEUED.to_string()]);
+    all.extend([
+        "--write-stall-timeout-secs".into(),
+        WRITE_STALL_SECS.to_string(),
+    ]);
     all
 }
 

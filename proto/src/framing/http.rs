@@ -202,13 +202,36 @@ impl HttpCodec {
     }
 
     /// Feed bytes; `on_event` gets every complete request, in order.
-    pub fn decode(&mut self, input: &[u8], mut on_event: impl FnMut(HttpEvent)) {
+    pub fn decode(&mut self, input: &[u8], on_event: impl FnMut(HttpEvent)) {
+        self.decode_up_to(input, usize::MAX, on_event);
+    }
+
+    /// Feed bytes (possibly none), handing `on_event` at most `requests` complete requests; what
+    /// follows them stays buffered for a later call. Returns whether it stopped at that bound
+    /// (more may be waiting in the buffer): a connection whose queue of pipelined requests is full
+    /// takes no more of them until it has room, and is not read meanwhile.
+    pub fn decode_up_to(
+        &mut self,
+        input: &[u8],
+        requests: usize,
+        mut on_event: impl FnMut(HttpEvent),
+    ) -> bool {
         if matches!(self.state, State::Failed) {
-            return;
+            return false;
         }
         self.buf.extend_from_slice(input);
         let mut pos = 0;
+        let taken = std::cell::Cell::new(0usize);
+        let mut on_event = |e: HttpEvent| {
+            taken.set(taken.get() + usize::from(matches!(e, HttpEvent::Request(_))));
+            on_event(e)
+        };
+        let mut full = false;
         loop {
+            if taken.get() >= requests {
+                full = pos < self.buf.len();
+                break;
+            }
             match self.step(&mut pos, &mut on_event) {
                 Ok(true) => continue,
                 Ok(false) => break,
@@ -216,7 +239,7 @@ impl HttpCodec {
                     self.state = State::Failed;
                     self.buf = Vec::new();
                     on_event(HttpEvent::Error(e));
-                    return;
+                    return false;
                 }
             }
         }
@@ -224,6 +247,7 @@ impl HttpCodec {
         if self.buf.is_empty() && self.buf.capacity() > 64 * 1024 {
             self.buf = Vec::new();
         }
+        full
     }
 
     /// One parsing step from `pos`; Ok(true) when progress was made.

@@ -29,6 +29,9 @@ pub struct HttpConfig {
     pub keepalive: Duration,
     /// Unsolicited events kept per session for `Last-Event-ID` resumption.
     pub replay_events: usize,
+    /// Pipelined requests one connection holds decoded, waiting their turn; past it the rest stay
+    /// bytes and the connection is not read until there is room (back-pressure, no refusal).
+    pub pipeline_depth: usize,
     /// Requests per second one client address may send (0 = no limit).
     pub rate_limit_rps: f64,
     /// Burst above the rate.
@@ -59,6 +62,7 @@ impl HttpConfig {
             max_sessions: 100_000,
             keepalive: Duration::from_secs(15),
             replay_events: 256,
+            pipeline_depth: 64,
             rate_limit_rps: 0.0,
             rate_limit_burst: 100,
             trusted_proxies: TrustedProxies::default(),

@@ -1,7 +1,9 @@
 //! [`HttpConn`]: the HTTP side of one connection: the PROXY protocol header when the listener
 //! expects one (who the client is), the request codec, pipelined requests waiting their turn, and
 //! the exchange being answered. Responses leave in request order because the next request starts
-//! only when the current exchange is done. As the net ring's [`Protocol`] it also decides its own
+//! only when the current exchange is done. A client pipelining deeper than the queue is not
+//! refused: the rest of its requests stay undecoded bytes and the connection is not read until
+//! the queue has room (the net ring pauses its input). As the net ring's [`Protocol`] it also decides its own
 //! request and idle timeouts.
 
 use super::exchange::Pending;
@@ -33,6 +35,9 @@ pub(crate) struct HttpConn {
     close_after: bool,
     /// Requests waiting at most (pipelining bound).
     max_queued: usize,
+    /// The codec holds bytes past a full queue: requests are taken from them as the queue makes
+    /// room, and the connection is not read meanwhile.
+    held: bool,
     /// Since when an incomplete request has been arriving.
     partial_since: Option<std::time::Instant>,
     /// The connection's client: its peer, or the source its PROXY header named. Requests start
@@ -50,7 +55,8 @@ impl HttpConn {
             queue: VecDeque::new(),
             active: None,
             close_after: false,
-            max_queued: 64,
+            max_queued: service.config.pipeline_depth.max(1),
+            held: false,
             partial_since: None,
             peer,
             proxy_header: service.config.proxy_protocol.then(Vec::new),
@@ -122,22 +128,26 @@ impl HttpConn {
 
     /// Cut received bytes into requests and start them.
     fn decode(&mut self, data: &[u8], service: &Rc<HttpService>, outbox: &Rc<Outbox>) {
+        self.take(data, outbox);
+        self.pump(service, outbox);
+    }
+
+    /// Queue the requests in `data` and in what the codec holds, as many as the queue has room
+    /// for; the rest stays in the codec.
+    fn take(&mut self, data: &[u8], outbox: &Rc<Outbox>) {
         let mut events = Vec::new();
-        self.codec.decode(data, |e| events.push(e));
+        let room = self.max_queued.saturating_sub(self.queue.len());
+        self.held = self.codec.decode_up_to(data, room, |e| events.push(e));
         self.partial_since = match (self.codec.mid_request(), self.partial_since) {
+            // Waiting on us, not on the client: no request timeout runs.
+            _ if self.held => None,
             (false, _) => None,
             (true, Some(t)) if events.is_empty() => Some(t),
             (true, _) => Some(std::time::Instant::now()),
         };
         for event in events {
             match event {
-                HttpEvent::Request(req) => {
-                    if self.queue.len() >= self.max_queued {
-                        self.refuse(outbox, 429, "too many pipelined requests");
-                        break;
-                    }
-                    self.queue.push_back(req);
-                }
+                HttpEvent::Request(req) => self.queue.push_back(req),
                 HttpEvent::Continue => {
                     if self.active.is_none() && self.queue.is_empty() {
                         outbox.send_raw(|out| {
@@ -157,7 +167,6 @@ impl HttpConn {
                 }
             }
         }
-        self.pump(service, outbox);
     }
 
     /// Answer `status` and close: the request being answered and those waiting are dropped
@@ -208,6 +217,9 @@ impl HttpConn {
             if self.close_after {
                 return;
             }
+            if self.held && self.queue.len() < self.max_queued {
+                self.take(&[], outbox);
+            }
             let Some(req) = self.queue.pop_front() else {
                 return;
             };
@@ -235,6 +247,11 @@ impl HttpConn {
         self.active.as_ref().is_none_or(|a| a.is_done()) && self.queue.is_empty()
     }
 
+    /// Whether the connection may be read: not while requests wait for room in the queue.
+    pub(crate) fn wants_input(&self) -> bool {
+        !self.held && self.queue.len() < self.max_queued
+    }
+
     /// The connection should be closed once its bytes are sent.
     pub(crate) fn close_after(&self) -> bool {
         self.close_after && self.idle()
@@ -250,6 +267,10 @@ impl Protocol for HttpConn {
 
     fn on_flush(&mut self, service: &Rc<HttpService>, outbox: &Rc<Outbox>) {
         self.pump(service, outbox);
+    }
+
+    fn wants_input(&self, _: &Rc<HttpService>) -> bool {
+        HttpConn::wants_input(self)
     }
 
     /// A request still incomplete after the request timeout gets 408 and the connection closes

@@ -51,6 +51,19 @@ pub(super) struct Conn<C> {
     pub(super) closing: bool,
     /// Last byte received (HTTP idle timeout).
     pub(super) last_active: Instant,
+    /// Input paused for back-pressure: the recv is cancelled (or not re-armed) until the protocol
+    /// wants input again and the unsent output has drained below the low-water mark.
+    pub(super) paused: bool,
+    /// Bytes received after the pause (posted before its cancel took effect), handed to the
+    /// protocol when input resumes.
+    pub(super) held_input: Vec<u8>,
+    /// When the last send made progress, or began after a quiet spell (write-stall timeout).
+    pub(super) send_progress: Instant,
+    /// A lingering close: until this deadline, bytes are read and discarded after the last
+    /// answer and a FIN, so that the peer reads that answer before the connection closes.
+    pub(super) lingering: Option<Instant>,
+    /// Bytes discarded while lingering.
+    pub(super) lingered: usize,
 }
 
 impl<C> Conn<C> {
@@ -68,6 +81,11 @@ impl<C> Conn<C> {
             key: key as u32,
             gen: self.gen,
         }
+    }
+
+    /// Output not yet sent: queued in the outbox plus the rest of the send in progress.
+    pub(super) fn unsent(&self) -> usize {
+        self.sending.len() - self.sent.min(self.sending.len()) + self.outbox.queued_bytes()
     }
 
     /// Everything queued has left and nothing is being sent.
@@ -133,6 +151,11 @@ impl<P: Protocols> NetDriver<P> {
             eof_at: None,
             closing: false,
             last_active: Instant::now(),
+            paused: false,
+            held_input: Vec::new(),
+            send_progress: Instant::now(),
+            lingering: None,
+            lingered: 0,
         });
         key
     }

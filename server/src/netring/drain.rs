@@ -13,11 +13,10 @@ impl<P: Protocols> NetDriver<P> {
     /// draining (EOF seen) unless the shard is stopping, so idle connections cost nothing here.
     pub(super) fn maintain(&mut self) {
         let now = Instant::now();
-        if (self.protocols.sweeps() || !self.handshakes.is_empty()) && now >= self.next_sweep {
+        // Every connection may stall a write, so the sweep runs whenever there are any.
+        if !self.conns.is_empty() && now >= self.next_sweep {
             self.next_sweep = now + Duration::from_secs(1);
-            if self.protocols.sweeps() {
-                self.sweep_conns(now);
-            }
+            self.sweep_conns(now);
             self.sweep_handshakes(now);
             let signal = self.signal.clone();
             glommio::spawn_local(async move {
@@ -56,7 +55,14 @@ impl<P: Protocols> NetDriver<P> {
             if c.gen != gen || c.closing {
                 return false;
             }
-            let idle = !c.proto.busy(c.eof) && c.flushed();
+            if let Some(deadline) = c.lingering {
+                if now >= deadline {
+                    self.closed.push(key);
+                    return false;
+                }
+                return true;
+            }
+            let idle = !c.proto.busy(c.eof) && c.flushed() && c.held_input.is_empty();
             let expired = c
                 .eof_at
                 .or(stopping)
@@ -84,11 +90,14 @@ impl<P: Protocols> NetDriver<P> {
         }
     }
 
-    /// Slow and idle connections: each protocol decides from its own state and the timeouts
-    /// (HTTP answers 408 to a request still incomplete after the request timeout, and closes a
-    /// connection with nothing in flight and no byte for the idle timeout). Runs once a second;
-    /// touches every connection with nothing left to send.
+    /// Stalled, slow and idle connections. A socket with output waiting and no byte sent for the
+    /// write-stall timeout is dropped (its peer reads nothing). For the others each protocol
+    /// decides from its own state and the timeouts (HTTP answers 408 to a request still
+    /// incomplete after the request timeout, and closes a connection with nothing in flight and
+    /// no byte for the idle timeout). Runs once a second and touches every connection.
     fn sweep_conns(&mut self, now: Instant) {
+        let sweeps = self.protocols.sweeps();
+        let stall = self.cfg.write_stall_timeout;
         let mut clock = SweepClock {
             now,
             last_active: now,
@@ -97,7 +106,22 @@ impl<P: Protocols> NetDriver<P> {
         };
         let mut ended = Vec::new();
         for (key, c) in self.conns.iter_mut() {
-            if c.closing || !c.flushed() {
+            if c.closing || c.lingering.is_some() {
+                continue;
+            }
+            if !c.flushed() {
+                let socket = matches!(c.kind, super::conn::Kind::Socket(_));
+                if socket && now.duration_since(c.send_progress) >= stall {
+                    tracing::warn!(
+                        key,
+                        unsent = c.unsent(),
+                        "dropping connection: peer does not read (no byte sent for the write-stall timeout)"
+                    );
+                    ended.push((key, "write stalled"));
+                }
+                continue;
+            }
+            if !sweeps {
                 continue;
             }
             clock.last_active = c.last_active;

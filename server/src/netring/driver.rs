@@ -69,10 +69,27 @@ pub struct DriverConfig {
     pub recv_buffers: u16,
     /// Bytes per provided buffer.
     pub recv_buffer_size: usize,
+    /// Bytes one multishot recv takes before it is armed again (0: no cap). Bounds what a
+    /// connection receives after its input is paused (the cancel lands a turn later) and what one
+    /// connection takes in a turn. Needs Linux 6.17; on older kernels it is dropped at the first
+    /// recv.
+    pub recv_cap_bytes: u32,
     /// Connections this shard holds at most; more are closed on accept.
     pub max_connections: usize,
-    /// Bytes queued for one connection before it is dropped as a slow reader.
+    /// Bytes queued for one connection before it is dropped. Answers stay far below it (input
+    /// pauses at `pause_unsent_bytes`); what can reach it is output nobody asked for, such as
+    /// notifications to a client that does not read.
     pub max_queued_bytes: usize,
+    /// Unsent output past which a connection's input is paused until it drains to half
+    /// (back-pressure on a client that writes faster than it reads).
+    pub pause_unsent_bytes: usize,
+    /// A connection with output to send and no byte sent for this long is dropped.
+    pub write_stall_timeout: Duration,
+    /// How long a connection closed after an answer keeps reading (and discarding) what its peer
+    /// still sends, so that the peer reads the answer (0: close at once).
+    pub linger: Duration,
+    /// Bytes a lingering connection discards at most before it closes.
+    pub linger_bytes: usize,
     /// How long in-flight requests get to finish on shutdown or EOF.
     pub shutdown_grace: Duration,
     /// Back-off before accepting again after EMFILE/ENFILE.
@@ -94,8 +111,13 @@ impl Default for DriverConfig {
             cq_entries: 16384,
             recv_buffers: 512,
             recv_buffer_size: 4096,
+            recv_cap_bytes: 16 * 1024,
             max_connections: 200_000,
             max_queued_bytes: 16 << 20,
+            pause_unsent_bytes: 256 << 10,
+            write_stall_timeout: Duration::from_secs(60),
+            linger: Duration::from_secs(5),
+            linger_bytes: 64 << 20,
             shutdown_grace: Duration::from_secs(5),
             accept_backoff: Duration::from_millis(100),
             http_request_timeout: Duration::from_secs(10),
@@ -132,7 +154,12 @@ pub(crate) struct NetDriver<P: Protocols> {
     pub(super) closed: Vec<usize>,
     /// Connections finishing (EOF seen, or shutdown): slab key and generation.
     pub(super) draining: Vec<(usize, u32)>,
+    /// The multishot recv cap in use (`DriverConfig::recv_cap_bytes`, or 0 once the kernel
+    /// refused it).
+    pub(super) recv_cap: u32,
     pub(super) next_sweep: Instant,
+    /// The clock read of this turn (one per turn, not per completion).
+    pub(super) now: Instant,
     pub(super) tick_armed: Rc<Cell<bool>>,
     /// Per-shard TLS configurations (own session cache each): line listeners, HTTP listeners.
     pub(super) tls_lines: Option<Arc<ServerConfig>>,
@@ -182,6 +209,7 @@ impl<P: Protocols> NetDriver<P> {
             shard: shard.id,
             signal: shard.signal,
             metrics: shard.metrics,
+            recv_cap: cfg.recv_cap_bytes,
             cfg,
             stop: shard.stop,
             stopping_since: None,
@@ -190,6 +218,7 @@ impl<P: Protocols> NetDriver<P> {
             closed: Vec::new(),
             draining: Vec::new(),
             next_sweep: Instant::now(),
+            now: Instant::now(),
             tick_armed: Rc::new(Cell::new(false)),
             tls_lines,
             tls_http,
@@ -274,8 +303,10 @@ impl<P: Protocols> NetDriver<P> {
     fn reap(&mut self) -> usize {
         let mut n = 0;
         let mut returned = false;
-        // One clock read per turn, not per completion: idle timeouts have second granularity.
+        // One clock read per turn, not per completion: idle and stall timeouts have second
+        // granularity.
         let now = Instant::now();
+        self.now = now;
         loop {
             let cqe = match self.ring.completion().next() {
                 Some(c) => c,
@@ -286,7 +317,7 @@ impl<P: Protocols> NetDriver<P> {
             match op {
                 Some(Op::Accept) => self.on_accept(key, cqe.result(), cqe.flags()),
                 Some(Op::Recv) => returned |= self.on_recv(key, cqe.result(), cqe.flags(), now),
-                Some(Op::Send) => self.on_send(key, cqe.result()),
+                Some(Op::Send) => self.on_send(key, cqe.result(), now),
                 Some(Op::Read) => self.on_read(key, cqe.result()),
                 Some(Op::Connect) => self.on_connect(key, cqe.result()),
                 // Whether the cancel found its connect or not, the connect's own completion says

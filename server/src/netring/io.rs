@@ -23,10 +23,10 @@ impl<P: Protocols> NetDriver<P> {
         let Some(c) = self.conns.get_mut(key) else {
             return;
         };
-        if c.recv_armed || c.closing || c.eof {
+        if c.recv_armed || c.closing || c.eof || c.paused {
             return;
         }
-        let sqe = op::recv::multishot(c.fd(), group, key);
+        let sqe = op::recv::multishot(c.fd(), group, key, self.recv_cap);
         // SAFETY: a multishot recv writes only into the shard's buffer ring, which outlives the
         // ring (see `NetDriver::new`); the socket stays open while the count is above zero.
         c.recv_armed = unsafe { c.ops.start(&mut self.ring, &sqe) };
@@ -39,7 +39,7 @@ impl<P: Protocols> NetDriver<P> {
         let Some(c) = self.conns.get_mut(key) else {
             return;
         };
-        if c.recv_armed || c.closing || c.eof {
+        if c.recv_armed || c.closing || c.eof || c.paused {
             return;
         }
         let Kind::Pipe {
@@ -73,6 +73,17 @@ impl<P: Protocols> NetDriver<P> {
         if !more {
             c.recv_armed = false;
             c.ops.finish();
+            if c.paused { tracing::info!(key, res, "recv ended while paused"); }
+        }
+        if res > 0 && c.lingering.is_some() {
+            if let Some(bid) = bid {
+                self.bufs.push(bid);
+            }
+            self.discard(key, res as usize);
+            if !more {
+                self.arm_recv(key);
+            }
+            return bid.is_some();
         }
         if res > 0 {
             if let Some(bid) = bid {
@@ -80,11 +91,22 @@ impl<P: Protocols> NetDriver<P> {
                     c.last_active = now;
                     ShardMetrics::add(&self.metrics.bytes_in, res as u64);
                     let data = self.bufs.get(bid, res as usize);
-                    let (proto, outbox, protocols) = (&mut c.proto, &c.outbox, &self.protocols);
+                    let (paused, protocols) = (c.paused, &self.protocols);
+                    let (proto, outbox, held) = (&mut c.proto, &c.outbox, &mut c.held_input);
+                    // Bytes that arrive after a pause (posted before the cancel took effect)
+                    // wait for the resume: handing them over would answer what the pause holds
+                    // back.
+                    let mut deliver = |plain: &[u8]| {
+                        if paused {
+                            held.extend_from_slice(plain);
+                        } else {
+                            proto.on_bytes(protocols, plain, outbox);
+                        }
+                    };
                     match &mut c.tls {
-                        None => proto.on_bytes(protocols, data, outbox),
+                        None => deliver(data),
                         Some(tls) => {
-                            match tls.open(data, |plain| proto.on_bytes(protocols, plain, outbox)) {
+                            match tls.open(data, deliver) {
                                 Ok(opened) => {
                                     if opened.peer_closed && !c.eof {
                                         c.set_eof(key, &mut self.draining);
@@ -106,15 +128,26 @@ impl<P: Protocols> NetDriver<P> {
                 }
                 self.bufs.push(bid);
             }
+            self.regulate(key);
             if !more {
                 self.arm_recv(key);
             }
             return bid.is_some();
         }
-        if res == 0 {
+        if res == 0 && c.lingering.is_some() {
+            // The peer read the answer and closed: nothing more to wait for.
+            self.close_conn(key, "lingering close: peer closed");
+        } else if res == 0 {
             c.set_eof(key, &mut self.draining);
-        } else if -res == libc::ENOBUFS {
-            tracing::debug!("recv buffers exhausted; re-arming");
+        } else if -res == libc::EINVAL && self.recv_cap != 0 && !more {
+            tracing::info!(
+                "this kernel has no multishot recv cap (Linux 6.17+): recv uncapped; a paused \
+                 connection may receive up to 32 buffers more"
+            );
+            self.recv_cap = 0;
+            self.arm_recv(key);
+        } else if -res == libc::ENOBUFS || -res == libc::ECANCELED {
+            // Out of buffers, or cancelled by a pause: armed again unless (still) paused.
             if !more {
                 self.arm_recv(key);
             }
@@ -143,11 +176,15 @@ impl<P: Protocols> NetDriver<P> {
         c.ops.finish();
         if res > 0 {
             if let Kind::Pipe { read_buf, .. } = &c.kind {
-                if !c.closing {
-                    c.proto
-                        .on_bytes(&self.protocols, &read_buf[..res as usize], &c.outbox);
+                let data = &read_buf[..res as usize];
+                if c.closing {
+                } else if c.paused {
+                    c.held_input.extend_from_slice(data);
+                } else {
+                    c.proto.on_bytes(&self.protocols, data, &c.outbox);
                 }
             }
+            self.regulate(key);
             self.arm_read(key);
         } else if res == 0 || -res != libc::EINTR {
             if res < 0 {
@@ -159,7 +196,7 @@ impl<P: Protocols> NetDriver<P> {
         }
     }
 
-    pub(super) fn on_send(&mut self, key: usize, res: i32) {
+    pub(super) fn on_send(&mut self, key: usize, res: i32, now: Instant) {
         let Some(c) = self.conns.get_mut(key) else {
             return;
         };
@@ -175,6 +212,9 @@ impl<P: Protocols> NetDriver<P> {
             return;
         }
         c.sent += res as usize;
+        if res > 0 {
+            c.send_progress = now;
+        }
         ShardMetrics::add(&self.metrics.bytes_out, res as u64);
         if c.sent >= c.sending.len() {
             c.sending.clear();
@@ -191,6 +231,7 @@ impl<P: Protocols> NetDriver<P> {
         } else {
             self.start_send(key);
             self.close_if_finished(key);
+            self.regulate(key);
         }
     }
 
@@ -201,8 +242,8 @@ impl<P: Protocols> NetDriver<P> {
         let flushed = c.flushed();
         if flushed && c.close_after_send {
             self.close_conn(key, "alert sent");
-        } else if flushed && c.proto.close_after_send() {
-            self.close_conn(key, "response sent; connection: close");
+        } else if flushed && c.lingering.is_none() && c.proto.close_after_send() {
+            self.close_lingering(key, "response sent; connection: close");
         }
     }
 
@@ -212,6 +253,10 @@ impl<P: Protocols> NetDriver<P> {
         };
         if c.send_inflight || c.sent >= c.sending.len() || c.closing {
             return;
+        }
+        if c.sent == 0 {
+            // A fresh batch: the stall clock starts now, not at the last send long ago.
+            c.send_progress = self.now;
         }
         let pending = &c.sending[c.sent..];
         let sqe = match &c.kind {
@@ -256,6 +301,7 @@ impl<P: Protocols> NetDriver<P> {
                 self.start_send(key);
                 self.close_if_finished(key);
             }
+            self.regulate(key);
         }
         self.dirty = dirty;
         n

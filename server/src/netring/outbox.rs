@@ -1,9 +1,11 @@
 //! [`Outbox`]: the bytes waiting to be sent on one connection, and [`ShardSignal`], the shard's list
 //! of outboxes with bytes in them plus the doorbell that wakes a sleeping net loop.
 //!
-//! Handlers write here from any task on the shard; only the net ring driver takes bytes out. An
-//! outbox over its byte limit (a client that does not read) is closed, and the driver drops the
-//! connection with a logged reason. Bytes only: what they encode (JSON lines, HTTP) is the
+//! Handlers write here from any task on the shard; only the net ring driver takes bytes out. Long
+//! before a connection's output reaches the outbox's byte limit, the driver stops reading its
+//! requests (back-pressure), so answers alone stay under it; what can still pass it is output no
+//! request asked for (notifications to a client that does not read). Such an outbox is closed, and
+//! the driver drops the connection with a logged reason. Bytes only: what they encode (JSON lines, HTTP) is the
 //! business of the protocol above, which must not reach the socket any other way.
 
 use super::sys::EventFd;
@@ -135,6 +137,11 @@ impl Outbox {
             into.extend_from_slice(&buf);
             buf.clear();
         }
+    }
+
+    /// Bytes queued and not yet taken by the driver.
+    pub(super) fn queued_bytes(&self) -> usize {
+        self.buf.borrow().len()
     }
 
     /// Stop accepting writes (the connection is going away).

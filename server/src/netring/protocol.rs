@@ -73,6 +73,19 @@ pub(crate) trait Protocol {
     /// starts the next one here.
     fn on_flush(&mut self, _shared: &Self::Shared, _outbox: &Rc<Outbox>) {}
 
+    /// Whether the driver should go on reading. False pauses the connection's input
+    /// (back-pressure: the peer is slowed by TCP flow control) until a later flush finds it true
+    /// again; bytes already received still arrive, so the protocol holds a bounded overshoot.
+    fn wants_input(&self, _shared: &Self::Shared) -> bool {
+        true
+    }
+
+    /// Whether the driver may pause this connection's input at all. A connection whose input
+    /// answers its own output (a client link to a server) must be read for that output to drain.
+    fn pausable(&self) -> bool {
+        true
+    }
+
     /// Once a second (when [`Protocols::sweeps`] says so), for a connection with nothing left to
     /// send: time out slow requests and idle connections.
     fn sweep(

@@ -103,9 +103,18 @@ pub(super) fn client_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
 /// Shut both directions of a socket: ends its multishot recv and any pending send, so that the
 /// operations in flight on it complete and the fd can be closed.
 pub(super) fn shutdown(fd: BorrowedFd<'_>) {
+    shutdown_how(fd, libc::SHUT_RDWR);
+}
+
+/// Send FIN after what is queued, and keep reading: a lingering close (see `drain.rs`).
+pub(super) fn shutdown_write(fd: BorrowedFd<'_>) {
+    shutdown_how(fd, libc::SHUT_WR);
+}
+
+fn shutdown_how(fd: BorrowedFd<'_>, how: libc::c_int) {
     // SAFETY: shutdown takes no pointers; the fd is borrowed, so it stays open for the call. An
     // error (the peer already gone) leaves nothing to undo.
-    unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR) };
+    unsafe { libc::shutdown(fd.as_raw_fd(), how) };
 }
 
 /// The address of the peer of a connected socket (`None` for anything else, a pipe say).

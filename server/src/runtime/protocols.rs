@@ -98,6 +98,20 @@ impl Protocol for ShardConn {
         }
     }
 
+    #[inline]
+    fn wants_input(&self, shared: &ShardProtocols) -> bool {
+        match (self, &shared.http) {
+            (ShardConn::Http(h), Some(http)) => Protocol::wants_input(&**h, http),
+            _ => true,
+        }
+    }
+
+    /// The Redis link's input is the replies to what it sent: reading them is what lets its own
+    /// output drain, so it is never paused.
+    fn pausable(&self) -> bool {
+        !matches!(self, ShardConn::Redis(_))
+    }
+
     fn sweep(&mut self, shared: &ShardProtocols, clock: &SweepClock, outbox: &Rc<Outbox>) -> Swept {
         match (self, &shared.http) {
             (ShardConn::Http(h), Some(http)) => h.sweep(http, clock, outbox),

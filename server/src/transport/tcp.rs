@@ -24,11 +24,13 @@ pub(crate) fn someone_listens(addr: SocketAddr) -> io::Result<bool> {
 }
 
 /// Bind `count` listening sockets to `addr`. With port 0 the first socket picks the port and
-/// the others join it. Returns the fds and the bound address.
+/// the others join it. `send_buffer` (bytes, 0: the kernel's autotuning) is set on the listeners,
+/// whose accepted sockets inherit it. Returns the fds and the bound address.
 pub(crate) fn bind_reuseport(
     addr: SocketAddr,
     count: usize,
     backlog: i32,
+    send_buffer: usize,
 ) -> io::Result<(Vec<OwnedFd>, SocketAddr)> {
     let mut fds = Vec::with_capacity(count);
     let mut bound = addr;
@@ -43,6 +45,9 @@ pub(crate) fn bind_reuseport(
         socket.set_tcp_nodelay(true)?;
         socket.set_nonblocking(true)?;
         socket.set_cloexec(true)?;
+        if send_buffer > 0 {
+            socket.set_send_buffer_size(send_buffer)?;
+        }
         socket.bind(&bound.into())?;
         socket.listen(backlog)?;
         if bound.port() == 0 {

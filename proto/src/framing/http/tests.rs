@@ -177,3 +177,24 @@ fn writes() {
     let text = String::from_utf8(out).unwrap_or_default();
     assert!(text.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n11\r\n0123456789abcdefX\r\n0\r\n\r\n"), "{text}");
 }
+
+#[test]
+fn pipelined_requests_are_taken_as_room_allows() {
+    let mut codec = HttpCodec::new(HttpLimits::default());
+    let one = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+    let three: Vec<u8> = one.repeat(3);
+    let mut out = Vec::new();
+    // Room for two: the third stays buffered, and the codec says more is waiting.
+    assert!(codec.decode_up_to(&three, 2, |e| out.push(e)));
+    assert_eq!(out.len(), 2);
+    assert_eq!(codec.buffered(), one.len());
+    // No room: nothing is taken, even with new bytes; then room for all.
+    assert!(codec.decode_up_to(one, 0, |e| out.push(e)));
+    assert_eq!(out.len(), 2);
+    assert!(!codec.decode_up_to(&[], 8, |e| out.push(e)));
+    assert_eq!(out.len(), 4);
+    assert_eq!(req(&out, 3).path, "/a");
+    assert_eq!(codec.buffered(), 0);
+    // Exactly as many as there is room for: nothing left, so not full.
+    assert!(!codec.decode_up_to(one, 1, |e| out.push(e)));
+}

@@ -30,7 +30,8 @@ pub(super) enum Op {
     Read = 4,
     /// A connect on a dialed socket (key: pending dial).
     Connect = 5,
-    /// The cancel of a connect (key: pending dial); its completion is ignored.
+    /// The cancel of a connect (key: pending dial) or of a recv (key: connection); its
+    /// completion is ignored.
     Cancel = 6,
 }
 
