@@ -170,6 +170,15 @@ fn echo_ok(answer: &Value, text: &str) -> bool {
         && answer["result"]["content"][0]["text"].as_str() == Some(text)
 }
 
+/// What is wrong with an echo answer, if anything (for the report's `first_error`).
+fn echo_fault(answer: &Value, text: &str) -> Option<String> {
+    (!echo_ok(answer, text)).then(|| {
+        let mut shown = answer.to_string();
+        shown.truncate(200);
+        format!("not the echo result: {shown}")
+    })
+}
+
 /// The JSON-RPC message of an HTTP answer body: the body itself (`application/json`) or the
 /// `data:` of the first SSE event that carries a response (`text/event-stream`).
 fn http_message(sse: bool, body: &[u8]) -> Result<Value> {
@@ -242,10 +251,7 @@ impl HttpConn {
         );
         self.session = session;
         let body = Bytes::from(initialized().to_string());
-        let (status, ..) = self
-            .post(body)
-            .await
-            .context("notifications/initialized")?;
+        let (status, ..) = self.post(body).await.context("notifications/initialized")?;
         ensure!(
             status == StatusCode::ACCEPTED,
             "notifications/initialized answered {status}"
@@ -294,12 +300,16 @@ impl HttpConn {
         Ok((status, session, sse, body))
     }
 
-    async fn call(&mut self, body: Bytes, text: &str) -> Result<bool> {
+    /// One echo call: `Ok(None)` for the right answer, `Ok(Some(why))` for a wrong one.
+    async fn call(&mut self, body: Bytes, text: &str) -> Result<Option<String>> {
         let (status, _, sse, answer) = self.post(body).await?;
         if status != StatusCode::OK {
-            return Ok(false);
+            return Ok(Some(format!("HTTP {status}")));
         }
-        Ok(http_message(sse, &answer).is_ok_and(|v| echo_ok(&v, text)))
+        Ok(match http_message(sse, &answer) {
+            Ok(v) => echo_fault(&v, text),
+            Err(e) => Some(format!("{e:#}")),
+        })
     }
 }
 
@@ -342,7 +352,11 @@ impl TcpConn {
         self.writer.write_all(request).await.context("write")?;
         loop {
             self.line.clear();
-            let n = self.reader.read_line(&mut self.line).await.context("read")?;
+            let n = self
+                .reader
+                .read_line(&mut self.line)
+                .await
+                .context("read")?;
             if n == 0 {
                 bail!("server closed the connection");
             }
@@ -354,8 +368,9 @@ impl TcpConn {
         }
     }
 
-    async fn call(&mut self, request: &[u8], text: &str) -> Result<bool> {
-        Ok(echo_ok(&self.exchange(request).await?, text))
+    /// One echo call: `Ok(None)` for the right answer, `Ok(Some(why))` for a wrong one.
+    async fn call(&mut self, request: &[u8], text: &str) -> Result<Option<String>> {
+        Ok(echo_fault(&self.exchange(request).await?, text))
     }
 }
 
@@ -429,9 +444,10 @@ async fn drive(mut conn: Conn, request: Bytes, text: Arc<str>, w: Window) -> Res
         };
         let now = Instant::now();
         match answer {
-            Ok(ok) => {
-                if !ok {
+            Ok(fault) => {
+                if let Some(why) = fault {
                     stats.rpc_errors += 1;
+                    stats.first_error.get_or_insert(why);
                 }
                 if sent >= w.record_from && now < w.stop_at {
                     let _ = stats
