@@ -128,6 +128,16 @@ stop() { # PID
     wait "$1" 2>/dev/null || true
     forget "$1"
 }
+# fgwait CMD...: run CMD and wait for it, in the background so that a signal to this script is handled
+# at once (bash runs traps only between foreground commands, but interrupts `wait`).
+fgwait() {
+    "$@" &
+    local p=$! rc=0
+    live+=("$p")
+    wait "$p" || rc=$?
+    forget "$p"
+    return "$rc"
+}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # The shard's executor thread: of the threads named ringmcp-shard-* (glommio names its executor
@@ -185,7 +195,7 @@ run() {
     fi
     local limit rc=0 result
     limit=$(python3 -c "print(int($warmup + $secs + 60))")
-    timeout --kill-after=5 "$limit" taskset -c "$load_cpu" "${cmd[@]}" --warmup "$warmup" \
+    fgwait timeout --kill-after=5 "$limit" taskset -c "$load_cpu" "${cmd[@]}" --warmup "$warmup" \
         --duration "$secs" --server-pid "$pid" --json >"$out/$tag.json" 2>"$out/$tag.err" || rc=$?
     result=$(cat "$out/$tag.json")
     if ((rc != 0)) || [[ $result != "{"* ]]; then
@@ -210,21 +220,21 @@ run() {
             --duration "$cdur" --server-pid "$pid" --json >"$out/$tag.count.json" 2>"$out/$tag.count.err" &
         local cpid=$!
         live+=("$cpid")
-        sleep 1.5
+        fgwait sleep 1.5
         local v0 v1 traced="" trc=0
         v0=$(vcsw "$pid" "$tid")
         case "$count" in
         perf)
-            perf stat --per-thread -x, -e syscalls:sys_enter_io_uring_enter -p "$pid" \
+            fgwait perf stat --per-thread -x, -e syscalls:sys_enter_io_uring_enter -p "$pid" \
                 -o "$out/$tag.perf" -- sleep "$perf_secs" >/dev/null 2>&1 || trc=$?
             traced="$out/$tag.perf"
             ;;
         strace)
-            timeout -s INT "$perf_secs" strace -qq -c -e trace=io_uring_enter -p "$tid" \
+            fgwait timeout -s INT "$perf_secs" strace -qq -c -e trace=io_uring_enter -p "$tid" \
                 -o "$out/$tag.strace" >/dev/null 2>&1 || true
             traced="$out/$tag.strace"
             ;;
-        sched) sleep "$perf_secs" ;;
+        sched) fgwait sleep "$perf_secs" ;;
         esac
         v1=$(vcsw "$pid" "$tid")
         wait "$cpid" || crc=$?
