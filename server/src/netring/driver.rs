@@ -1,10 +1,12 @@
 //! [`NetDriver`]: the event loop of one shard's net ring.
 //!
-//! Each turn: reap completions (accepts, connects, received bytes, finished sends), hand received
-//! bytes to the connections' protocols, let the tasks they spawned run, start the connects they
-//! asked for, then turn every dirty outbox into one send per connection and submit everything with
-//! a single `io_uring_enter`. When a turn finds nothing to do the loop sleeps on the ring's
-//! eventfd, read through glommio, so timers and channels keep running. This file holds the loop and
+//! Each turn: one `io_uring_enter` submits what the last turn queued and posts what completed
+//! (skipped when the ring flags neither), then reap completions (accepts, connects, received
+//! bytes, finished sends), hand received bytes to the connections' protocols, let the tasks they
+//! spawned run, start the connects they asked for, and turn every dirty outbox into one send per
+//! connection. When a turn leaves nothing queued and nothing to do, the loop sleeps on the ring's
+//! eventfd, read through glommio, so timers and channels keep running: a request that arrives
+//! alone costs that sleep, the entry that posts it and the entry that sends its answer. This file holds the loop and
 //! the driver's state; the operations, the connections, the listeners, the dials and the draining
 //! each have their own module. It knows protocols only through [`Protocols`].
 
@@ -181,6 +183,9 @@ impl<P: Protocols> NetDriver<P> {
         let ring = IoUring::builder()
             .setup_single_issuer()
             .setup_defer_taskrun()
+            // The kernel flags pending completions in the SQ ring, so a turn with nothing to
+            // submit and nothing pending skips its `io_uring_enter`.
+            .setup_taskrun_flag()
             .setup_cqsize(cfg.cq_entries.max(cfg.ring_entries))
             .setup_clamp()
             .build(cfg.ring_entries)?;
@@ -262,30 +267,36 @@ impl<P: Protocols> NetDriver<P> {
         // closes it.
         let wake = unsafe { BufferedFile::from_raw_fd(dup.into_raw_fd()) };
         let signal = self.signal.clone();
+        // After a sleep the kernel has work to post (that is what woke us): enter regardless of
+        // the flag.
+        let mut woke = true;
         loop {
+            // At most one kernel entry per turn: it submits what the last turn queued and posts
+            // what completed meanwhile; skipped when there is neither.
+            if woke || op::has_work(&mut self.ring) {
+                op::enter(&mut self.ring)?;
+            }
+            woke = false;
             let reaped = self.reap();
             if reaped > 0 {
                 // Let the handler tasks spawned for these frames run before flushing.
                 futures_lite::future::yield_now().await;
             }
-            let dialed = self.serve_dials();
-            let flushed = self.flush();
+            self.serve_dials();
+            self.flush();
             self.maintain();
             if self.finished() {
                 break;
             }
-            op::enter(&mut self.ring)?;
-            if reaped == 0 && dialed == 0 && flushed == 0 && !signal.has_dirty() {
+            if self.idle() {
                 signal.set_sleeping(true);
-                op::enter(&mut self.ring)?;
-                if self.ring.completion().is_empty()
-                    && !signal.has_dirty()
-                    && !self.dials.has_work()
-                    && !self.stop_requested()
-                {
+                // Looked at again once the doorbell is armed: a mark made before rang nothing.
+                // Kernel work arriving from now on rings the eventfd, so the read returns.
+                if self.idle() && !self.stop_requested() {
                     if let Err(e) = wake.read_at(0, 8).await {
                         tracing::warn!(error = %e, "eventfd read failed");
                     }
+                    woke = true;
                 }
                 signal.set_sleeping(false);
             } else {
@@ -294,6 +305,14 @@ impl<P: Protocols> NetDriver<P> {
         }
         let _ = wake.close().await;
         Ok(())
+    }
+
+    /// Nothing to submit, reap, send or dial: the loop may sleep until the eventfd rings.
+    fn idle(&mut self) -> bool {
+        self.ring.submission().is_empty()
+            && self.ring.completion().is_empty()
+            && !self.signal.has_dirty()
+            && !self.dials.has_work()
     }
 
     pub(super) fn stop_requested(&self) -> bool {

@@ -137,6 +137,13 @@ impl InFlight {
     }
 }
 
+/// Whether an `io_uring_enter` would do anything: SQEs to submit, or completions the kernel holds
+/// as task work (`IORING_SQ_TASKRUN`, with `IORING_SETUP_TASKRUN_FLAG`).
+pub(super) fn has_work(ring: &mut IoUring) -> bool {
+    let sq = ring.submission();
+    !sq.is_empty() || sq.taskrun()
+}
+
 /// Submit queued SQEs and let the kernel post completions (needed with DEFER_TASKRUN). Never
 /// blocks.
 pub(super) fn enter(ring: &mut IoUring) -> io::Result<()> {
