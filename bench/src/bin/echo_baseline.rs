@@ -1,12 +1,16 @@
-//! `ringmcp-echo-baseline`: line echo servers to measure the socket path against, pinned to one
-//! CPU: `--impl raw` is a bare io_uring loop (multishot accept, multishot recv into a provided
-//! buffer ring, send), `--impl glommio` is glommio 0.9's `TcpStream` with a 4 KiB read buffer.
-//! Both echo received bytes back unchanged; they stop after `--seconds`.
+//! `ringmcp-echo-baseline`: echo servers to measure the socket path against, pinned to one CPU:
+//! `--impl raw` is a bare io_uring loop (multishot accept, multishot recv into a provided buffer
+//! ring, send) echoing received bytes unchanged; `--impl raw-http` is the same loop speaking
+//! HTTP/1.1 keep-alive: each request's head is parsed (httparse) and its body sent back as a 200
+//! with `Content-Length`, so `ringmcp-load --transport http --workload echo-modern` runs against it
+//! unchanged; `--impl glommio` is glommio 0.9's `TcpStream` with a 4 KiB read buffer echoing
+//! bytes. They stop after `--seconds`.
 
 use clap::{Parser, ValueEnum};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use io_uring::{cqueue, opcode, types, IoUring};
 use ringmcp_bench::BufRing;
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{IntoRawFd, RawFd};
 use std::time::{Duration, Instant};
@@ -14,6 +18,7 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Impl {
     Raw,
+    RawHttp,
     Glommio,
 }
 
@@ -42,7 +47,42 @@ struct Rings {
     bufs: BufRing,
 }
 
-fn raw(listen_fd: RawFd, stop_at: Instant) -> std::io::Result<()> {
+/// Answer every complete request at the front of `input` into `out` (a 200 echoing its body) and
+/// drop it from `input`; an incomplete one stays. A malformed one ends the connection (`Err`).
+fn http_echo(input: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<(), httparse::Error> {
+    let mut at = 0;
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 16];
+        let mut req = httparse::Request::new(&mut headers);
+        let httparse::Status::Complete(head) = req.parse(&input[at..])? else {
+            break;
+        };
+        let len = req
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+            .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+            .unwrap_or(0usize);
+        let Some(body) = input.get(at + head..at + head + len) else {
+            break;
+        };
+        // Written straight into the send buffer: no allocation per answer.
+        let _ = write!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+        );
+        out.extend_from_slice(body);
+        at += head + len;
+    }
+    input.drain(..at);
+    Ok(())
+}
+
+/// One connection: fd, bytes being sent, bytes to send next, whether a send is in flight, and
+/// (HTTP) received bytes not yet answered.
+type Conn = (RawFd, Vec<u8>, Vec<u8>, bool, Vec<u8>);
+
+fn raw(listen_fd: RawFd, stop_at: Instant, http: bool) -> std::io::Result<()> {
     let ring = IoUring::builder()
         .setup_single_issuer()
         .setup_defer_taskrun()
@@ -51,7 +91,7 @@ fn raw(listen_fd: RawFd, stop_at: Instant) -> std::io::Result<()> {
     // SAFETY: `Rings` drops the ring before the buffers.
     let bufs = unsafe { BufRing::new(&ring, 1024, 4096, 0)? };
     let mut r = Rings { ring, bufs };
-    let mut conns: slab::Slab<(RawFd, Vec<u8>, Vec<u8>, bool)> = slab::Slab::new();
+    let mut conns: slab::Slab<Conn> = slab::Slab::new();
     let push = |ring: &mut IoUring, e: io_uring::squeue::Entry| {
         // SAFETY: send buffers live in `conns` until their completion.
         unsafe {
@@ -88,7 +128,7 @@ fn raw(listen_fd: RawFd, stop_at: Instant) -> std::io::Result<()> {
             match ud & !0xffff_ffff {
                 ACCEPT => {
                     if res >= 0 {
-                        let k = conns.insert((res, Vec::new(), Vec::new(), false));
+                        let k = conns.insert((res, Vec::new(), Vec::new(), false, Vec::new()));
                         push(
                             &mut r.ring,
                             opcode::RecvMulti::new(types::Fd(res), 0)
@@ -109,8 +149,17 @@ fn raw(listen_fd: RawFd, stop_at: Instant) -> std::io::Result<()> {
                     if let Some(bid) = cqueue::buffer_select(flags) {
                         if res > 0 {
                             if let Some(c) = conns.get_mut(key) {
-                                c.2.extend_from_slice(r.bufs.get(bid, res as usize));
-                                if !c.3 {
+                                let data = r.bufs.get(bid, res as usize);
+                                if !http {
+                                    c.2.extend_from_slice(data);
+                                } else {
+                                    c.4.extend_from_slice(data);
+                                    if http_echo(&mut c.4, &mut c.2).is_err() {
+                                        // SAFETY: our socket; the recv ends with an error.
+                                        unsafe { libc::shutdown(c.0, libc::SHUT_RDWR) };
+                                    }
+                                }
+                                if !c.3 && !c.2.is_empty() {
                                     std::mem::swap(&mut c.1, &mut c.2);
                                     c.3 = true;
                                     let e = opcode::Send::new(
@@ -210,6 +259,21 @@ fn glommio_echo(
     Ok(())
 }
 
+/// TCP_NODELAY on the listening socket: accepted sockets inherit it.
+fn set_nodelay(fd: RawFd) {
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt on our listening socket with a pointer to a live c_int of its size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&one as *const libc::c_int).cast(),
+            4,
+        )
+    };
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     if !args.addr.ip().is_loopback() {
@@ -222,18 +286,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let listener = TcpListener::bind(args.addr)?;
             eprintln!("raw io_uring echo on {}", listener.local_addr()?);
             let fd = listener.into_raw_fd();
-            let one: libc::c_int = 1;
-            // SAFETY: setsockopt on our listening socket; accepted sockets inherit TCP_NODELAY.
-            unsafe {
-                libc::setsockopt(
-                    fd,
-                    libc::IPPROTO_TCP,
-                    libc::TCP_NODELAY,
-                    (&one as *const libc::c_int).cast(),
-                    4,
-                )
-            };
-            raw(fd, stop_at)?;
+            set_nodelay(fd);
+            raw(fd, stop_at, false)?;
+        }
+        Impl::RawHttp => {
+            core_affinity::set_for_current(core_affinity::CoreId { id: args.cpu });
+            let listener = TcpListener::bind(args.addr)?;
+            eprintln!("raw io_uring HTTP/1.1 echo on {}", listener.local_addr()?);
+            let fd = listener.into_raw_fd();
+            set_nodelay(fd);
+            raw(fd, stop_at, true)?;
         }
         Impl::Glommio => {
             eprintln!("glommio TcpStream echo on {}", args.addr);
