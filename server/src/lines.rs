@@ -42,6 +42,10 @@ impl Protocol for LineConn {
         self.session.inflight() > 0
     }
 
+    fn release_idle(&mut self) {
+        self.codec.release();
+    }
+
     fn close(&mut self) {
         self.session.close();
     }

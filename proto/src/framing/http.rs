@@ -194,6 +194,14 @@ impl HttpCodec {
         self.buf.len()
     }
 
+    /// Give back the buffer kept between requests, unless bytes are waiting in it (an idle
+    /// connection then holds no buffer of its own).
+    pub fn release(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = Vec::new();
+        }
+    }
+
     /// A request has started arriving but is not complete (part of its head, or its body, is
     /// still missing).
     pub fn mid_request(&self) -> bool {

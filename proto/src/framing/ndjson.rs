@@ -36,6 +36,14 @@ impl NdjsonCodec {
         self.partial.len()
     }
 
+    /// Give back the buffer kept for the next partial line, unless one is arriving (an idle
+    /// connection then holds no buffer of its own).
+    pub fn release(&mut self) {
+        if self.partial.is_empty() {
+            self.partial = Vec::new();
+        }
+    }
+
     /// Feed bytes; `on_frame` is called for every complete line (blank lines are skipped) and once
     /// for every oversize line.
     pub fn decode(&mut self, mut input: &[u8], mut on_frame: impl FnMut(Frame<'_>)) {
@@ -145,5 +153,25 @@ mod tests {
             run(&mut c, &[b"1234\n", b"12", b"34\r\n"]),
             vec![Some(b"1234".to_vec()), Some(b"1234".to_vec())]
         );
+    }
+
+    #[test]
+    fn release_keeps_a_line_that_is_arriving() {
+        let mut codec = NdjsonCodec::new(1024);
+        let mut lines = Vec::new();
+        codec.decode(b"{\"a\":1}\n{\"b\"", |f| {
+            if let Frame::Line(l) = f {
+                lines.push(l.to_vec())
+            }
+        });
+        codec.release();
+        codec.decode(b":2}\n", |f| {
+            if let Frame::Line(l) = f {
+                lines.push(l.to_vec())
+            }
+        });
+        assert_eq!(lines, [b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]);
+        codec.release();
+        assert_eq!(codec.buffered(), 0);
     }
 }

@@ -301,6 +301,13 @@ impl Protocol for HttpConn {
         !(self.idle() || eof && self.streaming())
     }
 
+    fn release_idle(&mut self) {
+        self.codec.release();
+        if self.queue.is_empty() && self.queue.capacity() > 0 {
+            self.queue = VecDeque::new();
+        }
+    }
+
     fn close(&mut self) {
         HttpConn::close(self);
     }

@@ -88,6 +88,18 @@ impl<C> Conn<C> {
         self.sending.len() - self.sent.min(self.sending.len()) + self.outbox.queued_bytes()
     }
 
+    /// Give back the send buffer and held-input buffer kept for reuse (the connection is idle
+    /// and everything has been sent).
+    pub(super) fn release_idle(&mut self) {
+        if self.sending.is_empty() && self.sending.capacity() > 0 {
+            self.sending = Vec::new();
+        }
+        if self.held_input.is_empty() && self.held_input.capacity() > 0 {
+            self.held_input = Vec::new();
+        }
+        self.outbox.release_idle();
+    }
+
     /// Everything queued has left and nothing is being sent.
     pub(super) fn flushed(&self) -> bool {
         !self.send_inflight && self.sent >= self.sending.len()

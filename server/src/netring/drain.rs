@@ -8,6 +8,11 @@ use super::driver::NetDriver;
 use super::protocol::{Protocol, Protocols, SweepClock, Swept};
 use std::time::{Duration, Instant};
 
+/// A connection with nothing received or sent for this long gives back the buffers it keeps for
+/// its next request (one sweep later at most), so that idle connections cost little: a busy one
+/// keeps them and allocates nothing per request.
+const IDLE_RELEASE: Duration = Duration::from_secs(1);
+
 impl<P: Protocols> NetDriver<P> {
     /// Listener back-off, EOF and shutdown bookkeeping. Touches only connections that are
     /// draining (EOF seen) unless the shard is stopping, so idle connections cost nothing here.
@@ -120,6 +125,11 @@ impl<P: Protocols> NetDriver<P> {
                     ended.push((key, "write stalled"));
                 }
                 continue;
+            }
+            let quiet_since = c.last_active.max(c.send_progress);
+            if !c.paused && now.duration_since(quiet_since) >= IDLE_RELEASE {
+                c.release_idle();
+                c.proto.release_idle();
             }
             if !sweeps {
                 continue;

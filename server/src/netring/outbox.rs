@@ -144,6 +144,14 @@ impl Outbox {
         self.buf.borrow().len()
     }
 
+    /// Give back the buffer's capacity if it is empty (the connection is idle).
+    pub(super) fn release_idle(&self) {
+        let mut buf = self.buf.borrow_mut();
+        if buf.is_empty() && buf.capacity() > 0 {
+            *buf = Vec::new();
+        }
+    }
+
     /// Stop accepting writes (the connection is going away).
     pub(crate) fn close(&self) {
         self.closed.set(true);

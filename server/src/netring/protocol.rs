@@ -101,6 +101,10 @@ pub(crate) trait Protocol {
     /// the shard is stopping) must stay open. `eof`: the peer has finished sending.
     fn busy(&self, eof: bool) -> bool;
 
+    /// The connection has been idle a while (nothing received or sent for a second or more):
+    /// give back buffers kept for the next request.
+    fn release_idle(&mut self) {}
+
     /// The connection is going away: drop what is in flight.
     fn close(&mut self);
 

@@ -127,6 +127,14 @@ impl Protocol for ShardConn {
         }
     }
 
+    fn release_idle(&mut self) {
+        match self {
+            ShardConn::Lines(l) => l.release_idle(),
+            ShardConn::Http(h) => Protocol::release_idle(&mut **h),
+            ShardConn::Redis(_) => {}
+        }
+    }
+
     fn close(&mut self) {
         match self {
             ShardConn::Lines(l) => l.close(),

@@ -198,3 +198,18 @@ fn pipelined_requests_are_taken_as_room_allows() {
     // Exactly as many as there is room for: nothing left, so not full.
     assert!(!codec.decode_up_to(one, 1, |e| out.push(e)));
 }
+
+#[test]
+fn release_keeps_a_request_that_is_arriving() {
+    let mut codec = HttpCodec::new(HttpLimits::default());
+    let mut out = Vec::new();
+    codec.decode(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HT", |e| {
+        out.push(e)
+    });
+    codec.release();
+    codec.decode(b"TP/1.1\r\nHost: h\r\n\r\n", |e| out.push(e));
+    assert_eq!(out.len(), 2);
+    assert_eq!(req(&out, 1).path, "/b");
+    codec.release();
+    assert_eq!(codec.buffered(), 0);
+}
