@@ -51,11 +51,11 @@ fn absolute_form_target_replaces_host() {
         &[b"GET http://example.test:8080/mcp?x=1 HTTP/1.1\r\nHost: other\r\n\r\nGET HTTPS://h.test HTTP/1.1\r\nHost: h.test\r\n\r\n"],
     );
     let r = req(&ev, 0);
-    assert_eq!(r.path, "/mcp");
-    assert_eq!(r.query.as_deref(), Some("x=1"));
+    assert_eq!(r.path(), "/mcp");
+    assert_eq!(r.query(), Some("x=1"));
     assert_eq!(r.header("host"), Some("example.test:8080"));
     assert_eq!(r.header_count("host"), 1);
-    assert_eq!(req(&ev, 1).path, "/");
+    assert_eq!(req(&ev, 1).path(), "/");
 }
 
 #[test]
@@ -68,7 +68,7 @@ fn pipelined_and_split() {
     assert_eq!(
         (
             r.method,
-            r.path.as_str(),
+            r.path(),
             r.query_param("x"),
             r.body.as_slice()
         ),
@@ -193,7 +193,7 @@ fn pipelined_requests_are_taken_as_room_allows() {
     assert_eq!(out.len(), 2);
     assert!(!codec.decode_up_to(&[], 8, |e| out.push(e)));
     assert_eq!(out.len(), 4);
-    assert_eq!(req(&out, 3).path, "/a");
+    assert_eq!(req(&out, 3).path(), "/a");
     assert_eq!(codec.buffered(), 0);
     // Exactly as many as there is room for: nothing left, so not full.
     assert!(!codec.decode_up_to(one, 1, |e| out.push(e)));
