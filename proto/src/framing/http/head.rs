@@ -100,7 +100,12 @@ pub(super) fn parse_head(
     let mut framing = Framing::default();
     for h in req.headers.iter() {
         let name_at = offset(h.name.as_bytes());
-        let value_at = offset(h.value);
+        // An empty slice need not point into the buffer: place an empty value after its name.
+        let value_at = if h.value.is_empty() {
+            name_at + h.name.len()
+        } else {
+            offset(h.value)
+        };
         let (Some(name), Some(value)) = (
             head.get(name_at..name_at + h.name.len()),
             head.get(value_at..value_at + h.value.len()),

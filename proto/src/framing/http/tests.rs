@@ -198,3 +198,41 @@ fn pipelined_requests_are_taken_as_room_allows() {
     // Exactly as many as there is room for: nothing left, so not full.
     assert!(!codec.decode_up_to(one, 1, |e| out.push(e)));
 }
+
+#[test]
+fn headers_are_ranges_of_one_head() {
+    let ev = all(
+        &mut HttpCodec::new(HttpLimits::default()),
+        &[b"POST /a/b?k=v&x HTTP/1.1\r\nHOST: h\r\nX-Empty:\r\nX-Pad: \t a b \t\r\nConnection: Keep-Alive, CLOSE\r\nContent-Length: 2\r\nExpect: 100-CONTINUE\r\n\r\nhi"],
+    );
+    // The body came with the head: no go-ahead is due.
+    assert_eq!(ev.len(), 1);
+    let r = req(&ev, 0);
+    assert_eq!((r.path(), r.query()), ("/a/b", Some("k=v&x")));
+    assert_eq!((r.query_param("k"), r.query_param("x")), (Some("v"), Some("")));
+    assert_eq!(
+        r.headers().collect::<Vec<_>>(),
+        [
+            ("host", "h"),
+            ("x-empty", ""),
+            ("x-pad", "a b"),
+            ("connection", "Keep-Alive, CLOSE"),
+            ("content-length", "2"),
+            ("expect", "100-CONTINUE"),
+        ]
+    );
+    assert!(!r.keep_alive, "close in any case closes");
+    assert_eq!(r.body, b"hi");
+    assert_eq!(r.clone(), *r);
+    let bad = all(
+        &mut HttpCodec::new(HttpLimits::default()),
+        &[b"GET / HTTP/1.1\r\nHost: h\r\nX: \xff\r\n\r\n"],
+    );
+    assert_eq!(
+        bad,
+        [HttpEvent::Error(HttpError {
+            status: 400,
+            detail: "header value is not UTF-8"
+        })]
+    );
+}
