@@ -128,20 +128,38 @@ fn writers_match_a_derived_envelope() {
     }
     let value = serde_json::json!({"content":[{"type":"text","text":"a\"b\u{1}é"}],"n":1.5});
     for id_text in ["7", "\"x\\\"y\"", "-1e3", &"9".repeat(40)] {
-        let id = RequestId::from_raw(&serde_json::from_str::<Box<RawValue>>(id_text).unwrap())
-            .unwrap();
+        let id =
+            RequestId::from_raw(&serde_json::from_str::<Box<RawValue>>(id_text).unwrap()).unwrap();
         let derived = |o: &Out<'_, serde_json::Value>| serde_json::to_vec(o).unwrap();
         let mut out = Vec::new();
         write_result(&mut out, &id, &value);
-        let o = Out { jsonrpc: "2.0", id: Some(&id), method: None, params: None, result: Some(&value) };
+        let o = Out {
+            jsonrpc: "2.0",
+            id: Some(&id),
+            method: None,
+            params: None,
+            result: Some(&value),
+        };
         assert_eq!(out, derived(&o));
         out.clear();
         write_request(&mut out, &id, "sampling/create\"Message", &value);
-        let o = Out { jsonrpc: "2.0", id: Some(&id), method: Some("sampling/create\"Message"), params: Some(&value), result: None };
+        let o = Out {
+            jsonrpc: "2.0",
+            id: Some(&id),
+            method: Some("sampling/create\"Message"),
+            params: Some(&value),
+            result: None,
+        };
         assert_eq!(out, derived(&o));
         out.clear();
         write_notification(&mut out, "notifications/progress", &value);
-        let o = Out { jsonrpc: "2.0", id: None, method: Some("notifications/progress"), params: Some(&value), result: None };
+        let o = Out {
+            jsonrpc: "2.0",
+            id: None,
+            method: Some("notifications/progress"),
+            params: Some(&value),
+            result: None,
+        };
         assert_eq!(out, derived(&o));
         let error = ErrorObject::invalid_params("x\ny").with_data(value.clone());
         for id in [Some(&id), None] {
@@ -153,7 +171,11 @@ fn writers_match_a_derived_envelope() {
                 id: Option<&'a RequestId>,
                 error: &'a ErrorObject,
             }
-            let expected = Failed { jsonrpc: "2.0", id, error: &error };
+            let expected = Failed {
+                jsonrpc: "2.0",
+                id,
+                error: &error,
+            };
             assert_eq!(out, serde_json::to_vec(&expected).unwrap());
         }
     }

@@ -67,7 +67,10 @@ pub(super) fn parse_head(
     let head = String::from_utf8(copy).map_err(|_| err(400, "header value is not UTF-8"))?;
     let version = req.version.unwrap_or(1);
     let target = req.path.unwrap_or("/");
-    let (target_at, target_end) = (offset(target.as_bytes()), offset(target.as_bytes()) + target.len());
+    let (target_at, target_end) = (
+        offset(target.as_bytes()),
+        offset(target.as_bytes()) + target.len(),
+    );
     let mut target = head.get(target_at..target_end).unwrap_or("/");
     // Absolute form (RFC 9112 3.2.2): the authority in the target replaces Host.
     let mut authority = None;

@@ -66,12 +66,7 @@ fn pipelined_and_split() {
     assert_eq!(ev.len(), 2);
     let r = req(&ev, 0);
     assert_eq!(
-        (
-            r.method,
-            r.path(),
-            r.query_param("x"),
-            r.body.as_slice()
-        ),
+        (r.method, r.path(), r.query_param("x"), r.body.as_slice()),
         (Method::Post, "/mcp", Some("1"), &b"hello"[..])
     );
     assert_eq!(r.header("host"), Some("h"));
@@ -209,7 +204,10 @@ fn headers_are_ranges_of_one_head() {
     assert_eq!(ev.len(), 1);
     let r = req(&ev, 0);
     assert_eq!((r.path(), r.query()), ("/a/b", Some("k=v&x")));
-    assert_eq!((r.query_param("k"), r.query_param("x")), (Some("v"), Some("")));
+    assert_eq!(
+        (r.query_param("k"), r.query_param("x")),
+        (Some("v"), Some(""))
+    );
     assert_eq!(
         r.headers().collect::<Vec<_>>(),
         [
