@@ -73,9 +73,7 @@ impl<P: Protocols> NetDriver<P> {
         if !more {
             c.recv_armed = false;
             c.ops.finish();
-            if c.paused {
-                tracing::info!(key, res, "recv ended while paused");
-            }
+            if c.paused { tracing::info!(key, res, "recv ended while paused"); }
         }
         if res > 0 && c.lingering.is_some() {
             if let Some(bid) = bid {
