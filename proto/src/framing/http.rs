@@ -74,8 +74,8 @@ pub struct HttpRequest {
     pub keep_alive: bool,
 }
 
-/// A byte range of [`HttpRequest::head`]; `u32` halves the header table (a head is at most
-/// `max_head_bytes`, far below 4 GiB).
+/// A byte range of a request's head; `u32` halves the header table (the head parser refuses a
+/// head past 4 GiB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span(u32, u32);
 

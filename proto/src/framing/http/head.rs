@@ -50,7 +50,8 @@ pub(super) fn parse_head(
         Err(httparse::Error::TooManyHeaders) => return Err(err(431, "too many headers")),
         Err(_) => return Err(err(400, "malformed request")),
     };
-    if n > limits.max_head_bytes {
+    // Ranges are `u32`: a head past 4 GiB (a limit raised that far) is refused like any too large.
+    if n > limits.max_head_bytes || n > (u32::MAX - 8) as usize {
         return Err(err(431, "request head too large"));
     }
     // httparse has checked the request line and header names (ASCII tokens) and cut the values
