@@ -14,7 +14,7 @@ fn events(chunks: &[&[u8]], limits: HttpLimits) -> Vec<String> {
                 HttpEvent::Request(r) => format!(
                     "{:?} {} {:?} {}",
                     r.method,
-                    r.path,
+                    r.path(),
                     r.headers().collect::<Vec<_>>(),
                     r.body.len()
                 ),

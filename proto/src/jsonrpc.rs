@@ -398,25 +398,34 @@ fn parse_object(text: &str) -> Result<Message, Rejected> {
     }
 }
 
+// The envelopes' constant parts are written as bytes and the id as its kept text: serde then
+// only serialises what varies (the result, error or params). The output is byte for byte what a
+// derived `{jsonrpc, id, result}` struct would serialise to.
+
+/// `{"jsonrpc":"2.0","id":` and the id's text (`null` for none).
+fn open_with_id(out: &mut Vec<u8>, id: Option<&RequestId>) {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    out.extend_from_slice(id.map_or("null", RequestId::as_json).as_bytes());
+}
+
+/// Serialise `value` after `key` (e.g. `,"result":`) and close the object; `false` (and `out`
+/// as it was before `key`) when serialisation fails.
+fn member_and_close<T: Serialize + ?Sized>(out: &mut Vec<u8>, key: &[u8], value: &T) -> bool {
+    let mark = out.len();
+    out.extend_from_slice(key);
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.truncate(mark);
+        return false;
+    }
+    out.push(b'}');
+    true
+}
+
 /// Append a success response to `out` (no trailing newline).
 pub fn write_result<T: Serialize + ?Sized>(out: &mut Vec<u8>, id: &RequestId, result: &T) {
-    #[derive(Serialize)]
-    struct Out<'a, T: ?Sized> {
-        jsonrpc: &'static str,
-        id: &'a RequestId,
-        result: &'a T,
-    }
     let mark = out.len();
-    if serde_json::to_writer(
-        &mut *out,
-        &Out {
-            jsonrpc: "2.0",
-            id,
-            result,
-        },
-    )
-    .is_err()
-    {
+    open_with_id(out, Some(id));
+    if !member_and_close(out, br#","result":"#, result) {
         out.truncate(mark);
         write_error(
             out,
@@ -428,8 +437,7 @@ pub fn write_result<T: Serialize + ?Sized>(out: &mut Vec<u8>, id: &RequestId, re
 
 /// Append a success response whose result is already serialised JSON (no trailing newline).
 pub fn write_result_raw(out: &mut Vec<u8>, id: &RequestId, result_json: &[u8]) {
-    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
-    out.extend_from_slice(id.as_json().as_bytes());
+    open_with_id(out, Some(id));
     out.extend_from_slice(br#","result":"#);
     out.extend_from_slice(result_json);
     out.push(b'}');
@@ -437,23 +445,9 @@ pub fn write_result_raw(out: &mut Vec<u8>, id: &RequestId, result_json: &[u8]) {
 
 /// Append an error response to `out` (no trailing newline). `id: None` writes `"id":null`.
 pub fn write_error(out: &mut Vec<u8>, id: Option<&RequestId>, error: &ErrorObject) {
-    #[derive(Serialize)]
-    struct Out<'a> {
-        jsonrpc: &'static str,
-        id: Option<&'a RequestId>,
-        error: &'a ErrorObject,
-    }
     let mark = out.len();
-    if serde_json::to_writer(
-        &mut *out,
-        &Out {
-            jsonrpc: "2.0",
-            id,
-            error,
-        },
-    )
-    .is_err()
-    {
+    open_with_id(out, id);
+    if !member_and_close(out, br#","error":"#, error) {
         out.truncate(mark);
         out.extend_from_slice(
             br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error"}}"#,
@@ -463,23 +457,11 @@ pub fn write_error(out: &mut Vec<u8>, id: Option<&RequestId>, error: &ErrorObjec
 
 /// Append a notification to `out` (no trailing newline).
 pub fn write_notification<T: Serialize + ?Sized>(out: &mut Vec<u8>, method: &str, params: &T) {
-    #[derive(Serialize)]
-    struct Out<'a, T: ?Sized> {
-        jsonrpc: &'static str,
-        method: &'a str,
-        params: &'a T,
-    }
     // Serialising our own types into a Vec cannot fail; a failure would leave `out` untouched.
     let mark = out.len();
-    if serde_json::to_writer(
-        &mut *out,
-        &Out {
-            jsonrpc: "2.0",
-            method,
-            params,
-        },
-    )
-    .is_err()
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
+    if serde_json::to_writer(&mut *out, method).is_err()
+        || !member_and_close(out, br#","params":"#, params)
     {
         out.truncate(mark);
     }
@@ -492,24 +474,11 @@ pub fn write_request<T: Serialize + ?Sized>(
     method: &str,
     params: &T,
 ) {
-    #[derive(Serialize)]
-    struct Out<'a, T: ?Sized> {
-        jsonrpc: &'static str,
-        id: &'a RequestId,
-        method: &'a str,
-        params: &'a T,
-    }
     let mark = out.len();
-    if serde_json::to_writer(
-        &mut *out,
-        &Out {
-            jsonrpc: "2.0",
-            id,
-            method,
-            params,
-        },
-    )
-    .is_err()
+    open_with_id(out, Some(id));
+    out.extend_from_slice(br#","method":"#);
+    if serde_json::to_writer(&mut *out, method).is_err()
+        || !member_and_close(out, br#","params":"#, params)
     {
         out.truncate(mark);
     }

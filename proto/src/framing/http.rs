@@ -8,6 +8,10 @@
 
 use std::fmt::Write as _;
 
+mod head;
+
+use head::parse_head;
+
 /// Size limits of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpLimits {
@@ -46,62 +50,59 @@ pub enum Method {
     Other,
 }
 
-/// Header slots httparse gets on the stack; a larger `max_headers` puts them on the heap.
-const STACK_HEADERS: usize = 64;
-
 /// One complete request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its head is kept as one copy of the bytes that came in (header names lower-cased in place),
+/// with the path, query and every header as ranges into it: a request costs one allocation for
+/// its head and one for the table of header ranges, however many headers it has.
+#[derive(Clone)]
 pub struct HttpRequest {
     /// Method.
     pub method: Method,
-    /// Path without the query string.
-    pub path: String,
-    /// Query string, without `?`.
-    pub query: Option<String>,
-    /// Headers, in arrival order: every name (lower-cased) and value in one string, so that a
-    /// request costs two allocations for its headers however many it has.
-    headers: Headers,
+    /// The request head as received (names lower-cased), plus a synthesised `host` header at
+    /// the end when the target was in absolute form.
+    head: String,
+    /// Where the path (without the query string) lies in `head`.
+    path: Span,
+    /// Where the query string (without `?`) lies in `head`.
+    query: Option<Span>,
+    /// Per header, in arrival order: its name and its value (trimmed) in `head`.
+    headers: Vec<[Span; 2]>,
     /// Body (de-chunked).
     pub body: Vec<u8>,
     /// Whether the connection stays open after the response.
     pub keep_alive: bool,
 }
 
-/// Header names and values stored back to back in `text`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Headers {
-    text: String,
-    /// Per header: where its name starts, where its value starts, where its value ends.
-    spans: Vec<[u32; 3]>,
-}
+/// A byte range of a request's head; `u32` halves the header table (the head parser refuses a
+/// head past 4 GiB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span(u32, u32);
 
-impl Headers {
-    fn push(&mut self, name: &str, value: &str) {
-        let at = self.text.len();
-        self.text.push_str(name);
-        self.text[at..].make_ascii_lowercase();
-        let (at, value_at) = (at as u32, self.text.len() as u32);
-        self.text.push_str(value);
-        self.spans.push([at, value_at, self.text.len() as u32]);
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.spans.iter().map(|&[n, v, end]| {
-            (
-                &self.text[n as usize..v as usize],
-                &self.text[v as usize..end as usize],
-            )
-        })
-    }
-
-    fn remove(&mut self, name: &str) {
-        let text = &self.text;
-        self.spans
-            .retain(|&[n, v, _]| &text[n as usize..v as usize] != name);
+impl Span {
+    fn of(text: &str, part: &str) -> Span {
+        let at = (part.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+        Span(at as u32, (at + part.len()) as u32)
     }
 }
 
 impl HttpRequest {
+    fn text(&self, span: Span) -> &str {
+        self.head
+            .get(span.0 as usize..span.1 as usize)
+            .unwrap_or_default()
+    }
+
+    /// Path without the query string.
+    pub fn path(&self) -> &str {
+        self.text(self.path)
+    }
+
+    /// Query string, without `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.query.map(|q| self.text(q))
+    }
+
     /// The first header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)
@@ -114,15 +115,45 @@ impl HttpRequest {
 
     /// Every header as (lower-case name, value), in arrival order.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers.iter()
+        self.headers
+            .iter()
+            .map(|&[name, value]| (self.text(name), self.text(value)))
     }
 
     /// A query parameter's raw value.
     pub fn query_param(&self, key: &str) -> Option<&str> {
-        self.query.as_deref()?.split('&').find_map(|kv| {
+        self.query()?.split('&').find_map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             (k == key).then_some(v)
         })
+    }
+}
+
+// What a request says, not how its head was spaced: two requests are equal when their method,
+// target, headers, body and keep-alive are.
+impl PartialEq for HttpRequest {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method
+            && self.path() == other.path()
+            && self.query() == other.query()
+            && self.headers().eq(other.headers())
+            && self.body == other.body
+            && self.keep_alive == other.keep_alive
+    }
+}
+
+impl Eq for HttpRequest {}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("path", &self.path())
+            .field("query", &self.query())
+            .field("headers", &self.headers().collect::<Vec<_>>())
+            .field("body", &self.body)
+            .field("keep_alive", &self.keep_alive)
+            .finish()
     }
 }
 
@@ -227,268 +258,174 @@ impl HttpCodec {
         if matches!(self.state, State::Failed) {
             return false;
         }
-        self.buf.extend_from_slice(input);
+        // With nothing held from before, requests are read straight from `input` and only what
+        // is left over is copied: a read that holds whole requests (the usual case) copies none.
+        let direct = self.buf.is_empty();
+        if !direct {
+            self.buf.extend_from_slice(input);
+        }
+        let held = std::mem::take(&mut self.buf);
+        let data: &[u8] = if direct { input } else { &held };
         let mut pos = 0;
-        let taken = std::cell::Cell::new(0usize);
-        let mut on_event = |e: HttpEvent| {
-            taken.set(taken.get() + usize::from(matches!(e, HttpEvent::Request(_))));
-            on_event(e)
-        };
         let mut full = false;
+        let mut stepped = 0usize;
         loop {
-            if taken.get() >= requests {
-                full = pos < self.buf.len();
+            if stepped >= requests {
+                full = pos < data.len();
                 break;
             }
-            match self.step(&mut pos, &mut on_event) {
-                Ok(true) => continue,
-                Ok(false) => break,
+            match step(&mut self.state, &self.limits, data, &mut pos, &mut on_event) {
+                Ok(Step::Request) => stepped += 1,
+                Ok(Step::More) => continue,
+                Ok(Step::Wait) => break,
                 Err(e) => {
                     self.state = State::Failed;
-                    self.buf = Vec::new();
                     on_event(HttpEvent::Error(e));
                     return false;
                 }
             }
         }
-        self.buf.drain(..pos);
+        let mut held = held;
+        if direct {
+            held.extend_from_slice(input.get(pos..).unwrap_or_default());
+        } else {
+            held.drain(..pos);
+        }
+        self.buf = held;
         if self.buf.is_empty() && self.buf.capacity() > 64 * 1024 {
             self.buf = Vec::new();
         }
         full
     }
+}
 
-    /// One parsing step from `pos`; Ok(true) when progress was made.
-    fn step(
-        &mut self,
-        pos: &mut usize,
-        on_event: &mut impl FnMut(HttpEvent),
-    ) -> Result<bool, HttpError> {
-        let data = &self.buf[*pos..];
-        match &mut self.state {
-            State::Failed => Ok(false),
-            State::Head => {
-                if data.is_empty() {
-                    return Ok(false);
+/// What one parsing step did.
+enum Step {
+    /// Handed out a complete request.
+    Request,
+    /// Made progress short of a request.
+    More,
+    /// Needs more bytes.
+    Wait,
+}
+
+/// One parsing step on `data` from `pos`.
+fn step(
+    state: &mut State,
+    limits: &HttpLimits,
+    all: &[u8],
+    pos: &mut usize,
+    on_event: &mut impl FnMut(HttpEvent),
+) -> Result<Step, HttpError> {
+    let data = all.get(*pos..).unwrap_or_default();
+    match state {
+        State::Failed => Ok(Step::Wait),
+        State::Head => {
+            if data.is_empty() {
+                return Ok(Step::Wait);
+            }
+            let Some((n, request, body, expects)) = parse_head(data, limits)? else {
+                return Ok(Step::Wait);
+            };
+            *pos += n;
+            let waiting = match body {
+                Body::Length(l) => data.len() - n < l,
+                Body::Chunked(_) => true,
+            };
+            if expects && waiting {
+                on_event(HttpEvent::Continue);
+            }
+            *state = State::Body(request, body);
+            Ok(Step::More)
+        }
+        State::Body(_, Body::Length(len)) => {
+            let len = *len;
+            if data.len() < len {
+                return Ok(Step::Wait);
+            }
+            let body = data[..len].to_vec();
+            *pos += len;
+            finish(state, body, on_event);
+            Ok(Step::Request)
+        }
+        State::Body(request, Body::Chunked(chunk)) => match *chunk {
+            Chunk::Size => {
+                let Some(eol) = find_crlf(data) else {
+                    return if data.len() > 1024 {
+                        Err(err(400, "bad chunk size line"))
+                    } else {
+                        Ok(Step::Wait)
+                    };
+                };
+                let line =
+                    std::str::from_utf8(&data[..eol]).map_err(|_| err(400, "bad chunk size"))?;
+                let hex = line.split(';').next().unwrap_or("").trim();
+                // RFC 9112: 1*HEXDIG; `from_str_radix` alone would also take a sign.
+                if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(err(400, "bad chunk size"));
                 }
-                // httparse's scratch: on the stack unless the limit is raised above it (a heap
-                // block of this size per request showed up in the HTTP profile).
-                let mut on_stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
-                let mut on_heap = Vec::new();
-                let scratch = if self.limits.max_headers <= STACK_HEADERS {
-                    &mut on_stack[..self.limits.max_headers]
-                } else {
-                    on_heap.resize(self.limits.max_headers, httparse::EMPTY_HEADER);
-                    &mut on_heap[..]
-                };
-                let mut req = httparse::Request::new(scratch);
-                let n = match req.parse(data) {
-                    Ok(httparse::Status::Complete(n)) => n,
-                    Ok(httparse::Status::Partial) => {
-                        if data.len() > self.limits.max_head_bytes {
-                            return Err(err(431, "request head too large"));
-                        }
-                        return Ok(false);
-                    }
-                    Err(httparse::Error::TooManyHeaders) => {
-                        return Err(err(431, "too many headers"))
-                    }
-                    Err(_) => return Err(err(400, "malformed request")),
-                };
-                if n > self.limits.max_head_bytes {
-                    return Err(err(431, "request head too large"));
-                }
-                let version = req.version.unwrap_or(1);
-                let mut target = req.path.unwrap_or("/");
-                // Absolute form (RFC 9112 3.2.2): the authority in the target replaces Host.
-                let mut authority = None;
-                for scheme in ["http://", "https://"] {
-                    if let Some(rest) = target
-                        .get(..scheme.len())
-                        .filter(|p| p.eq_ignore_ascii_case(scheme))
-                        .and_then(|_| target.get(scheme.len()..))
-                    {
-                        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-                        authority = Some(rest[..end].to_owned());
-                        target = &rest[end..];
-                        if target.is_empty() {
-                            target = "/";
-                        }
-                    }
-                }
-                let (path, query) = match target.split_once('?') {
-                    Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
-                    None => (target.to_owned(), None),
-                };
-                let method = match req.method.unwrap_or("") {
-                    "GET" => Method::Get,
-                    "POST" => Method::Post,
-                    "DELETE" => Method::Delete,
-                    "OPTIONS" => Method::Options,
-                    "HEAD" => Method::Head,
-                    _ => Method::Other,
-                };
-                let mut parsed = Headers {
-                    text: String::with_capacity(n),
-                    spans: Vec::with_capacity(req.headers.len()),
-                };
-                for h in req.headers.iter() {
-                    let value = std::str::from_utf8(h.value)
-                        .map_err(|_| err(400, "header value is not UTF-8"))?;
-                    parsed.push(h.name, value.trim());
-                }
-                let mut request = HttpRequest {
-                    method,
-                    path,
-                    query,
-                    headers: parsed,
-                    body: Vec::new(),
-                    keep_alive: true,
-                };
-                if let Some(authority) = authority {
-                    request.headers.remove("host");
-                    request.headers.push("host", &authority);
-                }
-                // RFC 9112 3.2: an HTTP/1.1 request has exactly one Host.
-                match request.header_count("host") {
-                    0 if version >= 1 => return Err(err(400, "missing Host header")),
-                    0 | 1 => {}
-                    _ => return Err(err(400, "more than one Host header")),
-                }
-                let connection = request.header("connection").map(str::to_ascii_lowercase);
-                request.keep_alive = match (version, connection.as_deref()) {
-                    (_, Some(c)) if c.split(',').any(|t| t.trim() == "close") => false,
-                    (0, Some(c)) => c.split(',').any(|t| t.trim() == "keep-alive"),
-                    (0, None) => false,
-                    _ => true,
-                };
-                let chunked = match request.header("transfer-encoding") {
-                    None => false,
-                    Some(te) if te.eq_ignore_ascii_case("chunked") => true,
-                    Some(_) => return Err(err(501, "unsupported transfer coding")),
-                };
-                let length = match (request.header_count("content-length"), chunked) {
-                    (0, _) => None,
-                    (1, false) => Some(
-                        request
-                            .header("content-length")
-                            // RFC 9112: 1*DIGIT; `parse` alone would also take a `+`.
-                            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                            .and_then(|v| v.parse::<usize>().ok())
-                            .ok_or(err(400, "bad content-length"))?,
-                    ),
-                    _ => return Err(err(400, "ambiguous body length")),
-                };
-                if length.is_some_and(|l| l > self.limits.max_body_bytes) {
+                let size =
+                    usize::from_str_radix(hex, 16).map_err(|_| err(400, "bad chunk size"))?;
+                if request.body.len().saturating_add(size) > limits.max_body_bytes {
                     return Err(err(413, "body too large"));
                 }
-                *pos += n;
-                let expects = request
-                    .header("expect")
-                    .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"));
-                let body = if chunked {
-                    Body::Chunked(Chunk::Size)
+                *pos += eol + 2;
+                *chunk = if size == 0 {
+                    Chunk::Trailers
                 } else {
-                    Body::Length(length.unwrap_or(0))
+                    Chunk::Data(size)
                 };
-                let waiting = match body {
-                    Body::Length(l) => self.buf.len() - *pos < l,
-                    Body::Chunked(_) => true,
+                Ok(Step::More)
+            }
+            Chunk::Data(size) => {
+                if data.is_empty() {
+                    return Ok(Step::Wait);
+                }
+                let take = size.min(data.len());
+                request.body.extend_from_slice(&data[..take]);
+                *pos += take;
+                *chunk = if take == size {
+                    Chunk::DataEnd
+                } else {
+                    Chunk::Data(size - take)
                 };
-                if expects && waiting {
-                    on_event(HttpEvent::Continue);
-                }
-                self.state = State::Body(request, body);
-                Ok(true)
+                Ok(Step::More)
             }
-            State::Body(_, Body::Length(len)) => {
-                let len = *len;
-                if data.len() < len {
-                    return Ok(false);
+            Chunk::DataEnd => {
+                if data.len() < 2 {
+                    return Ok(Step::Wait);
                 }
-                let body = data[..len].to_vec();
-                *pos += len;
-                self.finish(body, on_event);
-                Ok(true)
+                if &data[..2] != b"\r\n" {
+                    return Err(err(400, "chunk not followed by CRLF"));
+                }
+                *pos += 2;
+                *chunk = Chunk::Size;
+                Ok(Step::More)
             }
-            State::Body(request, Body::Chunked(chunk)) => match *chunk {
-                Chunk::Size => {
-                    let Some(eol) = find_crlf(data) else {
-                        return if data.len() > 1024 {
-                            Err(err(400, "bad chunk size line"))
-                        } else {
-                            Ok(false)
-                        };
-                    };
-                    let line = std::str::from_utf8(&data[..eol])
-                        .map_err(|_| err(400, "bad chunk size"))?;
-                    let hex = line.split(';').next().unwrap_or("").trim();
-                    // RFC 9112: 1*HEXDIG; `from_str_radix` alone would also take a sign.
-                    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(err(400, "bad chunk size"));
-                    }
-                    let size =
-                        usize::from_str_radix(hex, 16).map_err(|_| err(400, "bad chunk size"))?;
-                    if request.body.len().saturating_add(size) > self.limits.max_body_bytes {
-                        return Err(err(413, "body too large"));
-                    }
-                    *pos += eol + 2;
-                    *chunk = if size == 0 {
-                        Chunk::Trailers
+            Chunk::Trailers => {
+                let Some(eol) = find_crlf(data) else {
+                    return if data.len() > limits.max_head_bytes {
+                        Err(err(431, "trailers too large"))
                     } else {
-                        Chunk::Data(size)
+                        Ok(Step::Wait)
                     };
-                    Ok(true)
+                };
+                *pos += eol + 2;
+                if eol == 0 {
+                    let body = std::mem::take(&mut request.body);
+                    finish(state, body, on_event);
+                    return Ok(Step::Request);
                 }
-                Chunk::Data(size) => {
-                    if data.is_empty() {
-                        return Ok(false);
-                    }
-                    let take = size.min(data.len());
-                    request.body.extend_from_slice(&data[..take]);
-                    *pos += take;
-                    *chunk = if take == size {
-                        Chunk::DataEnd
-                    } else {
-                        Chunk::Data(size - take)
-                    };
-                    Ok(true)
-                }
-                Chunk::DataEnd => {
-                    if data.len() < 2 {
-                        return Ok(false);
-                    }
-                    if &data[..2] != b"\r\n" {
-                        return Err(err(400, "chunk not followed by CRLF"));
-                    }
-                    *pos += 2;
-                    *chunk = Chunk::Size;
-                    Ok(true)
-                }
-                Chunk::Trailers => {
-                    let Some(eol) = find_crlf(data) else {
-                        return if data.len() > self.limits.max_head_bytes {
-                            Err(err(431, "trailers too large"))
-                        } else {
-                            Ok(false)
-                        };
-                    };
-                    *pos += eol + 2;
-                    if eol == 0 {
-                        let body = std::mem::take(&mut request.body);
-                        self.finish(body, on_event);
-                    }
-                    Ok(true)
-                }
-            },
-        }
+                Ok(Step::More)
+            }
+        },
     }
+}
 
-    fn finish(&mut self, body: Vec<u8>, on_event: &mut impl FnMut(HttpEvent)) {
-        if let State::Body(mut request, _) = std::mem::replace(&mut self.state, State::Head) {
-            request.body = body;
-            on_event(HttpEvent::Request(request));
-        }
+fn finish(state: &mut State, body: Vec<u8>, on_event: &mut impl FnMut(HttpEvent)) {
+    if let State::Body(mut request, _) = std::mem::replace(state, State::Head) {
+        request.body = body;
+        on_event(HttpEvent::Request(request));
     }
 }
 

@@ -109,3 +109,74 @@ fn kinds() {
     }
     assert!(matches!(parse(b"[]"), Parsed::Single(Err(_))));
 }
+
+/// The writers put constant parts down as bytes; what they write must stay what serde's derive
+/// wrote before (clients and recorded transcripts compare bytes).
+#[test]
+fn writers_match_a_derived_envelope() {
+    #[derive(Serialize)]
+    struct Out<'a, T: Serialize> {
+        jsonrpc: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a RequestId>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        method: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        params: Option<&'a T>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result: Option<&'a T>,
+    }
+    let value = serde_json::json!({"content":[{"type":"text","text":"a\"b\u{1}é"}],"n":1.5});
+    for id_text in ["7", "\"x\\\"y\"", "-1e3", &"9".repeat(40)] {
+        let id =
+            RequestId::from_raw(&serde_json::from_str::<Box<RawValue>>(id_text).unwrap()).unwrap();
+        let derived = |o: &Out<'_, serde_json::Value>| serde_json::to_vec(o).unwrap();
+        let mut out = Vec::new();
+        write_result(&mut out, &id, &value);
+        let o = Out {
+            jsonrpc: "2.0",
+            id: Some(&id),
+            method: None,
+            params: None,
+            result: Some(&value),
+        };
+        assert_eq!(out, derived(&o));
+        out.clear();
+        write_request(&mut out, &id, "sampling/create\"Message", &value);
+        let o = Out {
+            jsonrpc: "2.0",
+            id: Some(&id),
+            method: Some("sampling/create\"Message"),
+            params: Some(&value),
+            result: None,
+        };
+        assert_eq!(out, derived(&o));
+        out.clear();
+        write_notification(&mut out, "notifications/progress", &value);
+        let o = Out {
+            jsonrpc: "2.0",
+            id: None,
+            method: Some("notifications/progress"),
+            params: Some(&value),
+            result: None,
+        };
+        assert_eq!(out, derived(&o));
+        let error = ErrorObject::invalid_params("x\ny").with_data(value.clone());
+        for id in [Some(&id), None] {
+            out.clear();
+            write_error(&mut out, id, &error);
+            #[derive(Serialize)]
+            struct Failed<'a> {
+                jsonrpc: &'static str,
+                id: Option<&'a RequestId>,
+                error: &'a ErrorObject,
+            }
+            let expected = Failed {
+                jsonrpc: "2.0",
+                id,
+                error: &error,
+            };
+            assert_eq!(out, serde_json::to_vec(&expected).unwrap());
+        }
+    }
+}

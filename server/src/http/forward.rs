@@ -176,7 +176,7 @@ impl HttpService {
                 (_, shard) => Some(shard),
             };
         }
-        let id = match (req.method, req.path.as_str()) {
+        let id = match (req.method, req.path()) {
             (Method::Post, "/messages") => req.query_param("sessionId")?,
             (_, p) if p == self.config.endpoint => req.header(SESSION_HEADER)?,
             _ => return None,

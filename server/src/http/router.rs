@@ -158,23 +158,23 @@ impl HttpService {
         let Ok(principal) = self.admit(&req, &ex, client) else {
             return ex;
         };
-        let endpoint = req.path == self.config.endpoint;
+        let endpoint = req.path() == self.config.endpoint;
         let principal = principal.as_ref();
         if let Some(auth) = &self.config.authenticator {
             if req.method == Method::Get
-                && (req.path == auth.metadata_path()
-                    || req.path == "/.well-known/oauth-protected-resource")
+                && (req.path() == auth.metadata_path()
+                    || req.path() == "/.well-known/oauth-protected-resource")
             {
                 ex.add_header("Access-Control-Allow-Origin", "*".into());
                 ex.respond(200, Some("application/json"), auth.metadata());
                 return ex;
             }
         }
-        match (req.method, req.path.as_str()) {
+        match (req.method, req.path()) {
             (Method::Post, _) if endpoint => self.post(req, ex, principal),
             (Method::Get, _) if endpoint => self.get(req, ex, principal),
             (Method::Delete, _) if endpoint => self.delete(&req, ex, principal),
-            (Method::Options, _) if endpoint || req.path == "/messages" => {
+            (Method::Options, _) if endpoint || req.path() == "/messages" => {
                 ex.add_header("Allow", "GET, POST, DELETE, OPTIONS".into());
                 ex.add_header(
                     "Access-Control-Allow-Methods",
@@ -222,7 +222,7 @@ impl HttpService {
         if !self.is_probe(req) {
             return false;
         }
-        if req.path == "/health" {
+        if req.path() == "/health" {
             ex.respond(200, Some("text/plain"), b"ok\n");
         } else {
             self.answer_ready(ex);
@@ -231,7 +231,7 @@ impl HttpService {
     }
 
     fn is_probe(&self, req: &HttpRequest) -> bool {
-        match (req.method, req.path.as_str()) {
+        match (req.method, req.path()) {
             (Method::Get, "/health" | "/ready") => true,
             // On an endpoint mounted at `/`, OPTIONS is the CORS preflight, not a probe.
             (Method::Options, "/") => self.config.endpoint != "/",

@@ -81,7 +81,9 @@ impl HttpService {
             return Err(Refused);
         }
         let protected = req.method != Method::Options
-            && (req.path == self.config.endpoint || req.path == "/sse" || req.path == "/messages");
+            && (req.path() == self.config.endpoint
+                || req.path() == "/sse"
+                || req.path() == "/messages");
         let mut principal = None;
         if let (Some(auth), true) = (&self.config.authenticator, protected) {
             match self.authorize(auth, req) {

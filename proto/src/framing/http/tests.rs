@@ -51,11 +51,11 @@ fn absolute_form_target_replaces_host() {
         &[b"GET http://example.test:8080/mcp?x=1 HTTP/1.1\r\nHost: other\r\n\r\nGET HTTPS://h.test HTTP/1.1\r\nHost: h.test\r\n\r\n"],
     );
     let r = req(&ev, 0);
-    assert_eq!(r.path, "/mcp");
-    assert_eq!(r.query.as_deref(), Some("x=1"));
+    assert_eq!(r.path(), "/mcp");
+    assert_eq!(r.query(), Some("x=1"));
     assert_eq!(r.header("host"), Some("example.test:8080"));
     assert_eq!(r.header_count("host"), 1);
-    assert_eq!(req(&ev, 1).path, "/");
+    assert_eq!(req(&ev, 1).path(), "/");
 }
 
 #[test]
@@ -66,12 +66,7 @@ fn pipelined_and_split() {
     assert_eq!(ev.len(), 2);
     let r = req(&ev, 0);
     assert_eq!(
-        (
-            r.method,
-            r.path.as_str(),
-            r.query_param("x"),
-            r.body.as_slice()
-        ),
+        (r.method, r.path(), r.query_param("x"), r.body.as_slice()),
         (Method::Post, "/mcp", Some("1"), &b"hello"[..])
     );
     assert_eq!(r.header("host"), Some("h"));
@@ -193,7 +188,7 @@ fn pipelined_requests_are_taken_as_room_allows() {
     assert_eq!(out.len(), 2);
     assert!(!codec.decode_up_to(&[], 8, |e| out.push(e)));
     assert_eq!(out.len(), 4);
-    assert_eq!(req(&out, 3).path, "/a");
+    assert_eq!(req(&out, 3).path(), "/a");
     assert_eq!(codec.buffered(), 0);
     // Exactly as many as there is room for: nothing left, so not full.
     assert!(!codec.decode_up_to(one, 1, |e| out.push(e)));
@@ -209,7 +204,48 @@ fn release_keeps_a_request_that_is_arriving() {
     codec.release();
     codec.decode(b"TP/1.1\r\nHost: h\r\n\r\n", |e| out.push(e));
     assert_eq!(out.len(), 2);
-    assert_eq!(req(&out, 1).path, "/b");
+    assert_eq!(req(&out, 1).path(), "/b");
     codec.release();
     assert_eq!(codec.buffered(), 0);
+}
+
+#[test]
+fn headers_are_ranges_of_one_head() {
+    let ev = all(
+        &mut HttpCodec::new(HttpLimits::default()),
+        &[b"POST /a/b?k=v&x HTTP/1.1\r\nHOST: h\r\nX-Empty:\r\nX-Pad: \t a b \t\r\nConnection: Keep-Alive, CLOSE\r\nContent-Length: 2\r\nExpect: 100-CONTINUE\r\n\r\nhi"],
+    );
+    // The body came with the head: no go-ahead is due.
+    assert_eq!(ev.len(), 1);
+    let r = req(&ev, 0);
+    assert_eq!((r.path(), r.query()), ("/a/b", Some("k=v&x")));
+    assert_eq!(
+        (r.query_param("k"), r.query_param("x")),
+        (Some("v"), Some(""))
+    );
+    assert_eq!(
+        r.headers().collect::<Vec<_>>(),
+        [
+            ("host", "h"),
+            ("x-empty", ""),
+            ("x-pad", "a b"),
+            ("connection", "Keep-Alive, CLOSE"),
+            ("content-length", "2"),
+            ("expect", "100-CONTINUE"),
+        ]
+    );
+    assert!(!r.keep_alive, "close in any case closes");
+    assert_eq!(r.body, b"hi");
+    assert_eq!(r.clone(), *r);
+    let bad = all(
+        &mut HttpCodec::new(HttpLimits::default()),
+        &[b"GET / HTTP/1.1\r\nHost: h\r\nX: \xff\r\n\r\n"],
+    );
+    assert_eq!(
+        bad,
+        [HttpEvent::Error(HttpError {
+            status: 400,
+            detail: "header value is not UTF-8"
+        })]
+    );
 }
