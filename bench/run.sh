@@ -7,15 +7,16 @@
 #
 # Sections (SECTIONS="echo sweep mixed memory listen connect" by default):
 #   echo     closed loop, C = 1 16 64 256 1024: TCP legacy echo, HTTP legacy echo, HTTP 2026-07-28 echo
-#   sweep    open loop, 64 connections, offered RATES (default 5000 10000 20000 40000 80000) req/s,
+#   sweep    open loop, 64 connections, offered RATES (default 1000 2000 5000 .. 80000) req/s,
 #            ascending: TCP legacy echo, HTTP legacy echo, HTTP 2026-07-28 echo, each on a fresh
 #            server; a path that served < 90% of a rate is not offered the higher ones
 #   peers    ringmcp beside rmcp and the TypeScript SDK (bench/peers/compare.sh, alternated): the
 #            same open-loop sweep (RATES, 64 connections) and idle connections with their sessions
-#            (IDLE, default 1000 4000 8000 16000), TCP (rmcp) and HTTP sessions (rmcp stateful,
-#            TypeScript SDK stateful); PEERS picks the comparisons (default
-#            rmcp-tcp,rmcp-http-stateful,ts-http-stateful). Results in <out>/peers/results.jsonl,
-#            plotted beside ringmcp's. Needs the peers built (bench/peers/build.sh); not default.
+#            (IDLE, default 1000 4000 8000 16000; RATES="" or IDLE="" leaves one out), TCP (rmcp)
+#            and HTTP sessions (rmcp stateful, TypeScript SDK stateful); PEERS picks the
+#            comparisons (default rmcp-tcp,rmcp-http-stateful,ts-http-stateful). Results in
+#            <out>/peers/results.jsonl, plotted beside ringmcp's. Needs the peers built
+#            (bench/peers/build.sh); not in the default set.
 #   mixed    closed loop, C = 64 256: connections spread over tool calls, ping, listings, resource
 #            and template reads and prompts (`--workload mixed`), TCP and HTTP legacy sessions
 #   memory   idle connections, each with its session (one request every 30 s), N = 1000 .. 16000
@@ -44,8 +45,8 @@ tables=()
 for t in ${TABLES:-}; do tables+=(--table "$t"); done
 [[ "${SKIP_BUILD:-0}" == 1 ]] || cargo build --release -q -p ringmcp -p ringmcp-bench
 T=target/release
-rates=${RATES:-5000 10000 20000 40000 80000}
-idle=${IDLE:-1000 4000 8000 16000}
+rates=${RATES-1000 2000 5000 10000 20000 40000 80000}
+idle=${IDLE-1000 4000 8000 16000}
 command_line="SECTIONS=\"$sections\" bench/run.sh $out $rounds $secs"
 
 # A failed step must not leave its server behind (compare.sh stops its own). start_server runs

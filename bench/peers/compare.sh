@@ -197,7 +197,8 @@ run() {
     esac
     [[ $transport == http ]] && load+=(--transport http --path /mcp)
     local result rc=0 limit
-    limit=$(python3 -c "print(int($warmup + $secs + 60))")
+    # Idle runs set up N connections and sessions first (Node needs over a minute for 16,000).
+    limit=$(python3 -c "print(int($warmup + $secs + 60 + ('$kind' == 'idle') * int('${point:-0}') / 50))")
     # The load generator runs in the background so that its own scheduling can be sampled too
     # (its threads, shortly before it ends); the server's is sampled over the whole load run.
     local lerr="$out/$cmp.$side.$port.load.err" lout="$out/$cmp.$side.$port.load.json"

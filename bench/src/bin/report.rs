@@ -370,6 +370,9 @@ struct SweepPoint {
     p50: f64,
     p99: f64,
     kept_up: bool,
+    served: f64,
+    /// No answer at all inside the measured window: no latency to plot.
+    stalled: bool,
 }
 
 /// Powers of ten around `lo..hi` (both > 0), so that a log axis starts and ends on a decade.
@@ -392,10 +395,16 @@ fn nice(v: f64) -> bool {
         .any(|n| (m - n).abs() < 0.02 * n)
 }
 
-fn fmt_us(v: f64) -> String {
-    if !nice(v) {
-        return String::new();
+/// An axis label: only at 1, 2 and 5 times a power of ten.
+fn axis(v: f64, f: fn(f64) -> String) -> String {
+    if nice(v) {
+        f(v)
+    } else {
+        String::new()
     }
+}
+
+fn fmt_us(v: f64) -> String {
     if v >= 1_000_000.0 {
         format!("{} s", trim(v / 1_000_000.0))
     } else if v >= 1000.0 {
@@ -406,9 +415,6 @@ fn fmt_us(v: f64) -> String {
 }
 
 fn fmt_count(v: f64) -> String {
-    if !nice(v) {
-        return String::new();
-    }
     if v >= 1000.0 {
         format!("{}k", trim(v / 1000.0))
     } else {
@@ -418,9 +424,6 @@ fn fmt_count(v: f64) -> String {
 
 /// Decimal units (kB = 1000 B), so that the decades of a log axis are round numbers.
 fn fmt_bytes(v: f64) -> String {
-    if !nice(v) {
-        return String::new();
-    }
     if v >= 1e6 {
         format!("{} MB", trim(v / 1e6))
     } else if v >= 1000.0 {
@@ -435,19 +438,38 @@ fn trim(v: f64) -> String {
     s.strip_suffix(".0").map_or(s.clone(), str::to_owned)
 }
 
-/// Caption lines at the top of a plot: the plot's own (bold size), then `--title` and notes.
+/// Caption lines at the top of a plot: the plot's own (larger), then `--title` and notes, each
+/// wrapped at word boundaries to the plot's width.
 fn header(
     root: &DrawingArea<BitMapBackend<'_>, Shift>,
     lines: &[(&str, u32)],
 ) -> Result<u32, Box<dyn std::error::Error>> {
+    let width = f64::from(root.dim_in_pixel().0) - 32.0;
     let mut y = 10i32;
     for &(text, size) in lines {
-        root.draw(&Text::new(
-            text.to_owned(),
-            (16, y),
-            ("sans-serif", size).into_font().color(&BLACK),
-        ))?;
-        y += i32::try_from(size).unwrap_or(14) + 8;
+        // DejaVu Sans averages a little over half an em per character.
+        let max = (width / (f64::from(size) * 0.56)).max(20.0) as usize;
+        let mut line = String::new();
+        let mut rows = Vec::new();
+        for word in text.split(' ') {
+            if !line.is_empty() && line.len() + 1 + word.len() > max {
+                rows.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        rows.push(line);
+        for row in rows {
+            root.draw(&Text::new(
+                row,
+                (16, y),
+                ("sans-serif", size).into_font().color(&BLACK),
+            ))?;
+            y += i32::try_from(size).unwrap_or(14) + 6;
+        }
+        y += 2;
     }
     Ok(u32::try_from(y).unwrap_or(0) + 6)
 }
@@ -495,6 +517,8 @@ fn latency_plot(
                         p50: lat(&rs, "p50").max(1.0),
                         p99: lat(&rs, "p99").max(1.0),
                         kept_up: served >= 0.95 * rate as f64,
+                        stalled: served <= 0.0,
+                        served,
                     }
                 })
                 .collect();
@@ -503,7 +527,7 @@ fn latency_plot(
         .collect();
     let mut panels: Vec<Route> = series.keys().map(|k| k.0).collect();
     panels.dedup();
-    let all = series.values().flatten();
+    let all = series.values().flatten().filter(|p| !p.stalled);
     let (xlo, xhi, ylo, yhi) = all.fold((f64::MAX, 0f64, f64::MAX, 0f64), |a, p| {
         (
             a.0.min(p.offered),
@@ -512,7 +536,7 @@ fn latency_plot(
             a.3.max(p.p99),
         )
     });
-    let (xlo, xhi) = (xlo / 1.3, xhi * 1.3);
+    let (xlo, xhi) = (xlo / 1.5, xhi * 1.3);
     let (ylo, yhi) = decades(ylo, yhi);
 
     let width = 40 + 560 * u32::try_from(panels.len()).unwrap_or(1);
@@ -552,16 +576,18 @@ fn latency_plot(
             .y_desc("latency")
             .x_labels(30)
             .y_labels(30)
-            .x_label_formatter(&|v| fmt_count(*v))
-            .y_label_formatter(&|v| fmt_us(*v))
+            .x_label_formatter(&|v| axis(*v, fmt_count))
+            .y_label_formatter(&|v| axis(*v, fmt_us))
             .label_style(("sans-serif", 13))
-            .light_line_style(RGBColor(235, 235, 235))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .light_line_style(TRANSPARENT)
             .draw()?;
         for ((p, server), pts) in &series {
             if p != panel {
                 continue;
             }
             let c = server.color();
+            let pts: Vec<&SweepPoint> = pts.iter().filter(|p| !p.stalled).collect();
             let p50: Vec<(f64, f64)> = pts.iter().map(|p| (p.offered, p.p50)).collect();
             let p99: Vec<(f64, f64)> = pts.iter().map(|p| (p.offered, p.p99)).collect();
             chart
@@ -591,14 +617,15 @@ fn latency_plot(
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
             .label_font(("sans-serif", 13))
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::LowerRight)
             .draw()?;
     }
     root.present()?;
     // A sentence for report.md: each server's highest offered load it kept up with, per panel.
     let mut text = String::new();
     for ((panel, server), pts) in &series {
-        let kept: Vec<&SweepPoint> = pts.iter().filter(|p| p.kept_up).collect();
+        // Up to the first rate it fell behind at (a noisy machine may let a higher one pass).
+        let kept: Vec<&SweepPoint> = pts.iter().take_while(|p| p.kept_up).collect();
         let _ = write!(text, "- {}, {}: ", panel.short(), server.name());
         match kept.last() {
             Some(p) => {
@@ -613,12 +640,22 @@ fn latency_plot(
             None => text.push_str("kept up with none of the offered loads"),
         }
         if let Some(p) = pts.iter().find(|p| !p.kept_up) {
-            let _ = write!(
-                text,
-                "; saturated at {} req/s offered (p99 {})",
-                fmt_count(p.offered),
-                fmt_us(p.p99)
-            );
+            if p.stalled {
+                let _ = write!(
+                    text,
+                    "; at {} req/s offered it answered nothing inside the measured window",
+                    fmt_count(p.offered)
+                );
+            } else {
+                let _ = write!(
+                    text,
+                    "; saturated at {} req/s offered (served {}, p50 {}, p99 {})",
+                    fmt_count(p.offered),
+                    fmt_count(p.served),
+                    fmt_us(p.p50),
+                    fmt_us(p.p99)
+                );
+            }
         }
         text.push('\n');
     }
@@ -631,7 +668,11 @@ fn memory_plot(
     runs: &[&Run],
 ) -> Result<Option<String>, Box<dyn std::error::Error>> {
     let mut cells: BTreeMap<(Server, Route), BTreeMap<u64, Vec<&Run>>> = BTreeMap::new();
-    for r in runs.iter().filter(|r| r.kind == Kind::Idle) {
+    // A run with errors (connections refused or reset) measured something else: table only.
+    for r in runs
+        .iter()
+        .filter(|r| r.kind == Kind::Idle && errors(std::slice::from_ref(r)) == 0)
+    {
         cells
             .entry((r.server, r.path))
             .or_default()
@@ -661,7 +702,7 @@ fn memory_plot(
     let (xlo, xhi, ylo, yhi) = all.fold((f64::MAX, 0f64, f64::MAX, 0f64), |a, p| {
         (a.0.min(p.0), a.1.max(p.0), a.2.min(p.1), a.3.max(p.1))
     });
-    let (xlo, xhi) = (xlo / 1.3, xhi * 1.3);
+    let (xlo, xhi) = (xlo / 1.5, xhi * 1.3);
     let (ylo, yhi) = decades(ylo, yhi);
     let root = BitMapBackend::new(path, (1000, 700)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -671,7 +712,7 @@ fn memory_plot(
             ("Server memory per idle connection, each with its session (log scales)", 22),
             (title, 14),
             ("RSS after connecting N minus before, / N; each connection sends one tools/call echo every 30 s. Solid: HTTP (peers: stateful sessions); dashed: TCP.", 13),
-            ("The one-million-session run (sessions, not connections) is a table line in report.md.", 13),
+            ("Runs with connection errors are left out (report.md's tables list them); the one-million-session run (sessions, not connections) is a table line in report.md.", 13),
         ],
     )?;
     let (_, body) = root.split_vertically(top);
@@ -686,10 +727,11 @@ fn memory_plot(
         .y_desc("server memory added per connection (1 kB = 1000 B)")
         .x_labels(30)
         .y_labels(30)
-        .x_label_formatter(&|v| fmt_count(*v))
-        .y_label_formatter(&|v| fmt_bytes(*v))
+        .x_label_formatter(&|v| axis(*v, fmt_count))
+        .y_label_formatter(&|v| axis(*v, fmt_bytes))
         .label_style(("sans-serif", 13))
-        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .light_line_style(TRANSPARENT)
         .draw()?;
     for ((server, p), pts) in &series {
         let c = server.color();
@@ -714,7 +756,7 @@ fn memory_plot(
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .label_font(("sans-serif", 13))
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::MiddleRight)
         .draw()?;
     root.present()?;
     let mut text = String::new();
