@@ -474,12 +474,16 @@ fn header(
     Ok(u32::try_from(y).unwrap_or(0) + 6)
 }
 
+/// Two strokes side by side, in backend pixels.
+type LegendMark<DB> =
+    ComposedElement<(i32, i32), DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>>;
+
 /// A legend mark: a solid or a dashed stroke in the series' colour.
 fn legend_mark<DB: DrawingBackend>(
     c: RGBColor,
     dashed: bool,
     (x, y): (i32, i32),
-) -> ComposedElement<(i32, i32), DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>> {
+) -> LegendMark<DB> {
     let style = c.stroke_width(2);
     let (a, b) = if dashed { (7, 11) } else { (9, 9) };
     EmptyElement::at((x, y))
