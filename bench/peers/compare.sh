@@ -10,7 +10,21 @@
 #
 #   bench/peers/compare.sh [COMPARISON] [rounds=3] [seconds=5] [connections=256]
 #   COMPARISON: rmcp-tcp | rmcp-http-stateful | rmcp-http-stateless |
-#               ts-http-stateful | ts-http-stateless | all      (default all)
+#               ts-http-stateful | ts-http-stateless | all      (default all),
+#               or several, comma-separated (rmcp-tcp,ts-http-stateful)
+#
+# Besides the closed loop (the default), two other kinds of run, for the report's plots
+# (ringmcp-report groups them by server):
+#   RATES="5000 10000 20000 40000 80000"  open-loop sweep: at each offered rate (ringmcp-load
+#       --rate, requests due whatever the server does, latency from when each was due), ascending,
+#       with [connections] connections; a server that served < 90% of a rate is not offered the
+#       higher ones (it is saturated: only its queue would grow).
+#   IDLE="1000 4000 8000 16000"  idle connections, each with its session, one request per
+#       connection every 30 s (ringmcp-load --interval 30), 1 s warm-up + 3 s: server memory added
+#       per connection.
+#   With RATES and/or IDLE set, only those run (sweep first), each point alternating ringmcp and
+#   the peer like the rounds; every line of results.jsonl carries "kind" (closed, sweep, idle) and
+#   "point" (the rate or the connection count).
 #
 # Environment: SERVER_CPU (0), LOAD_CPU (1), WARMUP seconds (3; Node needs it for its JIT), PORT_BASE (7700),
 #   SCHED=normal|nice|fifo (how the server and the load generator are scheduled, see below),
@@ -45,13 +59,25 @@ die() {
     exit 1
 }
 all=(rmcp-tcp rmcp-http-stateful rmcp-http-stateless ts-http-stateful ts-http-stateless)
-case "$which" in
-all) selected=("${all[@]}") ;;
-rmcp-tcp | rmcp-http-stateful | rmcp-http-stateless | ts-http-stateful | ts-http-stateless) selected=("$which") ;;
-*) die "unknown comparison '$which'; one of: ${all[*]} all" ;;
-esac
+selected=()
+IFS=, read -r -a asked <<<"$which"
+for w in "${asked[@]}"; do
+    case "$w" in
+    all) selected+=("${all[@]}") ;;
+    rmcp-tcp | rmcp-http-stateful | rmcp-http-stateless | ts-http-stateful | ts-http-stateless) selected+=("$w") ;;
+    *) die "unknown comparison '$w'; one of: ${all[*]} all (or several, comma-separated)" ;;
+    esac
+done
+((${#selected[@]})) || die "no comparison given"
+rates=(${RATES:-})
+idle=(${IDLE:-})
+for v in "${rates[@]}" "${idle[@]}"; do
+    [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "RATES and IDLE are lists of positive integers (got '$v')"
+done
 [[ "$rounds" =~ ^[1-9][0-9]*$ && "$secs" =~ ^[0-9]+([.][0-9]+)?$ && "$conns" =~ ^[1-9][0-9]*$ ]] ||
     die "usage: bench/peers/compare.sh [${all[*]}|all] [rounds=3] [seconds=5] [connections=256]"
+# Idle runs hold thousands of connections (both ends in this machine's file table).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 command -v taskset >/dev/null || die "taskset not found (util-linux)"
 command -v python3 >/dev/null || die "python3 not found (used for the medians)"
 ncpu=$(nproc)
@@ -99,13 +125,25 @@ results="$out/results.jsonl"
 : >"$results"
 
 pids=()
+# SIGTERM, then SIGKILL if it is still there after 5 s (a server that does not stop must not
+# hang the run, nor take part in the next one).
+stop() {
+    kill "$1" 2>/dev/null || return 0
+    local i
+    for i in $(seq 50); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        echo "compare.sh: server $1 still running 5 s after SIGTERM; SIGKILL" >&2
+        kill -9 "$1" 2>/dev/null || true
+    fi
+    wait "$1" 2>/dev/null || true
+}
 cleanup() {
     local p
     for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in "${pids[@]}"; do
-        wait "$p" 2>/dev/null || true
+        stop "$p"
     done
 }
 trap cleanup EXIT
@@ -120,11 +158,16 @@ sched_ns() {
 now_ns() { date +%s%N; }
 
 # run COMPARISON SIDE NAME TRANSPORT CMD... : start CMD pinned to server_cpu on the next port (the
-# literal PORT in CMD is replaced), load it, append one JSON line to results.jsonl.
+# literal PORT in CMD is replaced), load it, append one JSON line to results.jsonl. The kind of
+# run is in kind (closed, sweep, idle) and point (sweep: the offered rate; idle: connections);
+# the served req/s is left in last_rps (0 when the run failed).
 failures=0
+kind=closed point=""
+last_rps=0
 run() {
     local cmp=$1 side=$2 name=$3 transport=$4
     shift 4
+    last_rps=0
     port=$((port + 1))
     while port_open "$port"; do port=$((port + 1)); done
     local cmd=("${@//PORT/$port}")
@@ -137,21 +180,25 @@ run() {
         if ! kill -0 "$pid" 2>/dev/null || ((waited >= 150)); then
             echo "compare.sh: $name did not start listening on 127.0.0.1:$port; its log:" >&2
             tail -n 20 "$log" >&2
-            kill "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
+            stop "$pid"
             pids=()
             failures=$((failures + 1))
-            printf '{"comparison":"%s","side":"%s","server":"%s","failed":"did not start"}\n' "$cmp" "$side" "$name" >>"$results"
+            printf '{"comparison":"%s","side":"%s","server":"%s","kind":"%s","point":"%s","failed":"did not start"}\n' "$cmp" "$side" "$name" "$kind" "$point" >>"$results"
             return 0
         fi
         sleep 0.1
         waited=$((waited + 1))
     done
-    local load=("$T/ringmcp-load" --addr "127.0.0.1:$port" --workload echo --connections "$conns"
-        --cpus "$load_cpu" --warmup "$warmup" --duration "$secs" --server-pid "$pid" --json)
+    local load=("$T/ringmcp-load" --addr "127.0.0.1:$port" --workload echo --cpus "$load_cpu" --server-pid "$pid" --json)
+    case $kind in
+    closed) load+=(--connections "$conns" --warmup "$warmup" --duration "$secs") ;;
+    sweep) load+=(--connections "$conns" --rate "$point" --warmup "$warmup" --duration "$secs") ;;
+    idle) load+=(--connections "$point" --interval 30 --warmup 1 --duration 3) ;;
+    esac
     [[ $transport == http ]] && load+=(--transport http --path /mcp)
     local result rc=0 limit
-    limit=$(python3 -c "print(int($warmup + $secs + 60))")
+    # Idle runs set up N connections and sessions first (Node needs over a minute for 16,000).
+    limit=$(python3 -c "print(int($warmup + $secs + 60 + ('$kind' == 'idle') * int('${point:-0}') / 50))")
     # The load generator runs in the background so that its own scheduling can be sampled too
     # (its threads, shortly before it ends); the server's is sampled over the whole load run.
     local lerr="$out/$cmp.$side.$port.load.err" lout="$out/$cmp.$side.$port.load.json"
@@ -180,8 +227,7 @@ run() {
     t1=$(now_ns)
     s1=$(sched_ns "$pid")
     result=$(cat "$lout")
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    stop "$pid"
     pids=()
     if ((rc != 0)) || [[ $result != "{"* ]]; then
         local why
@@ -189,8 +235,8 @@ run() {
         echo "compare.sh: $cmp $name: ringmcp-load exited $rc: $why" >&2
         tail -n 5 "$log" >&2
         failures=$((failures + 1))
-        printf '{"comparison":"%s","side":"%s","server":"%s","failed":"ringmcp-load exit %s: %s"}\n' \
-            "$cmp" "$side" "$name" "$rc" "$why" >>"$results"
+        printf '{"comparison":"%s","side":"%s","server":"%s","kind":"%s","point":"%s","failed":"ringmcp-load exit %s: %s"}\n' \
+            "$cmp" "$side" "$name" "$kind" "$point" "$rc" "$why" >>"$results"
         return 0
     fi
     # Contention: the share of wall time the server's threads (and the load generator's) were
@@ -210,15 +256,19 @@ if sys.argv[5] and sys.argv[6]:
         out["load_run_pct"] = round(100 * (g1[0] - g0[0]) / dt, 1)
         out["load_wait_pct"] = round(100 * (g1[1] - g0[1]) / dt, 1)
 print(json.dumps(out))' "$t0" "$t1" "$s0" "$s1" "$g0" "$g1" "${gt0:-0}" "${gt1:-0}" 2>/dev/null || echo null)
-    printf '{"comparison":"%s","side":"%s","server":"%s","sched":%s,"result":%s}\n' "$cmp" "$side" "$name" "$sched" "$result" >>"$results"
-    python3 - "$cmp" "$name" "$result" "$sched" <<'PY'
+    printf '{"comparison":"%s","side":"%s","server":"%s","kind":"%s","point":"%s","sched":%s,"result":%s}\n' \
+        "$cmp" "$side" "$name" "$kind" "$point" "$sched" "$result" >>"$results"
+    last_rps=$(python3 -c 'import json,sys; print(int(json.loads(sys.argv[1])["req_per_s"]))' "$result" 2>/dev/null || echo 0)
+    python3 - "$cmp" "$name" "$result" "$sched" "$kind" "$point" <<'PY'
 import json, sys
 r = json.loads(sys.argv[3]); l = r["latency_us"]; cpu = r.get("server_cpu_us_per_req"); sc = json.loads(sys.argv[4]) or {}
 busy = cpu * r["req_per_s"] / 1e4 if cpu else None
-print(f"  {sys.argv[1]:20} {sys.argv[2]:34} {r['req_per_s']:9.0f} req/s  p50 {l['p50']:7.0f} us  "
+at = {"sweep": f"offered {sys.argv[6]}/s", "idle": f"idle N={sys.argv[6]}"}.get(sys.argv[5], "closed loop")
+extra = f"  {r['server_rss_bytes_per_connection']:.0f} B/conn" if sys.argv[5] == "idle" and r.get("server_rss_bytes_per_connection") is not None else ""
+print(f"  {sys.argv[1]:20} {sys.argv[2]:34} {at:18} {r['req_per_s']:9.0f} req/s  p50 {l['p50']:7.0f} us  "
       f"p99 {l['p99']:7.0f} us  CPU {cpu if cpu is None else round(cpu, 2)} us/req  errors {r['errors']}/{r['rpc_errors']}  "
       f"server busy {busy if busy is None else round(busy)}% waited {sc.get('server_wait_pct')}%  "
-      f"load gen busy {sc.get('load_run_pct')}% waited {sc.get('load_wait_pct')}%")
+      f"load gen busy {sc.get('load_run_pct')}% waited {sc.get('load_wait_pct')}%{extra}")
 PY
 }
 
@@ -234,11 +284,22 @@ echo "== ringmcp vs peers: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -srm), $ncp
 echo "   load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "   server pinned to CPU $server_cpu (taskset -c $server_cpu); ringmcp-load pinned to CPU $load_cpu (taskset -c $load_cpu, --cpus $load_cpu)"
 echo "   scheduling: $sched_policy${rt[*]:+ (${rt[*]} on the server and the load generator)}"
-echo "   closed loop, workload echo (initialize + notifications/initialized, then tools/call echo with 64 bytes of text), $conns connections"
+if ((${#rates[@]} + ${#idle[@]})); then
+    ((${#rates[@]})) && echo "   open-loop sweep, workload echo, $conns connections, offered ${rates[*]} req/s (a saturated server is not offered more)"
+    ((${#idle[@]})) && echo "   idle connections with their sessions, N = ${idle[*]}, one tools/call echo per connection every 30 s, 1 s + 3 s"
+else
+    echo "   closed loop, workload echo (initialize + notifications/initialized, then tools/call echo with 64 bytes of text), $conns connections"
+fi
 echo "   busy % = server CPU time / wall time over the measured window (100 = the server's CPU saturated);"
 echo "   srv wait % / load wait % = share of wall time the server's (load generator's) threads were runnable but waiting"
 echo "   for their CPU (/proc/PID/task/*/schedstat): something else ran there; load busy % = the load generator's CPU use"
 echo "   $rounds rounds x ${secs} s measured (+${warmup} s warm-up), ringmcp and the peer alternated; results: $results"
+# The points of one round: "closed" (the default), or the sweep's rates and the idle counts.
+points=()
+for v in "${rates[@]}"; do points+=("sweep:$v"); done
+for v in "${idle[@]}"; do points+=("idle:$v"); done
+((${#points[@]})) || points=("closed:")
+declare -A saturated=() # "comparison side" -> the rate it fell behind at
 for r in $(seq "$rounds"); do
     for c in "${runnable[@]}"; do
         case $c in
@@ -249,13 +310,25 @@ for r in $(seq "$rounds"); do
         ts-http-stateless) transport=http peer_name="ts-sdk $sdk_version http stateless" peer=(node "$peers/ts-server/server.mjs" --port PORT --mode stateless) ;;
         esac
         read -r -a ours <<<"$(ringmcp_cmd "$transport")"
-        if ((r % 2 == 1)); then
-            run "$c" ringmcp "ringmcp $transport --cores 1" "$transport" "${ours[@]}"
-            run "$c" peer "$peer_name" "$transport" "${peer[@]}"
-        else
-            run "$c" peer "$peer_name" "$transport" "${peer[@]}"
-            run "$c" ringmcp "ringmcp $transport --cores 1" "$transport" "${ours[@]}"
-        fi
+        for pt in "${points[@]}"; do
+            kind=${pt%%:*} point=${pt#*:}
+            sides=(ringmcp peer)
+            ((r % 2 == 1)) || sides=(peer ringmcp)
+            for side in "${sides[@]}"; do
+                if [[ $kind == sweep && -n ${saturated["$c $side"]:-} ]] && ((point > ${saturated["$c $side"]})); then
+                    continue
+                fi
+                if [[ $side == ringmcp ]]; then
+                    run "$c" ringmcp "ringmcp $transport --cores 1" "$transport" "${ours[@]}"
+                else
+                    run "$c" peer "$peer_name" "$transport" "${peer[@]}"
+                fi
+                # A saturated server (served < 90% of the offered rate) is offered no more.
+                if [[ $kind == sweep ]] && ((last_rps * 10 < point * 9)); then
+                    saturated["$c $side"]=$point
+                fi
+            done
+        done
     done
 done
 echo "   load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -265,8 +338,12 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 order = []
 by = {}
+def point(row):
+    k, p = row.get("kind", "closed"), row.get("point", "")
+    return {"sweep": f" open loop {p}/s", "idle": f" idle N={p}"}.get(k, "")
+
 for row in rows:
-    c = row["comparison"]
+    c = row["comparison"] + point(row)
     if c not in by:
         order.append(c)
         by[c] = {"ringmcp": [], "peer": [], "sched_ringmcp": [], "sched_peer": [], "names": {}, "failed": []}
