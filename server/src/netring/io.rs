@@ -81,6 +81,7 @@ impl<P: Protocols> NetDriver<P> {
             self.discard(key, res as usize);
             if !more {
                 self.arm_recv(key);
+                self.finish_close(key);
             }
             return bid.is_some();
         }
@@ -130,6 +131,7 @@ impl<P: Protocols> NetDriver<P> {
             self.regulate(key);
             if !more {
                 self.arm_recv(key);
+                self.finish_close(key);
             }
             return bid.is_some();
         }
@@ -156,15 +158,20 @@ impl<P: Protocols> NetDriver<P> {
             self.close_conn(key, "recv error");
             return false;
         }
-        if let Some(c) = self.conns.get(key) {
-            if c.closing {
-                self.close_conn(key, "closed");
-            }
-        }
+        self.finish_close(key);
         bid.is_some_and(|bid| {
             self.bufs.push(bid);
             true
         })
+    }
+
+    /// A closing connection's recv just ended: if that was its last operation, it goes now (a
+    /// last completion carrying bytes must not leave it in the slab for good, which kept a
+    /// stopping shard from ever finishing).
+    fn finish_close(&mut self, key: usize) {
+        if self.conns.get(key).is_some_and(|c| c.closing) {
+            self.close_conn(key, "closed");
+        }
     }
 
     pub(super) fn on_read(&mut self, key: usize, res: i32) {
