@@ -61,20 +61,9 @@ start_server() { # args...: prints the pid
     echo $! >>"$pids_file"
     echo $!
 }
-# SIGTERM, then SIGKILL if it is still there after 5 s: the next server binds the same ports (with
-# SO_REUSEPORT), and a server left running would take part of the next run's connections.
+. bench/lib.sh
 stop_server() {
-    kill "$1" 2>/dev/null || return 0
-    local i
-    for i in $(seq 50); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$1" 2>/dev/null; then
-        echo "run.sh: server $1 still running 5 s after SIGTERM; SIGKILL" >&2
-        kill -9 "$1" 2>/dev/null || true
-    fi
-    wait "$1" 2>/dev/null || true
+    stop_pid run.sh "$1"
     sleep 0.3
 }
 measure() { # label pid load-args...

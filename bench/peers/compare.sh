@@ -125,20 +125,9 @@ results="$out/results.jsonl"
 : >"$results"
 
 pids=()
-# SIGTERM, then SIGKILL if it is still there after 5 s (a server that does not stop must not
-# hang the run, nor take part in the next one).
+. bench/lib.sh
 stop() {
-    kill "$1" 2>/dev/null || return 0
-    local i
-    for i in $(seq 50); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$1" 2>/dev/null; then
-        echo "compare.sh: server $1 still running 5 s after SIGTERM; SIGKILL" >&2
-        kill -9 "$1" 2>/dev/null || true
-    fi
-    wait "$1" 2>/dev/null || true
+    stop_pid compare.sh "$1"
 }
 cleanup() {
     local p
