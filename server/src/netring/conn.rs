@@ -147,6 +147,7 @@ impl<P: Protocols> NetDriver<P> {
             Kind::Pipe { .. } => None,
         };
         let proto = open(&self.protocols, &outbox, Peer::new(socket));
+        let now = Instant::now();
         entry.insert(Conn {
             kind,
             gen,
@@ -162,10 +163,10 @@ impl<P: Protocols> NetDriver<P> {
             eof: false,
             eof_at: None,
             closing: false,
-            last_active: Instant::now(),
+            last_active: now,
             paused: false,
             held_input: Vec::new(),
-            send_progress: Instant::now(),
+            send_progress: now,
             lingering: None,
             lingered: 0,
         });
