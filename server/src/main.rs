@@ -8,6 +8,7 @@ mod config;
 mod demo;
 mod fixtures;
 mod live_fixtures;
+mod ring_args;
 use ringmcp::proto::forwarded::TrustedProxies;
 use ringmcp::proto::framing::HttpLimits;
 use ringmcp::{serve, serve_live, LiveRegistry, ServeOptions, Transport};
@@ -228,23 +229,8 @@ struct ServeArgs {
     /// stateless serving). Without it the server refuses with exit status 2.
     #[arg(long, env = "RINGMCP_SHARE_PORT")]
     share_port: bool,
-    /// Submission queue entries of each shard's net ring.
-    #[arg(long, default_value_t = 1024, env = "RINGMCP_RING_ENTRIES")]
-    ring_entries: u32,
-    /// Completion queue entries of each shard's net ring (at least --ring-entries). Size it
-    /// above the listeners one shard fans a notification out to.
-    #[arg(long, default_value_t = 16384, env = "RINGMCP_CQ_ENTRIES")]
-    cq_entries: u32,
-    /// Provided receive buffers per shard (a power of two).
-    #[arg(long, default_value_t = 512, env = "RINGMCP_RECV_BUFFERS")]
-    recv_buffers: u16,
-    /// Bytes per receive buffer.
-    #[arg(long, default_value_t = 4096, env = "RINGMCP_RECV_BUFFER_SIZE")]
-    recv_buffer_size: usize,
-    /// Bytes one multishot recv takes before it is armed again (0: no cap; needs Linux 6.17,
-    /// dropped on older kernels). Bounds what a paused connection still receives.
-    #[arg(long, default_value_t = 16 * 1024, env = "RINGMCP_RECV_CAP_BYTES")]
-    recv_cap_bytes: u32,
+    #[command(flatten)]
+    ring: ring_args::RingArgs,
     /// Which tools, resources and prompts to serve: the demo set, or the fixtures the official
     /// conformance suite expects.
     #[arg(long, value_enum, default_value = "demo", env = "RINGMCP_FIXTURES")]
@@ -510,7 +496,7 @@ fn main() -> ExitCode {
                 },
                 _ => None,
             };
-            options.driver = DriverConfig {
+            options.driver = args.ring.apply(DriverConfig {
                 tls,
                 tls_handshake_timeout: Duration::from_millis(args.tls_handshake_timeout_ms),
                 max_connections: args.max_connections,
@@ -520,15 +506,10 @@ fn main() -> ExitCode {
                 linger: Duration::from_millis(args.linger_ms),
                 linger_bytes: args.linger_bytes,
                 shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
-                ring_entries: args.ring_entries,
-                cq_entries: args.cq_entries,
-                recv_buffers: args.recv_buffers,
-                recv_buffer_size: args.recv_buffer_size,
-                recv_cap_bytes: args.recv_cap_bytes,
                 http_request_timeout: Duration::from_millis(args.http_request_timeout_ms),
                 http_idle_timeout: Duration::from_secs(args.http_idle_timeout_secs),
                 ..DriverConfig::default()
-            };
+            });
             options.keys = match args.cluster.keys() {
                 Ok(keys) => keys,
                 Err(e) => {

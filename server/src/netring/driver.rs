@@ -104,6 +104,13 @@ pub struct DriverConfig {
     pub tls: Option<Arc<ServerConfig>>,
     /// A TLS handshake not finished after this long is dropped.
     pub tls_handshake_timeout: Duration,
+    /// Submission polling (`IORING_SETUP_SQPOLL`): a kernel thread per shard takes SQEs off the
+    /// ring as they are queued and spins this long without work before it sleeps (`None`: no
+    /// polling thread; the shard submits with one `io_uring_enter` per turn and the kernel posts
+    /// completions only when asked, `DEFER_TASKRUN`). The two set-ups cannot be combined.
+    pub sqpoll_idle: Option<Duration>,
+    /// The CPU the polling thread is bound to (`None`: the scheduler's choice).
+    pub sqpoll_cpu: Option<u32>,
 }
 
 impl Default for DriverConfig {
@@ -126,8 +133,36 @@ impl Default for DriverConfig {
             http_idle_timeout: Duration::from_secs(300),
             tls: None,
             tls_handshake_timeout: Duration::from_secs(10),
+            sqpoll_idle: None,
+            sqpoll_cpu: None,
         }
     }
+}
+
+/// One shard's ring: single issuer, completion queue sized for fan-outs; with a polling thread
+/// when configured, else with deferred task work and the flag that lets a turn skip its entry.
+fn build_ring(cfg: &DriverConfig) -> io::Result<IoUring> {
+    let mut builder = IoUring::builder();
+    builder
+        .setup_single_issuer()
+        .setup_cqsize(cfg.cq_entries.max(cfg.ring_entries))
+        .setup_clamp();
+    match cfg.sqpoll_idle {
+        Some(idle) => {
+            builder.setup_sqpoll(u32::try_from(idle.as_millis()).unwrap_or(u32::MAX));
+            if let Some(cpu) = cfg.sqpoll_cpu {
+                builder.setup_sqpoll_cpu(cpu);
+            }
+        }
+        None => {
+            builder
+                .setup_defer_taskrun()
+                // The kernel flags pending completions in the SQ ring, so a turn with nothing
+                // to submit and nothing pending skips its `io_uring_enter`.
+                .setup_taskrun_flag();
+        }
+    }
+    builder.build(cfg.ring_entries)
 }
 
 /// The net loop of one shard.
@@ -170,6 +205,8 @@ pub(crate) struct NetDriver<P: Protocols> {
     pub(super) handshakes: Vec<(usize, u32, Instant)>,
     /// Plaintext taken from an outbox on its way into a TLS layer.
     pub(super) seal_buf: Vec<u8>,
+    /// The ring was set up with a submission polling thread (`DriverConfig::sqpoll_idle`).
+    pub(super) sqpoll: bool,
 }
 
 impl<P: Protocols> NetDriver<P> {
@@ -180,15 +217,7 @@ impl<P: Protocols> NetDriver<P> {
         shard: ShardIo,
         cfg: DriverConfig,
     ) -> io::Result<Self> {
-        let ring = IoUring::builder()
-            .setup_single_issuer()
-            .setup_defer_taskrun()
-            // The kernel flags pending completions in the SQ ring, so a turn with nothing to
-            // submit and nothing pending skips its `io_uring_enter`.
-            .setup_taskrun_flag()
-            .setup_cqsize(cfg.cq_entries.max(cfg.ring_entries))
-            .setup_clamp()
-            .build(cfg.ring_entries)?;
+        let ring = build_ring(&cfg)?;
         ring.submitter()
             .register_eventfd(std::os::fd::AsRawFd::as_raw_fd(shard.signal.doorbell()))?;
         // SAFETY: `ring` is declared before `bufs` in `NetDriver`, so it is dropped first.
@@ -215,6 +244,7 @@ impl<P: Protocols> NetDriver<P> {
             signal: shard.signal,
             metrics: shard.metrics,
             recv_cap: cfg.recv_cap_bytes,
+            sqpoll: cfg.sqpoll_idle.is_some(),
             cfg,
             stop: shard.stop,
             stopping_since: None,
@@ -273,7 +303,13 @@ impl<P: Protocols> NetDriver<P> {
         loop {
             // At most one kernel entry per turn: it submits what the last turn queued and posts
             // what completed meanwhile; skipped when there is neither.
-            if woke || op::has_work(&mut self.ring) {
+            if self.sqpoll {
+                // The polling thread submits; a system call only wakes it, or flushes an
+                // overflowed completion queue.
+                if op::sqpoll_has_work(&mut self.ring) {
+                    self.ring.submit()?;
+                }
+            } else if woke || op::has_work(&mut self.ring) {
                 op::enter(&mut self.ring)?;
             }
             woke = false;
@@ -307,7 +343,8 @@ impl<P: Protocols> NetDriver<P> {
         Ok(())
     }
 
-    /// Nothing to submit, reap, send or dial: the loop may sleep until the eventfd rings.
+    /// Nothing to submit, reap, send or dial: the loop may sleep until the eventfd rings. (With a
+    /// polling thread, queued SQEs not yet taken keep the loop awake until it takes them.)
     fn idle(&mut self) -> bool {
         self.ring.submission().is_empty()
             && self.ring.completion().is_empty()

@@ -144,6 +144,14 @@ pub(super) fn has_work(ring: &mut IoUring) -> bool {
     !sq.is_empty() || sq.taskrun()
 }
 
+/// With a polling thread: whether a system call is needed, because SQEs wait for a thread that
+/// has gone to sleep, or completions wait in an overflow list. (`IoUring::submit` then enters only
+/// if the kernel flags one of these.)
+pub(super) fn sqpoll_has_work(ring: &mut IoUring) -> bool {
+    let sq = ring.submission();
+    !sq.is_empty() || sq.cq_overflow()
+}
+
 /// Submit queued SQEs and let the kernel post completions (needed with DEFER_TASKRUN). Never
 /// blocks.
 pub(super) fn enter(ring: &mut IoUring) -> io::Result<()> {

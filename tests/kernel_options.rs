@@ -1,0 +1,52 @@
+//! The kernel options for bare metal (`tuning/README.md`) change how the net ring talks to the
+//! kernel, not what the server answers: with each one on, sessions over TCP and HTTP get every
+//! answer, including the first after the ring's helpers have gone idle, and the server stops on
+//! SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::*;
+use serde_json::json;
+use std::time::Duration;
+
+/// Eight clients on two shards, each a legacy session making 40 calls; every tenth call comes
+/// after a pause longer than the polling thread's idle time, so it has gone to sleep and the
+/// shard must wake it (`IORING_SQ_NEED_WAKEUP`) for the request's answer to leave at all.
+fn sessions_with(via: Via, options: &[&str]) {
+    let mut args = vec!["--cores", "2"];
+    args.extend_from_slice(options);
+    let mut server = Server::on(via, &args);
+    let clients: Vec<Client> = (0..8).map(|_| server.client(via)).collect();
+    std::thread::scope(|s| {
+        for (client, mut c) in clients.into_iter().enumerate() {
+            s.spawn(move || {
+                c.initialize("2025-11-25");
+                for i in 0..40 {
+                    if i % 10 == 9 {
+                        std::thread::sleep(Duration::from_millis(30));
+                    }
+                    let text = format!("client {client} call {i}");
+                    let r = c.call(
+                        i + 1,
+                        "tools/call",
+                        json!({"name": "echo", "arguments": {"text": text}}),
+                    );
+                    assert_eq!(text_of(&r), text, "{options:?}");
+                }
+            });
+        }
+    });
+    // SAFETY: signalling the child this test spawned and still owns.
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    assert_eq!(
+        server.wait_exit(Duration::from_secs(10)),
+        Some(0),
+        "the server stops on SIGTERM with {options:?}"
+    );
+}
+
+fn sqpoll(via: Via) {
+    sessions_with(via, &["--sqpoll-idle-ms", "5"]);
+}
+
+for_each_transport!(sqpoll: tcp => Tcp, http => Http);
