@@ -6,6 +6,9 @@
 # time (the kernel, two thirds of it on this path and the noisiest part on a VM).
 #
 #   bench/ab.sh OLD-BINARY NEW-BINARY [rounds=3] [seconds=4]
+#
+# OLD_ARGS / NEW_ARGS add server options to one side, so that one binary can be run against
+# itself with an option on (`NEW_ARGS="--sqpoll-idle-ms 10" bench/ab.sh B B`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=${1:?old ringmcp binary}
@@ -20,8 +23,10 @@ out=$(mktemp)
 cpu() { awk '{print $14, $15}' "/proc/$1/stat"; }
 for _ in $(seq "$rounds"); do
     for side in old new; do
-        bin=$old; [ "$side" = new ] && bin=$new
-        taskset -c 0 "$bin" serve --cores 1 --tcp 127.0.0.1:7511 --http 127.0.0.1:7512 >/dev/null 2>&1 &
+        bin=$old; extra=${OLD_ARGS:-}
+        [ "$side" = new ] && bin=$new && extra=${NEW_ARGS:-}
+        # shellcheck disable=SC2086 # $extra is a list of arguments
+        taskset -c 0 "$bin" serve --cores 1 --tcp 127.0.0.1:7511 --http 127.0.0.1:7512 $extra >/dev/null 2>&1 &
         pid=$!; sleep 0.5
         for w in "--workload echo" "--transport http --workload echo" "--transport http --workload echo-modern"; do
             port=7511; [[ $w == *http* ]] && port=7512

@@ -343,10 +343,12 @@ impl<P: Protocols> NetDriver<P> {
         Ok(())
     }
 
-    /// Nothing to submit, reap, send or dial: the loop may sleep until the eventfd rings. (With a
-    /// polling thread, queued SQEs not yet taken keep the loop awake until it takes them.)
+    /// Nothing to submit, reap, send or dial: the loop may sleep until the eventfd rings. With a
+    /// polling thread, SQEs it has not taken yet do not keep the loop awake: the thread was woken
+    /// if it slept, and what they complete rings the eventfd. (Spinning on them instead starves
+    /// the thread when it shares the shard's CPU.)
     fn idle(&mut self) -> bool {
-        self.ring.submission().is_empty()
+        (self.sqpoll || self.ring.submission().is_empty())
             && self.ring.completion().is_empty()
             && !self.signal.has_dirty()
             && !self.dials.has_work()
