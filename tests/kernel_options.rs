@@ -11,7 +11,8 @@ use std::time::Duration;
 
 /// Eight clients on two shards, each a legacy session making 40 calls; every tenth call comes
 /// after a pause longer than the polling thread's idle time, so it has gone to sleep and the
-/// shard must wake it (`IORING_SQ_NEED_WAKEUP`) for the request's answer to leave at all.
+/// shard must wake it (`IORING_SQ_NEED_WAKEUP`) for the request's answer to leave at all; every
+/// seventh carries 3,000 bytes of text, more than one small receive buffer holds.
 fn sessions_with(via: Via, options: &[&str]) {
     let mut args = vec!["--cores", "2"];
     args.extend_from_slice(options);
@@ -25,7 +26,10 @@ fn sessions_with(via: Via, options: &[&str]) {
                     if i % 10 == 9 {
                         std::thread::sleep(Duration::from_millis(30));
                     }
-                    let text = format!("client {client} call {i}");
+                    let mut text = format!("client {client} call {i}");
+                    if i % 7 == 6 {
+                        text.push_str(&"x".repeat(3000));
+                    }
                     let r = c.call(
                         i + 1,
                         "tools/call",
@@ -50,3 +54,20 @@ fn sqpoll(via: Via) {
 }
 
 for_each_transport!(sqpoll: tcp => Tcp, http => Http);
+
+/// Few small buffers, so that they fill with several connections' requests, go back to the ring
+/// and are used again, and large requests span buffers.
+fn incremental_buffers(via: Via) {
+    sessions_with(
+        via,
+        &[
+            "--recv-incremental",
+            "--recv-buffers",
+            "4",
+            "--recv-buffer-size",
+            "1024",
+        ],
+    );
+}
+
+for_each_transport!(incremental_buffers: tcp => Tcp, http => Http);

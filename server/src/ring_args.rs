@@ -22,6 +22,11 @@ pub(crate) struct RingArgs {
     /// Bytes per receive buffer.
     #[arg(long, default_value_t = 4096, env = "RINGMCP_RECV_BUFFER_SIZE")]
     recv_buffer_size: usize,
+    /// Incremental provided buffers (Linux 6.12+; dropped on older kernels): each receive takes
+    /// only the bytes it needs from a buffer, so small messages share buffers (then fewer, larger
+    /// buffers serve large bodies in fewer completions).
+    #[arg(long, env = "RINGMCP_RECV_INCREMENTAL")]
+    recv_incremental: bool,
     /// Bytes one multishot recv takes before it is armed again (0: no cap; needs Linux 6.17,
     /// dropped on older kernels). Bounds what a paused connection still receives.
     #[arg(long, default_value_t = 16 * 1024, env = "RINGMCP_RECV_CAP_BYTES")]
@@ -45,6 +50,7 @@ impl RingArgs {
             cq_entries: self.cq_entries,
             recv_buffers: self.recv_buffers,
             recv_buffer_size: self.recv_buffer_size,
+            recv_incremental: self.recv_incremental,
             recv_cap_bytes: self.recv_cap_bytes,
             sqpoll_idle: (self.sqpoll_idle_ms > 0)
                 .then(|| Duration::from_millis(self.sqpoll_idle_ms)),

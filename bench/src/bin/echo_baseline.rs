@@ -89,7 +89,7 @@ fn raw(listen_fd: RawFd, stop_at: Instant, http: bool) -> std::io::Result<()> {
         .setup_cqsize(8192)
         .build(4096)?;
     // SAFETY: `Rings` drops the ring before the buffers.
-    let bufs = unsafe { BufRing::new(&ring, 1024, 4096, 0)? };
+    let bufs = unsafe { BufRing::new(&ring, 1024, 4096, 0, false)? };
     let mut r = Rings { ring, bufs };
     let mut conns: slab::Slab<Conn> = slab::Slab::new();
     let push = |ring: &mut IoUring, e: io_uring::squeue::Entry| {

@@ -310,8 +310,9 @@ fn worker(
         .build(4096)
         .map_err(|e| LoadError::Io("io_uring", e))?;
     // SAFETY: `Rings` drops the ring before the buffers.
-    let bufs =
-        unsafe { BufRing::new(&ring, 2048, 4096, 0).map_err(|e| LoadError::Io("buffer ring", e))? };
+    let bufs = unsafe {
+        BufRing::new(&ring, 2048, 4096, 0, false).map_err(|e| LoadError::Io("buffer ring", e))?
+    };
     let mut r = Rings { ring, bufs };
     let mut conns: Vec<Conn> = conns
         .into_iter()

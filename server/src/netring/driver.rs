@@ -71,6 +71,10 @@ pub struct DriverConfig {
     pub recv_buffers: u16,
     /// Bytes per provided buffer.
     pub recv_buffer_size: usize,
+    /// Incremental provided buffers (Linux 6.12; dropped with a log line on older kernels): a
+    /// receive takes only the bytes it needs from a buffer, so small messages share buffers and
+    /// large buffers cost nothing for them.
+    pub recv_incremental: bool,
     /// Bytes one multishot recv takes before it is armed again (0: no cap). Bounds what a
     /// connection receives after its input is paused (the cancel lands a turn later) and what one
     /// connection takes in a turn. Needs Linux 6.17; on older kernels it is dropped at the first
@@ -120,6 +124,7 @@ impl Default for DriverConfig {
             cq_entries: 16384,
             recv_buffers: 512,
             recv_buffer_size: 4096,
+            recv_incremental: false,
             recv_cap_bytes: 16 * 1024,
             max_connections: 200_000,
             max_queued_bytes: 16 << 20,
@@ -221,7 +226,15 @@ impl<P: Protocols> NetDriver<P> {
         ring.submitter()
             .register_eventfd(std::os::fd::AsRawFd::as_raw_fd(shard.signal.doorbell()))?;
         // SAFETY: `ring` is declared before `bufs` in `NetDriver`, so it is dropped first.
-        let bufs = unsafe { BufRing::new(&ring, cfg.recv_buffers, cfg.recv_buffer_size, 0)? };
+        let bufs = unsafe {
+            BufRing::new(
+                &ring,
+                cfg.recv_buffers,
+                cfg.recv_buffer_size,
+                0,
+                cfg.recv_incremental,
+            )?
+        };
         let tls_lines = cfg
             .tls
             .as_deref()

@@ -63,34 +63,29 @@ impl<P: Protocols> NetDriver<P> {
     pub(super) fn on_recv(&mut self, key: usize, res: i32, flags: u32, now: Instant) -> bool {
         let more = cqueue::more(flags);
         let bid = cqueue::buffer_select(flags);
+        let used = usize::try_from(res).unwrap_or(0);
         let Some(c) = self.conns.get_mut(key) else {
-            if let Some(bid) = bid {
-                self.bufs.push(bid);
-                return true;
-            }
-            return false;
+            return bid.is_some_and(|bid| self.bufs.consumed(bid, used, flags));
         };
         if !more {
             c.recv_armed = false;
             c.ops.finish();
         }
         if res > 0 && c.lingering.is_some() {
-            if let Some(bid) = bid {
-                self.bufs.push(bid);
-            }
-            self.discard(key, res as usize);
+            let returned = bid.is_some_and(|bid| self.bufs.consumed(bid, used, flags));
+            self.discard(key, used);
             if !more {
                 self.arm_recv(key);
                 self.finish_close(key);
             }
-            return bid.is_some();
+            return returned;
         }
         if res > 0 {
             if let Some(bid) = bid {
                 if !c.closing {
                     c.last_active = now;
-                    ShardMetrics::add(&self.metrics.bytes_in, res as u64);
-                    let data = self.bufs.get(bid, res as usize);
+                    ShardMetrics::add(&self.metrics.bytes_in, used as u64);
+                    let data = self.bufs.get(bid, used);
                     let (paused, protocols) = (c.paused, &self.protocols);
                     let (proto, outbox, held) = (&mut c.proto, &c.outbox, &mut c.held_input);
                     // Bytes that arrive after a pause (posted before the cancel took effect)
@@ -126,14 +121,14 @@ impl<P: Protocols> NetDriver<P> {
                         }
                     }
                 }
-                self.bufs.push(bid);
             }
+            let returned = bid.is_some_and(|bid| self.bufs.consumed(bid, used, flags));
             self.regulate(key);
             if !more {
                 self.arm_recv(key);
                 self.finish_close(key);
             }
-            return bid.is_some();
+            return returned;
         }
         if res == 0 && c.lingering.is_some() {
             // The peer read the answer and closed: nothing more to wait for.
@@ -159,10 +154,7 @@ impl<P: Protocols> NetDriver<P> {
             return false;
         }
         self.finish_close(key);
-        bid.is_some_and(|bid| {
-            self.bufs.push(bid);
-            true
-        })
+        bid.is_some_and(|bid| self.bufs.consumed(bid, used, flags))
     }
 
     /// A closing connection's recv just ended: if that was its last operation, it goes now (a
