@@ -6,3 +6,17 @@
 //! eras, the multi-round-trip loop) is sans-IO in `ringmcp-proto`'s `client` module; this crate
 //! adds sockets, processes, HTTP and OAuth, and must not grow protocol rules of its own.
 #![warn(missing_docs, unreachable_pub)]
+
+pub mod authorize;
+pub mod blocking;
+pub mod cli;
+pub mod conformance;
+pub mod http;
+pub mod skills;
+pub mod stream;
+pub mod transport;
+
+pub use authorize::{AuthError, Authorize, Challenge};
+pub use blocking::{Client, ClientError, ConnectOptions};
+pub use ringmcp_proto::client::{ClientHandler, DefaultHandler, Era};
+pub use transport::{Transport, TransportError};
