@@ -118,6 +118,7 @@ impl Client {
                     if let Some(note) = initialized {
                         client.transport.send(&note)?;
                     }
+                    client.transport.ready()?;
                     break;
                 }
             }

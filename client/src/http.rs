@@ -1,37 +1,31 @@
 //! Streamable HTTP, blocking: every message is a POST to the MCP endpoint; an answer comes back
 //! as JSON or as an SSE stream, which may carry server requests (answered by new POSTs) before
-//! the answer. A stream that ends before its answer is resumed the way the server asked: after
-//! its `retry:` delay, a GET with `Last-Event-ID`. The transport keeps the `Mcp-Session-Id` the
+//! the answer. A legacy session also opens the standalone GET stream, where servers send requests
+//! not tied to a POST. Each stream is read on its own thread ([`reader`]) into one channel. A
+//! stream that ends before its answer is resumed the way the server asked: after its `retry:`
+//! delay, a GET with `Last-Event-ID`. The transport keeps the `Mcp-Session-Id` the
 //! server gives, repeats the last `MCP-Protocol-Version`, asks the [`Authorize`] for headers on
 //! every request and hands it each 401/403. MCP rules stay in `ringmcp_proto::client`.
 
+mod reader;
+
 use crate::authorize::{Authorize, Challenge};
 use crate::transport::{parse_frame, Transport, TransportError};
+use reader::{Ended, Incoming};
 use reqwest::blocking::{Client as HttpClient, RequestBuilder, Response};
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::Method;
 use ringmcp_proto::client::Outgoing;
-use ringmcp_proto::framing::sse::SseDecoder;
-use ringmcp_proto::streamable_http::{SESSION_HEADER, VERSION_HEADER};
+use ringmcp_proto::streamable_http::{is_stateless, SESSION_HEADER, VERSION_HEADER};
 use ringmcp_proto::{Message, RequestId, Response as RpcResponse};
 use std::collections::VecDeque;
-use std::io::Read;
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::Duration;
 
-/// Longest SSE line kept (a message is one `data:` line).
-const MAX_SSE_LINE: usize = 16 << 20;
 /// Reconnection delay when a stream never sent `retry:`.
 const DEFAULT_RETRY: Duration = Duration::from_secs(1);
-/// Resumptions of one stream in a row that bring no event, before giving up.
+/// Resumptions of one answer in a row that bring no message, before giving up.
 const MAX_IDLE_RESUMES: u32 = 3;
-
-/// One open SSE answer stream.
-struct Stream {
-    body: Response,
-    decoder: SseDecoder,
-    /// The request whose answer this stream owes, if any.
-    awaiting: Option<RequestId>,
-}
 
 /// A Streamable HTTP connection to one MCP endpoint.
 pub struct HttpTransport {
@@ -41,7 +35,11 @@ pub struct HttpTransport {
     version: Option<String>,
     authorizer: Option<Box<dyn Authorize>>,
     queue: VecDeque<Message>,
-    streams: Vec<Stream>,
+    tx: Sender<Incoming>,
+    rx: Receiver<Incoming>,
+    /// Open streams that still owe an answer.
+    owing: usize,
+    idle_resumes: u32,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -70,6 +68,7 @@ pub fn http_client() -> Result<HttpClient, TransportError> {
 impl HttpTransport {
     /// A transport for the MCP endpoint at `url`.
     pub fn new(url: &str, authorizer: Option<Box<dyn Authorize>>) -> Result<Self, TransportError> {
+        let (tx, rx) = channel();
         Ok(HttpTransport {
             http: http_client()?,
             url: url.to_owned(),
@@ -77,7 +76,10 @@ impl HttpTransport {
             version: None,
             authorizer,
             queue: VecDeque::new(),
-            streams: Vec::new(),
+            tx,
+            rx,
+            owing: 0,
+            idle_resumes: 0,
         })
     }
 
@@ -148,102 +150,80 @@ impl HttpTransport {
         Err(TransportError::Status { status, body: text })
     }
 
-    /// The next message on the newest open stream, resuming it when it ends early; `None` when
-    /// no stream is open.
-    fn read_streams(&mut self) -> Result<Option<Message>, TransportError> {
-        let mut buf = vec![0u8; 16 << 10];
-        let mut idle_resumes = 0;
-        while let Some(stream) = self.streams.last_mut() {
-            let n = stream.body.read(&mut buf)?;
-            if n == 0 {
-                let Some(stream) = self.streams.pop() else {
-                    break;
-                };
-                if stream.awaiting.is_none() {
-                    continue;
-                }
-                idle_resumes += 1;
-                if idle_resumes > MAX_IDLE_RESUMES {
-                    return Err(TransportError::Protocol(
-                        "stream resumptions bring nothing".into(),
-                    ));
-                }
-                self.resume(stream)?;
-                continue;
-            }
-            idle_resumes = 0;
-            let mut events = Vec::new();
-            stream.decoder.decode(&buf[..n], |e| events.push(e));
-            for event in events {
-                if event.data.trim().is_empty()
-                    || event.event.as_deref().is_some_and(|e| e != "message")
-                {
-                    continue;
-                }
-                for message in parse_frame(event.data.as_bytes()) {
-                    if let (Message::Response(r), Some(awaiting)) = (&message, &stream.awaiting) {
-                        if r.id.as_ref() == Some(awaiting) {
-                            stream.awaiting = None;
-                        }
-                    }
-                    self.queue.push_back(message);
-                }
-            }
-            // The stream's answer is in: stop reading it rather than wait for the server to close.
-            if stream.awaiting.is_none() && !self.queue.is_empty() {
-                self.streams.pop();
-            }
-            if let Some(message) = self.queue.pop_front() {
-                return Ok(Some(message));
-            }
+    /// Read a stream on its own thread.
+    fn read_stream(
+        &mut self,
+        body: Response,
+        awaiting: Option<RequestId>,
+        from: Option<(&str, Option<u64>)>,
+    ) {
+        if awaiting.is_some() {
+            self.owing += 1;
         }
-        Ok(None)
+        reader::spawn(body, awaiting, from, self.tx.clone());
+    }
+
+    /// A GET on the endpoint for an SSE stream (`Last-Event-ID` when resuming).
+    fn get_stream(&mut self, last_event_id: Option<&str>) -> Result<Response, TransportError> {
+        let version = self.version.clone();
+        self.exchange(Method::GET, |req| {
+            let mut req = req.header(ACCEPT, "text/event-stream");
+            if let Some(id) = last_event_id {
+                req = req.header("last-event-id", id);
+            }
+            match &version {
+                Some(v) => req.header(VERSION_HEADER, v),
+                None => req,
+            }
+        })
     }
 
     /// Resume a stream that ended before its answer: wait the server's `retry:` delay, then GET
     /// with `Last-Event-ID`.
-    fn resume(&mut self, stream: Stream) -> Result<(), TransportError> {
-        let Some(last_id) = stream.decoder.last_event_id().map(str::to_owned) else {
+    fn resume(&mut self, ended: Ended) -> Result<(), TransportError> {
+        let Some(last_id) = ended.last_event_id else {
             return Err(TransportError::Protocol(
                 "the answer stream ended before the answer and had no event id to resume from"
                     .into(),
             ));
         };
-        let delay = stream
-            .decoder
-            .retry_ms()
-            .map_or(DEFAULT_RETRY, Duration::from_millis);
+        self.idle_resumes += 1;
+        if self.idle_resumes > MAX_IDLE_RESUMES {
+            return Err(TransportError::Protocol(
+                "stream resumptions bring nothing".into(),
+            ));
+        }
+        let delay = ended.retry_ms.map_or(DEFAULT_RETRY, Duration::from_millis);
         tracing::debug!(?delay, last_event_id = %last_id, "resuming an answer stream");
         std::thread::sleep(delay);
-        let version = self.version.clone();
-        let resp = self.exchange(Method::GET, |req| {
-            let req = req
-                .header(ACCEPT, "text/event-stream")
-                .header("last-event-id", &last_id);
-            match &version {
-                Some(v) => req.header(VERSION_HEADER, v),
-                None => req,
-            }
-        })?;
+        let resp = self.get_stream(Some(&last_id))?;
         if !resp.status().is_success() || !is_sse(resp.headers()) {
-            let status = resp.status().as_u16();
             return Err(TransportError::Status {
-                status,
+                status: resp.status().as_u16(),
                 body: "resuming the answer stream with GET failed".into(),
             });
         }
-        let mut decoder = SseDecoder::new(MAX_SSE_LINE);
-        // The resumed stream keeps the old position until it sends ids of its own.
-        decoder.decode(format!("id: {last_id}\n\n").as_bytes(), |_| {});
-        if let Some(ms) = stream.decoder.retry_ms() {
-            decoder.decode(format!("retry: {ms}\n\n").as_bytes(), |_| {});
-        }
-        self.streams.push(Stream {
-            body: resp,
-            decoder,
-            awaiting: stream.awaiting,
-        });
+        self.read_stream(resp, ended.awaiting, Some((&last_id, ended.retry_ms)));
         Ok(())
+    }
+
+    /// Handle what a stream reader reported; a message to hand over, if any.
+    fn incoming(&mut self, incoming: Incoming) -> Result<Option<Message>, TransportError> {
+        match incoming {
+            Incoming::Message(message) => {
+                self.idle_resumes = 0;
+                Ok(Some(message))
+            }
+            Incoming::Ended(ended) => {
+                if ended.owed {
+                    self.owing = self.owing.saturating_sub(1);
+                }
+                if ended.awaiting.is_some() {
+                    self.resume(ended)?;
+                }
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -312,11 +292,7 @@ impl Transport for HttpTransport {
             return Ok(());
         }
         if is_sse(resp.headers()) {
-            self.streams.push(Stream {
-                body: resp,
-                decoder: SseDecoder::new(MAX_SSE_LINE),
-                awaiting: awaiting.cloned(),
-            });
+            self.read_stream(resp, awaiting.cloned(), None);
             return Ok(());
         }
         let body = resp.bytes()?;
@@ -328,14 +304,41 @@ impl Transport for HttpTransport {
     }
 
     fn recv(&mut self) -> Result<Option<Message>, TransportError> {
-        if let Some(message) = self.queue.pop_front() {
-            return Ok(Some(message));
+        loop {
+            if let Some(message) = self.queue.pop_front() {
+                return Ok(Some(message));
+            }
+            // Take what the readers already sent; block only while some stream owes an answer.
+            let incoming = match self.rx.try_recv() {
+                Ok(incoming) => incoming,
+                Err(_) if self.owing == 0 => return Ok(None),
+                Err(_) => match self.rx.recv() {
+                    Ok(incoming) => incoming,
+                    Err(_) => return Ok(None),
+                },
+            };
+            if let Some(message) = self.incoming(incoming)? {
+                return Ok(Some(message));
+            }
         }
-        self.read_streams()
+    }
+
+    fn ready(&mut self) -> Result<(), TransportError> {
+        // A legacy session's standalone stream carries the server's requests that no POST
+        // carries (elicitation from a tool, for one). Stateless servers have none.
+        if self.session_id.is_none() || self.version.as_deref().is_some_and(is_stateless) {
+            return Ok(());
+        }
+        let resp = self.get_stream(None)?;
+        if resp.status().is_success() && is_sse(resp.headers()) {
+            self.read_stream(resp, None, None);
+        } else {
+            tracing::debug!(status = resp.status().as_u16(), "no standalone SSE stream");
+        }
+        Ok(())
     }
 
     fn close(&mut self) -> Result<(), TransportError> {
-        self.streams.clear();
         if self.session_id.is_none() {
             return Ok(());
         }

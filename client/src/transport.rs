@@ -13,6 +13,10 @@ pub trait Transport: Send {
     /// The next message from the server, blocking until one arrives; `None` when nothing more
     /// can arrive (the stream or process ended, or, over HTTP, no answer is outstanding).
     fn recv(&mut self) -> Result<Option<Message>, TransportError>;
+    /// The handshake is done (HTTP opens the standalone stream of a legacy session here).
+    fn ready(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
     /// End the session (HTTP: `DELETE` it; stdio: close the server's input and wait for it).
     fn close(&mut self) -> Result<(), TransportError>;
 }
