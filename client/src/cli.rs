@@ -195,11 +195,11 @@ fn json_arg(text: Option<&str>) -> Result<Value, CliError> {
     })
 }
 
+/// What to do once connected.
+type Action<'a> = Box<dyn FnOnce(&mut Client) -> Result<Value, CliError> + 'a>;
+
 fn execute(command: Command) -> Result<Option<Value>, CliError> {
-    let (target, action): (
-        &Target,
-        Box<dyn FnOnce(&mut Client) -> Result<Value, CliError>>,
-    ) = match &command {
+    let (target, action): (&Target, Action<'_>) = match &command {
         Command::Conformance { url } => {
             crate::conformance::run(url)?;
             return Ok(None);
