@@ -1,7 +1,7 @@
 //! Streamable HTTP, blocking: every message is a POST to the MCP endpoint; an answer comes back
 //! as JSON or as an SSE stream, which may carry server requests (answered by new POSTs) before
 //! the answer. A legacy session also opens the standalone GET stream, where servers send requests
-//! not tied to a POST. Each stream is read on its own thread ([`reader`]) into one channel. A
+//! not tied to a POST. Each stream is read on its own thread (the `reader` module) into one channel. A
 //! stream that ends before its answer is resumed the way the server asked: after its `retry:`
 //! delay, a GET with `Last-Event-ID`. The transport keeps the `Mcp-Session-Id` the
 //! server gives, repeats the last `MCP-Protocol-Version`, asks the [`Authorize`] for headers on
