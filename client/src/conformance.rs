@@ -30,6 +30,9 @@ pub enum ConformanceError {
     /// The client failed.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// Building the authorizer failed.
+    #[error(transparent)]
+    Auth(#[from] crate::authorize::AuthError),
 }
 
 /// The inputs of one scenario run.
@@ -62,8 +65,15 @@ pub fn run(url: &str) -> Result<(), ConformanceError> {
     let scenario = Scenario::from_env()?;
     tracing::info!(scenario = %scenario.name, era = ?scenario.era, url, "conformance scenario");
     if scenario.name.starts_with("auth/") {
-        // auth: the lead wires `crate::auth::for_conformance(&scenario.context)` here, then
-        // connects with that authorizer and runs `authorized(client)`.
+        // auth: once `crate::auth` lands, replace this return with
+        //     let authorizer = crate::auth::for_conformance(&scenario.context)?;
+        //     let options = ConnectOptions { era: scenario.era, authorizer: Some(authorizer),
+        //                                    ..ConnectOptions::default() };
+        //     let mut client = Client::connect_http(url, options)?;
+        //     authorized(&mut client)?;
+        //     client.close()?;
+        //     return Ok(());
+        // (`?` on an `AuthError` goes through `ConformanceError::Auth`.)
         return Err(ConformanceError::NoAuthorization(scenario.name));
     }
     let options = ConnectOptions {
