@@ -134,6 +134,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> i32 {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
