@@ -5,4 +5,37 @@
 //! server, and the `ringmcp client` command line. The protocol itself (ids, envelopes of both
 //! eras, the multi-round-trip loop) is sans-IO in `ringmcp-proto`'s `client` module; this crate
 //! adds sockets, processes, HTTP and OAuth, and must not grow protocol rules of its own.
+//!
+//! ```no_run
+//! use ringmcp_client::{Client, ConnectOptions};
+//! use serde_json::json;
+//!
+//! # fn main() -> Result<(), ringmcp_client::ClientError> {
+//! // 2026-07-28 when the server speaks it, else the legacy `initialize`.
+//! let mut client = Client::connect_http("http://localhost:8080/mcp", ConnectOptions::default())?;
+//! for tool in client.list_tools()? {
+//!     println!("{}", tool["name"]);
+//! }
+//! let result = client.call_tool("add", json!({ "a": 2, "b": 3 }))?;
+//! println!("{result}");
+//! client.close()
+//! # }
+//! ```
+//!
+//! Transports: [`http::HttpTransport`] (Streamable HTTP), [`stream::LineTransport`] (a spawned
+//! process's stdio, or TCP), or any [`Transport`] given to [`Client::connect`].
 #![warn(missing_docs, unreachable_pub)]
+
+pub mod authorize;
+pub mod blocking;
+pub mod cli;
+pub mod conformance;
+pub mod http;
+pub mod skills;
+pub mod stream;
+pub mod transport;
+
+pub use authorize::{AuthError, Authorize, Challenge};
+pub use blocking::{Client, ClientError, ConnectOptions};
+pub use ringmcp_proto::client::{ClientHandler, DefaultHandler, Era};
+pub use transport::{Transport, TransportError};

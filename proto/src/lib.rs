@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod client;
 pub mod dispatch;
 pub mod downgrade;
 pub mod forwarded;

@@ -2,6 +2,8 @@
 //! legacy session), the 2026-07-28 headers that repeat the body (`Mcp-Method`, `Mcp-Name`,
 //! `Mcp-Param-*`, with the one `=?base64?...?=` decoder) and the `_meta` keys every stateless
 //! request must carry, W3C trace headers spliced into `_meta`, and the request ids a body carries.
+//! The client's side of the `Mcp-Param-*` rules (encoding, `x-mcp-header` validation) is in
+//! [`params`].
 //!
 //! Everything here reads headers through [`HeaderSource`] and answers with values or a typed
 //! [`HeaderError`]; the server turns that into the HTTP response. Nothing here writes responses,
@@ -16,6 +18,10 @@ use base64::Engine;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::borrow::Cow;
+
+pub mod params;
+
+pub use params::{encode_header, needs_base64, param_header_value, tool_header_params};
 
 /// `MCP-Protocol-Version` (names are lower case, as [`HttpRequest::header`] takes them).
 pub const VERSION_HEADER: &str = "mcp-protocol-version";

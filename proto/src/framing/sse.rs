@@ -1,6 +1,7 @@
 //! Server-sent events (text/event-stream): the encoder the server writes with (events with an
-//! optional id and type, comments for keep-alive) and a decoder for clients and tests. Bytes only;
-//! the HTTP layer wraps them in chunks.
+//! optional id and type, comments for keep-alive) and a decoder for clients and tests, which also
+//! keeps the stream's last event id and `retry:` delay (what a client needs to resume a stream).
+//! Bytes only; the HTTP layer wraps them in chunks, and the caller owns the reconnection clock.
 
 /// Append one event. `data` may contain newlines: each line becomes a `data:` field.
 pub fn write_event(out: &mut Vec<u8>, id: Option<&str>, event: Option<&str>, data: &[u8]) {
@@ -56,6 +57,8 @@ pub struct SseDecoder {
     after_cr: bool,
     overflow: bool,
     max_line: usize,
+    last_event_id: Option<String>,
+    retry_ms: Option<u64>,
 }
 
 impl SseDecoder {
@@ -68,7 +71,22 @@ impl SseDecoder {
             after_cr: false,
             overflow: false,
             max_line,
+            last_event_id: None,
+            retry_ms: None,
         }
+    }
+
+    /// The id of the last event dispatched (or ended with an empty line): what a client sends as
+    /// `Last-Event-ID` to resume the stream. An `id:` line with a NUL is ignored, as the event
+    /// stream rules say.
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
+    /// The reconnection delay in milliseconds from the last valid `retry:` field (ASCII digits
+    /// only), if the stream sent one.
+    pub fn retry_ms(&self) -> Option<u64> {
+        self.retry_ms
     }
 
     /// Feed bytes; `on_event` gets every complete event.
@@ -96,6 +114,11 @@ impl SseDecoder {
 
     fn line_done(&mut self, line: &[u8], on_event: &mut impl FnMut(SseEvent)) {
         if line.is_empty() {
+            // The id counts once its event ends, whether or not the event had data (a priming
+            // event is just `id:` and an empty `data:`).
+            if let Some(id) = &self.pending.id {
+                self.last_event_id = Some(id.clone());
+            }
             if std::mem::take(&mut self.has_data) {
                 on_event(std::mem::take(&mut self.pending));
             } else {
@@ -122,7 +145,10 @@ impl SseDecoder {
                 self.pending.data.push_str(&value);
                 self.has_data = true;
             }
-            b"id" => self.pending.id = Some(value),
+            b"id" if !value.contains('\0') => self.pending.id = Some(value),
+            b"retry" if !value.is_empty() && value.bytes().all(|c| c.is_ascii_digit()) => {
+                self.retry_ms = value.parse().ok().or(self.retry_ms);
+            }
             b"event" => self.pending.event = Some(value),
             _ => {}
         }
@@ -174,5 +200,25 @@ mod tests {
             got.iter().map(|e| e.data.as_str()).collect::<Vec<_>>(),
             ["a\nb", "c"]
         );
+    }
+
+    #[test]
+    fn keeps_retry_and_last_event_id_for_resumption() {
+        let mut d = SseDecoder::new(1024);
+        let mut got = Vec::new();
+        d.decode(b"id: event-1\nretry: 500\ndata: \n\n", |e| got.push(e));
+        assert_eq!(d.last_event_id(), Some("event-1"));
+        assert_eq!(d.retry_ms(), Some(500));
+        assert_eq!(got.len(), 1);
+        assert!(got[0].data.is_empty());
+        // A bad retry keeps the old delay; an id without data still moves the last id on.
+        d.decode(b"retry: 12x\nid: event-2\n\n", |e| got.push(e));
+        assert_eq!(d.retry_ms(), Some(500));
+        assert_eq!(d.last_event_id(), Some("event-2"));
+        assert_eq!(got.len(), 1);
+        let mut out = Vec::new();
+        write_retry(&mut out, 750);
+        d.decode(&out, |e| got.push(e));
+        assert_eq!(d.retry_ms(), Some(750));
     }
 }

@@ -1,0 +1,280 @@
+//! The blocking client: [`Client`] connects over any [`Transport`], shakes hands in the era asked
+//! for, and offers the calls a program expects (tools, resources, prompts, skills), following
+//! pagination. Each call drives `ringmcp_proto::client::ClientSession` to its end: server
+//! requests that arrive meanwhile are answered by the [`ClientHandler`], retries and input rounds
+//! are sent as the session says. One call at a time; the protocol rules stay in proto.
+
+use crate::authorize::Authorize;
+use crate::http::HttpTransport;
+use crate::transport::{Transport, TransportError};
+use ringmcp_proto::client::{
+    Answer, CallStep, ClientConfig, ClientHandler, ClientSession, DefaultHandler, Era,
+    HandshakeStep, Outgoing, ServerInfo,
+};
+use ringmcp_proto::types::Implementation;
+use ringmcp_proto::{Message, ProtocolVersion};
+use serde_json::{json, Map, Value};
+
+/// Pages a list call follows before it stops (a server that keeps returning cursors).
+const MAX_PAGES: usize = 1000;
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The protocol layer refused or the server answered with an error.
+    #[error(transparent)]
+    Protocol(#[from] ringmcp_proto::client::ClientError),
+    /// The transport failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// A skill failed verification.
+    #[error(transparent)]
+    Skill(#[from] crate::skills::SkillError),
+    /// The connection ended before the answer.
+    #[error("the connection ended before the answer to {0}")]
+    NoAnswer(String),
+}
+
+/// How to connect.
+pub struct ConnectOptions {
+    /// Which era to speak.
+    pub era: Era,
+    /// Who the client says it is.
+    pub client_info: Implementation,
+    /// Answers server requests (sampling, elicitation, roots).
+    pub handler: Box<dyn ClientHandler + Send>,
+    /// Authorization for HTTP servers.
+    pub authorizer: Option<Box<dyn Authorize>>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            era: Era::Auto,
+            client_info: Implementation {
+                name: "ringmcp-client".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                title: None,
+            },
+            handler: Box::new(DefaultHandler),
+            authorizer: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("era", &self.era)
+            .field("client_info", &self.client_info)
+            .field("authorizer", &self.authorizer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connected MCP client.
+pub struct Client {
+    session: ClientSession,
+    transport: Box<dyn Transport>,
+    handler: Box<dyn ClientHandler + Send>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("version", &self.session.version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connect to a Streamable HTTP endpoint.
+    pub fn connect_http(url: &str, mut options: ConnectOptions) -> Result<Self, ClientError> {
+        let transport = HttpTransport::new(url, options.authorizer.take())?;
+        Self::connect(Box::new(transport), options)
+    }
+
+    /// Shake hands over `transport`.
+    pub fn connect(
+        transport: Box<dyn Transport>,
+        options: ConnectOptions,
+    ) -> Result<Self, ClientError> {
+        let config = ClientConfig {
+            client_info: options.client_info,
+            era: options.era,
+            capabilities: options.handler.capabilities(),
+        };
+        let mut client = Client {
+            session: ClientSession::new(config),
+            transport,
+            handler: options.handler,
+        };
+        let mut out = client.session.handshake();
+        loop {
+            let answer = client.roundtrip(&out)?;
+            match client.session.on_handshake(answer)? {
+                HandshakeStep::Send(next) => out = next,
+                HandshakeStep::Ready { initialized } => {
+                    if let Some(note) = initialized {
+                        client.transport.send(&note)?;
+                    }
+                    client.transport.ready()?;
+                    break;
+                }
+            }
+        }
+        tracing::debug!(version = ?client.session.version(), "connected");
+        Ok(client)
+    }
+
+    /// The protocol version in use.
+    pub fn version(&self) -> Option<ProtocolVersion> {
+        self.session.version()
+    }
+
+    /// What the server said about itself.
+    pub fn server(&self) -> &ServerInfo {
+        self.session.server()
+    }
+
+    /// Send one message and wait for its answer, answering server requests meanwhile.
+    fn roundtrip(&mut self, out: &Outgoing) -> Result<Answer, ClientError> {
+        match self.transport.send(out) {
+            Ok(()) => {}
+            Err(TransportError::Status { status, body }) => {
+                tracing::debug!(status, body, "request refused");
+                return Ok(Answer::Refused(Some(status)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let Some(id) = &out.id else {
+            return Ok(Answer::Result(Value::Null));
+        };
+        loop {
+            match self.transport.recv()? {
+                Some(Message::Response(r)) if r.id.as_ref().is_none_or(|r| r == id) => {
+                    return Ok(Answer::from_response(r));
+                }
+                Some(Message::Response(r)) => {
+                    tracing::warn!(id = ?r.id, "dropping an answer to no pending request");
+                }
+                Some(Message::Request(request)) => {
+                    tracing::debug!(method = %request.method, "server request");
+                    let reply = self.session.answer_request(&request, self.handler.as_mut());
+                    self.transport.send(&reply)?;
+                }
+                Some(Message::Notification(n)) => {
+                    tracing::debug!(method = %n.method, "server notification");
+                }
+                None => {
+                    let method = out.method.clone().unwrap_or_default();
+                    return Err(ClientError::NoAnswer(method));
+                }
+            }
+        }
+    }
+
+    /// Call any method; the result as the server sent it.
+    pub fn request(&mut self, method: &str, params: Value) -> Result<Value, ClientError> {
+        let mut out = self.session.call(method, params)?;
+        loop {
+            let id = out.id.clone();
+            let answer = match self.roundtrip(&out) {
+                Ok(answer) => answer,
+                Err(e) => {
+                    if let Some(id) = &id {
+                        self.session.forget(id);
+                    }
+                    return Err(e);
+                }
+            };
+            let Some(id) = id else {
+                return Ok(Value::Null);
+            };
+            match self.session.on_answer(&id, answer, self.handler.as_mut())? {
+                CallStep::Send(next) => out = next,
+                CallStep::Done(result) => return Ok(result),
+            }
+        }
+    }
+
+    /// Send a notification.
+    pub fn notify(&mut self, method: &str, params: &Value) -> Result<(), ClientError> {
+        let out = self.session.notification(method, params);
+        self.transport.send(&out)?;
+        Ok(())
+    }
+
+    /// Every item of a paginated list (`key` names the array in each page).
+    pub fn list_all(&mut self, method: &str, key: &str) -> Result<Vec<Value>, ClientError> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut params = Map::new();
+            if let Some(c) = cursor.take() {
+                params.insert("cursor".into(), c.into());
+            }
+            let page = self.request(method, Value::Object(params))?;
+            if let Some(list) = page.get(key).and_then(Value::as_array) {
+                items.extend(list.iter().cloned());
+            }
+            match page.get("nextCursor").and_then(Value::as_str) {
+                Some(next) if !next.is_empty() => cursor = Some(next.to_owned()),
+                _ => return Ok(items),
+            }
+        }
+        tracing::warn!(
+            method,
+            "stopped following pagination after {MAX_PAGES} pages"
+        );
+        Ok(items)
+    }
+
+    /// `tools/list`, every page, without the tools whose `x-mcp-header` annotations are invalid.
+    pub fn list_tools(&mut self) -> Result<Vec<Value>, ClientError> {
+        let tools = self.list_all("tools/list", "tools")?;
+        let (kept, dropped) = self.session.accept_tools(tools);
+        for (name, why) in dropped {
+            tracing::warn!(tool = %name, %why, "ignoring a tool with invalid x-mcp-header annotations");
+        }
+        Ok(kept)
+    }
+
+    /// `tools/call`.
+    pub fn call_tool(&mut self, name: &str, arguments: Value) -> Result<Value, ClientError> {
+        self.request(
+            "tools/call",
+            json!({ "name": name, "arguments": arguments }),
+        )
+    }
+
+    /// `resources/list`, every page.
+    pub fn list_resources(&mut self) -> Result<Vec<Value>, ClientError> {
+        self.list_all("resources/list", "resources")
+    }
+
+    /// `resources/read`.
+    pub fn read_resource(&mut self, uri: &str) -> Result<Value, ClientError> {
+        self.request("resources/read", json!({ "uri": uri }))
+    }
+
+    /// `prompts/list`, every page.
+    pub fn list_prompts(&mut self) -> Result<Vec<Value>, ClientError> {
+        self.list_all("prompts/list", "prompts")
+    }
+
+    /// `prompts/get`.
+    pub fn get_prompt(&mut self, name: &str, arguments: Value) -> Result<Value, ClientError> {
+        let mut params = json!({ "name": name });
+        if !arguments.is_null() {
+            params["arguments"] = arguments;
+        }
+        self.request("prompts/get", params)
+    }
+
+    /// End the session.
+    pub fn close(mut self) -> Result<(), ClientError> {
+        self.transport.close()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,250 @@
+//! The `ringmcp-client` command line (also reached as `ringmcp client ...`): list and call tools,
+//! read resources, get prompts and list skills on a server named by URL (`http://`, `https://`),
+//! `tcp://host:port` or `stdio:COMMAND ARGS...`, printing JSON on stdout; and `conformance <url>`
+//! for the official suite. Argument parsing and output only: the work is the blocking client's.
+
+use crate::blocking::{Client, ConnectOptions};
+use crate::stream::LineTransport;
+use clap::{Parser, Subcommand};
+use ringmcp_proto::client::Era;
+use ringmcp_proto::ProtocolVersion;
+use serde_json::Value;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ringmcp-client",
+    about = "Call a Model Context Protocol server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the conformance scenario named by MCP_CONFORMANCE_SCENARIO against URL.
+    Conformance {
+        /// The server URL (the suite appends it as the last argument).
+        url: String,
+    },
+    /// Tools.
+    Tools {
+        #[command(subcommand)]
+        action: ToolsAction,
+    },
+    /// Resources.
+    Resources {
+        #[command(subcommand)]
+        action: ResourcesAction,
+    },
+    /// Prompts.
+    Prompts {
+        #[command(subcommand)]
+        action: PromptsAction,
+    },
+    /// Skills (the io.modelcontextprotocol/skills extension).
+    Skills {
+        #[command(subcommand)]
+        action: SkillsAction,
+    },
+}
+
+/// Where the server is and which era to speak.
+#[derive(clap::Args, Debug)]
+struct Target {
+    /// `http(s)://...`, `tcp://host:port` or `stdio:COMMAND ARGS...`.
+    server: String,
+    /// `auto`, or a protocol revision such as 2025-11-25 or 2026-07-28.
+    #[arg(long, default_value = "auto")]
+    era: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum ToolsAction {
+    /// List the tools.
+    List(Target),
+    /// Call a tool with JSON arguments.
+    Call {
+        #[command(flatten)]
+        target: Target,
+        /// The tool.
+        name: String,
+        /// Arguments as a JSON object.
+        #[arg(default_value = "{}")]
+        arguments: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ResourcesAction {
+    /// List the resources.
+    List(Target),
+    /// Read a resource.
+    Read {
+        #[command(flatten)]
+        target: Target,
+        /// The resource URI.
+        uri: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PromptsAction {
+    /// List the prompts.
+    List(Target),
+    /// Get a prompt with JSON arguments.
+    Get {
+        #[command(flatten)]
+        target: Target,
+        /// The prompt.
+        name: String,
+        /// Arguments as a JSON object.
+        arguments: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SkillsAction {
+    /// List the skills (reads none of their files).
+    List(Target),
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("bad --era '{0}': use auto or a protocol revision")]
+    Era(String),
+    #[error("bad JSON argument: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("stdio: no command given")]
+    NoCommand,
+    #[error(transparent)]
+    Client(#[from] crate::ClientError),
+    #[error(transparent)]
+    Transport(#[from] crate::TransportError),
+    #[error(transparent)]
+    Conformance(#[from] crate::conformance::ConformanceError),
+}
+
+/// Run the command line on `args` (the program name first); the process exit code.
+pub fn run(args: impl IntoIterator<Item = String>) -> i32 {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RINGMCP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // The server binary may have installed a subscriber already; keep that one.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match execute(cli.command) {
+        Ok(output) => {
+            if let Some(value) = output {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&value).unwrap_or_default()
+                );
+            }
+            0
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ringmcp-client failed");
+            eprintln!("ringmcp-client: {e}");
+            1
+        }
+    }
+}
+
+fn connect(target: &Target) -> Result<Client, CliError> {
+    let era = match target.era.as_str() {
+        "auto" => Era::Auto,
+        v => Era::Fixed(ProtocolVersion::parse(v).ok_or_else(|| CliError::Era(v.to_owned()))?),
+    };
+    let options = ConnectOptions {
+        era,
+        ..ConnectOptions::default()
+    };
+    let server = target.server.as_str();
+    if let Some(addr) = server.strip_prefix("tcp://") {
+        return Ok(Client::connect(
+            Box::new(LineTransport::tcp(addr)?),
+            options,
+        )?);
+    }
+    if let Some(command) = server.strip_prefix("stdio:") {
+        let mut words = command.split_whitespace().map(str::to_owned);
+        let program = words.next().ok_or(CliError::NoCommand)?;
+        let args: Vec<String> = words.collect();
+        return Ok(Client::connect(
+            Box::new(LineTransport::spawn(&program, &args)?),
+            options,
+        )?);
+    }
+    Ok(Client::connect_http(server, options)?)
+}
+
+fn json_arg(text: Option<&str>) -> Result<Value, CliError> {
+    Ok(match text {
+        Some(t) => serde_json::from_str(t)?,
+        None => Value::Null,
+    })
+}
+
+/// What to do once connected.
+type Action<'a> = Box<dyn FnOnce(&mut Client) -> Result<Value, CliError> + 'a>;
+
+fn execute(command: Command) -> Result<Option<Value>, CliError> {
+    let (target, action): (&Target, Action<'_>) = match &command {
+        Command::Conformance { url } => {
+            crate::conformance::run(url)?;
+            return Ok(None);
+        }
+        Command::Tools {
+            action: ToolsAction::List(t),
+        } => (t, Box::new(|c| Ok(Value::Array(c.list_tools()?)))),
+        Command::Tools {
+            action:
+                ToolsAction::Call {
+                    target,
+                    name,
+                    arguments,
+                },
+        } => {
+            let args = json_arg(Some(arguments))?;
+            (target, Box::new(move |c| Ok(c.call_tool(name, args)?)))
+        }
+        Command::Resources {
+            action: ResourcesAction::List(t),
+        } => (t, Box::new(|c| Ok(Value::Array(c.list_resources()?)))),
+        Command::Resources {
+            action: ResourcesAction::Read { target, uri },
+        } => (target, Box::new(move |c| Ok(c.read_resource(uri)?))),
+        Command::Prompts {
+            action: PromptsAction::List(t),
+        } => (t, Box::new(|c| Ok(Value::Array(c.list_prompts()?)))),
+        Command::Prompts {
+            action:
+                PromptsAction::Get {
+                    target,
+                    name,
+                    arguments,
+                },
+        } => {
+            let args = json_arg(arguments.as_deref())?;
+            (target, Box::new(move |c| Ok(c.get_prompt(name, args)?)))
+        }
+        Command::Skills {
+            action: SkillsAction::List(t),
+        } => (t, Box::new(|c| Ok(Value::Array(c.list_skills()?)))),
+    };
+    let mut client = connect(target)?;
+    let output = action(&mut client)?;
+    client.close()?;
+    Ok(Some(output))
+}

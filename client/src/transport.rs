@@ -1,0 +1,67 @@
+//! How a client moves messages: the [`Transport`] trait that HTTP, stdio and TCP implement, and
+//! the errors they share. A transport sends each message the protocol layer builds and yields the
+//! messages the server sends back, in order; it owns connections, processes and streams, and must
+//! not interpret MCP methods (that is `ringmcp_proto::client`'s job).
+
+use ringmcp_proto::client::Outgoing;
+use ringmcp_proto::Message;
+
+/// A bidirectional path to one MCP server.
+pub trait Transport: Send {
+    /// Send one message: a request, a notification, or an answer to a server request.
+    fn send(&mut self, message: &Outgoing) -> Result<(), TransportError>;
+    /// The next message from the server, blocking until one arrives; `None` when nothing more
+    /// can arrive (the stream or process ended, or, over HTTP, no answer is outstanding).
+    fn recv(&mut self) -> Result<Option<Message>, TransportError>;
+    /// The handshake is done (HTTP opens the standalone stream of a legacy session here).
+    fn ready(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+    /// End the session (HTTP: `DELETE` it; stdio: close the server's input and wait for it).
+    fn close(&mut self) -> Result<(), TransportError>;
+}
+
+/// Why a transport failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The server refused the message with this HTTP status and no JSON-RPC answer.
+    #[error("HTTP status {status}: {body}")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The start of the body, for the error message.
+        body: String,
+    },
+    /// An HTTP exchange failed (connection, TLS, protocol).
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    /// A socket, pipe or process failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// Authorization failed.
+    #[error(transparent)]
+    Auth(#[from] crate::authorize::AuthError),
+    /// The server broke the transport's rules (a stream that cannot be resumed, a bad frame).
+    #[error("transport protocol: {0}")]
+    Protocol(String),
+}
+
+/// The messages in one frame (a JSON-RPC message or batch); unreadable ones are logged and
+/// dropped, as a client cannot answer them.
+pub(crate) fn parse_frame(bytes: &[u8]) -> Vec<Message> {
+    use ringmcp_proto::Parsed;
+    let items = match ringmcp_proto::jsonrpc::parse(bytes) {
+        Parsed::Single(item) => vec![item],
+        Parsed::Batch(items) => items,
+    };
+    items
+        .into_iter()
+        .filter_map(|item| match item {
+            Ok(message) => Some(message),
+            Err(rejected) => {
+                tracing::warn!(error = %rejected.error, "dropping an unreadable message from the server");
+                None
+            }
+        })
+        .collect()
+}
