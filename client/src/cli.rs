@@ -1,7 +1,7 @@
 //! The `ringmcp-client` command line (also reached as `ringmcp client ...`): list and call tools,
-//! read resources, get prompts and list skills on a server named by URL (`http://`, `https://`),
-//! `tcp://host:port` or `stdio:COMMAND ARGS...`, printing JSON on stdout; and `conformance <url>`
-//! for the official suite. Argument parsing and output only: the work is the blocking client's.
+//! read resources, get prompts and list skills on a server named by URL (`http://`, `https://`,
+//! `tcp://host:port`) or started with `--stdio COMMAND`, printing JSON on stdout; and
+//! `conformance <url>` for the official suite. Argument parsing and output only: the work is the blocking client's.
 
 use crate::blocking::{Client, ConnectOptions};
 use crate::stream::LineTransport;
@@ -52,9 +52,14 @@ enum Command {
 /// Where the server is and which era to speak.
 #[derive(clap::Args, Debug)]
 struct Target {
-    /// `http(s)://...`, `tcp://host:port` or `stdio:COMMAND ARGS...`.
-    server: String,
-    /// `auto`, or a protocol revision such as 2025-11-25 or 2026-07-28.
+    /// The server: `http(s)://HOST/PATH` (Streamable HTTP) or `tcp://HOST:PORT` (newline JSON).
+    #[arg(required_unless_present = "stdio")]
+    server: Option<String>,
+    /// Start the server as this command (split on spaces) and speak over its stdin and stdout.
+    #[arg(long, value_name = "COMMAND", conflicts_with = "server")]
+    stdio: Option<String>,
+    /// `auto` (2026-07-28 if the server has it, else `initialize`), or a protocol revision such
+    /// as 2025-11-25 or 2026-07-28.
     #[arg(long, default_value = "auto")]
     era: String,
 }
@@ -63,15 +68,15 @@ struct Target {
 enum ToolsAction {
     /// List the tools.
     List(Target),
-    /// Call a tool with JSON arguments.
+    /// Call a tool.
     Call {
-        #[command(flatten)]
-        target: Target,
         /// The tool.
         name: String,
         /// Arguments as a JSON object.
-        #[arg(default_value = "{}")]
-        arguments: String,
+        #[arg(long, value_name = "JSON", default_value = "{}")]
+        args: String,
+        #[command(flatten)]
+        target: Target,
     },
 }
 
@@ -81,10 +86,10 @@ enum ResourcesAction {
     List(Target),
     /// Read a resource.
     Read {
-        #[command(flatten)]
-        target: Target,
         /// The resource URI.
         uri: String,
+        #[command(flatten)]
+        target: Target,
     },
 }
 
@@ -92,14 +97,15 @@ enum ResourcesAction {
 enum PromptsAction {
     /// List the prompts.
     List(Target),
-    /// Get a prompt with JSON arguments.
+    /// Get a prompt.
     Get {
-        #[command(flatten)]
-        target: Target,
         /// The prompt.
         name: String,
         /// Arguments as a JSON object.
-        arguments: Option<String>,
+        #[arg(long, value_name = "JSON")]
+        args: Option<String>,
+        #[command(flatten)]
+        target: Target,
     },
 }
 
@@ -116,8 +122,10 @@ enum CliError {
     Era(String),
     #[error("bad JSON argument: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("stdio: no command given")]
+    #[error("--stdio: no command given")]
     NoCommand,
+    #[error("no server: give a URL or --stdio COMMAND")]
+    NoServer,
     #[error(transparent)]
     Client(#[from] crate::ClientError),
     #[error(transparent)]
@@ -145,13 +153,13 @@ pub fn run(args: impl IntoIterator<Item = String>) -> i32 {
     };
     match execute(cli.command) {
         Ok(output) => {
-            if let Some(value) = output {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&value).unwrap_or_default()
-                );
-            }
-            0
+            // Written, not `println!`ed: a reader that goes away (`| head`) is not a panic.
+            let written = output.map_or(Ok(()), |value| {
+                use std::io::Write;
+                let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+                writeln!(std::io::stdout().lock(), "{text}")
+            });
+            i32::from(written.is_err())
         }
         Err(e) => {
             tracing::error!(error = %e, "ringmcp-client failed");
@@ -170,19 +178,19 @@ fn connect(target: &Target) -> Result<Client, CliError> {
         era,
         ..ConnectOptions::default()
     };
-    let server = target.server.as_str();
-    if let Some(addr) = server.strip_prefix("tcp://") {
-        return Ok(Client::connect(
-            Box::new(LineTransport::tcp(addr)?),
-            options,
-        )?);
-    }
-    if let Some(command) = server.strip_prefix("stdio:") {
+    if let Some(command) = &target.stdio {
         let mut words = command.split_whitespace().map(str::to_owned);
         let program = words.next().ok_or(CliError::NoCommand)?;
         let args: Vec<String> = words.collect();
         return Ok(Client::connect(
             Box::new(LineTransport::spawn(&program, &args)?),
+            options,
+        )?);
+    }
+    let server = target.server.as_deref().ok_or(CliError::NoServer)?;
+    if let Some(addr) = server.strip_prefix("tcp://") {
+        return Ok(Client::connect(
+            Box::new(LineTransport::tcp(addr)?),
             options,
         )?);
     }
@@ -209,14 +217,9 @@ fn execute(command: Command) -> Result<Option<Value>, CliError> {
             action: ToolsAction::List(t),
         } => (t, Box::new(|c| Ok(Value::Array(c.list_tools()?)))),
         Command::Tools {
-            action:
-                ToolsAction::Call {
-                    target,
-                    name,
-                    arguments,
-                },
+            action: ToolsAction::Call { target, name, args },
         } => {
-            let args = json_arg(Some(arguments))?;
+            let args = json_arg(Some(args))?;
             (target, Box::new(move |c| Ok(c.call_tool(name, args)?)))
         }
         Command::Resources {
@@ -229,14 +232,9 @@ fn execute(command: Command) -> Result<Option<Value>, CliError> {
             action: PromptsAction::List(t),
         } => (t, Box::new(|c| Ok(Value::Array(c.list_prompts()?)))),
         Command::Prompts {
-            action:
-                PromptsAction::Get {
-                    target,
-                    name,
-                    arguments,
-                },
+            action: PromptsAction::Get { target, name, args },
         } => {
-            let args = json_arg(arguments.as_deref())?;
+            let args = json_arg(args.as_deref())?;
             (target, Box::new(move |c| Ok(c.get_prompt(name, args)?)))
         }
         Command::Skills {

@@ -34,6 +34,17 @@ enum Command {
     Check(CheckArgs),
     /// Configuration files.
     Config(ConfigArgs),
+    /// An MCP client: list and call a server's tools, read its resources, get its prompts, over
+    /// HTTP, TCP or a spawned process (`ringmcp client --help`).
+    #[command(disable_help_flag = true)]
+    Client(ClientArgs),
+}
+
+#[derive(Args)]
+struct ClientArgs {
+    /// The client's own command line (`ringmcp-client` takes the same).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
 }
 
 #[derive(Args)]
@@ -401,6 +412,11 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     match cli.command {
+        Command::Client(client) => {
+            let program = std::iter::once("ringmcp client".to_owned());
+            let code = ringmcp_client::cli::run(program.chain(client.args));
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
         Command::Config(args) => {
             if args.print_default {
                 print!("{}", config::default_file());
