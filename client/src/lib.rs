@@ -6,3 +6,5 @@
 //! eras, the multi-round-trip loop) is sans-IO in `ringmcp-proto`'s `client` module; this crate
 //! adds sockets, processes, HTTP and OAuth, and must not grow protocol rules of its own.
 #![warn(missing_docs, unreachable_pub)]
+
+pub mod auth;
