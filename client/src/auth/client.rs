@@ -108,12 +108,16 @@ impl OAuthClient {
     pub fn new(options: OAuthOptions) -> Result<Self, AuthError> {
         let http = Http::new()?;
         let agent = Box::new(Headless::with(http.clone()));
-        Self::with_agent(options, agent)
+        Ok(Self::build(options, http, agent))
     }
 
     /// A client whose authorization requests go through `agent` (a browser, a test double).
     pub fn with_agent(options: OAuthOptions, agent: Box<dyn UserAgent>) -> Result<Self, AuthError> {
-        Ok(Self {
+        Ok(Self::build(options, Http::new()?, agent))
+    }
+
+    fn build(options: OAuthOptions, http: Http, agent: Box<dyn UserAgent>) -> Self {
+        Self {
             grant: options.grant,
             dpop_wanted: options.dpop,
             profile: Profile {
@@ -122,7 +126,7 @@ impl OAuthClient {
                 metadata_document_url: options.client_metadata_document_url,
                 pre_registered: options.pre_registered,
             },
-            http: Http::new()?,
+            http,
             agent,
             registrations: Registrations::default(),
             tokens: HashMap::new(),
@@ -134,7 +138,7 @@ impl OAuthClient {
             rs_nonce_retried: false,
             attempts: 0,
             awaiting_outcome: false,
-        })
+        }
     }
 
     fn current_token(&self) -> Option<&TokenSet> {
