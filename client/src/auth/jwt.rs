@@ -118,6 +118,30 @@ mod tests {
     }
 
     #[test]
+    fn client_assertion_claims_and_signature() {
+        use jsonwebtoken::{DecodingKey, Validation};
+        use p256::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
+        let secret = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
+        let pem = secret.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let public = secret
+            .public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap();
+        let key = SigningKey::from_pem(&pem, "ES256").unwrap();
+        let jwt = key.client_assertion("cid", "http://as.example").unwrap();
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_audience(&["http://as.example"]);
+        validation.set_issuer(&["cid"]);
+        let decoding = DecodingKey::from_ec_pem(public.as_bytes()).unwrap();
+        let data = jsonwebtoken::decode::<serde_json::Value>(&jwt, &decoding, &validation).unwrap();
+        assert_eq!(data.claims["sub"], "cid");
+        assert!(data.claims["jti"].is_string());
+        // Another audience does not verify.
+        validation.set_audience(&["http://other"]);
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&jwt, &decoding, &validation).is_err());
+    }
+
+    #[test]
     fn symmetric_algorithms_are_refused() {
         assert!(matches!(
             SigningKey::from_pem("", "HS256"),
