@@ -1,7 +1,10 @@
 //! The seam between the HTTP transport and authorization: the transport asks an [`Authorize`] for
 //! the headers of every request it makes to the MCP server, and hands it every 401 or 403 answer
 //! as a [`Challenge`]. This file owns only that contract; the OAuth flows that implement it live
-//! in the `auth` module, and the transport must not learn any OAuth rule.
+//! in the `auth` module (whose [`AuthError`] the contract reports), and the transport must not
+//! learn any OAuth rule.
+
+pub use crate::auth::AuthError;
 
 /// Authorization for requests to one MCP server.
 pub trait Authorize: Send {
@@ -26,15 +29,4 @@ pub struct Challenge {
     pub www_authenticate: Vec<String>,
     /// The `DPoP-Nonce` header, if any.
     pub dpop_nonce: Option<String>,
-}
-
-/// Why authorization failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    /// The server needs authorization and no authorizer is configured, or it gave up.
-    #[error("authorization failed: {0}")]
-    Failed(String),
-    /// An error from an authorization flow.
-    #[error(transparent)]
-    Flow(Box<dyn std::error::Error + Send + Sync>),
 }

@@ -21,9 +21,6 @@ pub enum ConformanceError {
     /// `MCP_CONFORMANCE_CONTEXT` is missing or lacks what the scenario needs.
     #[error("conformance context: {0}")]
     Context(String),
-    /// Authorization scenarios need the OAuth module.
-    #[error("scenario '{0}' needs authorization, which this build does not have")]
-    NoAuthorization(String),
     /// A tool the scenario needs is not listed.
     #[error("the server lists no tool '{0}'")]
     MissingTool(String),
@@ -65,16 +62,19 @@ pub fn run(url: &str) -> Result<(), ConformanceError> {
     let scenario = Scenario::from_env()?;
     tracing::info!(scenario = %scenario.name, era = ?scenario.era, url, "conformance scenario");
     if scenario.name.starts_with("auth/") {
-        // auth: once `crate::auth` lands, replace this return with
-        //     let authorizer = crate::auth::for_conformance(&scenario.context)?;
-        //     let options = ConnectOptions { era: scenario.era, authorizer: Some(authorizer),
-        //                                    ..ConnectOptions::default() };
-        //     let mut client = Client::connect_http(url, options)?;
-        //     authorized(&mut client)?;
-        //     client.close()?;
-        //     return Ok(());
-        // (`?` on an `AuthError` goes through `ConformanceError::Auth`.)
-        return Err(ConformanceError::NoAuthorization(scenario.name));
+        let authorizer = crate::auth::for_conformance(
+            Some(&scenario.context).filter(|c| !c.is_null()),
+            &scenario.name,
+        )?;
+        let options = ConnectOptions {
+            era: scenario.era,
+            authorizer: Some(authorizer),
+            ..ConnectOptions::default()
+        };
+        let mut client = Client::connect_http(url, options)?;
+        authorized(&mut client)?;
+        client.close()?;
+        return Ok(());
     }
     let options = ConnectOptions {
         era: scenario.era,

@@ -26,6 +26,7 @@
 //! process's stdio, or TCP), or any [`Transport`] given to [`Client::connect`].
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod auth;
 pub mod authorize;
 pub mod blocking;
 pub mod cli;
