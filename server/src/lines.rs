@@ -44,6 +44,7 @@ impl Protocol for LineConn {
 
     fn release_idle(&mut self) {
         self.codec.release();
+        self.session.release_idle();
     }
 
     fn close(&mut self) {

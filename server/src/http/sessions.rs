@@ -144,6 +144,11 @@ impl HttpService {
             })
             .map(|(id, _)| id.clone())
             .collect();
+        for s in self.sessions.borrow().values() {
+            if now.duration_since(s.last_seen.get()) > Duration::from_secs(1) {
+                s.session.release_idle();
+            }
+        }
         for id in expired {
             tracing::debug!(session = %short(&id), "session expired");
             // Only this copy: in a cluster the session may be in use through other nodes, and

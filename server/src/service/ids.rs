@@ -14,7 +14,8 @@ const MAX_NODE_LEN: usize = 32;
 pub(crate) fn mint(node: Option<&str>, shard: usize) -> Option<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).ok()?;
-    let mut id = String::with_capacity(MAX_NODE_LEN + 35);
+    // Exactly the id's length: a session keeps this string as its key for its whole life.
+    let mut id = String::with_capacity(node.map_or(0, |n| n.len() + 1) + 34);
     if let Some(node) = node {
         id.push_str(node);
         id.push('.');

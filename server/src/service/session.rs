@@ -104,6 +104,16 @@ impl Session {
         }
     }
 
+    /// The session has been quiet: its in-flight table, grown by its first call and empty again,
+    /// gives its memory back (212 bytes of an idle connection's 1.1 KB, by the heap profile).
+    pub(crate) fn release_idle(&self) {
+        if let Ok(mut inflight) = self.inflight.try_borrow_mut() {
+            if inflight.is_empty() && inflight.capacity() > 0 {
+                *inflight = HashMap::new();
+            }
+        }
+    }
+
     /// Make this session of a finished 2026-07-28 request the session of the next one, of
     /// `principal`: as [`Session::request`] builds it, except that its tables keep their capacity.
     /// `&mut`: only a session nothing else refers to can be renewed.
@@ -248,6 +258,21 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_idle_session_gives_its_in_flight_table_back_and_a_busy_one_keeps_it() {
+        let session = Session::request(None);
+        session
+            .inflight
+            .borrow_mut()
+            .insert(RequestId::number(1), CancelToken::new());
+        session.release_idle();
+        assert_eq!(session.inflight(), 1, "a call in flight is kept");
+        session.inflight.borrow_mut().clear();
+        assert!(session.inflight.borrow().capacity() > 0);
+        session.release_idle();
+        assert_eq!(session.inflight.borrow().capacity(), 0);
+    }
 
     #[test]
     fn a_renewed_session_is_a_new_request_session_with_its_tables_grown() {
