@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
+use ProtocolVersion::{V2024_11_05, V2025_03_26, V2025_06_18, V2025_11_25, V2026_07_28};
 
 const PEERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/peers");
 const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance");
@@ -30,8 +31,6 @@ const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conform
 const CLIENT_DEADLINE: Duration = Duration::from_secs(60);
 /// How long a server may take to accept connections (node's start included).
 const LISTEN_DEADLINE: Duration = Duration::from_secs(30);
-
-use ProtocolVersion::{V2024_11_05, V2025_03_26, V2025_06_18, V2025_11_25, V2026_07_28};
 
 /// The session-based revisions a Streamable HTTP server can be asked for. 2024-11-05 is left out
 /// over HTTP: its HTTP transport is the older HTTP+SSE, which none of these servers serves; it is
