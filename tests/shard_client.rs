@@ -208,3 +208,82 @@ fn a_refused_dial_is_a_connect_error() {
     });
     assert_eq!(outcome, Ok(std::io::ErrorKind::ConnectionRefused));
 }
+
+/// `relay`'s arguments: the port of an echo server, and the text.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Relay {
+    port: u16,
+    text: String,
+}
+
+/// A server (in this process, on one shard) whose `relay` tool calls `echo` on another server
+/// from its handler, through a client session on its own shard's net ring.
+fn relay_server() -> SocketAddr {
+    use ringmcp::sdk::HandlerError;
+    use ringmcp::{serve, ServeOptions, ServerBuilder, Transport};
+    let fail = |e: ShardClientError| HandlerError::Failed(e.to_string());
+    let registry = ServerBuilder::new("relay", "1.0.0")
+        .tool(
+            "relay",
+            "Echoes through another server",
+            move |ctx, a: Relay| async move {
+                let shard = ctx
+                    .shard()
+                    .ok_or_else(|| HandlerError::Failed("this shard does not dial".into()))?;
+                let addr: SocketAddr = ([127, 0, 0, 1], a.port).into();
+                let client = ShardClient::connect(&shard, addr, ShardConnectOptions::default())
+                    .await
+                    .map_err(fail)?;
+                let echoed = client
+                    .call_tool("echo", json!({ "text": a.text }))
+                    .await
+                    .map_err(fail)?;
+                client.close().await;
+                Ok(ringmcp::proto::types::CallToolResult::text(format!(
+                    "relayed: {}",
+                    text_of(&echoed)
+                )))
+            },
+        )
+        .build()
+        .unwrap();
+    let addr = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let mut options = ServeOptions::new(Transport::Tcp(addr));
+    options.cores = 1;
+    // Left running until the test process ends (it stops on a signal only).
+    std::thread::spawn(move || serve(registry, options));
+    addr
+}
+
+#[test]
+fn a_serving_shard_calls_another_server_from_a_handler() {
+    let echo = Server::tcp(&[]);
+    let echo_port = echo.port.unwrap();
+    let relay = relay_server();
+    let outcome = on_one_shard(TIMEOUT * 2, move |shard| async move {
+        // The relay server starts in the background: try until it listens.
+        let mut client = None;
+        for _ in 0..100 {
+            match ShardClient::connect(&shard, relay, ShardConnectOptions::default()).await {
+                Ok(c) => {
+                    client = Some(c);
+                    break;
+                }
+                Err(ShardClientError::Connect(_)) => {
+                    glommio::timer::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let client = client.ok_or("the relay server never listened")?;
+        let result = client
+            .call_tool("relay", json!({ "port": echo_port, "text": "über" }))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(text_of(&result))
+    });
+    assert_eq!(outcome, Ok("relayed: über".to_string()));
+}

@@ -89,6 +89,11 @@ impl Shard {
         self.id
     }
 
+    /// Shard `id`, dialing through `dialer` (its net ring's).
+    pub(crate) fn on_ring(id: usize, dialer: Rc<dyn DialMcp>) -> Self {
+        Shard { id, dialer }
+    }
+
     pub(super) fn dialer(&self) -> &dyn DialMcp {
         &*self.dialer
     }
@@ -148,10 +153,7 @@ where
         stop: stop.clone(),
     };
     let driver = NetDriver::new(ClientProtocols, Source::Listeners(Vec::new()), io, cfg)?;
-    let shard = Shard {
-        id,
-        dialer: Rc::new(driver.dialer()),
-    };
+    let shard = Shard::on_ring(id, Rc::new(driver.dialer()));
     let running = glommio::spawn_local(driver.run());
     let out = f(shard).await;
     // The driver looks at the flag every turn, and before it sleeps; the doorbell wakes it if
