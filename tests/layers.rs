@@ -15,6 +15,8 @@ const LAYERS: &[&[&str]] = &[
     &["metrics", "mesh", "telemetry", "auth", "transport"],
     // Bytes and sockets: the net ring, outboxes, the protocol seam.
     &["netring"],
+    // MCP client sessions dialed on a shard's net ring, and shards that only run clients.
+    &["client"],
     // What outlives a request: the store seams and their in-memory implementations.
     &["store"],
     // Shard-local state: sessions, outlets, tasks, cancellation, the shard context.

@@ -25,6 +25,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod auth;
+pub mod client;
 mod cluster;
 mod engine;
 mod http;

@@ -144,7 +144,8 @@ impl RedisLink {
     }
 
     /// Connect, and stay connected until the shard stops: the reconnecting task and the watchdog.
-    pub(crate) fn start(self: &Rc<Self>, dialer: Dialer<Rc<RedisLink>>) {
+    /// Generic over the shard's dial type, so that the link names only its own part of it.
+    pub(crate) fn start<D: From<Rc<RedisLink>> + 'static>(self: &Rc<Self>, dialer: Dialer<D>) {
         glommio::spawn_local(maintain(self.clone(), dialer)).detach();
         glommio::spawn_local(watchdog(Rc::downgrade(self))).detach();
     }
@@ -340,11 +341,11 @@ fn jitter(d: Duration) -> Duration {
     d.mul_f64(0.5 + f64::from(r) / f64::from(u32::MAX))
 }
 
-async fn maintain(link: Rc<RedisLink>, dialer: Dialer<Rc<RedisLink>>) {
+async fn maintain<D: From<Rc<RedisLink>>>(link: Rc<RedisLink>, dialer: Dialer<D>) {
     let mut backoff = BACKOFF_MIN;
     let mut reported = false;
     while !link.stopped.get() {
-        let result = match dialer.dial(link.config.addr, link.clone()).await {
+        let result = match dialer.dial(link.config.addr, D::from(link.clone())).await {
             Ok(_dialed) => {
                 let epoch = link.epochs.get();
                 link.handshake(epoch).await

@@ -39,7 +39,7 @@ mod sys;
 mod tls;
 
 pub use bufring::BufRing;
-pub(crate) use dial::Dialer;
+pub(crate) use dial::{Dialer, Dialing};
 pub use driver::DriverConfig;
 pub(crate) use driver::{NetDriver, ShardIo, Source};
 pub(crate) use outbox::Outbox;

@@ -9,6 +9,7 @@ mod protocols;
 pub(crate) use messages::MeshMsg;
 pub(crate) use protocols::ShardProtocols;
 
+use crate::client::Shard;
 use crate::cluster::{ClusterPlan, JoinError, Lease};
 use crate::engine::{Limits, McpService};
 use crate::http::{HttpConfig, HttpPort, HttpService, SessionHome};
@@ -483,12 +484,16 @@ async fn shard_main(
         stop,
     };
     let link = cluster.as_ref().map(|(c, _, _)| c.link.clone());
+    let dials = matches!(source, Source::Listeners(_));
     let driver = NetDriver::new(
         ShardProtocols::new(service, http, link),
         source,
         io,
         driver_cfg,
     )?;
+    if dials {
+        ctx.set_client_shard(Shard::on_ring(shard, Rc::new(driver.dialer())));
+    }
     if let Some((c, lease, _)) = &cluster {
         c.link.start(driver.dialer());
         if let Some(lease) = lease {

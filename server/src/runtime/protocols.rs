@@ -1,10 +1,12 @@
 //! [`ShardProtocols`]: what a shard's connections speak, for the net ring. It opens a
 //! [`LineConn`] or an [`HttpConn`] for each accepted connection according to its listener's
-//! [`Wire`], and a [`RedisConn`] for the connection the cluster mode's link dials; [`ShardConn`],
+//! [`Wire`], a [`RedisConn`] for the connection the cluster mode's link dials, and an
+//! [`McpClientConn`] for each MCP client connection a task on the shard dials; [`ShardConn`],
 //! the enum of them, is the driver's one connection type: every call from the driver is a
 //! `match`, not a virtual call. It also carries what the driver tells the shard (stopping) and
 //! asks of it (sweeps). It holds no sockets.
 
+use crate::client::{McpClientConn, McpDial};
 use crate::cluster::{RedisConn, RedisLink};
 use crate::engine::McpService;
 use crate::http::{HttpConn, HttpService};
@@ -44,12 +46,34 @@ pub(crate) enum ShardConn {
     Http(Box<HttpConn>),
     /// The shard's connection to Redis (cluster mode).
     Redis(RedisConn),
+    /// An MCP client connection a task on the shard dialed.
+    Mcp(McpClientConn),
+}
+
+/// What a shard dials: which protocol the outbound connection speaks, with the state it starts
+/// from.
+pub(crate) enum ShardDial {
+    /// The cluster mode's Redis link.
+    Redis(Rc<RedisLink>),
+    /// An MCP client session.
+    Mcp(McpDial),
+}
+
+impl From<Rc<RedisLink>> for ShardDial {
+    fn from(link: Rc<RedisLink>) -> Self {
+        ShardDial::Redis(link)
+    }
+}
+
+impl From<McpDial> for ShardDial {
+    fn from(dial: McpDial) -> Self {
+        ShardDial::Mcp(dial)
+    }
 }
 
 impl Protocols for ShardProtocols {
     type Conn = ShardConn;
-    /// The one thing a shard dials: Redis, for its link.
-    type Dial = Rc<RedisLink>;
+    type Dial = ShardDial;
 
     fn open(&self, wire: Wire, outbox: &Rc<Outbox>, peer: Peer<'_>) -> ShardConn {
         match (wire, &self.http) {
@@ -58,9 +82,14 @@ impl Protocols for ShardProtocols {
         }
     }
 
-    fn dialed(&self, link: Rc<RedisLink>, outbox: &Rc<Outbox>, _peer: Peer<'_>) -> ShardConn {
-        let epoch = link.attach(outbox.clone());
-        ShardConn::Redis(RedisConn::new(link, epoch))
+    fn dialed(&self, dial: ShardDial, outbox: &Rc<Outbox>, _peer: Peer<'_>) -> ShardConn {
+        match dial {
+            ShardDial::Redis(link) => {
+                let epoch = link.attach(outbox.clone());
+                ShardConn::Redis(RedisConn::new(link, epoch))
+            }
+            ShardDial::Mcp(dial) => ShardConn::Mcp(dial.attach(outbox)),
+        }
     }
 
     fn stopping(&self) {
@@ -88,6 +117,7 @@ impl Protocol for ShardConn {
                 }
             }
             ShardConn::Redis(r) => r.on_bytes(data),
+            ShardConn::Mcp(m) => m.on_bytes(data),
         }
     }
 
@@ -106,10 +136,10 @@ impl Protocol for ShardConn {
         }
     }
 
-    /// The Redis link's input is the replies to what it sent: reading them is what lets its own
-    /// output drain, so it is never paused.
+    /// A dialed connection's input (Redis's replies, an MCP server's answers) answers what it
+    /// sent: reading it is what lets its own output drain, so it is never paused.
     fn pausable(&self) -> bool {
-        !matches!(self, ShardConn::Redis(_))
+        !matches!(self, ShardConn::Redis(_) | ShardConn::Mcp(_))
     }
 
     fn sweep(&mut self, shared: &ShardProtocols, clock: &SweepClock, outbox: &Rc<Outbox>) -> Swept {
@@ -124,6 +154,7 @@ impl Protocol for ShardConn {
             ShardConn::Lines(l) => l.busy(eof),
             ShardConn::Http(h) => h.busy(eof),
             ShardConn::Redis(r) => !eof && r.busy(),
+            ShardConn::Mcp(m) => m.busy(eof),
         }
     }
 
@@ -132,6 +163,7 @@ impl Protocol for ShardConn {
             ShardConn::Lines(l) => l.release_idle(),
             ShardConn::Http(h) => Protocol::release_idle(&mut **h),
             ShardConn::Redis(_) => {}
+            ShardConn::Mcp(m) => m.release_idle(),
         }
     }
 
@@ -140,6 +172,7 @@ impl Protocol for ShardConn {
             ShardConn::Lines(l) => l.close(),
             ShardConn::Http(h) => Protocol::close(&mut **h),
             ShardConn::Redis(r) => r.close(),
+            ShardConn::Mcp(m) => m.close(),
         }
     }
 
@@ -149,6 +182,7 @@ impl Protocol for ShardConn {
             ShardConn::Lines(l) => l.close_after_send(),
             ShardConn::Http(h) => h.close_after_send(),
             ShardConn::Redis(r) => r.close_after_send(),
+            ShardConn::Mcp(m) => m.close_after_send(),
         }
     }
 }

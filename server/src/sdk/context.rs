@@ -524,6 +524,13 @@ impl RequestContext {
     pub fn shard_id(&self) -> usize {
         self.inner.shard.id
     }
+
+    /// This shard, for calling other MCP servers from the handler without leaving the core
+    /// ([`ShardClient::connect`](crate::client::ShardClient::connect) dials on the shard's own
+    /// net ring). `None` on a stdio server, whose shard does not dial.
+    pub fn shard(&self) -> Option<crate::client::Shard> {
+        self.inner.shard.client_shard()
+    }
 }
 
 /// The client capability an input method needs.

@@ -6,6 +6,7 @@
 
 use super::outlet::MsgKind;
 use super::session::Session;
+use crate::client::Shard;
 use crate::mesh::MeshPort;
 use crate::metrics::{ShardMetrics, Snapshot};
 use crate::netring::ShardSignal;
@@ -118,6 +119,9 @@ pub struct ShardCtx {
     pub stopping: Cell<bool>,
     scrapes: RefCell<HashMap<u64, Rc<Scrape>>>,
     next_scrape: Cell<u64>,
+    /// What handlers dial MCP client connections through (`None` on a stdio shard, which does
+    /// not dial).
+    client: RefCell<Option<Shard>>,
 }
 
 /// A `/metrics` scrape waiting for the other shards' snapshots.
@@ -145,7 +149,18 @@ impl ShardCtx {
             stopping: Cell::new(false),
             scrapes: RefCell::new(HashMap::new()),
             next_scrape: Cell::new(0),
+            client: RefCell::new(None),
         }
+    }
+
+    /// Let handlers dial MCP client connections on this shard's net ring through `shard`.
+    pub(crate) fn set_client_shard(&self, shard: Shard) {
+        *self.client.borrow_mut() = Some(shard);
+    }
+
+    /// The handle handlers dial MCP client connections through, if this shard dials.
+    pub(crate) fn client_shard(&self) -> Option<Shard> {
+        self.client.borrow().clone()
     }
 
     /// Attach this shard's port on the mesh; notices then reach the other shards over it.
