@@ -5,18 +5,22 @@
 //! are sent as the session says. One call at a time; the protocol rules stay in proto.
 
 use crate::authorize::Authorize;
+use crate::calls::{CallOptions, GaveUp, Watch};
 use crate::http::HttpTransport;
-use crate::transport::{Transport, TransportError};
+use crate::transport::{Polled, Transport, TransportError};
 use ringmcp_proto::client::{
     Answer, CallStep, ClientConfig, ClientHandler, ClientSession, DefaultHandler, Era,
-    HandshakeStep, Outgoing, ServerInfo,
+    HandshakeStep, Notice, Outgoing, ServerInfo,
 };
 use ringmcp_proto::types::Implementation;
-use ringmcp_proto::{Message, ProtocolVersion};
+use ringmcp_proto::{Message, ProtocolVersion, RequestId, Response as RpcResponse};
 use serde_json::{json, Map, Value};
+use std::collections::{HashSet, VecDeque};
 
 /// Pages a list call follows before it stops (a server that keeps returning cursors).
 const MAX_PAGES: usize = 1000;
+/// Notifications kept for the caller before the oldest are dropped (nobody is listening).
+const MAX_INBOX: usize = 4096;
 
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +37,12 @@ pub enum ClientError {
     /// The connection ended before the answer.
     #[error("the connection ended before the answer to {0}")]
     NoAnswer(String),
+    /// No answer within the time given; the server was told to stop.
+    #[error("no answer to {0} in time; the request was cancelled")]
+    TimedOut(String),
+    /// The caller gave the request up; the server was told to stop.
+    #[error("{0} was cancelled")]
+    Cancelled(String),
 }
 
 /// How to connect.
@@ -74,9 +84,15 @@ impl std::fmt::Debug for ConnectOptions {
 
 /// A connected MCP client.
 pub struct Client {
-    session: ClientSession,
-    transport: Box<dyn Transport>,
+    pub(crate) session: ClientSession,
+    pub(crate) transport: Box<dyn Transport>,
     handler: Box<dyn ClientHandler + Send>,
+    /// Notifications not yet taken by a listener, oldest first.
+    pub(crate) inbox: VecDeque<Notice>,
+    /// Open 2026-07-28 listen streams, by the id of their request.
+    pub(crate) listens: HashSet<RequestId>,
+    /// Listen streams the server ended (its answer came).
+    pub(crate) ended: HashSet<RequestId>,
 }
 
 impl std::fmt::Debug for Client {
@@ -108,10 +124,13 @@ impl Client {
             session: ClientSession::new(config),
             transport,
             handler: options.handler,
+            inbox: VecDeque::new(),
+            listens: HashSet::new(),
+            ended: HashSet::new(),
         };
         let mut out = client.session.handshake();
         loop {
-            let answer = client.roundtrip(&out)?;
+            let answer = client.roundtrip(&out, &mut Watch::default())?;
             match client.session.on_handshake(answer)? {
                 HandshakeStep::Send(next) => out = next,
                 HandshakeStep::Ready { initialized } => {
@@ -137,8 +156,13 @@ impl Client {
         self.session.server()
     }
 
-    /// Send one message and wait for its answer, answering server requests meanwhile.
-    fn roundtrip(&mut self, out: &Outgoing) -> Result<Answer, ClientError> {
+    /// Send one message and wait for its answer, answering server requests meanwhile and
+    /// keeping the notifications that arrive (progress of this call goes to `watch`).
+    pub(crate) fn roundtrip(
+        &mut self,
+        out: &Outgoing,
+        watch: &mut Watch<'_>,
+    ) -> Result<Answer, ClientError> {
         match self.transport.send(out) {
             Ok(()) => {}
             Err(TransportError::Status { status, body }) => {
@@ -150,36 +174,127 @@ impl Client {
         let Some(id) = &out.id else {
             return Ok(Answer::Result(Value::Null));
         };
+        let method = out.method.clone().unwrap_or_default();
         loop {
-            match self.transport.recv()? {
-                Some(Message::Response(r)) if r.id.as_ref().is_none_or(|r| r == id) => {
+            let message = if watch.unwatched() {
+                self.transport.recv()?
+            } else {
+                match self.transport.recv_timeout(watch.step())? {
+                    Polled::Message(message) => Some(message),
+                    Polled::Closed => None,
+                    Polled::Quiet if self.transport.answer_possible() => {
+                        self.check(id, &method, watch)?;
+                        continue;
+                    }
+                    Polled::Quiet => None,
+                }
+            };
+            let Some(message) = message else {
+                return Err(ClientError::NoAnswer(method));
+            };
+            if let Some(r) = self.inbound(message, Some(watch))? {
+                if r.id.as_ref().is_none_or(|r| r == id) {
                     return Ok(Answer::from_response(r));
                 }
-                Some(Message::Response(r)) => {
-                    tracing::warn!(id = ?r.id, "dropping an answer to no pending request");
-                }
-                Some(Message::Request(request)) => {
-                    tracing::debug!(method = %request.method, "server request");
-                    let reply = self.session.answer_request(&request, self.handler.as_mut());
-                    self.transport.send(&reply)?;
-                }
-                Some(Message::Notification(n)) => {
-                    tracing::debug!(method = %n.method, "server notification");
-                }
-                None => {
-                    let method = out.method.clone().unwrap_or_default();
-                    return Err(ClientError::NoAnswer(method));
-                }
+                self.stray_answer(r);
             }
+            self.check(id, &method, watch)?;
+        }
+    }
+
+    /// Give the request `id` up if its time is over or its caller cancelled it.
+    fn check(
+        &mut self,
+        id: &RequestId,
+        method: &str,
+        watch: &Watch<'_>,
+    ) -> Result<(), ClientError> {
+        let Some(why) = watch.gave_up() else {
+            return Ok(());
+        };
+        let reason = match why {
+            GaveUp::TimedOut => "timed out",
+            GaveUp::Cancelled => "cancelled by the caller",
+        };
+        tracing::debug!(method, reason, "giving a request up");
+        let note = self.session.cancel(id, Some(reason));
+        self.transport.send(&note)?;
+        Err(match why {
+            GaveUp::TimedOut => ClientError::TimedOut(method.to_owned()),
+            GaveUp::Cancelled => ClientError::Cancelled(method.to_owned()),
+        })
+    }
+
+    /// Handle one message from the server: answer its requests, keep its notifications (or hand
+    /// the progress of a watched call to its watcher); an answer is returned to the caller.
+    pub(crate) fn inbound(
+        &mut self,
+        message: Message,
+        watch: Option<&mut Watch<'_>>,
+    ) -> Result<Option<RpcResponse>, ClientError> {
+        match message {
+            Message::Response(r) => Ok(Some(r)),
+            Message::Request(request) => {
+                tracing::debug!(method = %request.method, "server request");
+                let reply = self.session.answer_request(&request, self.handler.as_mut());
+                self.transport.send(&reply)?;
+                Ok(None)
+            }
+            Message::Notification(n) => {
+                let notice = Notice::from_notification(&n);
+                tracing::debug!(method = %notice.method, "server notification");
+                let notice = match watch {
+                    Some(watch) => match watch.progress(notice) {
+                        Some(notice) => notice,
+                        None => return Ok(None),
+                    },
+                    None => notice,
+                };
+                if self.inbox.len() >= MAX_INBOX {
+                    tracing::warn!("no one takes the server's notifications; dropping the oldest");
+                    self.inbox.pop_front();
+                }
+                self.inbox.push_back(notice);
+                Ok(None)
+            }
+        }
+    }
+
+    /// An answer to no request waited for: the end of a listen stream, or a late answer.
+    pub(crate) fn stray_answer(&mut self, r: RpcResponse) {
+        match r.id {
+            Some(id) if self.listens.remove(&id) => {
+                tracing::debug!(?id, "the server ended a listen stream");
+                self.session.forget(&id);
+                self.ended.insert(id);
+            }
+            id => tracing::warn!(?id, "dropping an answer to no pending request"),
         }
     }
 
     /// Call any method; the result as the server sent it.
     pub fn request(&mut self, method: &str, params: Value) -> Result<Value, ClientError> {
+        self.request_with(method, params, CallOptions::default())
+    }
+
+    /// Call any method, watched as `options` says (progress, timeout, cancellation).
+    pub fn request_with(
+        &mut self,
+        method: &str,
+        params: Value,
+        options: CallOptions<'_>,
+    ) -> Result<Value, ClientError> {
+        let (params, token) = if options.on_progress.is_some() {
+            let (params, token) = self.session.with_progress_token(params)?;
+            (params, Some(token))
+        } else {
+            (params, None)
+        };
+        let mut watch = Watch::new(options, token);
         let mut out = self.session.call(method, params)?;
         loop {
             let id = out.id.clone();
-            let answer = match self.roundtrip(&out) {
+            let answer = match self.roundtrip(&out, &mut watch) {
                 Ok(answer) => answer,
                 Err(e) => {
                     if let Some(id) = &id {

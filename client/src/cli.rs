@@ -3,6 +3,8 @@
 //! `tcp://host:port`) or started with `--stdio COMMAND`, printing JSON on stdout; and
 //! `conformance <url>` for the official suite. Argument parsing and output only: the work is the blocking client's.
 
+mod listen;
+
 use crate::blocking::{Client, ConnectOptions};
 use crate::stream::LineTransport;
 use clap::{Parser, Subcommand};
@@ -47,6 +49,36 @@ enum Command {
         #[command(subcommand)]
         action: SkillsAction,
     },
+    /// Print the server's notifications, one JSON line each, until interrupted, `--count` or
+    /// `--seconds` (list changes of every list unless some are named).
+    Listen(ListenArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ListenArgs {
+    /// `notifications/tools/list_changed`.
+    #[arg(long)]
+    tools: bool,
+    /// `notifications/prompts/list_changed`.
+    #[arg(long)]
+    prompts: bool,
+    /// `notifications/resources/list_changed`.
+    #[arg(long)]
+    resources: bool,
+    /// `notifications/resources/updated` for this resource (repeatable).
+    #[arg(long, value_name = "URI")]
+    resource: Vec<String>,
+    /// `notifications/tasks/status` for this task (repeatable; 2026-07-28 tasks extension).
+    #[arg(long, value_name = "TASK_ID")]
+    task: Vec<String>,
+    /// Stop after this many notifications.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "S")]
+    seconds: Option<f64>,
+    #[command(flatten)]
+    target: Target,
 }
 
 /// Where the server is and which era to speak.
@@ -132,6 +164,10 @@ enum CliError {
     Transport(#[from] crate::TransportError),
     #[error(transparent)]
     Conformance(#[from] crate::conformance::ConformanceError),
+    #[error("bad --seconds: {0}")]
+    Seconds(String),
+    #[error("writing the output: {0}")]
+    Output(std::io::Error),
 }
 
 /// Run the command line on `args` (the program name first); the process exit code.
@@ -240,6 +276,12 @@ fn execute(command: Command) -> Result<Option<Value>, CliError> {
         Command::Skills {
             action: SkillsAction::List(t),
         } => (t, Box::new(|c| Ok(Value::Array(c.list_skills()?)))),
+        Command::Listen(args) => {
+            let mut client = connect(&args.target)?;
+            listen::run(&mut client, args)?;
+            client.close()?;
+            return Ok(None);
+        }
     };
     let mut client = connect(target)?;
     let output = action(&mut client)?;

@@ -29,14 +29,19 @@
 pub mod auth;
 pub mod authorize;
 pub mod blocking;
+pub mod calls;
 pub mod cli;
 pub mod conformance;
 pub mod http;
+pub mod listen;
 pub mod skills;
 pub mod stream;
 pub mod transport;
 
 pub use authorize::{AuthError, Authorize, Challenge};
 pub use blocking::{Client, ClientError, ConnectOptions};
-pub use ringmcp_proto::client::{ClientHandler, DefaultHandler, Era};
-pub use transport::{Transport, TransportError};
+pub use calls::CallOptions;
+pub use listen::{Heard, Listener};
+pub use ringmcp_proto::client::{ClientHandler, DefaultHandler, Era, Notice};
+pub use ringmcp_proto::types::SubscriptionFilter;
+pub use transport::{Polled, Transport, TransportError};

@@ -5,6 +5,18 @@
 
 use ringmcp_proto::client::Outgoing;
 use ringmcp_proto::Message;
+use std::time::Duration;
+
+/// What waiting a while for a message brought.
+#[derive(Debug)]
+pub enum Polled {
+    /// A message from the server.
+    Message(Message),
+    /// Nothing within the wait; more may come.
+    Quiet,
+    /// Nothing more can arrive (the stream or process ended, no stream is open).
+    Closed,
+}
 
 /// A bidirectional path to one MCP server.
 pub trait Transport: Send {
@@ -13,6 +25,20 @@ pub trait Transport: Send {
     /// The next message from the server, blocking until one arrives; `None` when nothing more
     /// can arrive (the stream or process ended, or, over HTTP, no answer is outstanding).
     fn recv(&mut self) -> Result<Option<Message>, TransportError>;
+    /// The next message from the server within `wait`, whether or not an answer is owed (a
+    /// listener waits for notifications this way). The default blocks like [`Self::recv`].
+    fn recv_timeout(&mut self, wait: Duration) -> Result<Polled, TransportError> {
+        let _ = wait;
+        Ok(match self.recv()? {
+            Some(message) => Polled::Message(message),
+            None => Polled::Closed,
+        })
+    }
+    /// Whether an answer to a request sent may still arrive (after [`Self::recv_timeout`] came
+    /// back quiet). Over HTTP, not once every answer stream has ended.
+    fn answer_possible(&self) -> bool {
+        true
+    }
     /// The handshake is done (HTTP opens the standalone stream of a legacy session here).
     fn ready(&mut self) -> Result<(), TransportError> {
         Ok(())

@@ -11,6 +11,7 @@ mod envelope;
 mod era;
 mod handlers;
 mod mrtr;
+mod notices;
 mod pending;
 mod request_headers;
 
@@ -20,6 +21,7 @@ mod tests;
 pub use era::{Era, HandshakeStep};
 pub use handlers::{fill_elicitation_defaults, ClientHandler, DefaultHandler};
 pub use mrtr::CallStep;
+pub use notices::{Notice, ACKNOWLEDGED, CANCELLED, PROGRESS};
 pub use pending::{Call, IdAllocator};
 
 use crate::streamable_http::params::ToolHeaderError;
