@@ -104,10 +104,38 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Connect to a Streamable HTTP endpoint.
+    /// Connect to a Streamable HTTP endpoint. Unless the era is fixed to 2026-07-28, a server
+    /// that refuses the handshake's POSTs with 400, 404 or 405 is tried as a 2024-11-05 HTTP+SSE
+    /// server at the same URL (without the authorizer, which the first attempt used up).
     pub fn connect_http(url: &str, mut options: ConnectOptions) -> Result<Self, ClientError> {
         let transport = HttpTransport::new(url, options.authorizer.take())?;
-        Self::connect(Box::new(transport), options)
+        let era = options.era;
+        let client_info = options.client_info.clone();
+        match Self::try_connect(Box::new(transport), options) {
+            Ok(client) => Ok(client),
+            Err((
+                ClientError::Protocol(ringmcp_proto::client::ClientError::Refused(Some(
+                    status @ (400 | 404 | 405),
+                ))),
+                handler,
+            )) if !matches!(era, Era::Fixed(v) if v.is_modern()) => {
+                tracing::debug!(status, "falling back to the 2024-11-05 HTTP+SSE transport");
+                let transport = crate::sse::SseTransport::connect(url, None)?;
+                // That transport predates 2026-07-28: shake hands with `initialize`.
+                let era = match era {
+                    Era::Auto => Era::Fixed(ProtocolVersion::LATEST_LEGACY),
+                    fixed => fixed,
+                };
+                let options = ConnectOptions {
+                    era,
+                    client_info,
+                    handler,
+                    authorizer: None,
+                };
+                Self::connect(Box::new(transport), options)
+            }
+            Err((e, _)) => Err(e),
+        }
     }
 
     /// Shake hands over `transport`.
@@ -115,6 +143,14 @@ impl Client {
         transport: Box<dyn Transport>,
         options: ConnectOptions,
     ) -> Result<Self, ClientError> {
+        Self::try_connect(transport, options).map_err(|(e, _)| e)
+    }
+
+    /// Shake hands; on failure the handler comes back for another attempt.
+    fn try_connect(
+        transport: Box<dyn Transport>,
+        options: ConnectOptions,
+    ) -> Result<Self, (ClientError, Box<dyn ClientHandler + Send>)> {
         let config = ClientConfig {
             client_info: options.client_info,
             era: options.era,
@@ -128,22 +164,30 @@ impl Client {
             listens: HashSet::new(),
             ended: HashSet::new(),
         };
-        let mut out = client.session.handshake();
+        match client.handshake() {
+            Ok(()) => {
+                tracing::debug!(version = ?client.session.version(), "connected");
+                Ok(client)
+            }
+            Err(e) => Err((e, client.handler)),
+        }
+    }
+
+    fn handshake(&mut self) -> Result<(), ClientError> {
+        let mut out = self.session.handshake();
         loop {
-            let answer = client.roundtrip(&out, &mut Watch::default())?;
-            match client.session.on_handshake(answer)? {
+            let answer = self.roundtrip(&out, &mut Watch::default())?;
+            match self.session.on_handshake(answer)? {
                 HandshakeStep::Send(next) => out = next,
                 HandshakeStep::Ready { initialized } => {
                     if let Some(note) = initialized {
-                        client.transport.send(&note)?;
+                        self.transport.send(&note)?;
                     }
-                    client.transport.ready()?;
-                    break;
+                    self.transport.ready()?;
+                    return Ok(());
                 }
             }
         }
-        tracing::debug!(version = ?client.session.version(), "connected");
-        Ok(client)
     }
 
     /// The protocol version in use.
@@ -163,18 +207,24 @@ impl Client {
         out: &Outgoing,
         watch: &mut Watch<'_>,
     ) -> Result<Answer, ClientError> {
-        match self.transport.send(out) {
+        let method = out.method.clone().unwrap_or_default();
+        match self.transport.send_within(out, watch.limit()) {
             Ok(()) => {}
             Err(TransportError::Status { status, body }) => {
                 tracing::debug!(status, body, "request refused");
                 return Ok(Answer::Refused(Some(status)));
+            }
+            Err(TransportError::Http(e)) if e.is_timeout() && out.id.is_some() => {
+                if let Some(id) = &out.id {
+                    self.check(id, &method, watch)?;
+                }
+                return Err(TransportError::Http(e).into());
             }
             Err(e) => return Err(e.into()),
         }
         let Some(id) = &out.id else {
             return Ok(Answer::Result(Value::Null));
         };
-        let method = out.method.clone().unwrap_or_default();
         loop {
             let message = if watch.unwatched() {
                 self.transport.recv()?

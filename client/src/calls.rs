@@ -14,12 +14,15 @@ const CANCEL_POLL: Duration = Duration::from_millis(50);
 /// The wait of one step when only the deadline matters.
 const LONG_STEP: Duration = Duration::from_secs(3600);
 
+/// A callback for the params of each `notifications/progress` of one call.
+pub type OnProgress<'a> = Box<dyn FnMut(&Value) + 'a>;
+
 /// What to watch while a call waits for its answer.
 #[derive(Default)]
 pub struct CallOptions<'a> {
     /// Called with the params of each `notifications/progress` for this call (a progress token
     /// is added to the request when this is set).
-    pub on_progress: Option<Box<dyn FnMut(&Value) + 'a>>,
+    pub on_progress: Option<OnProgress<'a>>,
     /// Give up after this long, telling the server with `notifications/cancelled`.
     pub timeout: Option<Duration>,
     /// Give up as soon as this is set (by another thread), telling the server likewise.
@@ -47,7 +50,7 @@ pub(crate) enum GaveUp {
 #[derive(Default)]
 pub(crate) struct Watch<'a> {
     token: Option<Value>,
-    on_progress: Option<Box<dyn FnMut(&Value) + 'a>>,
+    on_progress: Option<OnProgress<'a>>,
     deadline: Option<Instant>,
     cancel: Option<Arc<AtomicBool>>,
 }
@@ -65,6 +68,12 @@ impl<'a> Watch<'a> {
     /// Nothing to watch: the wait may block until the answer.
     pub(crate) fn unwatched(&self) -> bool {
         self.deadline.is_none() && self.cancel.is_none()
+    }
+
+    /// What is left of the call's time, if it has a deadline.
+    pub(crate) fn limit(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
     }
 
     /// How long the next wait may block.

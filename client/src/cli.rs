@@ -6,11 +6,13 @@
 mod listen;
 
 use crate::blocking::{Client, ConnectOptions};
+use crate::calls::{CallOptions, OnProgress};
 use crate::stream::LineTransport;
 use clap::{Parser, Subcommand};
 use ringmcp_proto::client::Era;
 use ringmcp_proto::ProtocolVersion;
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -107,6 +109,12 @@ enum ToolsAction {
         /// Arguments as a JSON object.
         #[arg(long, value_name = "JSON", default_value = "{}")]
         args: String,
+        /// Give up after this many seconds, cancelling the call at the server.
+        #[arg(long, value_name = "S")]
+        timeout: Option<f64>,
+        /// Ask for progress and print each notification as a JSON line on stderr.
+        #[arg(long)]
+        progress: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -164,7 +172,7 @@ enum CliError {
     Transport(#[from] crate::TransportError),
     #[error(transparent)]
     Conformance(#[from] crate::conformance::ConformanceError),
-    #[error("bad --seconds: {0}")]
+    #[error("bad number of seconds: {0}")]
     Seconds(String),
     #[error("writing the output: {0}")]
     Output(std::io::Error),
@@ -253,10 +261,39 @@ fn execute(command: Command) -> Result<Option<Value>, CliError> {
             action: ToolsAction::List(t),
         } => (t, Box::new(|c| Ok(Value::Array(c.list_tools()?)))),
         Command::Tools {
-            action: ToolsAction::Call { target, name, args },
+            action:
+                ToolsAction::Call {
+                    target,
+                    name,
+                    args,
+                    timeout,
+                    progress,
+                },
         } => {
             let args = json_arg(Some(args))?;
-            (target, Box::new(move |c| Ok(c.call_tool(name, args)?)))
+            let timeout = match timeout {
+                Some(s) if s.is_finite() && *s >= 0.0 => Some(Duration::from_secs_f64(*s)),
+                Some(s) => return Err(CliError::Seconds(s.to_string())),
+                None => None,
+            };
+            let progress = *progress;
+            (
+                target,
+                Box::new(move |c| {
+                    let on_progress =
+                        progress.then(|| Box::new(|p: &Value| eprintln!("{p}")) as OnProgress<'_>);
+                    let options = CallOptions {
+                        on_progress,
+                        timeout,
+                        cancel: None,
+                    };
+                    Ok(c.request_with(
+                        "tools/call",
+                        json!({ "name": name, "arguments": args }),
+                        options,
+                    )?)
+                }),
+            )
         }
         Command::Resources {
             action: ResourcesAction::List(t),

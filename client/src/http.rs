@@ -148,11 +148,20 @@ impl HttpTransport {
     ) -> Result<(), TransportError> {
         let status = resp.status().as_u16();
         let body = resp.bytes().unwrap_or_default();
-        let answers: Vec<Message> = parse_frame(&body)
-            .into_iter()
-            .map(|m| with_id(m, awaiting))
-            .filter(|m| matches!(m, Message::Response(_)))
-            .collect();
+        // Only a JSON body can answer; a plain "not found" is no message to warn about.
+        let json = body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| matches!(b, b'{' | b'['));
+        let answers: Vec<Message> = if json {
+            parse_frame(&body)
+                .into_iter()
+                .map(|m| with_id(m, awaiting))
+                .filter(|m| matches!(m, Message::Response(_)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         if awaiting.is_some() && !answers.is_empty() {
             self.queue.extend(answers);
             return Ok(());
@@ -329,6 +338,14 @@ fn challenge(status: u16, url: &str, headers: &HeaderMap) -> Challenge {
 
 impl Transport for HttpTransport {
     fn send(&mut self, message: &Outgoing) -> Result<(), TransportError> {
+        self.send_within(message, None)
+    }
+
+    fn send_within(
+        &mut self,
+        message: &Outgoing,
+        limit: Option<Duration>,
+    ) -> Result<(), TransportError> {
         self.abandon(message);
         if let Some((_, v)) = message
             .headers
@@ -344,6 +361,10 @@ impl Transport for HttpTransport {
                 .header(CONTENT_TYPE, "application/json")
                 .header(ACCEPT, "application/json, text/event-stream")
                 .body(body.clone());
+            // A call with a deadline: the whole exchange, answer stream included, must end by it.
+            if let Some(limit) = limit {
+                req = req.timeout(limit);
+            }
             for (name, value) in &headers {
                 req = req.header(name.as_str(), value.as_str());
             }

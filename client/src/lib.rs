@@ -22,7 +22,8 @@
 //! # }
 //! ```
 //!
-//! Transports: [`http::HttpTransport`] (Streamable HTTP), [`stream::LineTransport`] (a spawned
+//! Transports: [`http::HttpTransport`] (Streamable HTTP), [`sse::SseTransport`] (2024-11-05
+//! HTTP+SSE), [`stream::LineTransport`] (a spawned
 //! process's stdio, or TCP), or any [`Transport`] given to [`Client::connect`].
 #![warn(missing_docs, unreachable_pub)]
 
@@ -35,12 +36,13 @@ pub mod conformance;
 pub mod http;
 pub mod listen;
 pub mod skills;
+pub mod sse;
 pub mod stream;
 pub mod transport;
 
 pub use authorize::{AuthError, Authorize, Challenge};
 pub use blocking::{Client, ClientError, ConnectOptions};
-pub use calls::CallOptions;
+pub use calls::{CallOptions, OnProgress};
 pub use listen::{Heard, Listener};
 pub use ringmcp_proto::client::{ClientHandler, DefaultHandler, Era, Notice};
 pub use ringmcp_proto::types::SubscriptionFilter;

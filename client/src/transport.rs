@@ -22,6 +22,16 @@ pub enum Polled {
 pub trait Transport: Send {
     /// Send one message: a request, a notification, or an answer to a server request.
     fn send(&mut self, message: &Outgoing) -> Result<(), TransportError>;
+    /// Send one message whose answer is wanted within `limit`: over HTTP the POST (and the
+    /// answer stream it opens) is cut at the limit, as a server may hold the POST's answer.
+    fn send_within(
+        &mut self,
+        message: &Outgoing,
+        limit: Option<Duration>,
+    ) -> Result<(), TransportError> {
+        let _ = limit;
+        self.send(message)
+    }
     /// The next message from the server, blocking until one arrives; `None` when nothing more
     /// can arrive (the stream or process ended, or, over HTTP, no answer is outstanding).
     fn recv(&mut self) -> Result<Option<Message>, TransportError>;

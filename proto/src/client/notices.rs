@@ -152,3 +152,121 @@ impl ClientSession {
         Ok((Value::Object(params), token))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{Answer, ClientHandler};
+    use crate::client::{ClientConfig, DefaultHandler, Era, HandshakeStep};
+    use crate::jsonrpc::{parse, Message, Parsed};
+    use crate::revision::ProtocolVersion;
+    use crate::types::Implementation;
+
+    fn notice(text: &str) -> Notice {
+        match parse(text.as_bytes()) {
+            Parsed::Single(Ok(Message::Notification(n))) => Notice::from_notification(&n),
+            other => panic!("not a notification: {other:?}"),
+        }
+    }
+
+    fn session(version: ProtocolVersion) -> ClientSession {
+        let mut s = ClientSession::new(ClientConfig {
+            client_info: Implementation {
+                name: "t".into(),
+                version: "1".into(),
+                title: None,
+            },
+            era: Era::Fixed(version),
+            capabilities: DefaultHandler.capabilities(),
+        });
+        let _ = s.handshake();
+        let result = if version.is_modern() {
+            json!({"supportedVersions": [version.as_str()], "capabilities": {}})
+        } else {
+            json!({"protocolVersion": version.as_str(), "capabilities": {}})
+        };
+        assert!(matches!(
+            s.on_handshake(Answer::Result(result)),
+            Ok(HandshakeStep::Ready { .. })
+        ));
+        s
+    }
+
+    #[test]
+    fn legacy_notices_are_filtered_by_what_was_asked() {
+        let filter = SubscriptionFilter {
+            tools_list_changed: Some(true),
+            resource_subscriptions: Some(vec!["a://x".into()]),
+            ..SubscriptionFilter::default()
+        };
+        let tools = notice(r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#);
+        let prompts = notice(r#"{"jsonrpc":"2.0","method":"notifications/prompts/list_changed"}"#);
+        let x = notice(
+            r#"{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"a://x"}}"#,
+        );
+        let y = notice(
+            r#"{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"a://y"}}"#,
+        );
+        let log = notice(
+            r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":1}}"#,
+        );
+        assert!(tools.wanted_by(&filter));
+        assert!(!prompts.wanted_by(&filter));
+        assert!(x.wanted_by(&filter));
+        assert!(!y.wanted_by(&filter));
+        assert!(log.wanted_by(&filter));
+        let tagged = notice(
+            r#"{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"a://x","_meta":{"io.modelcontextprotocol/subscriptionId":7}}}"#,
+        );
+        assert_eq!(tagged.subscription(), Some(RequestId::number(7)));
+        assert_eq!(x.subscription(), None);
+    }
+
+    #[test]
+    fn listen_needs_the_modern_era_and_cancel_forgets_the_request() {
+        let mut legacy = session(ProtocolVersion::V2025_11_25);
+        assert!(legacy.listen(&SubscriptionFilter::default()).is_err());
+        let mut modern = session(ProtocolVersion::V2026_07_28);
+        let filter = SubscriptionFilter {
+            prompts_list_changed: Some(true),
+            ..SubscriptionFilter::default()
+        };
+        let out = modern.listen(&filter).unwrap_or_else(|e| panic!("{e}"));
+        let body: Value = serde_json::from_slice(&out.body).unwrap_or_default();
+        assert_eq!(body["method"], "subscriptions/listen");
+        assert_eq!(
+            body["params"]["notifications"],
+            json!({"promptsListChanged": true})
+        );
+        assert_eq!(
+            body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"],
+            "2026-07-28"
+        );
+        let id = out.id.clone().unwrap_or_else(|| panic!("a request"));
+        assert_eq!(modern.pending_calls(), 1);
+        let cancel = modern.cancel(&id, Some("done"));
+        assert_eq!(modern.pending_calls(), 0);
+        let body: Value = serde_json::from_slice(&cancel.body).unwrap_or_default();
+        assert_eq!(body["method"], CANCELLED);
+        assert_eq!(body["params"]["requestId"], id.to_value());
+        assert_eq!(body["params"]["reason"], "done");
+    }
+
+    #[test]
+    fn progress_tokens_are_fresh_and_keep_the_callers_meta() {
+        let mut s = session(ProtocolVersion::V2025_11_25);
+        let (a, token_a) = s
+            .with_progress_token(json!({"name": "t", "_meta": {"k": 1}}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, token_b) = s
+            .with_progress_token(Value::Null)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(token_a, token_b);
+        assert_eq!(a["_meta"], json!({"k": 1, "progressToken": token_a}));
+        assert!(s.with_progress_token(json!([1])).is_err());
+        let p = notice(&format!(
+            r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":{token_a},"progress":1}}}}"#
+        ));
+        assert_eq!(p.progress_token(), Some(&token_a));
+    }
+}
