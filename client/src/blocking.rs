@@ -341,10 +341,19 @@ impl Client {
             (params, None)
         };
         let mut watch = Watch::new(options, token);
-        let mut out = self.session.call(method, params)?;
+        let out = self.session.call(method, params)?;
+        self.drive(out, &mut watch)
+    }
+
+    /// Drive a started call to its end: retries and input rounds as the session says.
+    pub(crate) fn drive(
+        &mut self,
+        mut out: Outgoing,
+        watch: &mut Watch<'_>,
+    ) -> Result<Value, ClientError> {
         loop {
             let id = out.id.clone();
-            let answer = match self.roundtrip(&out, &mut watch) {
+            let answer = match self.roundtrip(&out, watch) {
                 Ok(answer) => answer,
                 Err(e) => {
                     if let Some(id) = &id {
@@ -372,6 +381,16 @@ impl Client {
 
     /// Every item of a paginated list (`key` names the array in each page).
     pub fn list_all(&mut self, method: &str, key: &str) -> Result<Vec<Value>, ClientError> {
+        self.paged(method, key, false)
+    }
+
+    /// Every item of a paginated list; `tasks` declares the tasks extension on each page.
+    pub(crate) fn paged(
+        &mut self,
+        method: &str,
+        key: &str,
+        tasks: bool,
+    ) -> Result<Vec<Value>, ClientError> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -379,7 +398,12 @@ impl Client {
             if let Some(c) = cursor.take() {
                 params.insert("cursor".into(), c.into());
             }
-            let page = self.request(method, Value::Object(params))?;
+            let page = if tasks {
+                let out = self.session.task_request(method, Value::Object(params))?;
+                self.drive(out, &mut Watch::default())?
+            } else {
+                self.request(method, Value::Object(params))?
+            };
             if let Some(list) = page.get(key).and_then(Value::as_array) {
                 items.extend(list.iter().cloned());
             }

@@ -9,10 +9,14 @@ use crate::blocking::{Client, ConnectOptions};
 use crate::calls::{CallOptions, OnProgress};
 use crate::stream::LineTransport;
 use clap::{Parser, Subcommand};
+use ringmcp_proto::client::task_of;
 use ringmcp_proto::client::Era;
 use ringmcp_proto::ProtocolVersion;
 use serde_json::{json, Value};
 use std::time::Duration;
+
+/// How long `tools call --task` waits for its task without `--timeout`.
+const TASK_WAIT: Duration = Duration::from_secs(600);
 
 #[derive(Parser, Debug)]
 #[command(
@@ -115,6 +119,9 @@ enum ToolsAction {
         /// Ask for progress and print each notification as a JSON line on stderr.
         #[arg(long)]
         progress: bool,
+        /// Run the call as a task (both eras), wait for it (up to --timeout) and print its result.
+        #[arg(long, conflicts_with = "progress")]
+        task: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -268,6 +275,7 @@ fn execute(command: Command) -> Result<Option<Value>, CliError> {
                     args,
                     timeout,
                     progress,
+                    task,
                 },
         } => {
             let args = json_arg(Some(args))?;
@@ -277,6 +285,24 @@ fn execute(command: Command) -> Result<Option<Value>, CliError> {
                 None => None,
             };
             let progress = *progress;
+            if *task {
+                let wait = timeout.unwrap_or(TASK_WAIT);
+                return run_on(
+                    target,
+                    Box::new(move |c| {
+                        let created = c.call_tool_as_task(name, args, None)?;
+                        let Some(task_id) = task_of(&created)
+                            .and_then(|t| t.get("taskId"))
+                            .and_then(Value::as_str)
+                        else {
+                            // The server ran it at once: that is the result.
+                            return Ok(created);
+                        };
+                        let task_id = task_id.to_owned();
+                        Ok(c.wait_task(&task_id, wait)?)
+                    }),
+                );
+            }
             (
                 target,
                 Box::new(move |c| {
@@ -320,6 +346,10 @@ fn execute(command: Command) -> Result<Option<Value>, CliError> {
             return Ok(None);
         }
     };
+    run_on(target, action)
+}
+
+fn run_on(target: &Target, action: Action<'_>) -> Result<Option<Value>, CliError> {
     let mut client = connect(target)?;
     let output = action(&mut client)?;
     client.close()?;

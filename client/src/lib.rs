@@ -38,6 +38,7 @@ pub mod listen;
 pub mod skills;
 pub mod sse;
 pub mod stream;
+pub mod tasks;
 pub mod transport;
 
 pub use authorize::{AuthError, Authorize, Challenge};

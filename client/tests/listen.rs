@@ -1,9 +1,10 @@
-//! Listening, progress and cancellation against scripted servers. A legacy HTTP session
+//! Listening, progress, cancellation and tasks against scripted servers. A legacy HTTP session
 //! subscribes to a resource, hears its updates on the standalone GET stream (reopened with
 //! `Last-Event-ID` no sooner than the server's `retry:`), does not hear list changes it did not
 //! ask for, and unsubscribes at the end. A 2026-07-28 session over newline JSON opens
 //! `subscriptions/listen`, hears only its own stream's notifications and sees the server end it;
-//! a call's progress reaches its callback; a call given up on is cancelled at the server.
+//! a call's progress reaches its callback; a call given up on is cancelled at the server. A
+//! task-augmented call is made in each era's way and waited for by polling `tasks/get`.
 
 mod scripted;
 
@@ -16,7 +17,7 @@ use scripted::{message, serve, sse};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -281,4 +282,94 @@ fn progress_reaches_the_callback_and_a_call_given_up_is_cancelled() {
         .collect();
     assert_eq!(sleeps.len(), 2, "{seen:?}");
     assert_eq!(cancelled, sleeps, "{seen:?}");
+}
+
+/// A server with tasks: `tasks/get` says working once, then completed.
+fn task_server(modern: bool) -> (String, std::thread::JoinHandle<Vec<Value>>) {
+    let gets = AtomicUsize::new(0);
+    line_server(move |msg| {
+        let id = msg["id"].clone();
+        let ok = |result: Value| vec![json!({"jsonrpc":"2.0","id":id,"result":result})];
+        match msg["method"].as_str() {
+            Some("server/discover") if modern => vec![discover(&id)],
+            Some("server/discover") => {
+                vec![json!({"jsonrpc":"2.0","id":id,"error":{"code":-32601,"message":"no"}})]
+            }
+            Some("initialize") => ok(
+                json!({"protocolVersion":"2025-11-25","capabilities":{"tasks":{}},
+                "serverInfo":{"name":"m","version":"1"}}),
+            ),
+            Some("tools/call") if modern => ok(
+                json!({"resultType":"task","taskId":"t1","status":"working","pollIntervalMs":10}),
+            ),
+            Some("tools/call") => {
+                ok(json!({"task":{"taskId":"t1","status":"working","pollInterval":10}}))
+            }
+            Some("tasks/get") => {
+                let status = if gets.fetch_add(1, Ordering::SeqCst) == 0 {
+                    "working"
+                } else {
+                    "completed"
+                };
+                let mut task = json!({"taskId":"t1","status":status,"pollIntervalMs":10});
+                if modern && status == "completed" {
+                    task["result"] = json!({"content":[{"type":"text","text":"done"}]});
+                }
+                ok(task)
+            }
+            Some("tasks/result") => ok(json!({"content":[{"type":"text","text":"done"}]})),
+            _ => vec![],
+        }
+    })
+}
+
+#[test]
+fn a_task_is_made_and_waited_for_in_each_era() {
+    for modern in [false, true] {
+        let (addr, seen) = task_server(modern);
+        let transport = LineTransport::tcp(&addr).unwrap_or_else(|e| panic!("connect: {e}"));
+        let mut client = Client::connect(Box::new(transport), ConnectOptions::default())
+            .unwrap_or_else(|e| panic!("handshake: {e}"));
+        let created = client
+            .call_tool_as_task("slow", json!({}), Some(60_000))
+            .unwrap_or_else(|e| panic!("call: {e}"));
+        let task = ringmcp_proto::client::task_of(&created)
+            .unwrap_or_else(|| panic!("no task: {created}"));
+        assert_eq!(task["taskId"], "t1");
+        let done = client
+            .wait_task("t1", Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("wait: {e}"));
+        let content = if modern {
+            &done["result"]["content"]
+        } else {
+            &done["content"]
+        };
+        assert_eq!(content[0]["text"], "done", "{done}");
+        client.close().unwrap_or_else(|e| panic!("close: {e}"));
+        let seen = seen.join().unwrap_or_else(|_| panic!("the server failed"));
+        let call = seen
+            .iter()
+            .find(|m| m["method"] == "tools/call")
+            .unwrap_or_else(|| panic!("no call: {seen:?}"));
+        let ext = |m: &Value| {
+            m["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"]["extensions"]
+                .get("io.modelcontextprotocol/tasks")
+                .is_some()
+        };
+        let methods: Vec<&str> = seen.iter().filter_map(|m| m["method"].as_str()).collect();
+        if modern {
+            assert!(ext(call), "{call}");
+            assert!(call["params"].get("task").is_none(), "{call}");
+            assert!(seen.iter().filter(|m| m["method"] == "tasks/get").all(ext));
+            assert!(!methods.contains(&"tasks/result"), "{methods:?}");
+        } else {
+            assert_eq!(call["params"]["task"], json!({"ttl": 60_000}));
+            assert!(methods.contains(&"tasks/result"), "{methods:?}");
+        }
+        assert_eq!(
+            methods.iter().filter(|m| **m == "tasks/get").count(),
+            2,
+            "{methods:?}"
+        );
+    }
 }

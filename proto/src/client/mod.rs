@@ -14,6 +14,7 @@ mod mrtr;
 mod notices;
 mod pending;
 mod request_headers;
+mod tasks;
 
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,7 @@ pub use handlers::{fill_elicitation_defaults, ClientHandler, DefaultHandler};
 pub use mrtr::CallStep;
 pub use notices::{Notice, ACKNOWLEDGED, CANCELLED, PROGRESS};
 pub use pending::{Call, IdAllocator};
+pub use tasks::{is_terminal, task_of};
 
 use crate::streamable_http::params::ToolHeaderError;
 use pending::Pending;
