@@ -5,18 +5,22 @@
 //! are sent as the session says. One call at a time; the protocol rules stay in proto.
 
 use crate::authorize::Authorize;
+use crate::calls::{CallOptions, GaveUp, Watch};
 use crate::http::HttpTransport;
-use crate::transport::{Transport, TransportError};
+use crate::transport::{Polled, Transport, TransportError};
 use ringmcp_proto::client::{
     Answer, CallStep, ClientConfig, ClientHandler, ClientSession, DefaultHandler, Era,
-    HandshakeStep, Outgoing, ServerInfo,
+    HandshakeStep, Notice, Outgoing, ServerInfo,
 };
 use ringmcp_proto::types::Implementation;
-use ringmcp_proto::{Message, ProtocolVersion};
+use ringmcp_proto::{Message, ProtocolVersion, RequestId, Response as RpcResponse};
 use serde_json::{json, Map, Value};
+use std::collections::{HashSet, VecDeque};
 
 /// Pages a list call follows before it stops (a server that keeps returning cursors).
 const MAX_PAGES: usize = 1000;
+/// Notifications kept for the caller before the oldest are dropped (nobody is listening).
+const MAX_INBOX: usize = 4096;
 
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +37,12 @@ pub enum ClientError {
     /// The connection ended before the answer.
     #[error("the connection ended before the answer to {0}")]
     NoAnswer(String),
+    /// No answer within the time given; the server was told to stop.
+    #[error("no answer to {0} in time; the request was cancelled")]
+    TimedOut(String),
+    /// The caller gave the request up; the server was told to stop.
+    #[error("{0} was cancelled")]
+    Cancelled(String),
 }
 
 /// How to connect.
@@ -74,9 +84,15 @@ impl std::fmt::Debug for ConnectOptions {
 
 /// A connected MCP client.
 pub struct Client {
-    session: ClientSession,
-    transport: Box<dyn Transport>,
+    pub(crate) session: ClientSession,
+    pub(crate) transport: Box<dyn Transport>,
     handler: Box<dyn ClientHandler + Send>,
+    /// Notifications not yet taken by a listener, oldest first.
+    pub(crate) inbox: VecDeque<Notice>,
+    /// Open 2026-07-28 listen streams, by the id of their request.
+    pub(crate) listens: HashSet<RequestId>,
+    /// Listen streams the server ended (its answer came).
+    pub(crate) ended: HashSet<RequestId>,
 }
 
 impl std::fmt::Debug for Client {
@@ -88,10 +104,38 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Connect to a Streamable HTTP endpoint.
+    /// Connect to a Streamable HTTP endpoint. Unless the era is fixed to 2026-07-28, a server
+    /// that refuses the handshake's POSTs with 400, 404 or 405 is tried as a 2024-11-05 HTTP+SSE
+    /// server at the same URL (without the authorizer, which the first attempt used up).
     pub fn connect_http(url: &str, mut options: ConnectOptions) -> Result<Self, ClientError> {
         let transport = HttpTransport::new(url, options.authorizer.take())?;
-        Self::connect(Box::new(transport), options)
+        let era = options.era;
+        let client_info = options.client_info.clone();
+        match Self::try_connect(Box::new(transport), options) {
+            Ok(client) => Ok(client),
+            Err((
+                ClientError::Protocol(ringmcp_proto::client::ClientError::Refused(Some(
+                    status @ (400 | 404 | 405),
+                ))),
+                handler,
+            )) if !matches!(era, Era::Fixed(v) if v.is_modern()) => {
+                tracing::debug!(status, "falling back to the 2024-11-05 HTTP+SSE transport");
+                let transport = crate::sse::SseTransport::connect(url, None)?;
+                // That transport predates 2026-07-28: shake hands with `initialize`.
+                let era = match era {
+                    Era::Auto => Era::Fixed(ProtocolVersion::LATEST_LEGACY),
+                    fixed => fixed,
+                };
+                let options = ConnectOptions {
+                    era,
+                    client_info,
+                    handler,
+                    authorizer: None,
+                };
+                Self::connect(Box::new(transport), options)
+            }
+            Err((e, _)) => Err(e),
+        }
     }
 
     /// Shake hands over `transport`.
@@ -99,6 +143,14 @@ impl Client {
         transport: Box<dyn Transport>,
         options: ConnectOptions,
     ) -> Result<Self, ClientError> {
+        Self::try_connect(transport, options).map_err(|(e, _)| e)
+    }
+
+    /// Shake hands; on failure the handler comes back for another attempt.
+    fn try_connect(
+        transport: Box<dyn Transport>,
+        options: ConnectOptions,
+    ) -> Result<Self, (ClientError, Box<dyn ClientHandler + Send>)> {
         let config = ClientConfig {
             client_info: options.client_info,
             era: options.era,
@@ -108,23 +160,34 @@ impl Client {
             session: ClientSession::new(config),
             transport,
             handler: options.handler,
+            inbox: VecDeque::new(),
+            listens: HashSet::new(),
+            ended: HashSet::new(),
         };
-        let mut out = client.session.handshake();
+        match client.handshake() {
+            Ok(()) => {
+                tracing::debug!(version = ?client.session.version(), "connected");
+                Ok(client)
+            }
+            Err(e) => Err((e, client.handler)),
+        }
+    }
+
+    fn handshake(&mut self) -> Result<(), ClientError> {
+        let mut out = self.session.handshake();
         loop {
-            let answer = client.roundtrip(&out)?;
-            match client.session.on_handshake(answer)? {
+            let answer = self.roundtrip(&out, &mut Watch::default())?;
+            match self.session.on_handshake(answer)? {
                 HandshakeStep::Send(next) => out = next,
                 HandshakeStep::Ready { initialized } => {
                     if let Some(note) = initialized {
-                        client.transport.send(&note)?;
+                        self.transport.send(&note)?;
                     }
-                    client.transport.ready()?;
-                    break;
+                    self.transport.ready()?;
+                    return Ok(());
                 }
             }
         }
-        tracing::debug!(version = ?client.session.version(), "connected");
-        Ok(client)
     }
 
     /// The protocol version in use.
@@ -137,13 +200,25 @@ impl Client {
         self.session.server()
     }
 
-    /// Send one message and wait for its answer, answering server requests meanwhile.
-    fn roundtrip(&mut self, out: &Outgoing) -> Result<Answer, ClientError> {
-        match self.transport.send(out) {
+    /// Send one message and wait for its answer, answering server requests meanwhile and
+    /// keeping the notifications that arrive (progress of this call goes to `watch`).
+    pub(crate) fn roundtrip(
+        &mut self,
+        out: &Outgoing,
+        watch: &mut Watch<'_>,
+    ) -> Result<Answer, ClientError> {
+        let method = out.method.clone().unwrap_or_default();
+        match self.transport.send_within(out, watch.limit()) {
             Ok(()) => {}
             Err(TransportError::Status { status, body }) => {
                 tracing::debug!(status, body, "request refused");
                 return Ok(Answer::Refused(Some(status)));
+            }
+            Err(TransportError::Http(e)) if e.is_timeout() && out.id.is_some() => {
+                if let Some(id) = &out.id {
+                    self.check(id, &method, watch)?;
+                }
+                return Err(TransportError::Http(e).into());
             }
             Err(e) => return Err(e.into()),
         }
@@ -151,35 +226,134 @@ impl Client {
             return Ok(Answer::Result(Value::Null));
         };
         loop {
-            match self.transport.recv()? {
-                Some(Message::Response(r)) if r.id.as_ref().is_none_or(|r| r == id) => {
+            let message = if watch.unwatched() {
+                self.transport.recv()?
+            } else {
+                match self.transport.recv_timeout(watch.step())? {
+                    Polled::Message(message) => Some(message),
+                    Polled::Closed => None,
+                    Polled::Quiet if self.transport.answer_possible() => {
+                        self.check(id, &method, watch)?;
+                        continue;
+                    }
+                    Polled::Quiet => None,
+                }
+            };
+            let Some(message) = message else {
+                return Err(ClientError::NoAnswer(method));
+            };
+            if let Some(r) = self.inbound(message, Some(watch))? {
+                if r.id.as_ref().is_none_or(|r| r == id) {
                     return Ok(Answer::from_response(r));
                 }
-                Some(Message::Response(r)) => {
-                    tracing::warn!(id = ?r.id, "dropping an answer to no pending request");
-                }
-                Some(Message::Request(request)) => {
-                    tracing::debug!(method = %request.method, "server request");
-                    let reply = self.session.answer_request(&request, self.handler.as_mut());
-                    self.transport.send(&reply)?;
-                }
-                Some(Message::Notification(n)) => {
-                    tracing::debug!(method = %n.method, "server notification");
-                }
-                None => {
-                    let method = out.method.clone().unwrap_or_default();
-                    return Err(ClientError::NoAnswer(method));
-                }
+                self.stray_answer(r);
             }
+            self.check(id, &method, watch)?;
+        }
+    }
+
+    /// Give the request `id` up if its time is over or its caller cancelled it.
+    fn check(
+        &mut self,
+        id: &RequestId,
+        method: &str,
+        watch: &Watch<'_>,
+    ) -> Result<(), ClientError> {
+        let Some(why) = watch.gave_up() else {
+            return Ok(());
+        };
+        let reason = match why {
+            GaveUp::TimedOut => "timed out",
+            GaveUp::Cancelled => "cancelled by the caller",
+        };
+        tracing::debug!(method, reason, "giving a request up");
+        let note = self.session.cancel(id, Some(reason));
+        self.transport.send(&note)?;
+        Err(match why {
+            GaveUp::TimedOut => ClientError::TimedOut(method.to_owned()),
+            GaveUp::Cancelled => ClientError::Cancelled(method.to_owned()),
+        })
+    }
+
+    /// Handle one message from the server: answer its requests, keep its notifications (or hand
+    /// the progress of a watched call to its watcher); an answer is returned to the caller.
+    pub(crate) fn inbound(
+        &mut self,
+        message: Message,
+        watch: Option<&mut Watch<'_>>,
+    ) -> Result<Option<RpcResponse>, ClientError> {
+        match message {
+            Message::Response(r) => Ok(Some(r)),
+            Message::Request(request) => {
+                tracing::debug!(method = %request.method, "server request");
+                let reply = self.session.answer_request(&request, self.handler.as_mut());
+                self.transport.send(&reply)?;
+                Ok(None)
+            }
+            Message::Notification(n) => {
+                let notice = Notice::from_notification(&n);
+                tracing::debug!(method = %notice.method, "server notification");
+                let notice = match watch {
+                    Some(watch) => match watch.progress(notice) {
+                        Some(notice) => notice,
+                        None => return Ok(None),
+                    },
+                    None => notice,
+                };
+                if self.inbox.len() >= MAX_INBOX {
+                    tracing::warn!("no one takes the server's notifications; dropping the oldest");
+                    self.inbox.pop_front();
+                }
+                self.inbox.push_back(notice);
+                Ok(None)
+            }
+        }
+    }
+
+    /// An answer to no request waited for: the end of a listen stream, or a late answer.
+    pub(crate) fn stray_answer(&mut self, r: RpcResponse) {
+        match r.id {
+            Some(id) if self.listens.remove(&id) => {
+                tracing::debug!(?id, "the server ended a listen stream");
+                self.session.forget(&id);
+                self.ended.insert(id);
+            }
+            id => tracing::warn!(?id, "dropping an answer to no pending request"),
         }
     }
 
     /// Call any method; the result as the server sent it.
     pub fn request(&mut self, method: &str, params: Value) -> Result<Value, ClientError> {
-        let mut out = self.session.call(method, params)?;
+        self.request_with(method, params, CallOptions::default())
+    }
+
+    /// Call any method, watched as `options` says (progress, timeout, cancellation).
+    pub fn request_with(
+        &mut self,
+        method: &str,
+        params: Value,
+        options: CallOptions<'_>,
+    ) -> Result<Value, ClientError> {
+        let (params, token) = if options.on_progress.is_some() {
+            let (params, token) = self.session.with_progress_token(params)?;
+            (params, Some(token))
+        } else {
+            (params, None)
+        };
+        let mut watch = Watch::new(options, token);
+        let out = self.session.call(method, params)?;
+        self.drive(out, &mut watch)
+    }
+
+    /// Drive a started call to its end: retries and input rounds as the session says.
+    pub(crate) fn drive(
+        &mut self,
+        mut out: Outgoing,
+        watch: &mut Watch<'_>,
+    ) -> Result<Value, ClientError> {
         loop {
             let id = out.id.clone();
-            let answer = match self.roundtrip(&out) {
+            let answer = match self.roundtrip(&out, watch) {
                 Ok(answer) => answer,
                 Err(e) => {
                     if let Some(id) = &id {
@@ -207,6 +381,16 @@ impl Client {
 
     /// Every item of a paginated list (`key` names the array in each page).
     pub fn list_all(&mut self, method: &str, key: &str) -> Result<Vec<Value>, ClientError> {
+        self.paged(method, key, false)
+    }
+
+    /// Every item of a paginated list; `tasks` declares the tasks extension on each page.
+    pub(crate) fn paged(
+        &mut self,
+        method: &str,
+        key: &str,
+        tasks: bool,
+    ) -> Result<Vec<Value>, ClientError> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -214,7 +398,12 @@ impl Client {
             if let Some(c) = cursor.take() {
                 params.insert("cursor".into(), c.into());
             }
-            let page = self.request(method, Value::Object(params))?;
+            let page = if tasks {
+                let out = self.session.task_request(method, Value::Object(params))?;
+                self.drive(out, &mut Watch::default())?
+            } else {
+                self.request(method, Value::Object(params))?
+            };
             if let Some(list) = page.get(key).and_then(Value::as_array) {
                 items.extend(list.iter().cloned());
             }

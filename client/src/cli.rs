@@ -3,12 +3,20 @@
 //! `tcp://host:port`) or started with `--stdio COMMAND`, printing JSON on stdout; and
 //! `conformance <url>` for the official suite. Argument parsing and output only: the work is the blocking client's.
 
+mod listen;
+
 use crate::blocking::{Client, ConnectOptions};
+use crate::calls::{CallOptions, OnProgress};
 use crate::stream::LineTransport;
 use clap::{Parser, Subcommand};
+use ringmcp_proto::client::task_of;
 use ringmcp_proto::client::Era;
 use ringmcp_proto::ProtocolVersion;
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// How long `tools call --task` waits for its task without `--timeout`.
+const TASK_WAIT: Duration = Duration::from_secs(600);
 
 #[derive(Parser, Debug)]
 #[command(
@@ -47,6 +55,36 @@ enum Command {
         #[command(subcommand)]
         action: SkillsAction,
     },
+    /// Print the server's notifications, one JSON line each, until interrupted, `--count` or
+    /// `--seconds` (list changes of every list unless some are named).
+    Listen(ListenArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ListenArgs {
+    /// `notifications/tools/list_changed`.
+    #[arg(long)]
+    tools: bool,
+    /// `notifications/prompts/list_changed`.
+    #[arg(long)]
+    prompts: bool,
+    /// `notifications/resources/list_changed`.
+    #[arg(long)]
+    resources: bool,
+    /// `notifications/resources/updated` for this resource (repeatable).
+    #[arg(long, value_name = "URI")]
+    resource: Vec<String>,
+    /// `notifications/tasks/status` for this task (repeatable; 2026-07-28 tasks extension).
+    #[arg(long, value_name = "TASK_ID")]
+    task: Vec<String>,
+    /// Stop after this many notifications.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "S")]
+    seconds: Option<f64>,
+    #[command(flatten)]
+    target: Target,
 }
 
 /// Where the server is and which era to speak.
@@ -75,6 +113,15 @@ enum ToolsAction {
         /// Arguments as a JSON object.
         #[arg(long, value_name = "JSON", default_value = "{}")]
         args: String,
+        /// Give up after this many seconds, cancelling the call at the server.
+        #[arg(long, value_name = "S")]
+        timeout: Option<f64>,
+        /// Ask for progress and print each notification as a JSON line on stderr.
+        #[arg(long)]
+        progress: bool,
+        /// Run the call as a task (both eras), wait for it (up to --timeout) and print its result.
+        #[arg(long, conflicts_with = "progress")]
+        task: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -132,6 +179,10 @@ enum CliError {
     Transport(#[from] crate::TransportError),
     #[error(transparent)]
     Conformance(#[from] crate::conformance::ConformanceError),
+    #[error("bad number of seconds: {0}")]
+    Seconds(String),
+    #[error("writing the output: {0}")]
+    Output(std::io::Error),
 }
 
 /// Run the command line on `args` (the program name first); the process exit code.
@@ -217,10 +268,58 @@ fn execute(command: Command) -> Result<Option<Value>, CliError> {
             action: ToolsAction::List(t),
         } => (t, Box::new(|c| Ok(Value::Array(c.list_tools()?)))),
         Command::Tools {
-            action: ToolsAction::Call { target, name, args },
+            action:
+                ToolsAction::Call {
+                    target,
+                    name,
+                    args,
+                    timeout,
+                    progress,
+                    task,
+                },
         } => {
             let args = json_arg(Some(args))?;
-            (target, Box::new(move |c| Ok(c.call_tool(name, args)?)))
+            let timeout = match timeout {
+                Some(s) if s.is_finite() && *s >= 0.0 => Some(Duration::from_secs_f64(*s)),
+                Some(s) => return Err(CliError::Seconds(s.to_string())),
+                None => None,
+            };
+            let progress = *progress;
+            if *task {
+                let wait = timeout.unwrap_or(TASK_WAIT);
+                return run_on(
+                    target,
+                    Box::new(move |c| {
+                        let created = c.call_tool_as_task(name, args, None)?;
+                        let Some(task_id) = task_of(&created)
+                            .and_then(|t| t.get("taskId"))
+                            .and_then(Value::as_str)
+                        else {
+                            // The server ran it at once: that is the result.
+                            return Ok(created);
+                        };
+                        let task_id = task_id.to_owned();
+                        Ok(c.wait_task(&task_id, wait)?)
+                    }),
+                );
+            }
+            (
+                target,
+                Box::new(move |c| {
+                    let on_progress =
+                        progress.then(|| Box::new(|p: &Value| eprintln!("{p}")) as OnProgress<'_>);
+                    let options = CallOptions {
+                        on_progress,
+                        timeout,
+                        cancel: None,
+                    };
+                    Ok(c.request_with(
+                        "tools/call",
+                        json!({ "name": name, "arguments": args }),
+                        options,
+                    )?)
+                }),
+            )
         }
         Command::Resources {
             action: ResourcesAction::List(t),
@@ -240,7 +339,17 @@ fn execute(command: Command) -> Result<Option<Value>, CliError> {
         Command::Skills {
             action: SkillsAction::List(t),
         } => (t, Box::new(|c| Ok(Value::Array(c.list_skills()?)))),
+        Command::Listen(args) => {
+            let mut client = connect(&args.target)?;
+            listen::run(&mut client, args)?;
+            client.close()?;
+            return Ok(None);
+        }
     };
+    run_on(target, action)
+}
+
+fn run_on(target: &Target, action: Action<'_>) -> Result<Option<Value>, CliError> {
     let mut client = connect(target)?;
     let output = action(&mut client)?;
     client.close()?;

@@ -10,7 +10,7 @@
 mod reader;
 
 use crate::authorize::{Authorize, Challenge};
-use crate::transport::{parse_frame, Transport, TransportError};
+use crate::transport::{parse_frame, Polled, Transport, TransportError};
 use reader::{Ended, Incoming};
 use reqwest::blocking::{Client as HttpClient, RequestBuilder, Response};
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -18,14 +18,16 @@ use reqwest::Method;
 use ringmcp_proto::client::Outgoing;
 use ringmcp_proto::streamable_http::{is_stateless, SESSION_HEADER, VERSION_HEADER};
 use ringmcp_proto::{Message, RequestId, Response as RpcResponse};
-use std::collections::VecDeque;
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::time::Duration;
+use std::collections::{HashSet, VecDeque};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
 
 /// Reconnection delay when a stream never sent `retry:`.
 const DEFAULT_RETRY: Duration = Duration::from_secs(1);
 /// Resumptions of one answer in a row that bring no message, before giving up.
 const MAX_IDLE_RESUMES: u32 = 3;
+/// Reopenings of the standalone stream in a row that bring no message, before giving up.
+const MAX_IDLE_REOPENS: u32 = 5;
 
 /// A Streamable HTTP connection to one MCP endpoint.
 pub struct HttpTransport {
@@ -39,7 +41,13 @@ pub struct HttpTransport {
     rx: Receiver<Incoming>,
     /// Open streams that still owe an answer.
     owing: usize,
+    /// Open streams of any kind.
+    open: usize,
     idle_resumes: u32,
+    /// Reopenings of the standalone stream in a row that brought no message.
+    idle_reopens: u32,
+    /// Requests given up on (`notifications/cancelled` sent): their streams are not resumed.
+    abandoned: HashSet<RequestId>,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -79,7 +87,10 @@ impl HttpTransport {
             tx,
             rx,
             owing: 0,
+            open: 0,
             idle_resumes: 0,
+            idle_reopens: 0,
+            abandoned: HashSet::new(),
         })
     }
 
@@ -137,11 +148,20 @@ impl HttpTransport {
     ) -> Result<(), TransportError> {
         let status = resp.status().as_u16();
         let body = resp.bytes().unwrap_or_default();
-        let answers: Vec<Message> = parse_frame(&body)
-            .into_iter()
-            .map(|m| with_id(m, awaiting))
-            .filter(|m| matches!(m, Message::Response(_)))
-            .collect();
+        // Only a JSON body can answer; a plain "not found" is no message to warn about.
+        let json = body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| matches!(b, b'{' | b'['));
+        let answers: Vec<Message> = if json {
+            parse_frame(&body)
+                .into_iter()
+                .map(|m| with_id(m, awaiting))
+                .filter(|m| matches!(m, Message::Response(_)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         if awaiting.is_some() && !answers.is_empty() {
             self.queue.extend(answers);
             return Ok(());
@@ -160,6 +180,7 @@ impl HttpTransport {
         if awaiting.is_some() {
             self.owing += 1;
         }
+        self.open += 1;
         reader::spawn(body, awaiting, from, self.tx.clone());
     }
 
@@ -212,17 +233,70 @@ impl HttpTransport {
         match incoming {
             Incoming::Message(message) => {
                 self.idle_resumes = 0;
+                self.idle_reopens = 0;
                 Ok(Some(message))
             }
             Incoming::Ended(ended) => {
+                self.open = self.open.saturating_sub(1);
                 if ended.owed {
                     self.owing = self.owing.saturating_sub(1);
                 }
+                let abandoned = ended
+                    .awaiting
+                    .as_ref()
+                    .is_some_and(|id| self.abandoned.remove(id));
+                if abandoned {
+                    return Ok(None);
+                }
                 if ended.awaiting.is_some() {
                     self.resume(ended)?;
+                } else if !ended.owed {
+                    self.reopen(ended);
                 }
                 Ok(None)
             }
+        }
+    }
+
+    /// The standalone stream ended: reopen it the way the server asked (after its `retry:`,
+    /// with `Last-Event-ID`), so that what the server sends meanwhile is not lost. A server that
+    /// refuses is left alone: the session just hears nothing unasked any more.
+    fn reopen(&mut self, ended: Ended) {
+        if self.session_id.is_none() {
+            return;
+        }
+        self.idle_reopens += 1;
+        if self.idle_reopens > MAX_IDLE_REOPENS {
+            tracing::debug!("the standalone stream keeps ending empty; not reopening it");
+            return;
+        }
+        let delay = ended.retry_ms.map_or(DEFAULT_RETRY, Duration::from_millis);
+        tracing::debug!(?delay, last_event_id = ?ended.last_event_id, "reopening the standalone stream");
+        std::thread::sleep(delay);
+        let last = ended.last_event_id.as_deref();
+        match self.get_stream(last) {
+            Ok(resp) if resp.status().is_success() && is_sse(resp.headers()) => {
+                let from = last.map(|id| (id, ended.retry_ms));
+                self.read_stream(resp, None, from);
+            }
+            Ok(resp) => tracing::debug!(
+                status = resp.status().as_u16(),
+                "the standalone stream was not reopened"
+            ),
+            Err(e) => tracing::debug!(error = %e, "the standalone stream was not reopened"),
+        }
+    }
+
+    /// The server is told a request is given up on: its stream is not resumed when it ends.
+    fn abandon(&mut self, message: &Outgoing) {
+        if message.method.as_deref() != Some(ringmcp_proto::client::CANCELLED) {
+            return;
+        }
+        let id = serde_json::from_slice::<serde_json::Value>(&message.body)
+            .ok()
+            .and_then(|v| RequestId::from_value(&v["params"]["requestId"]));
+        if let Some(id) = id {
+            self.abandoned.insert(id);
         }
     }
 }
@@ -264,6 +338,15 @@ fn challenge(status: u16, url: &str, headers: &HeaderMap) -> Challenge {
 
 impl Transport for HttpTransport {
     fn send(&mut self, message: &Outgoing) -> Result<(), TransportError> {
+        self.send_within(message, None)
+    }
+
+    fn send_within(
+        &mut self,
+        message: &Outgoing,
+        limit: Option<Duration>,
+    ) -> Result<(), TransportError> {
+        self.abandon(message);
         if let Some((_, v)) = message
             .headers
             .iter()
@@ -278,6 +361,10 @@ impl Transport for HttpTransport {
                 .header(CONTENT_TYPE, "application/json")
                 .header(ACCEPT, "application/json, text/event-stream")
                 .body(body.clone());
+            // A call with a deadline: the whole exchange, answer stream included, must end by it.
+            if let Some(limit) = limit {
+                req = req.timeout(limit);
+            }
             for (name, value) in &headers {
                 req = req.header(name.as_str(), value.as_str());
             }
@@ -321,6 +408,31 @@ impl Transport for HttpTransport {
                 return Ok(Some(message));
             }
         }
+    }
+
+    fn recv_timeout(&mut self, wait: Duration) -> Result<Polled, TransportError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(message) = self.queue.pop_front() {
+                return Ok(Polled::Message(message));
+            }
+            if self.open == 0 {
+                return Ok(Polled::Closed);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let incoming = match self.rx.recv_timeout(left) {
+                Ok(incoming) => incoming,
+                Err(RecvTimeoutError::Timeout) => return Ok(Polled::Quiet),
+                Err(RecvTimeoutError::Disconnected) => return Ok(Polled::Closed),
+            };
+            if let Some(message) = self.incoming(incoming)? {
+                return Ok(Polled::Message(message));
+            }
+        }
+    }
+
+    fn answer_possible(&self) -> bool {
+        self.owing > 0 || !self.queue.is_empty()
     }
 
     fn ready(&mut self) -> Result<(), TransportError> {

@@ -22,21 +22,29 @@
 //! # }
 //! ```
 //!
-//! Transports: [`http::HttpTransport`] (Streamable HTTP), [`stream::LineTransport`] (a spawned
+//! Transports: [`http::HttpTransport`] (Streamable HTTP), [`sse::SseTransport`] (2024-11-05
+//! HTTP+SSE), [`stream::LineTransport`] (a spawned
 //! process's stdio, or TCP), or any [`Transport`] given to [`Client::connect`].
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod auth;
 pub mod authorize;
 pub mod blocking;
+pub mod calls;
 pub mod cli;
 pub mod conformance;
 pub mod http;
+pub mod listen;
 pub mod skills;
+pub mod sse;
 pub mod stream;
+pub mod tasks;
 pub mod transport;
 
 pub use authorize::{AuthError, Authorize, Challenge};
 pub use blocking::{Client, ClientError, ConnectOptions};
-pub use ringmcp_proto::client::{ClientHandler, DefaultHandler, Era};
-pub use transport::{Transport, TransportError};
+pub use calls::{CallOptions, OnProgress};
+pub use listen::{Heard, Listener};
+pub use ringmcp_proto::client::{ClientHandler, DefaultHandler, Era, Notice};
+pub use ringmcp_proto::types::SubscriptionFilter;
+pub use transport::{Polled, Transport, TransportError};

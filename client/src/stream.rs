@@ -1,25 +1,35 @@
 //! Newline-delimited JSON transports: a spawned server process over its stdin/stdout, and a TCP
 //! connection. One JSON-RPC message per line each way; the server's stderr is left to the
-//! terminal. This file owns the pipes and sockets only.
+//! terminal; the server's output is read on a thread into a channel, so reads can time out. This
+//! file owns the pipes and sockets only.
 
-use crate::transport::{parse_frame, Transport, TransportError};
+use crate::transport::{parse_frame, Polled, Transport, TransportError};
 use ringmcp_proto::client::Outgoing;
 use ringmcp_proto::Message;
-use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::Duration;
 
 /// Longest line read from the server.
 const MAX_LINE: u64 = 64 << 20;
 
-/// A newline-JSON connection.
+/// What the reader thread reports.
+enum Line {
+    Message(Message),
+    /// The input ended (with the error that ended it, if any).
+    End(Option<std::io::Error>),
+}
+
+/// A newline-JSON connection. The server's output is read on a thread of its own, so that a
+/// listener can wait for it with a timeout.
 pub struct LineTransport {
-    reader: BufReader<Box<dyn Read + Send>>,
+    rx: Receiver<Line>,
+    ended: bool,
     writer: Option<Box<dyn Write + Send>>,
     child: Option<Child>,
     socket: Option<TcpStream>,
-    queue: VecDeque<Message>,
 }
 
 impl std::fmt::Debug for LineTransport {
@@ -29,6 +39,38 @@ impl std::fmt::Debug for LineTransport {
             .field("socket", &self.socket)
             .finish_non_exhaustive()
     }
+}
+
+/// Read lines from `input` until it ends, sending each message down `tx`.
+fn spawn_reader(input: Box<dyn Read + Send>) -> Receiver<Line> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(input);
+        let end = loop {
+            let mut line = Vec::new();
+            match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line) {
+                Ok(0) => break None,
+                Ok(n) if line.last() != Some(&b'\n') && n as u64 == MAX_LINE => {
+                    break Some(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "a line from the server is too long",
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => break Some(e),
+            }
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            for message in parse_frame(&line) {
+                if tx.send(Line::Message(message)).is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tx.send(Line::End(end));
+    });
+    rx
 }
 
 impl LineTransport {
@@ -46,11 +88,11 @@ impl LineTransport {
             ));
         };
         Ok(LineTransport {
-            reader: BufReader::new(Box::new(stdout)),
+            rx: spawn_reader(Box::new(stdout)),
+            ended: false,
             writer: Some(Box::new(stdin)),
             child: Some(child),
             socket: None,
-            queue: VecDeque::new(),
         })
     }
 
@@ -59,12 +101,28 @@ impl LineTransport {
         let socket = TcpStream::connect(addr)?;
         socket.set_nodelay(true)?;
         Ok(LineTransport {
-            reader: BufReader::new(Box::new(socket.try_clone()?)),
+            rx: spawn_reader(Box::new(socket.try_clone()?)),
+            ended: false,
             writer: Some(Box::new(socket.try_clone()?)),
             child: None,
             socket: Some(socket),
-            queue: VecDeque::new(),
         })
+    }
+
+    fn received(&mut self, line: Line) -> Result<Polled, TransportError> {
+        match line {
+            Line::Message(message) => Ok(Polled::Message(message)),
+            Line::End(error) => {
+                self.ended = true;
+                match error {
+                    Some(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        Err(TransportError::Protocol(e.to_string()))
+                    }
+                    Some(e) => Err(e.into()),
+                    None => Ok(Polled::Closed),
+                }
+            }
+        }
     }
 }
 
@@ -83,26 +141,24 @@ impl Transport for LineTransport {
     }
 
     fn recv(&mut self) -> Result<Option<Message>, TransportError> {
-        loop {
-            if let Some(message) = self.queue.pop_front() {
-                return Ok(Some(message));
-            }
-            let mut line = Vec::new();
-            let n = (&mut self.reader)
-                .take(MAX_LINE)
-                .read_until(b'\n', &mut line)?;
-            if n == 0 {
-                return Ok(None);
-            }
-            if line.last() != Some(&b'\n') && n as u64 == MAX_LINE {
-                return Err(TransportError::Protocol(
-                    "a line from the server is too long".into(),
-                ));
-            }
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            self.queue.extend(parse_frame(&line));
+        if self.ended {
+            return Ok(None);
+        }
+        let line = self.rx.recv().unwrap_or(Line::End(None));
+        Ok(match self.received(line)? {
+            Polled::Message(message) => Some(message),
+            Polled::Quiet | Polled::Closed => None,
+        })
+    }
+
+    fn recv_timeout(&mut self, wait: Duration) -> Result<Polled, TransportError> {
+        if self.ended {
+            return Ok(Polled::Closed);
+        }
+        match self.rx.recv_timeout(wait) {
+            Ok(line) => self.received(line),
+            Err(RecvTimeoutError::Timeout) => Ok(Polled::Quiet),
+            Err(RecvTimeoutError::Disconnected) => self.received(Line::End(None)),
         }
     }
 

@@ -5,14 +5,50 @@
 
 use ringmcp_proto::client::Outgoing;
 use ringmcp_proto::Message;
+use std::time::Duration;
+
+/// What waiting a while for a message brought.
+#[derive(Debug)]
+pub enum Polled {
+    /// A message from the server.
+    Message(Message),
+    /// Nothing within the wait; more may come.
+    Quiet,
+    /// Nothing more can arrive (the stream or process ended, no stream is open).
+    Closed,
+}
 
 /// A bidirectional path to one MCP server.
 pub trait Transport: Send {
     /// Send one message: a request, a notification, or an answer to a server request.
     fn send(&mut self, message: &Outgoing) -> Result<(), TransportError>;
+    /// Send one message whose answer is wanted within `limit`: over HTTP the POST (and the
+    /// answer stream it opens) is cut at the limit, as a server may hold the POST's answer.
+    fn send_within(
+        &mut self,
+        message: &Outgoing,
+        limit: Option<Duration>,
+    ) -> Result<(), TransportError> {
+        let _ = limit;
+        self.send(message)
+    }
     /// The next message from the server, blocking until one arrives; `None` when nothing more
     /// can arrive (the stream or process ended, or, over HTTP, no answer is outstanding).
     fn recv(&mut self) -> Result<Option<Message>, TransportError>;
+    /// The next message from the server within `wait`, whether or not an answer is owed (a
+    /// listener waits for notifications this way). The default blocks like [`Self::recv`].
+    fn recv_timeout(&mut self, wait: Duration) -> Result<Polled, TransportError> {
+        let _ = wait;
+        Ok(match self.recv()? {
+            Some(message) => Polled::Message(message),
+            None => Polled::Closed,
+        })
+    }
+    /// Whether an answer to a request sent may still arrive (after [`Self::recv_timeout`] came
+    /// back quiet). Over HTTP, not once every answer stream has ended.
+    fn answer_possible(&self) -> bool {
+        true
+    }
     /// The handshake is done (HTTP opens the standalone stream of a legacy session here).
     fn ready(&mut self) -> Result<(), TransportError> {
         Ok(())

@@ -11,8 +11,10 @@ mod envelope;
 mod era;
 mod handlers;
 mod mrtr;
+mod notices;
 mod pending;
 mod request_headers;
+mod tasks;
 
 #[cfg(test)]
 mod tests;
@@ -20,7 +22,9 @@ mod tests;
 pub use era::{Era, HandshakeStep};
 pub use handlers::{fill_elicitation_defaults, ClientHandler, DefaultHandler};
 pub use mrtr::CallStep;
+pub use notices::{Notice, ACKNOWLEDGED, CANCELLED, PROGRESS};
 pub use pending::{Call, IdAllocator};
+pub use tasks::{is_terminal, task_of};
 
 use crate::streamable_http::params::ToolHeaderError;
 use pending::Pending;

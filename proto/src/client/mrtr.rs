@@ -31,6 +31,16 @@ impl ClientSession {
     /// Start a call. `params` must be a JSON object (or null for none); the call is pending
     /// under the returned message's id until [`Self::on_answer`] settles it.
     pub fn call(&mut self, method: &str, params: Value) -> Result<Outgoing, ClientError> {
+        self.start(method, params, false)
+    }
+
+    /// Start a call, declaring the tasks extension on 2026-07-28 when `tasks` is set.
+    pub(crate) fn start(
+        &mut self,
+        method: &str,
+        params: Value,
+        tasks: bool,
+    ) -> Result<Outgoing, ClientError> {
         let params = match params {
             Value::Object(map) => map,
             Value::Null => Map::new(),
@@ -41,6 +51,7 @@ impl ClientSession {
             params,
             version_retried: false,
             rounds: 0,
+            tasks,
         };
         Ok(self.send_call(call, None))
     }
@@ -78,7 +89,11 @@ impl ClientSession {
         let mut params = call.params.clone();
         params.extend(extra.unwrap_or_default());
         let params = if version.is_modern() {
-            with_modern_meta(&params, &self.config, version)
+            let mut params = with_modern_meta(&params, &self.config, version);
+            if call.tasks {
+                super::tasks::declare_tasks_extension(&mut params);
+            }
+            params
         } else {
             params
         };

@@ -31,6 +31,8 @@ pub struct Call {
     pub(crate) version_retried: bool,
     /// Input rounds so far.
     pub(crate) rounds: u32,
+    /// Whether each send declares the 2026-07-28 tasks extension.
+    pub(crate) tasks: bool,
 }
 
 impl Call {

@@ -16,6 +16,9 @@ pub const CLIENT_INFO_KEY: &str = "io.modelcontextprotocol/clientInfo";
 pub const LOG_LEVEL_KEY: &str = "io.modelcontextprotocol/logLevel";
 /// `_meta` key on results naming the server.
 pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
+/// `_meta` key naming the `subscriptions/listen` stream a notification (or the stream's closing
+/// answer) belongs to: the id of the listen request.
+pub const SUBSCRIPTION_ID_KEY: &str = "io.modelcontextprotocol/subscriptionId";
 
 /// The `_meta` of a request, with the fields the server acts on pulled out. Only an object
 /// deserialises into it (serde's derive would also take a positional array), and a progress token
