@@ -186,8 +186,24 @@ fn spans_exported_over_otlp_continue_the_callers_trace() {
     let collector = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = collector.local_addr().unwrap().port();
     let received = std::thread::spawn(move || {
-        collector.set_nonblocking(false).ok();
-        let (mut s, _) = collector.accept().expect("the exporter connects");
+        // Bounded: an exporter that never connects (it once panicked on its own thread, with
+        // no TLS crypto provider installed) fails the test instead of hanging it.
+        collector.set_nonblocking(true).ok();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let (mut s, _) = loop {
+            match collector.accept() {
+                Ok(conn) => break conn,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "the exporter never connected to the collector"
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        s.set_nonblocking(false).ok();
         s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
             .ok();
         let mut buf = Vec::new();

@@ -51,6 +51,11 @@ pub fn init(
         None => None,
         Some(endpoint) => {
             use opentelemetry_otlp::WithExportConfig;
+            // The exporter's blocking reqwest client is built with rustls and no crypto provider
+            // of its own (the workspace keeps aws-lc out): without a process default it panics on
+            // its own thread and no span ever leaves. The process's provider is ring, as the
+            // server's TLS; one installed already (by an embedding program) is kept.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .with_endpoint(endpoint)
