@@ -671,9 +671,13 @@ fn modern_tasks(via: Via) {
             .is_object()
     );
     // tasks/result and tasks/list are not part of 2026-07-28.
-    c.error(
+    let e = c.error(
         with_ext(msg::request(201, "tasks/result").param("taskId", id.as_str())),
         -32601,
+    );
+    assert!(
+        e["message"].as_str().unwrap().contains("tasks/result"),
+        "the refusal names the method refused: {e}"
     );
     // Cancel: an empty acknowledgement, the task ends cancelled, cancelling again is the same ack.
     let long = c.result(with_ext(msg::call(202, "sleep").args(json!({"ms": 60000}))));

@@ -381,7 +381,18 @@ impl Era {
                 ClientRequest::SetLevel(_) => {
                     "logging/setLevel (not part of 2026-07-28; use _meta logLevel)"
                 }
-                _ => "resources/subscribe (not part of 2026-07-28; use subscriptions/listen)",
+                ClientRequest::Subscribe(_) => {
+                    "resources/subscribe (not part of 2026-07-28; use subscriptions/listen)"
+                }
+                ClientRequest::Unsubscribe(_) => {
+                    "resources/unsubscribe (not part of 2026-07-28; cancel the subscriptions/listen request)"
+                }
+                ClientRequest::TaskResult(_) => {
+                    "tasks/result (not part of 2026-07-28; tasks/get carries the result)"
+                }
+                ClientRequest::TaskList(_) => "tasks/list (not part of 2026-07-28)",
+                // `is_modern_method` lists exactly the arms above.
+                _ => "this method is not part of 2026-07-28",
             }));
         }
         Ok(Era::Modern(ModernContext {
