@@ -10,15 +10,13 @@ use crate::http::HttpTransport;
 use crate::transport::{Polled, Transport, TransportError};
 use ringmcp_proto::client::{
     Answer, CallStep, ClientConfig, ClientHandler, ClientSession, DefaultHandler, Era,
-    HandshakeStep, Notice, Outgoing, ServerInfo,
+    HandshakeStep, Notice, Outgoing, Pages, ServerInfo, MAX_PAGES,
 };
 use ringmcp_proto::types::Implementation;
 use ringmcp_proto::{Message, ProtocolVersion, RequestId, Response as RpcResponse};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{HashSet, VecDeque};
 
-/// Pages a list call follows before it stops (a server that keeps returning cursors).
-const MAX_PAGES: usize = 1000;
 /// Notifications kept for the caller before the oldest are dropped (nobody is listening).
 const MAX_INBOX: usize = 4096;
 
@@ -391,32 +389,23 @@ impl Client {
         key: &str,
         tasks: bool,
     ) -> Result<Vec<Value>, ClientError> {
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let mut params = Map::new();
-            if let Some(c) = cursor.take() {
-                params.insert("cursor".into(), c.into());
-            }
+        let mut pages = Pages::new(key);
+        while let Some(params) = pages.next_params() {
             let page = if tasks {
                 let out = self.session.task_request(method, Value::Object(params))?;
                 self.drive(out, &mut Watch::default())?
             } else {
                 self.request(method, Value::Object(params))?
             };
-            if let Some(list) = page.get(key).and_then(Value::as_array) {
-                items.extend(list.iter().cloned());
-            }
-            match page.get("nextCursor").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() => cursor = Some(next.to_owned()),
-                _ => return Ok(items),
-            }
+            pages.take(&page);
         }
-        tracing::warn!(
-            method,
-            "stopped following pagination after {MAX_PAGES} pages"
-        );
-        Ok(items)
+        if !pages.complete() {
+            tracing::warn!(
+                method,
+                "stopped following pagination after {MAX_PAGES} pages"
+            );
+        }
+        Ok(pages.into_items())
     }
 
     /// `tools/list`, every page, without the tools whose `x-mcp-header` annotations are invalid.

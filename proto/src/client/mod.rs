@@ -12,6 +12,7 @@ mod era;
 mod handlers;
 mod mrtr;
 mod notices;
+mod pages;
 mod pending;
 mod request_headers;
 mod tasks;
@@ -23,6 +24,7 @@ pub use era::{Era, HandshakeStep};
 pub use handlers::{fill_elicitation_defaults, ClientHandler, DefaultHandler};
 pub use mrtr::CallStep;
 pub use notices::{Notice, ACKNOWLEDGED, CANCELLED, PROGRESS};
+pub use pages::{Pages, MAX_PAGES};
 pub use pending::{Call, IdAllocator};
 pub use tasks::{is_terminal, task_of};
 

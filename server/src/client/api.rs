@@ -11,17 +11,13 @@ use super::link::Link;
 use super::run::Shard;
 use ringmcp_proto::client::{
     Answer, CallStep, ClientConfig, ClientHandler, ClientSession, DefaultHandler, Era,
-    HandshakeStep, ServerInfo,
+    HandshakeStep, Pages, ServerInfo, MAX_PAGES,
 };
 use ringmcp_proto::types::Implementation;
 use ringmcp_proto::ProtocolVersion;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::rc::Rc;
-
-/// Pages of a list followed at most (a server that keeps handing out cursors is not followed
-/// forever).
-const MAX_PAGES: usize = 1000;
 
 /// How a [`ShardClient`] connects.
 pub struct ShardConnectOptions {
@@ -180,27 +176,18 @@ impl ShardClient {
 
     /// Every item of a paginated list (`key` names the array in each page).
     pub async fn list_all(&self, method: &str, key: &str) -> Result<Vec<Value>, ShardClientError> {
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let mut params = Map::new();
-            if let Some(c) = cursor.take() {
-                params.insert("cursor".into(), c.into());
-            }
+        let mut pages = Pages::new(key);
+        while let Some(params) = pages.next_params() {
             let page = self.request(method, Value::Object(params)).await?;
-            if let Some(list) = page.get(key).and_then(Value::as_array) {
-                items.extend(list.iter().cloned());
-            }
-            match page.get("nextCursor").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() => cursor = Some(next.to_owned()),
-                _ => return Ok(items),
-            }
+            pages.take(&page);
         }
-        tracing::warn!(
-            method,
-            "stopped following pagination after {MAX_PAGES} pages"
-        );
-        Ok(items)
+        if !pages.complete() {
+            tracing::warn!(
+                method,
+                "stopped following pagination after {MAX_PAGES} pages"
+            );
+        }
+        Ok(pages.into_items())
     }
 
     /// `tools/list`, every page, without the tools whose `x-mcp-header` annotations are invalid.
