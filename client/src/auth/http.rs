@@ -62,16 +62,10 @@ impl Http {
 
     /// GET without following redirects.
     pub(crate) fn get(&self, url: &str, accept: &str) -> Result<Answer, AuthError> {
-        let response = self
-            .client
-            .get(url)
-            .header(reqwest::header::ACCEPT, accept)
-            .send()
-            .map_err(|source| AuthError::Http {
-                url: url.to_owned(),
-                source,
-            })?;
-        Self::answer(url, response)
+        Self::exchange(
+            url,
+            self.client.get(url).header(reqwest::header::ACCEPT, accept),
+        )
     }
 
     /// POST a JSON body.
@@ -80,17 +74,24 @@ impl Http {
         url: &str,
         body: &serde_json::Value,
     ) -> Result<Answer, AuthError> {
-        let response = self
+        let request = self
             .client
             .post(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .map_err(|source| AuthError::Http {
-                url: url.to_owned(),
-                source,
-            })?;
+            .body(body.to_string());
+        Self::exchange(url, request)
+    }
+
+    /// Send `request` (to `url`) and read its answer.
+    fn exchange(
+        url: &str,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> Result<Answer, AuthError> {
+        let response = request.send().map_err(|source| AuthError::Http {
+            url: url.to_owned(),
+            source,
+        })?;
         Self::answer(url, response)
     }
 
