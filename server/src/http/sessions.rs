@@ -133,19 +133,16 @@ impl HttpService {
     fn expire_idle(&self) {
         let now = Instant::now();
         let idle = self.config.session_idle;
-        let expired: Vec<String> = self
-            .sessions
-            .borrow()
-            .iter()
-            .filter(|(_, s)| {
-                let streaming = s.stream.borrow().as_ref().is_some_and(|e| !e.is_done())
-                    || s.replay.as_ref().is_some_and(|r| r.current().is_some());
-                !streaming && now.duration_since(s.last_seen.get()) > idle
-            })
-            .map(|(id, _)| id.clone())
-            .collect();
-        for s in self.sessions.borrow().values() {
-            if now.duration_since(s.last_seen.get()) > Duration::from_secs(1) {
+        // One pass: a session past the idle limit expires; one merely quiet for a second gives
+        // its spare memory back.
+        let mut expired = Vec::new();
+        for (id, s) in self.sessions.borrow().iter() {
+            let quiet = now.duration_since(s.last_seen.get());
+            let streaming = s.stream.borrow().as_ref().is_some_and(|e| !e.is_done())
+                || s.replay.as_ref().is_some_and(|r| r.current().is_some());
+            if !streaming && quiet > idle {
+                expired.push(id.clone());
+            } else if quiet > Duration::from_secs(1) {
                 s.session.release_idle();
             }
         }
