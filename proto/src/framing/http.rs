@@ -5,12 +5,19 @@
 //! limit plus the body limit: too many or too large headers give 431, a body over the limit 413,
 //! anything unparseable 400. After an error the codec ignores further input; the caller answers
 //! with the status and closes the connection.
+//!
+//! The client's direction (response decoding, request head writing) lives in `response`, which
+//! reuses this module's chunk-size and CRLF helpers.
 
 use std::fmt::Write as _;
 
 mod head;
+mod response;
 
 use head::parse_head;
+pub use response::{
+    write_request_head, ResponseDecoder, ResponseError, ResponseEvent, ResponseHead, ResponseLimits,
+};
 
 /// Size limits of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,15 +364,7 @@ fn step(
                         Ok(Step::Wait)
                     };
                 };
-                let line =
-                    std::str::from_utf8(&data[..eol]).map_err(|_| err(400, "bad chunk size"))?;
-                let hex = line.split(';').next().unwrap_or("").trim();
-                // RFC 9112: 1*HEXDIG; `from_str_radix` alone would also take a sign.
-                if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(err(400, "bad chunk size"));
-                }
-                let size =
-                    usize::from_str_radix(hex, 16).map_err(|_| err(400, "bad chunk size"))?;
+                let size = chunk_size(&data[..eol]).ok_or(err(400, "bad chunk size"))?;
                 if request.body.len().saturating_add(size) > limits.max_body_bytes {
                     return Err(err(413, "body too large"));
                 }
@@ -431,6 +430,16 @@ fn finish(state: &mut State, body: Vec<u8>, on_event: &mut impl FnMut(HttpEvent)
 
 fn find_crlf(data: &[u8]) -> Option<usize> {
     data.windows(2).position(|w| w == b"\r\n")
+}
+
+/// The size a chunk-size line (without its CRLF) announces; chunk extensions are ignored.
+fn chunk_size(line: &[u8]) -> Option<usize> {
+    let hex = line.split(|&b| b == b';').next()?.trim_ascii();
+    // RFC 9112: 1*HEXDIG; `from_str_radix` alone would also take a sign.
+    if hex.is_empty() || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    usize::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
 }
 
 /// The reason phrase for the statuses this server sends.

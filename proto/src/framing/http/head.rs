@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use super::{err, Body, Chunk, HttpError, HttpLimits, HttpRequest, Method, Span};
 
 /// Header slots httparse gets on the stack; a larger `max_headers` puts them on the heap.
-const STACK_HEADERS: usize = 64;
+pub(super) const STACK_HEADERS: usize = 64;
 
 /// The framing headers, by their index in the request's header table (the first of each name).
 #[derive(Default)]
