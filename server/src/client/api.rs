@@ -1,14 +1,16 @@
 //! [`ShardClient`]: an MCP client session on a shard's net ring, driven by futures: connect
 //! (dial, then the handshake of the era asked for), then requests, any number in flight at once
-//! on the one connection. It owns the call loop (send, await the answer, let the sans-IO session
+//! (on the one TCP connection, or on a pool of keep-alive HTTP connections). It owns the call loop (send, await the answer, let the sans-IO session
 //! decide whether to resend: version retries, input rounds) and the session's lifetime (dropping
 //! the client closes its connection). It must not touch sockets or the driver: the dial goes
 //! through [`Shard`], bytes through the [`Link`].
 
 use super::conn::McpDial;
 use super::error::ShardClientError;
+use super::http::{HttpEndpoint, HttpPool};
 use super::link::Link;
 use super::run::Shard;
+use super::target::Target;
 use ringmcp_proto::client::{
     Answer, CallStep, ClientConfig, ClientHandler, ClientSession, DefaultHandler, Era,
     HandshakeStep, Pages, ServerInfo, MAX_PAGES,
@@ -18,6 +20,7 @@ use ringmcp_proto::ProtocolVersion;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// How a [`ShardClient`] connects.
 pub struct ShardConnectOptions {
@@ -27,8 +30,16 @@ pub struct ShardConnectOptions {
     pub client_info: Implementation,
     /// Answers the server's requests (sampling, elicitation, roots).
     pub handler: Box<dyn ClientHandler>,
-    /// The longest line accepted from the server; a longer one ends the connection.
+    /// The longest message accepted from the server (a line, an HTTP body, an SSE event); a
+    /// longer one ends the connection.
     pub max_line: usize,
+    /// HTTP: the most connections the session opens at once (one per request in flight;
+    /// further requests wait for one to be free).
+    pub max_connections: usize,
+    /// HTTP: headers sent with every request (`Authorization`, say).
+    pub headers: Vec<(String, String)>,
+    /// `https` URLs: the TLS settings (`None`: the operating system's roots).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ShardConnectOptions {
@@ -43,6 +54,9 @@ impl ShardConnectOptions {
             },
             handler: Box::new(DefaultHandler),
             max_line: 64 << 20,
+            max_connections: 8,
+            headers: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -59,14 +73,15 @@ impl std::fmt::Debug for ShardConnectOptions {
             .field("era", &self.era)
             .field("client_info", &self.client_info)
             .field("max_line", &self.max_line)
+            .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
     }
 }
 
-/// One MCP client session over a TCP connection (newline-delimited JSON) on the shard's net
-/// ring. Only usable on the shard it was made on; methods take `&self`, so calls may overlap.
-/// Dropping it closes the connection; calls still waiting then fail with
-/// [`ShardClientError::Closed`].
+/// One MCP client session on the shard's net ring: over a TCP connection (newline-delimited
+/// JSON), or Streamable HTTP (plain or TLS). Only usable on the shard it was made on; methods
+/// take `&self`, so calls may overlap. Dropping it closes its connections; calls still waiting
+/// then fail with [`ShardClientError::Closed`].
 pub struct ShardClient {
     link: Rc<Link>,
 }
@@ -87,19 +102,10 @@ impl ShardClient {
         addr: SocketAddr,
         options: ShardConnectOptions,
     ) -> Result<Self, ShardClientError> {
-        let config = ClientConfig {
-            client_info: options.client_info,
-            era: options.era,
-            capabilities: options.handler.capabilities(),
-        };
-        let link = Link::new(
-            ClientSession::new(config),
-            options.handler,
-            options.max_line,
-        );
+        let link = Link::new(session(&options), options.handler, options.max_line);
         shard
             .dialer()
-            .dial_mcp(addr, McpDial(link.clone()))
+            .dial_mcp(addr, None, McpDial::lines(link.clone()))
             .await
             .map_err(ShardClientError::Connect)?;
         // Made now, so that a handshake given up half-way closes the connection.
@@ -107,6 +113,42 @@ impl ShardClient {
         client.handshake().await?;
         tracing::debug!(%addr, version = ?client.version(), "MCP client connected");
         Ok(client)
+    }
+
+    /// Open a Streamable HTTP session with `endpoint` and shake hands. Connections are dialed as
+    /// requests need them (the first for the handshake) and kept alive between requests.
+    pub async fn connect_http(
+        shard: &Shard,
+        endpoint: HttpEndpoint,
+        options: ShardConnectOptions,
+    ) -> Result<Self, ShardClientError> {
+        let addr = endpoint.addr();
+        let pool = HttpPool::new(
+            endpoint,
+            shard.dialer_rc(),
+            options.max_connections,
+            options.headers.clone(),
+        );
+        let link = Link::http(session(&options), options.handler, options.max_line, pool);
+        let client = ShardClient { link };
+        client.handshake().await?;
+        tracing::debug!(%addr, version = ?client.version(), "MCP client connected over HTTP");
+        Ok(client)
+    }
+
+    /// Connect to `url`: `tcp://HOST:PORT` (newline-delimited JSON), or the `http://` or
+    /// `https://` URL of a Streamable HTTP endpoint. A host name is looked up off the shard.
+    pub async fn connect_url(
+        shard: &Shard,
+        url: &str,
+        options: ShardConnectOptions,
+    ) -> Result<Self, ShardClientError> {
+        let target = Target::parse(url)?;
+        let addr = target.resolve().await?;
+        match target.endpoint(addr, options.tls.clone())? {
+            Some(endpoint) => Self::connect_http(shard, endpoint, options).await,
+            None => Self::connect(shard, addr, options).await,
+        }
     }
 
     async fn handshake(&self) -> Result<(), ShardClientError> {
@@ -209,9 +251,16 @@ impl ShardClient {
         .await
     }
 
-    /// End the session: the connection is closed once what is queued has been sent. Calls
-    /// still waiting fail with [`ShardClientError::Closed`].
+    /// End the session: an HTTP session the server named is deleted (`DELETE`, awaiting the
+    /// server's answer: bound the wait with a timeout if the server may not answer), then the
+    /// connections are closed once what is queued has been sent. Calls still waiting fail with
+    /// [`ShardClientError::Closed`].
     pub async fn close(self) {
+        if let Some(deleting) = self.link.delete_session() {
+            if let Err(e) = deleting.await {
+                tracing::debug!(error = %e, "the session could not be deleted");
+            }
+        }
         self.link.fail("closed by the client".into());
     }
 }
@@ -220,4 +269,13 @@ impl Drop for ShardClient {
     fn drop(&mut self) {
         self.link.fail("the client was dropped".into());
     }
+}
+
+/// The sans-IO session `options` ask for.
+fn session(options: &ShardConnectOptions) -> ClientSession {
+    ClientSession::new(ClientConfig {
+        client_info: options.client_info.clone(),
+        era: options.era,
+        capabilities: options.handler.capabilities(),
+    })
 }

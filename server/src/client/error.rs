@@ -16,6 +16,14 @@ pub enum ShardClientError {
     /// closed) before the answer came.
     #[error("connection closed: {0}")]
     Closed(String),
+    /// This request's answer will not come (its HTTP response ended or broke without it); the
+    /// session itself is still usable.
+    #[error("no answer: {0}")]
+    Lost(String),
+    /// The URL given to [`ShardClient::connect_url`](super::ShardClient::connect_url) cannot be
+    /// used (unparseable, an unknown scheme, no host), or its host name did not resolve.
+    #[error("bad server address: {0}")]
+    Address(String),
     /// The server answered, but not with what the operation needs (a JSON-RPC error, an
     /// unsupported version, a malformed result).
     #[error(transparent)]

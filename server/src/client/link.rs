@@ -1,13 +1,15 @@
-//! [`Link`]: the state one outbound MCP connection shares between the net ring (which feeds it
-//! the server's lines) and the tasks that call through it: the sans-IO client session, the
-//! handler for server requests, the connection's outbox, and the requests awaiting an answer
-//! keyed by id, each with the waker of the future that awaits it ([`Answering`]).
+//! [`Link`]: the state one outbound MCP session shares between the net ring (which feeds it the
+//! server's messages) and the tasks that call through it: the sans-IO client session, the
+//! handler for server requests, where messages leave (the one connection's outbox, or the HTTP
+//! pool that POSTs each), and the requests awaiting an answer keyed by id, each with the waker
+//! of the future that awaits it ([`Answering`]).
 //!
 //! Everything here is shard-local (`Rc`, `RefCell`: no lock). It must not touch sockets (bytes
-//! leave through the outbox, the driver sends them) nor decide what a method means: building
+//! leave through outboxes, the driver sends them) nor decide what a method means: building
 //! messages and reading answers is `ringmcp_proto::client`'s job.
 
 use super::error::ShardClientError;
+use super::http::{Exchange, HttpPool};
 use crate::netring::Outbox;
 use ringmcp_proto::client::{Answer, ClientHandler, ClientSession, Outgoing};
 use ringmcp_proto::{Message, Parsed, RequestId};
@@ -16,44 +18,79 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 /// One request awaiting its answer.
 #[derive(Default)]
 struct Waiter {
-    answer: Option<Answer>,
+    /// The answer, or why none will come (the request alone is lost, the session lives on).
+    answer: Option<Result<Answer, String>>,
     waker: Option<Waker>,
 }
+
+/// Where the session's messages leave.
+enum Wire {
+    /// One connection, one message per line. Set once the connection is made; dropped when the
+    /// driver lets the connection go.
+    Lines(Option<Rc<Outbox>>),
+    /// Streamable HTTP: each message is POSTed on a connection of the pool.
+    Http(HttpPool),
+}
+
+/// The id the answer to a session's `DELETE` settles (never a JSON-RPC id this client mints:
+/// those are numbers).
+const DELETE_WAITER: &str = "ringmcp:delete";
 
 struct Inner {
     session: ClientSession,
     handler: Box<dyn ClientHandler>,
-    /// Set once the connection is made; dropped when the driver lets the connection go.
-    outbox: Option<Rc<Outbox>>,
+    wire: Wire,
     waiters: HashMap<RequestId, Waiter>,
     /// Why the connection can no longer be used (`None` while it can).
     down: Option<String>,
 }
 
-/// One outbound MCP connection's shared state.
+/// One outbound MCP session's shared state.
 pub(crate) struct Link {
+    /// The link itself, for the connections the HTTP pool dials to feed.
+    me: Weak<Link>,
     inner: RefCell<Inner>,
     max_line: usize,
 }
 
 impl Link {
-    /// A link for a connection still to be dialed.
+    /// A link for a newline-JSON connection still to be dialed.
     pub(super) fn new(
         session: ClientSession,
         handler: Box<dyn ClientHandler>,
         max_line: usize,
     ) -> Rc<Self> {
-        Rc::new(Link {
+        Self::over(session, handler, max_line, Wire::Lines(None))
+    }
+
+    /// A link for a Streamable HTTP session whose connections `pool` dials as requests need them.
+    pub(super) fn http(
+        session: ClientSession,
+        handler: Box<dyn ClientHandler>,
+        max_line: usize,
+        pool: HttpPool,
+    ) -> Rc<Self> {
+        Self::over(session, handler, max_line, Wire::Http(pool))
+    }
+
+    fn over(
+        session: ClientSession,
+        handler: Box<dyn ClientHandler>,
+        max_line: usize,
+        wire: Wire,
+    ) -> Rc<Self> {
+        Rc::new_cyclic(|me| Link {
+            me: me.clone(),
             inner: RefCell::new(Inner {
                 session,
                 handler,
-                outbox: None,
+                wire,
                 waiters: HashMap::new(),
                 down: None,
             }),
@@ -64,8 +101,110 @@ impl Link {
     /// The connection is made: bytes for the server go to `outbox`. Returns the longest line
     /// the connection accepts from the server.
     pub(super) fn attach(&self, outbox: Rc<Outbox>) -> usize {
-        self.inner.borrow_mut().outbox = Some(outbox);
+        self.inner.borrow_mut().wire = Wire::Lines(Some(outbox));
         self.max_line
+    }
+
+    /// The longest message accepted from the server.
+    pub(super) fn max_message(&self) -> usize {
+        self.max_line
+    }
+
+    /// Connection `slot` of the HTTP pool is made.
+    pub(super) fn http_attach(&self, slot: usize, outbox: Rc<Outbox>) {
+        if let Wire::Http(pool) = &mut self.inner.borrow_mut().wire {
+            pool.attached(slot, outbox);
+        }
+    }
+
+    /// The server named the HTTP session.
+    pub(super) fn http_session_id(&self, id: &str) {
+        if let Wire::Http(pool) = &mut self.inner.borrow_mut().wire {
+            pool.set_session_id(id);
+        }
+    }
+
+    /// Connection `slot` has read a whole response with status `status`. A request it carried
+    /// that the body did not answer is settled now: refused (an error status without a
+    /// JSON-RPC answer, as the specification's 400, 404 and 405 are) or lost.
+    pub(super) fn http_finished(&self, slot: usize, status: u16, reusable: bool) {
+        let settled = {
+            let mut inner = self.inner.borrow_mut();
+            let carried = match &mut inner.wire {
+                Wire::Http(pool) => pool.finished(slot, reusable, &self.me),
+                Wire::Lines(_) => None,
+            };
+            let answer = if status >= 400 {
+                Ok(Answer::Refused(Some(status)))
+            } else if status == 202 {
+                Err(
+                    "the server accepted the request without answering it (answers on a GET \
+                     stream are not followed)"
+                        .to_owned(),
+                )
+            } else {
+                Err(format!(
+                    "the server's response (status {status}) ended without the answer"
+                ))
+            };
+            carried.and_then(|id| settle(&mut inner, &id, answer))
+        };
+        settled.into_iter().for_each(Waker::wake);
+    }
+
+    /// Connection `slot` closed (or was given up, for `why`) before its response ended.
+    pub(super) fn http_closed(&self, slot: usize, why: &str) {
+        let settled = {
+            let mut inner = self.inner.borrow_mut();
+            let carried = match &mut inner.wire {
+                Wire::Http(pool) => pool.closed(slot, &self.me),
+                Wire::Lines(_) => None,
+            };
+            carried.and_then(|id| settle(&mut inner, &id, Err(why.to_owned())))
+        };
+        settled.into_iter().for_each(Waker::wake);
+    }
+
+    /// Dialing connection `slot` failed. With no connection left, the session is down: the
+    /// server cannot be reached.
+    pub(super) fn http_dial_failed(&self, slot: usize, error: std::io::Error) {
+        let stranded = match &mut self.inner.borrow_mut().wire {
+            Wire::Http(pool) => pool.dial_failed(slot),
+            Wire::Lines(_) => None,
+        };
+        tracing::debug!(%error, "an HTTP client connection could not be made");
+        if stranded.is_some() {
+            self.fail(format!("cannot connect: {error}"));
+        }
+    }
+
+    /// End the HTTP session: `DELETE` it if the server named it. Resolves once the server has
+    /// answered (the caller bounds the wait); `None` when there is nothing to delete.
+    pub(super) fn delete_session(self: &Rc<Self>) -> Option<Answering> {
+        let mut inner = self.inner.borrow_mut();
+        if inner.down.is_some() {
+            return None;
+        }
+        let version = inner.session.version_header();
+        let Wire::Http(pool) = &mut inner.wire else {
+            return None;
+        };
+        pool.session_id()?;
+        let waiter = RequestId::from_value(&json!(DELETE_WAITER))?;
+        pool.submit(
+            Exchange::Delete {
+                waiter: waiter.clone(),
+                version,
+            },
+            &self.me,
+        );
+        inner.waiters.insert(waiter.clone(), Waiter::default());
+        Some(Answering {
+            link: self.clone(),
+            id: waiter,
+            cancellable: false,
+            settled: false,
+        })
     }
 
     /// Whether the connection has been given up.
@@ -99,8 +238,9 @@ impl Link {
             }
             tracing::debug!(reason = %why, "MCP client connection down");
             inner.down = Some(why);
-            if let Some(outbox) = &inner.outbox {
-                outbox.send_raw(|_| {});
+            match &inner.wire {
+                Wire::Lines(outbox) => outbox.iter().for_each(|o| o.send_raw(|_| {})),
+                Wire::Http(pool) => pool.outboxes().for_each(|o| o.send_raw(|_| {})),
             }
             inner
                 .waiters
@@ -114,13 +254,13 @@ impl Link {
 
     /// The driver has closed the connection: let go of its outbox.
     pub(super) fn gone(&self) {
-        self.inner.borrow_mut().outbox = None;
+        self.inner.borrow_mut().wire = Wire::Lines(None);
     }
 
     /// Queue one message for the server.
     pub(super) fn send(&self, out: &Outgoing) -> Result<(), ShardClientError> {
-        let inner = self.inner.borrow();
-        write(&inner, out)
+        let mut inner = self.inner.borrow_mut();
+        write(&mut inner, out, &self.me)
     }
 
     /// Send a request and return the future of its answer. `cancellable`: a dropped future
@@ -137,7 +277,7 @@ impl Link {
         };
         {
             let mut inner = self.inner.borrow_mut();
-            write(&inner, out)?;
+            write(&mut inner, out, &self.me)?;
             inner.waiters.insert(id.clone(), Waiter::default());
         }
         Ok(Answering {
@@ -165,7 +305,7 @@ impl Link {
                         let waiter = r.id.as_ref().and_then(|id| inner.waiters.get_mut(id));
                         match waiter {
                             Some(waiter) => {
-                                waiter.answer = Some(Answer::from_response(r));
+                                waiter.answer = Some(Ok(Answer::from_response(r)));
                                 wake.extend(waiter.waker.take());
                             }
                             None => tracing::debug!(id = ?r.id, "an answer to no waiting request"),
@@ -175,7 +315,7 @@ impl Link {
                         let reply = inner
                             .session
                             .answer_request(&request, inner.handler.as_mut());
-                        if let Err(e) = write(inner, &reply) {
+                        if let Err(e) = write(inner, &reply, &self.me) {
                             tracing::debug!(error = %e, "could not answer a server request");
                         }
                     }
@@ -202,25 +342,41 @@ impl Link {
                 "notifications/cancelled",
                 &json!({ "requestId": id, "reason": "the caller stopped waiting" }),
             );
-            if let Err(e) = write(&inner, &note) {
+            if let Err(e) = write(&mut inner, &note, &self.me) {
                 tracing::debug!(error = %e, "could not send notifications/cancelled");
             }
         }
     }
 }
 
-/// Queue `out` as one line, unless the connection is down or not made.
-fn write(inner: &Inner, out: &Outgoing) -> Result<(), ShardClientError> {
+/// Queue `out` (as one line, or as a POST), unless the session is down or its connection not
+/// made.
+fn write(inner: &mut Inner, out: &Outgoing, me: &Weak<Link>) -> Result<(), ShardClientError> {
     if let Some(why) = &inner.down {
         return Err(ShardClientError::Closed(why.clone()));
     }
-    let outbox = inner
-        .outbox
-        .as_ref()
-        .filter(|o| !o.is_closed())
-        .ok_or_else(|| ShardClientError::Closed("the connection is not open".into()))?;
-    outbox.send_line(|buf| buf.extend_from_slice(&out.body));
+    match &mut inner.wire {
+        Wire::Lines(outbox) => {
+            let outbox = outbox
+                .as_ref()
+                .filter(|o| !o.is_closed())
+                .ok_or_else(|| ShardClientError::Closed("the connection is not open".into()))?;
+            outbox.send_line(|buf| buf.extend_from_slice(&out.body));
+        }
+        Wire::Http(pool) => pool.submit(Exchange::Post(out.clone()), me),
+    }
     Ok(())
+}
+
+/// Settle the request `id` with `answer` unless it already has one; returns the waker to wake
+/// (outside the borrow).
+fn settle(inner: &mut Inner, id: &RequestId, answer: Result<Answer, String>) -> Option<Waker> {
+    let waiter = inner.waiters.get_mut(id)?;
+    if waiter.answer.is_some() {
+        return None;
+    }
+    waiter.answer = Some(answer);
+    waiter.waker.take()
 }
 
 /// The answer to one request, or the reason none will come. Dropping it before it resolves
@@ -243,7 +399,7 @@ impl Future for Answering {
         let outcome = match inner.waiters.get_mut(&this.id) {
             None => Err(ShardClientError::Closed("the request was forgotten".into())),
             Some(waiter) => match (waiter.answer.take(), &inner.down) {
-                (Some(answer), _) => Ok(answer),
+                (Some(answer), _) => answer.map_err(ShardClientError::Lost),
                 (None, Some(why)) => Err(ShardClientError::Closed(why.clone())),
                 (None, None) => {
                     waiter.waker = Some(cx.waker().clone());

@@ -1,8 +1,8 @@
-//! MCP clients on the shard runtime: outbound MCP sessions over TCP (newline-delimited JSON) on
-//! a shard's own net ring, driven by futures, so that one core holds thousands of client
-//! sessions without a thread each. [`run_on_shards`] starts shards that serve nothing and runs a
-//! future on each; [`ShardClient::connect`] dials from one of them and shakes hands (either
-//! era), and its requests resolve when their answers arrive.
+//! MCP clients on the shard runtime: outbound MCP sessions over TCP (newline-delimited JSON) or
+//! Streamable HTTP (plain or TLS) on a shard's own net ring, driven by futures, so that one core
+//! holds thousands of client sessions without a thread each. [`run_on_shards`] starts shards that serve nothing and runs a
+//! future on each; [`ShardClient::connect_url`] (or `connect`, `connect_http`) dials from one of
+//! them and shakes hands (either era), and its requests resolve when their answers arrive.
 //!
 //! ```no_run
 //! use ringmcp::client::{run_on_shards, ShardClient, ShardConnectOptions, ShardsOptions};
@@ -26,11 +26,15 @@
 mod api;
 mod conn;
 mod error;
+mod http;
+mod http_conn;
 mod link;
 mod protocols;
 mod run;
+mod target;
 
 pub use api::{ShardClient, ShardConnectOptions};
 pub(crate) use conn::{McpClientConn, McpDial};
 pub use error::ShardClientError;
+pub use http::HttpEndpoint;
 pub use run::{run_on_shards, Shard, ShardsError, ShardsOptions};

@@ -46,6 +46,10 @@ impl Protocol for McpClientConn {
         McpClientConn::release_idle(self);
     }
 
+    fn tls_failed(&mut self, why: &str) {
+        McpClientConn::tls_failed(self, why);
+    }
+
     fn close(&mut self) {
         McpClientConn::close(self);
     }

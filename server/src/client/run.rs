@@ -97,6 +97,10 @@ impl Shard {
     pub(super) fn dialer(&self) -> &dyn DialMcp {
         &*self.dialer
     }
+
+    pub(super) fn dialer_rc(&self) -> Rc<dyn DialMcp> {
+        self.dialer.clone()
+    }
 }
 
 /// Start one shard per CPU of `options`, run `f(shard)` on each, and return their outputs (in

@@ -2,8 +2,9 @@
 //! (through a [`Dialer`](super::dial::Dialer)), following each to its completion, and turning a
 //! connected socket into a connection of the slab, opened by [`Protocols::dialed`]. From there it
 //! is a connection like an accepted one: multishot recv into the buffer ring, sends from its
-//! outbox, generations, draining and closing. Outbound connections carry no TLS, and the shard's
-//! connection limit (which guards against clients) never refuses a dial.
+//! outbox, generations, draining and closing. A dial that asks for TLS gets the client side of
+//! the record layer as its connection opens (handshake deadline as for accepted ones). The
+//! shard's connection limit (which guards against clients) never refuses a dial.
 //!
 //! A socket still connecting lives in its own slab ([`Connecting`]), with the peer's address the
 //! kernel reads. Its fd is closed, and its address freed, only once the connect's completion is
@@ -16,9 +17,11 @@ use super::driver::NetDriver;
 use super::op::{self, InFlight};
 use super::protocol::Protocols;
 use super::sys;
+use super::tls::{ClientTls, TlsLayer};
 use socket2::SockAddr;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Instant;
 
 /// A socket whose connect is in flight.
 pub(super) struct Connecting<D> {
@@ -27,6 +30,7 @@ pub(super) struct Connecting<D> {
     /// slab holding this value grows, and dropped only with this value, once the completion is
     /// reaped.
     addr: Box<SockAddr>,
+    tls: Option<ClientTls>,
     dial: D,
     reply: Reply,
     /// The connect (one operation at most).
@@ -62,7 +66,12 @@ impl<P: Protocols> NetDriver<P> {
     }
 
     fn start_connect(&mut self, request: DialRequest<P::Dial>) {
-        let DialRequest { addr, dial, reply } = request;
+        let DialRequest {
+            addr,
+            tls,
+            dial,
+            reply,
+        } = request;
         if self.stdio {
             // A stdio shard ends with its one session, not with a stop that would drain dialed
             // connections too.
@@ -102,6 +111,7 @@ impl<P: Protocols> NetDriver<P> {
         entry.insert(Connecting {
             fd,
             addr: target,
+            tls,
             dial,
             reply,
             ops,
@@ -120,6 +130,7 @@ impl<P: Protocols> NetDriver<P> {
         let Connecting {
             fd,
             addr,
+            tls,
             dial,
             reply,
             ..
@@ -147,6 +158,12 @@ impl<P: Protocols> NetDriver<P> {
         let key = self.insert_conn(Kind::Socket(fd), |protocols, outbox, peer| {
             protocols.dialed(dial, outbox, peer)
         });
+        if let Some(tls) = tls {
+            if !self.start_client_tls(key, tls) {
+                reply.send(Err(io::Error::other("TLS session could not start")));
+                return;
+            }
+        }
         self.arm_recv(key);
         // A recv that could not be queued closed the connection already.
         match self.conns.get(key) {
@@ -155,6 +172,29 @@ impl<P: Protocols> NetDriver<P> {
                 outbox: c.outbox.clone(),
             })),
             _ => reply.send(Err(io::Error::other("recv could not be queued"))),
+        }
+    }
+
+    /// Put a client TLS layer on the new connection `key` and queue its first flight. False (the
+    /// connection closed) when rustls refuses the settings.
+    fn start_client_tls(&mut self, key: usize, tls: ClientTls) -> bool {
+        let Some(c) = self.conns.get_mut(key) else {
+            return false;
+        };
+        match TlsLayer::client(tls) {
+            Ok(layer) => {
+                c.tls = Some(Box::new(layer));
+                let deadline = Instant::now() + self.cfg.tls_handshake_timeout;
+                self.handshakes.push((key, c.gen, deadline));
+                // The client speaks first: the hello leaves with the next flush.
+                self.dirty.push(c.conn_ref(key));
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "client TLS session could not start");
+                self.close_conn(key, "TLS setup failed");
+                false
+            }
         }
     }
 

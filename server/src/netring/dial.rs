@@ -16,6 +16,7 @@
 //! [`Protocols::dialed`]: super::Protocols::dialed
 
 use super::outbox::{ConnRef, Outbox, ShardSignal};
+use super::tls::ClientTls;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
@@ -109,6 +110,8 @@ impl Drop for Reply {
 /// goes.
 pub(super) struct DialRequest<D> {
     pub(super) addr: SocketAddr,
+    /// Speak TLS over the connection, as its client.
+    pub(super) tls: Option<ClientTls>,
     pub(super) dial: D,
     pub(super) reply: Reply,
 }
@@ -139,15 +142,25 @@ impl<D> Dialer<D> {
     /// [`Protocols::dialed`](super::Protocols::dialed)). The request is queued now and the loop
     /// woken, whether or not the future is ever polled; dropping the future gives the dial up.
     pub(crate) fn dial(&self, addr: SocketAddr, dial: D) -> Dialing {
+        self.dial_tls(addr, None, dial)
+    }
+
+    /// [`Dialer::dial`], speaking TLS (as the client) over the connection when `tls` says so:
+    /// the handshake starts as soon as the connect succeeds, the dial resolves without waiting
+    /// for it, and what the protocol writes meanwhile is sent once it is done. A failed
+    /// handshake closes the connection.
+    pub(crate) fn dial_tls(&self, addr: SocketAddr, tls: Option<ClientTls>, dial: D) -> Dialing {
         let slot = Rc::new(Slot::default());
         let reply = Reply { slot: slot.clone() };
         if self.queue.closed.get() {
             reply.send(Err(stopping()));
         } else {
-            self.queue
-                .requests
-                .borrow_mut()
-                .push(DialRequest { addr, dial, reply });
+            self.queue.requests.borrow_mut().push(DialRequest {
+                addr,
+                tls,
+                dial,
+                reply,
+            });
             self.queue.bell.signal.ring();
         }
         Dialing {

@@ -112,6 +112,7 @@ impl<P: Protocols> NetDriver<P> {
                                 }
                                 Err(e) => {
                                     tracing::debug!(key, error = %e, "closing connection");
+                                    c.proto.tls_failed(&e.to_string());
                                     // The alert rustls queued goes out before the close.
                                     c.close_after_send = true;
                                     c.outbox.close();

@@ -46,3 +46,4 @@ pub(crate) use outbox::Outbox;
 pub use outbox::ShardSignal;
 pub(crate) use protocol::{Peer, Protocol, Protocols, SweepClock, Swept, Wire};
 pub use sys::EventFd;
+pub(crate) use tls::ClientTls;

@@ -105,6 +105,11 @@ pub(crate) trait Protocol {
     /// give back buffers kept for the next request.
     fn release_idle(&mut self) {}
 
+    /// The connection's TLS layer failed (a refused certificate, a bad record): it closes once
+    /// the alert is sent, and [`Protocol::close`] follows. A dialed connection tells whoever
+    /// waits on it why.
+    fn tls_failed(&mut self, _why: &str) {}
+
     /// The connection is going away: drop what is in flight.
     fn close(&mut self);
 

@@ -1,11 +1,31 @@
 //! [`TlsLayer`]: one connection's TLS record layer, between the socket bytes the net ring moves
-//! and the plaintext the protocol (ndjson or HTTP) sees. Sans-IO: ciphertext in from received
+//! and the plaintext the protocol (ndjson or HTTP) sees: the server side of accepted connections,
+//! the client side of dialed ones ([`ClientTls`]). Sans-IO: ciphertext in from received
 //! buffers, plaintext out to the protocol; plaintext in from the outbox, ciphertext out into the
 //! send buffer. It never touches the socket and never blocks.
 
-use rustls::{ServerConfig, ServerConnection};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig, ServerConnection};
 use std::io::{self, Read, Write};
 use std::sync::Arc;
+
+/// What a dial needs to speak TLS as a client: the settings (roots, ALPN) and the name the
+/// server's certificate must carry (also sent as SNI).
+#[derive(Clone)]
+pub(crate) struct ClientTls {
+    /// rustls client settings, shared by every dial that uses them.
+    pub(crate) config: Arc<ClientConfig>,
+    /// The server's name.
+    pub(crate) name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
 
 /// What the received ciphertext produced.
 #[derive(Debug, Default)]
@@ -23,21 +43,32 @@ pub(super) struct TlsFailure(String);
 
 /// One connection's TLS state.
 pub(super) struct TlsLayer {
-    conn: ServerConnection,
+    conn: Connection,
     plain: Vec<u8>,
 }
 
 impl TlsLayer {
     /// Start the server side of a handshake.
     pub(super) fn new(config: Arc<ServerConfig>) -> Result<Self, TlsFailure> {
-        let mut conn = ServerConnection::new(config).map_err(|e| TlsFailure(e.to_string()))?;
+        let conn = ServerConnection::new(config).map_err(|e| TlsFailure(e.to_string()))?;
+        Ok(Self::over(conn.into()))
+    }
+
+    /// Start the client side of a handshake (its first flight is queued: seal to send it).
+    pub(super) fn client(tls: ClientTls) -> Result<Self, TlsFailure> {
+        let conn =
+            ClientConnection::new(tls.config, tls.name).map_err(|e| TlsFailure(e.to_string()))?;
+        Ok(Self::over(conn.into()))
+    }
+
+    fn over(mut conn: Connection) -> Self {
         // The outbox already bounds what a connection may queue; rustls must not refuse writes
-        // made before the handshake completes.
+        // made before the handshake completes (a client's first request is written then).
         conn.set_buffer_limit(None);
-        Ok(TlsLayer {
+        TlsLayer {
             conn,
             plain: Vec::new(),
-        })
+        }
     }
 
     /// Whether the handshake is still running (used for the handshake timeout).

@@ -167,6 +167,12 @@ impl Protocol for ShardConn {
         }
     }
 
+    fn tls_failed(&mut self, why: &str) {
+        if let ShardConn::Mcp(m) = self {
+            m.tls_failed(why);
+        }
+    }
+
     fn close(&mut self) {
         match self {
             ShardConn::Lines(l) => l.close(),

@@ -1,0 +1,432 @@
+//! The shard client over Streamable HTTP: one shard holds a thousand HTTP sessions to
+//! `ringmcp serve --http` in each era (keep-alive connections, `Mcp-Session-Id` in the legacy
+//! era); an `https://localhost` URL is resolved off the shard and spoken over TLS with the
+//! caller's roots (and refused with the system's). Against a scripted server: what each request
+//! carries (method, path, `Host`, `Accept`, session id, version header), an SSE answer with a
+//! notification before the result, an error status that is not JSON-RPC, an answer that never
+//! comes because the server hung up, and the `DELETE` that closes the session.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::*;
+use ringmcp::client::{
+    run_on_shards, HttpEndpoint, Shard, ShardClient, ShardClientError, ShardConnectOptions,
+    ShardsOptions,
+};
+use ringmcp::proto::client::{ClientError, Era};
+use ringmcp::proto::ProtocolVersion;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::rc::Rc;
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SESSIONS: usize = 1000;
+
+/// Run `f` on one client shard; the test fails (rather than hangs) if it is not done `within`.
+fn on_one_shard<F, Fut, T>(within: Duration, f: F) -> T
+where
+    F: Fn(Shard) -> Fut + Send + Clone + 'static,
+    Fut: Future<Output = T> + 'static,
+    T: Send + 'static,
+{
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(run_on_shards(ShardsOptions::new(vec![0]), f));
+    });
+    let mut outputs = rx
+        .recv_timeout(within)
+        .expect("the shard finished in time")
+        .expect("the shard ran");
+    outputs.pop().expect("one output")
+}
+
+fn legacy() -> Era {
+    Era::Fixed(ProtocolVersion::parse("2025-11-25").unwrap())
+}
+
+/// A thousand HTTP sessions on one shard, all connected before any calls, then all calling.
+fn thousand_sessions(era: Era, version: &'static str) {
+    let server = Server::http(&[]);
+    let url = format!("http://127.0.0.1:{}/mcp", server.port.unwrap());
+    let failures = on_one_shard(Duration::from_secs(180), move |shard| {
+        let url = url.clone();
+        async move {
+            let mut failures = Vec::new();
+            let connecting: Vec<_> = (0..SESSIONS)
+                .map(|_| {
+                    let (shard, url) = (shard.clone(), url.clone());
+                    glommio::spawn_local(async move {
+                        ShardClient::connect_url(&shard, &url, ShardConnectOptions::new(era)).await
+                    })
+                })
+                .collect();
+            let mut clients = Vec::new();
+            for c in connecting {
+                match c.await {
+                    Ok(client) => clients.push(Rc::new(client)),
+                    Err(e) => failures.push(format!("connect: {e}")),
+                }
+            }
+            match clients.first().cloned() {
+                Some(first) => match first.list_tools().await {
+                    Ok(tools) if tools.iter().any(|t| t["name"] == "echo") => {}
+                    other => failures.push(format!("tools/list: {other:?}")),
+                },
+                None => failures.push("no session connected".into()),
+            }
+            let calls: Vec<_> = clients
+                .iter()
+                .enumerate()
+                .map(|(i, client)| {
+                    let client = client.clone();
+                    glommio::spawn_local(async move {
+                        if client.version().map(ProtocolVersion::as_str) != Some(version) {
+                            return Err(format!("session {i} speaks {:?}", client.version()));
+                        }
+                        let text = format!("session {i}: ü");
+                        let result = client
+                            .call_tool("echo", json!({ "text": text }))
+                            .await
+                            .map_err(|e| format!("session {i}: {e}"))?;
+                        if text_of(&result) != text {
+                            return Err(format!("session {i} got {result}"));
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for call in calls {
+                if let Err(e) = call.await {
+                    failures.push(e);
+                }
+            }
+            for client in clients {
+                if let Ok(client) = Rc::try_unwrap(client) {
+                    client.close().await;
+                }
+            }
+            failures
+        }
+    });
+    assert!(
+        failures.is_empty(),
+        "{} failures, the first: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+}
+
+#[test]
+fn one_shard_holds_a_thousand_modern_http_sessions() {
+    thousand_sessions(Era::Auto, MODERN);
+}
+
+#[test]
+fn one_shard_holds_a_thousand_legacy_http_sessions() {
+    thousand_sessions(legacy(), "2025-11-25");
+}
+
+/// A self-signed certificate for `localhost`, in a fresh folder.
+struct Certs {
+    dir: std::path::PathBuf,
+    cert_pem: String,
+}
+
+impl Certs {
+    fn new() -> Certs {
+        let dir = std::env::temp_dir().join(format!("ringmcp-shard-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let cert_pem = key.cert.pem();
+        std::fs::write(dir.join("cert.pem"), &cert_pem).unwrap();
+        std::fs::write(dir.join("key.pem"), key.signing_key.serialize_pem()).unwrap();
+        Certs { dir, cert_pem }
+    }
+
+    fn path(&self, file: &str) -> String {
+        self.dir.join(file).display().to_string()
+    }
+
+    /// Trusts only this certificate.
+    fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).unwrap())
+            .unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Arc::new(config)
+    }
+}
+
+impl Drop for Certs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn https_by_host_name_with_the_callers_roots() {
+    let certs = Certs::new();
+    let (cert, key) = (certs.path("cert.pem"), certs.path("key.pem"));
+    let server = Server::listening(
+        &["serve", "--http", "127.0.0.1:0"],
+        &["--tls-cert", &cert, "--tls-key", &key],
+        "https://127.0.0.1:",
+    );
+    let port = server.port.unwrap();
+    let trusted = certs.client_config();
+    let outcome = on_one_shard(TIMEOUT * 3, move |shard| {
+        let trusted = trusted.clone();
+        async move {
+            let url = format!("https://localhost:{port}/mcp");
+            let mut options = ShardConnectOptions::new(legacy());
+            options.tls = Some(trusted.clone());
+            let client = ShardClient::connect_url(&shard, &url, options)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            let echoed = client
+                .call_tool("echo", json!({ "text": "sealed" }))
+                .await
+                .map_err(|e| format!("call: {e}"))?;
+            client.close().await;
+            // The system's roots do not know the test's certificate: the handshake fails, and
+            // the error says so.
+            let untrusted =
+                ShardClient::connect_url(&shard, &url, ShardConnectOptions::new(legacy())).await;
+            Ok::<_, String>((text_of(&echoed), untrusted.err().map(|e| e.to_string())))
+        }
+    });
+    let (echoed, untrusted) = outcome.expect("the TLS session worked");
+    assert_eq!(echoed, "sealed");
+    let untrusted = untrusted.expect("a certificate no root vouches for was accepted");
+    assert!(untrusted.contains("certificate"), "{untrusted}");
+}
+
+/// One request as the scripted server read it.
+#[derive(Debug)]
+struct Seen {
+    line: String,
+    headers: HashMap<String, String>,
+    body: Value,
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':')?;
+        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+    }
+    let len: usize = headers
+        .get("content-length")
+        .map_or(0, |v| v.parse().unwrap());
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).unwrap()
+    };
+    Some(Seen {
+        line: line.trim_end().to_owned(),
+        headers,
+        body,
+    })
+}
+
+/// What the scripted server answers to each request, by method (`DELETE` for the session's end).
+type Script = fn(&Seen) -> Vec<u8>;
+
+/// A legacy Streamable HTTP server answering each request with `script` (a hang-up when it
+/// returns nothing), a thread per connection; the requests each connection read come back
+/// through the channel once it ends.
+fn scripted_server(script: Script) -> (SocketAddr, Receiver<Vec<Seen>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut seen = Vec::new();
+                while let Some(request) = read_request(&mut reader) {
+                    let answer = script(&request);
+                    seen.push(request);
+                    if answer.is_empty() || writer.write_all(&answer).is_err() {
+                        break;
+                    }
+                }
+                let _ = tx.send(seen);
+            });
+        }
+    });
+    (addr, rx)
+}
+
+fn json_response(status: &str, extra: &str, body: &Value) -> Vec<u8> {
+    let body = body.to_string();
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn initialize_answer(seen: &Seen) -> Vec<u8> {
+    json_response(
+        "200 OK",
+        "Mcp-Session-Id: s-1\r\n",
+        &json!({
+            "jsonrpc": "2.0",
+            "id": seen.body["id"],
+            "result": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": { "tools": {} },
+                "serverInfo": { "name": "scripted", "version": "0" },
+            },
+        }),
+    )
+}
+
+/// `tools/call` answered over SSE in chunks: a progress notification, then the result; other
+/// calls as `script_sse` says; `DELETE` answered 200.
+fn script_sse(seen: &Seen) -> Vec<u8> {
+    if seen.line.starts_with("DELETE") {
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec();
+    }
+    match seen.body["method"].as_str() {
+        Some("initialize") => initialize_answer(seen),
+        Some("notifications/initialized") => {
+            b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_vec()
+        }
+        Some("tools/call") if seen.body["params"]["name"] == "streamed" => {
+            let note = json!({ "jsonrpc": "2.0", "method": "notifications/message",
+                "params": { "level": "info", "data": "working" } });
+            let result = json!({ "jsonrpc": "2.0", "id": seen.body["id"],
+                "result": { "content": [{ "type": "text", "text": "streamed" }] } });
+            let events = [
+                ": priming\n\n".to_owned(),
+                format!("id: 1\nevent: message\ndata: {note}\n\n"),
+                format!("id: 2\ndata: {result}\n\n"),
+            ];
+            let mut out = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+            for event in events {
+                out.extend(format!("{:x}\r\n{event}\r\n", event.len()).into_bytes());
+            }
+            out.extend(b"0\r\n\r\n");
+            out
+        }
+        Some("tools/call") if seen.body["params"]["name"] == "refused" => {
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nno such!\n".to_vec()
+        }
+        // A hang-up before the answer.
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn requests_carry_the_session_and_answers_come_as_json_sse_or_status() {
+    let (addr, seen) = scripted_server(script_sse);
+    let outcome = on_one_shard(TIMEOUT * 3, move |shard| async move {
+        let endpoint = HttpEndpoint::http(addr, format!("mcp.test:{}", addr.port()), "/rpc?x=1");
+        let client =
+            ShardClient::connect_http(&shard, endpoint, ShardConnectOptions::new(legacy()))
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+        let streamed = client.call_tool("streamed", json!({})).await;
+        let refused = client.call_tool("refused", json!({})).await;
+        let lost = client.call_tool("hang-up", json!({})).await;
+        // The pool dials a new connection for the session after the hang-up.
+        let again = client.call_tool("streamed", json!({})).await;
+        client.close().await;
+        Ok::<_, String>((streamed, refused, lost, again))
+    });
+    let (streamed, refused, lost, again) = outcome.expect("connected");
+    assert_eq!(text_of(&streamed.expect("an SSE answer")), "streamed");
+    assert_eq!(
+        text_of(&again.expect("an answer after a hang-up")),
+        "streamed"
+    );
+    assert!(
+        matches!(
+            refused,
+            Err(ShardClientError::Protocol(ClientError::Refused(Some(404))))
+        ),
+        "{refused:?}"
+    );
+    assert!(matches!(lost, Err(ShardClientError::Lost(_))), "{lost:?}");
+    let mut requests = Vec::new();
+    let mut connections = 0;
+    while requests.len() < 7 {
+        let on_one = seen
+            .recv_timeout(TIMEOUT)
+            .expect("every request reached the server");
+        connections += 1;
+        requests.extend(on_one);
+    }
+    // Connections are kept alive: one more than the calls in flight at once (a call may start
+    // while the notification before it is still being accepted), and one after the hang-up.
+    assert!(
+        connections <= 3,
+        "{connections} connections for sequential calls"
+    );
+    let count = |what: &str| {
+        requests
+            .iter()
+            .filter(|s| s.body["method"] == what || s.line.starts_with(what))
+            .count()
+    };
+    assert_eq!(count("initialize"), 1);
+    assert_eq!(count("notifications/initialized"), 1);
+    assert_eq!(count("tools/call"), 4);
+    assert_eq!(count("DELETE /rpc?x=1 HTTP/1.1"), 1, "{requests:?}");
+    for s in &requests {
+        assert_eq!(s.headers["host"], format!("mcp.test:{}", addr.port()));
+        if s.line.starts_with("DELETE") {
+            assert_eq!(
+                s.headers["mcp-session-id"], "s-1",
+                "DELETE names the session"
+            );
+            assert_eq!(s.headers["mcp-protocol-version"], "2025-11-25");
+            continue;
+        }
+        assert_eq!(s.line, "POST /rpc?x=1 HTTP/1.1");
+        assert_eq!(s.headers["content-type"], "application/json");
+        let accept = &s.headers["accept"];
+        assert!(
+            accept.contains("application/json") && accept.contains("text/event-stream"),
+            "{accept}"
+        );
+        if s.body["method"] == "initialize" {
+            assert!(!s.headers.contains_key("mcp-session-id"));
+        } else {
+            assert_eq!(s.headers["mcp-session-id"], "s-1", "{s:?}");
+            assert_eq!(s.headers["mcp-protocol-version"], "2025-11-25", "{s:?}");
+        }
+    }
+}
