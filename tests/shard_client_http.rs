@@ -4,7 +4,9 @@
 //! caller's roots (and refused with the system's). Against a scripted server: what each request
 //! carries (method, path, `Host`, `Accept`, session id, version header), an SSE answer with a
 //! notification before the result, an error status that is not JSON-RPC, an answer that never
-//! comes because the server hung up, and the `DELETE` that closes the session.
+//! comes because the server hung up, a stream that ends before its answer resumed with `GET` and
+//! `Last-Event-ID` after the server's `retry:` (and given up after three resumes that bring
+//! nothing new), and the `DELETE` that closes the session.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -313,11 +315,51 @@ fn initialize_answer(seen: &Seen) -> Vec<u8> {
     )
 }
 
-/// `tools/call` answered over SSE in chunks: a progress notification, then the result; other
-/// calls as `script_sse` says; `DELETE` answered 200.
+/// A chunked `text/event-stream` response carrying `events`, complete.
+fn sse_response(events: &[String]) -> Vec<u8> {
+    let mut out =
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
+    for event in events {
+        out.extend(format!("{:x}\r\n{event}\r\n", event.len()).into_bytes());
+    }
+    out.extend(b"0\r\n\r\n");
+    out
+}
+
+fn echo_result(id: &Value, text: &str) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id,
+        "result": { "content": [{ "type": "text", "text": text }] } })
+}
+
+/// By request: `DELETE` answered 200; a `GET` resuming `resumable-ID` gets the answer to request
+/// ID, one resuming `stuck-ID` a stream with no new event; `tools/call` of `streamed` answered
+/// over SSE after a notification, of `resumable` and `stuck` with a stream that ends before the
+/// answer (event id and `retry:` set), of `refused` with a 404 that is not JSON-RPC; anything
+/// else with a hang-up.
 fn script_sse(seen: &Seen) -> Vec<u8> {
     if seen.line.starts_with("DELETE") {
         return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec();
+    }
+    if seen.line.starts_with("GET") {
+        let from = seen
+            .headers
+            .get("last-event-id")
+            .cloned()
+            .unwrap_or_default();
+        return match from.split_once('-') {
+            Some(("resumable", id)) => {
+                let id: Value = serde_json::from_str(id).unwrap();
+                let result = echo_result(&id, "resumed");
+                sse_response(&[format!("id: done-{id}\ndata: {result}\n\n")])
+            }
+            _ => sse_response(&[": nothing new\n\n".to_owned()]),
+        };
+    }
+    let name = seen.body["params"]["name"].as_str().unwrap_or_default();
+    if matches!(name, "resumable" | "stuck") {
+        let id = &seen.body["id"];
+        return sse_response(&[format!("id: {name}-{id}\nretry: 20\ndata: \n\n")]);
     }
     match seen.body["method"].as_str() {
         Some("initialize") => initialize_answer(seen),
@@ -327,19 +369,12 @@ fn script_sse(seen: &Seen) -> Vec<u8> {
         Some("tools/call") if seen.body["params"]["name"] == "streamed" => {
             let note = json!({ "jsonrpc": "2.0", "method": "notifications/message",
                 "params": { "level": "info", "data": "working" } });
-            let result = json!({ "jsonrpc": "2.0", "id": seen.body["id"],
-                "result": { "content": [{ "type": "text", "text": "streamed" }] } });
-            let events = [
+            let result = echo_result(&seen.body["id"], "streamed");
+            sse_response(&[
                 ": priming\n\n".to_owned(),
                 format!("id: 1\nevent: message\ndata: {note}\n\n"),
                 format!("id: 2\ndata: {result}\n\n"),
-            ];
-            let mut out = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
-            for event in events {
-                out.extend(format!("{:x}\r\n{event}\r\n", event.len()).into_bytes());
-            }
-            out.extend(b"0\r\n\r\n");
-            out
+            ])
         }
         Some("tools/call") if seen.body["params"]["name"] == "refused" => {
             b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nno such!\n".to_vec()
@@ -363,10 +398,17 @@ fn requests_carry_the_session_and_answers_come_as_json_sse_or_status() {
         let lost = client.call_tool("hang-up", json!({})).await;
         // The pool dials a new connection for the session after the hang-up.
         let again = client.call_tool("streamed", json!({})).await;
+        let resumed = client.call_tool("resumable", json!({})).await;
+        let stuck = client.call_tool("stuck", json!({})).await;
         client.close().await;
-        Ok::<_, String>((streamed, refused, lost, again))
+        Ok::<_, String>((streamed, refused, lost, again, resumed, stuck))
     });
-    let (streamed, refused, lost, again) = outcome.expect("connected");
+    let (streamed, refused, lost, again, resumed, stuck) = outcome.expect("connected");
+    assert_eq!(text_of(&resumed.expect("a resumed answer")), "resumed");
+    match stuck {
+        Err(ShardClientError::Lost(why)) => assert!(why.contains("without a new event"), "{why}"),
+        other => panic!("a stream resumed without progress was not given up: {other:?}"),
+    }
     assert_eq!(text_of(&streamed.expect("an SSE answer")), "streamed");
     assert_eq!(
         text_of(&again.expect("an answer after a hang-up")),
@@ -382,7 +424,8 @@ fn requests_carry_the_session_and_answers_come_as_json_sse_or_status() {
     assert!(matches!(lost, Err(ShardClientError::Lost(_))), "{lost:?}");
     let mut requests = Vec::new();
     let mut connections = 0;
-    while requests.len() < 7 {
+    // initialize, initialized, 6 calls, a resume of `resumable`, 3 of `stuck`, DELETE.
+    while requests.len() < 13 {
         let on_one = seen
             .recv_timeout(TIMEOUT)
             .expect("every request reached the server");
@@ -403,14 +446,27 @@ fn requests_carry_the_session_and_answers_come_as_json_sse_or_status() {
     };
     assert_eq!(count("initialize"), 1);
     assert_eq!(count("notifications/initialized"), 1);
-    assert_eq!(count("tools/call"), 4);
+    assert_eq!(count("tools/call"), 6);
+    let resumes: Vec<&str> = requests
+        .iter()
+        .filter(|s| s.line.starts_with("GET"))
+        .map(|s| s.headers["last-event-id"].as_str())
+        .collect();
+    assert_eq!(resumes.len(), 4, "{resumes:?}");
+    assert_eq!(
+        resumes.iter().filter(|id| id.starts_with("stuck-")).count(),
+        3,
+        "a stream that brings nothing new is resumed three times: {resumes:?}"
+    );
     assert_eq!(count("DELETE /rpc?x=1 HTTP/1.1"), 1, "{requests:?}");
     for s in &requests {
         assert_eq!(s.headers["host"], format!("mcp.test:{}", addr.port()));
-        if s.line.starts_with("DELETE") {
+        if s.line.starts_with("DELETE") || s.line.starts_with("GET") {
+            assert!(s.line.ends_with(" /rpc?x=1 HTTP/1.1"), "{}", s.line);
             assert_eq!(
                 s.headers["mcp-session-id"], "s-1",
-                "DELETE names the session"
+                "{} names the session",
+                s.line
             );
             assert_eq!(s.headers["mcp-protocol-version"], "2025-11-25");
             continue;

@@ -73,6 +73,13 @@ impl HttpEndpoint {
 pub(super) enum Exchange {
     /// A JSON-RPC message POSTed to the endpoint.
     Post(Outgoing),
+    /// `GET` with `Last-Event-ID`: the rest of a stream that ended before `waiter`'s answer.
+    Resume {
+        waiter: RequestId,
+        last_event_id: String,
+        /// `MCP-Protocol-Version`, as every request after the handshake carries.
+        version: Option<&'static str>,
+    },
     /// `DELETE` of the session (the client is done with it); answered to `waiter`.
     Delete {
         waiter: RequestId,
@@ -86,9 +93,16 @@ impl Exchange {
     fn waiter(&self) -> Option<&RequestId> {
         match self {
             Exchange::Post(out) => out.id.as_ref(),
-            Exchange::Delete { waiter, .. } => Some(waiter),
+            Exchange::Resume { waiter, .. } | Exchange::Delete { waiter, .. } => Some(waiter),
         }
     }
+}
+
+/// The waiter an exchange in flight settles, and whether the exchange resumes a stream.
+#[derive(Debug, Clone)]
+pub(super) struct Carried {
+    pub(super) waiter: RequestId,
+    pub(super) resuming: bool,
 }
 
 /// One connection of the pool.
@@ -96,7 +110,7 @@ struct Line {
     /// `None` while it is being dialed.
     outbox: Option<Rc<Outbox>>,
     /// The exchange it carries now: its request is sent and its answer not ended.
-    carrying: Option<Option<RequestId>>,
+    carrying: Option<Option<Carried>>,
     /// Requests written, counted for the connection's response decoder.
     sent: Rc<Cell<u32>>,
 }
@@ -207,7 +221,7 @@ impl HttpPool {
         slot: usize,
         reusable: bool,
         link: &Weak<Link>,
-    ) -> Option<RequestId> {
+    ) -> Option<Carried> {
         let line = self.lines.get_mut(slot)?;
         let carried = line.carrying.take().flatten();
         if reusable {
@@ -221,7 +235,7 @@ impl HttpPool {
 
     /// Connection `slot` closed: it leaves the pool, and waiting exchanges get a new one.
     /// Returns the waiter of the exchange it carried, whose answer will not come.
-    pub(super) fn closed(&mut self, slot: usize, link: &Weak<Link>) -> Option<RequestId> {
+    pub(super) fn closed(&mut self, slot: usize, link: &Weak<Link>) -> Option<Carried> {
         let line = self.lines.try_remove(slot)?;
         self.grow(link);
         line.carrying.flatten()
@@ -260,7 +274,10 @@ impl HttpPool {
             self.backlog.push_front(exchange);
             return;
         };
-        line.carrying = Some(exchange.waiter().cloned());
+        line.carrying = Some(exchange.waiter().map(|waiter| Carried {
+            waiter: waiter.clone(),
+            resuming: matches!(exchange, Exchange::Resume { .. }),
+        }));
         line.sent.set(line.sent.get() + 1);
         let endpoint = &self.endpoint;
         let mut headers: Vec<(&str, &str)> = Vec::with_capacity(8 + self.headers.len());
@@ -283,6 +300,27 @@ impl HttpPool {
                         Some(out.body.len()),
                     );
                     buf.extend_from_slice(&out.body);
+                });
+            }
+            Exchange::Resume {
+                last_event_id,
+                version,
+                ..
+            } => {
+                headers.push(("Accept", "text/event-stream"));
+                headers.push(("Last-Event-ID", last_event_id));
+                if let Some(version) = version {
+                    headers.push((VERSION_HEADER, version));
+                }
+                outbox.send_raw(|buf| {
+                    write_request_head(
+                        buf,
+                        "GET",
+                        &endpoint.path,
+                        &endpoint.authority,
+                        &headers,
+                        None,
+                    );
                 });
             }
             Exchange::Delete { version, .. } => {

@@ -2,13 +2,13 @@
 //! session. It decodes the responses (`ringmcp_proto`'s response decoder), reads each body as the
 //! specification allows: a JSON message, an SSE stream of messages (`text/event-stream`), or
 //! nothing (`202 Accepted`), and hands every message to the session's [`Link`]; it tells the link
-//! when an answer has ended, so the pool can give the connection its next exchange, and keeps the
-//! session id the server names.
+//! when an answer has ended (with where an SSE stream could be resumed), so the pool can give the
+//! connection its next exchange, and keeps the session id the server names.
 //!
 //! Bytes in only: requests are written by the pool ([`super::http`]). It must not decide what a
 //! message means (the link and the sans-IO session do).
 
-use super::link::Link;
+use super::link::{Link, Resume};
 use ringmcp_proto::framing::http::{ResponseDecoder, ResponseEvent, ResponseHead, ResponseLimits};
 use ringmcp_proto::framing::sse::SseDecoder;
 use ringmcp_proto::streamable_http::SESSION_HEADER;
@@ -172,21 +172,40 @@ impl Reader {
     }
 
     fn on_end(&mut self, reusable: bool) {
-        if let Body::Json(body) = std::mem::replace(&mut self.body, Body::Skip) {
-            if !body.is_empty() {
-                self.link.on_line(&body);
+        let resume = match std::mem::replace(&mut self.body, Body::Skip) {
+            Body::Json(body) => {
+                if !body.is_empty() {
+                    self.link.on_line(&body);
+                }
+                None
             }
-        }
+            Body::Sse(sse) => resume_point(&sse),
+            Body::Skip => None,
+        };
         if !reusable {
             self.done = Some("the server closes the connection".into());
         }
-        self.link.http_finished(self.slot, self.status, reusable);
+        self.link
+            .http_finished(self.slot, self.status, reusable, resume);
     }
 
-    /// Stop reading: the exchange in flight is lost, and the connection closes.
+    /// Stop reading: the exchange in flight is lost (or its stream resumed on another
+    /// connection), and the connection closes.
     fn give_up(&mut self, why: String) {
         tracing::debug!(reason = %why, "closing an HTTP client connection");
-        self.link.http_closed(self.slot, &why);
+        let resume = match std::mem::replace(&mut self.body, Body::Skip) {
+            Body::Sse(sse) => resume_point(&sse),
+            _ => None,
+        };
+        self.link.http_closed(self.slot, &why, resume);
         self.done = Some(why);
     }
+}
+
+/// Where the stream `sse` read can be resumed from: its last event id, if it sent one.
+fn resume_point(sse: &SseDecoder) -> Option<Resume> {
+    sse.last_event_id().map(|id| Resume {
+        last_event_id: id.to_owned(),
+        retry_ms: sse.retry_ms(),
+    })
 }

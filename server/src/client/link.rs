@@ -9,7 +9,7 @@
 //! messages and reading answers is `ringmcp_proto::client`'s job.
 
 use super::error::ShardClientError;
-use super::http::{Exchange, HttpPool};
+use super::http::{Carried, Exchange, HttpPool};
 use crate::netring::Outbox;
 use ringmcp_proto::client::{Answer, ClientHandler, ClientSession, Outgoing};
 use ringmcp_proto::{Message, Parsed, RequestId};
@@ -20,6 +20,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 /// One request awaiting its answer.
 #[derive(Default)]
@@ -27,7 +28,29 @@ struct Waiter {
     /// The answer, or why none will come (the request alone is lost, the session lives on).
     answer: Option<Result<Answer, String>>,
     waker: Option<Waker>,
+    /// HTTP: the event id its stream was last resumed from, and how many resumes in a row
+    /// brought nothing newer.
+    resumed_from: Option<String>,
+    resumes: u32,
+    /// The `retry:` delay its stream last asked for.
+    retry_ms: Option<u64>,
 }
+
+/// Where a stream that ended before its answer can be picked up again.
+#[derive(Debug, Clone)]
+pub(super) struct Resume {
+    /// The last event id the stream sent.
+    pub(super) last_event_id: String,
+    /// The stream's `retry:` delay, if it sent one.
+    pub(super) retry_ms: Option<u64>,
+}
+
+/// Resumes of one answer's stream in a row that bring no new event before the request is
+/// given up (a server that keeps closing the stream would otherwise hold it forever).
+const MAX_IDLE_RESUMES: u32 = 3;
+
+/// The reconnection delay of a stream that never sent `retry:`.
+const DEFAULT_RETRY_MS: u64 = 1000;
 
 /// Where the session's messages leave.
 enum Wire {
@@ -125,44 +148,126 @@ impl Link {
     }
 
     /// Connection `slot` has read a whole response with status `status`. A request it carried
-    /// that the body did not answer is settled now: refused (an error status without a
-    /// JSON-RPC answer, as the specification's 400, 404 and 405 are) or lost.
-    pub(super) fn http_finished(&self, slot: usize, status: u16, reusable: bool) {
+    /// that the body did not answer is resumed if its stream can be (`resume`), else settled
+    /// now: refused (an error status without a JSON-RPC answer, as the specification's 400, 404
+    /// and 405 are) or lost.
+    pub(super) fn http_finished(
+        &self,
+        slot: usize,
+        status: u16,
+        reusable: bool,
+        resume: Option<Resume>,
+    ) {
         let settled = {
             let mut inner = self.inner.borrow_mut();
             let carried = match &mut inner.wire {
                 Wire::Http(pool) => pool.finished(slot, reusable, &self.me),
                 Wire::Lines(_) => None,
             };
-            let answer = if status >= 400 {
-                Ok(Answer::Refused(Some(status)))
-            } else if status == 202 {
-                Err(
-                    "the server accepted the request without answering it (answers on a GET \
-                     stream are not followed)"
-                        .to_owned(),
-                )
-            } else {
-                Err(format!(
+            let answer = match carried.as_ref() {
+                Some(c) if c.resuming && status >= 400 => Err(format!(
+                    "the server refused to resume the answer's stream (status {status})"
+                )),
+                _ if status >= 400 => Ok(Answer::Refused(Some(status))),
+                _ if status == 202 => Err("the server accepted the request without answering \
+                                           it (answers on a GET stream are not followed)"
+                    .to_owned()),
+                _ => Err(format!(
                     "the server's response (status {status}) ended without the answer"
-                ))
+                )),
             };
-            carried.and_then(|id| settle(&mut inner, &id, answer))
+            carried.and_then(|c| self.resume_or_settle(&mut inner, c, resume, answer))
         };
         settled.into_iter().for_each(Waker::wake);
     }
 
     /// Connection `slot` closed (or was given up, for `why`) before its response ended.
-    pub(super) fn http_closed(&self, slot: usize, why: &str) {
+    pub(super) fn http_closed(&self, slot: usize, why: &str, resume: Option<Resume>) {
         let settled = {
             let mut inner = self.inner.borrow_mut();
             let carried = match &mut inner.wire {
                 Wire::Http(pool) => pool.closed(slot, &self.me),
                 Wire::Lines(_) => None,
             };
-            carried.and_then(|id| settle(&mut inner, &id, Err(why.to_owned())))
+            carried.and_then(|c| self.resume_or_settle(&mut inner, c, resume, Err(why.to_owned())))
         };
         settled.into_iter().for_each(Waker::wake);
+    }
+
+    /// A stream ended before the answer `carried` waits for: ask for the rest (`GET` with
+    /// `Last-Event-ID`, after the server's `retry:` delay) while it makes progress, or settle
+    /// the request with `answer`. Returns the waker to wake.
+    fn resume_or_settle(
+        &self,
+        inner: &mut Inner,
+        carried: Carried,
+        resume: Option<Resume>,
+        answer: Result<Answer, String>,
+    ) -> Option<Waker> {
+        let waiter = inner.waiters.get_mut(&carried.waiter)?;
+        if waiter.answer.is_some() {
+            return None;
+        }
+        // A resumed stream that sent no event id yet resumes from where the last one left off.
+        let resume = resume.or_else(|| {
+            let from = waiter.resumed_from.clone().filter(|_| carried.resuming)?;
+            Some(Resume {
+                last_event_id: from,
+                retry_ms: waiter.retry_ms,
+            })
+        });
+        let Some(resume) = resume.filter(|_| inner.down.is_none()) else {
+            return settle(inner, &carried.waiter, answer);
+        };
+        // Resumes that brought no new event count against the limit; progress resets it.
+        if waiter.resumed_from.as_deref() == Some(resume.last_event_id.as_str()) {
+            waiter.resumes += 1;
+        } else {
+            waiter.resumes = 0;
+        }
+        if waiter.resumes >= MAX_IDLE_RESUMES {
+            let why =
+                format!("the answer's stream ended {MAX_IDLE_RESUMES} times without a new event");
+            return settle(inner, &carried.waiter, Err(why));
+        }
+        waiter.resumed_from = Some(resume.last_event_id.clone());
+        waiter.retry_ms = resume.retry_ms.or(waiter.retry_ms);
+        let exchange = Exchange::Resume {
+            waiter: carried.waiter,
+            last_event_id: resume.last_event_id,
+            version: inner.session.version_header(),
+        };
+        let delay = Duration::from_millis(waiter.retry_ms.unwrap_or(DEFAULT_RETRY_MS));
+        tracing::debug!(?delay, "resuming an answer's stream");
+        let me = self.me.clone();
+        glommio::spawn_local(async move {
+            glommio::timer::sleep(delay).await;
+            if let Some(link) = me.upgrade() {
+                link.resubmit(exchange);
+            }
+        })
+        .detach();
+        None
+    }
+
+    /// Submit `exchange` (a resume whose delay is over), unless its request is settled or the
+    /// session down.
+    fn resubmit(&self, exchange: Exchange) {
+        let mut inner = self.inner.borrow_mut();
+        let inner = &mut *inner;
+        let waiting = match &exchange {
+            Exchange::Resume { waiter, .. } => inner
+                .waiters
+                .get(waiter)
+                .is_some_and(|w| w.answer.is_none()),
+            _ => true,
+        };
+        if !waiting || inner.down.is_some() {
+            return;
+        }
+        if let Wire::Http(pool) = &mut inner.wire {
+            pool.submit(exchange, &self.me);
+        }
     }
 
     /// Dialing connection `slot` failed. With no connection left, the session is down: the
