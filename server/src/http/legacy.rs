@@ -70,7 +70,7 @@ impl HttpService {
             Ok(opened) => opened,
             Err((status, e)) => return Self::error(ex, status, None, e),
         };
-        ex.add_header("Mcp-Session-Id", id.clone());
+        ex.add_header("Mcp-Session-Id", id.to_string());
         let held = Held::new(ex.clone());
         let outlet: Rc<dyn Outlet> = held.clone();
         self.engine.on_parsed(&hs.session, &outlet, parsed);

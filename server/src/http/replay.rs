@@ -16,7 +16,7 @@
 use super::exchange::Exchange;
 use crate::service::{MsgKind, Outlet};
 use crate::store::{EventStore, LogPos, LoggedNotice, Lookup, Notice, NoticeLog, StoredEvent};
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 
 /// Which notices of the log a session's stream carries (those it subscribed to).
@@ -35,37 +35,42 @@ struct Live {
     held: RefCell<Option<Held>>,
 }
 
-/// A session's unsolicited messages: numbered, sent on the GET stream if open.
+/// What every session's stream of a shard shares: where events are numbered and kept.
+pub(crate) struct ReplayShared {
+    pub(crate) events: Rc<dyn EventStore>,
+    /// The cluster's log of notices, when there is one.
+    pub(crate) log: Option<Rc<dyn NoticeLog>>,
+    /// Events one resumption from the log writes at most (the newest are kept).
+    pub(crate) max_replay: usize,
+}
+
+/// A session's unsolicited messages: numbered, sent on the GET stream if open. Every legacy
+/// session has one, most never open a GET stream: it holds the session's id (shared, not
+/// copied), the shard's settings (shared) and a hash, and makes its live state only when a
+/// stream attaches or an event has to wait for its id.
 pub(crate) struct ReplayStream {
     /// The stream's name in the store (the session id).
     name: Rc<str>,
-    events: Rc<dyn EventStore>,
-    /// The cluster's log of notices, when there is one.
-    log: Option<Rc<dyn NoticeLog>>,
-    /// Starts the id of each logged event: says which stream it is of (a hash of the name).
-    tag: String,
-    /// Events one resumption from the log writes at most (the newest are kept).
-    max_replay: usize,
-    live: Rc<Live>,
+    shared: Rc<ReplayShared>,
+    /// Starts the id of each logged event, in hex: says which stream it is of.
+    tag: u32,
+    live: OnceCell<Rc<Live>>,
 }
 
 impl ReplayStream {
-    /// The stream `name`: numbered by `events`, or by `log` for the notices it carries.
-    /// `max_replay` bounds what a resumption from the log writes.
-    pub(crate) fn new(
-        name: &str,
-        events: Rc<dyn EventStore>,
-        log: Option<Rc<dyn NoticeLog>>,
-        max_replay: usize,
-    ) -> Self {
+    /// The stream `name`: numbered by `shared`'s event store, or by its log for the notices it
+    /// carries.
+    pub(crate) fn new(name: Rc<str>, shared: Rc<ReplayShared>) -> Self {
         ReplayStream {
-            name: Rc::from(name),
-            events,
-            log,
-            tag: format!("{:08x}", fnv1a(name.as_bytes())),
-            max_replay,
-            live: Rc::default(),
+            tag: fnv1a(name.as_bytes()),
+            name,
+            shared,
+            live: OnceCell::new(),
         }
+    }
+
+    fn live(&self) -> &Rc<Live> {
+        self.live.get_or_init(Rc::default)
     }
 
     /// Make `stream` the session's GET stream, first replaying every event after
@@ -73,24 +78,24 @@ impl ReplayStream {
     /// finished.
     pub(crate) fn attach(&self, stream: Rc<Exchange>, last_event_id: Option<&str>, wants: Wants) {
         let Some(last) = last_event_id else {
-            self.live.go_live(stream, None);
+            self.live().go_live(stream, None);
             return;
         };
-        if let (Some(log), Some(pos)) = (&self.log, self.logged_pos(last)) {
+        if let (Some(log), Some(pos)) = (&self.shared.log, self.logged_pos(last)) {
             self.resume_from_log(log.clone(), stream, pos, wants);
             return;
         }
-        match self.events.after(&self.name, last).now() {
+        match self.shared.events.after(&self.name, last).now() {
             Ok(found) => {
                 replay(&stream, found);
-                self.live.go_live(stream, None);
+                self.live().go_live(stream, None);
             }
             Err(later) => {
                 // A store on the network: the stream goes live once its history is written, so
                 // the client sees events in order. Events appended while the history is on its
                 // way reach the store but not this stream; the client gets them on its next
                 // reconnect with the last id it saw.
-                let live = self.live.clone();
+                let live = self.live().clone();
                 glommio::spawn_local(async move {
                     replay(&stream, later.await);
                     live.go_live(stream, None);
@@ -103,7 +108,8 @@ impl ReplayStream {
     /// The position in an event id this stream wrote for a logged notice.
     fn logged_pos(&self, id: &str) -> Option<LogPos> {
         let (tag, pos) = id.split_once(':')?;
-        (tag == self.tag).then(|| pos.parse().ok()).flatten()
+        let ours = tag.len() == 8 && u32::from_str_radix(tag, 16).ok() == Some(self.tag);
+        ours.then(|| pos.parse().ok()).flatten()
     }
 
     /// Write what the log holds after `pos` that `wants` keeps, then go live. Notices heard in
@@ -115,10 +121,11 @@ impl ReplayStream {
         pos: LogPos,
         wants: Wants,
     ) {
-        self.live.go_live(stream.clone(), Some(pos));
-        *self.live.held.borrow_mut() = Some(Vec::new());
+        let live = self.live().clone();
+        live.go_live(stream.clone(), Some(pos));
+        *live.held.borrow_mut() = Some(Vec::new());
         let found = log.after(pos, usize::MAX);
-        let (live, tag, max) = (self.live.clone(), self.tag.clone(), self.max_replay);
+        let (tag, max) = (self.tag, self.shared.max_replay);
         glommio::spawn_local(async move {
             let missed = match found.await {
                 Ok(found) => found,
@@ -136,11 +143,11 @@ impl ReplayStream {
             for (pos, notice) in kept.drain(..).skip(drop) {
                 let mut data = Vec::with_capacity(96);
                 notice.write_notification(&mut data);
-                live.write_logged(&tag, pos, &data);
+                live.write_logged(tag, pos, &data);
             }
             let held = live.held.borrow_mut().take().unwrap_or_default();
             for (pos, data) in held {
-                live.write_logged(&tag, pos, &data);
+                live.write_logged(tag, pos, &data);
             }
         })
         .detach();
@@ -148,20 +155,21 @@ impl ReplayStream {
 
     /// The open GET stream, if any.
     pub(crate) fn current(&self) -> Option<Rc<Exchange>> {
-        self.live.current.borrow().clone().filter(|s| !s.is_done())
+        let live = self.live.get()?;
+        live.current.borrow().clone().filter(|s| !s.is_done())
     }
 
     /// Forget the stream if it is `stream`.
     pub(crate) fn detach(&self, stream: &Rc<Exchange>) {
-        if self.live.is_current(stream) {
-            *self.live.current.borrow_mut() = None;
-            *self.live.held.borrow_mut() = None;
+        if let Some(live) = self.live.get().filter(|l| l.is_current(stream)) {
+            *live.current.borrow_mut() = None;
+            *live.held.borrow_mut() = None;
         }
     }
 
     /// The session ended: its events go too.
     pub(crate) fn remove(&self) {
-        self.events.remove(&self.name);
+        self.shared.events.remove(&self.name);
     }
 }
 
@@ -184,13 +192,13 @@ impl Live {
     }
 
     /// Write a logged event unless the stream has had it (or a later one).
-    fn write_logged(&self, tag: &str, pos: LogPos, data: &[u8]) {
+    fn write_logged(&self, tag: u32, pos: LogPos, data: &[u8]) {
         if self.last.get().is_some_and(|last| pos <= last) {
             return;
         }
         let stream = self.current.borrow().clone().filter(|s| !s.is_done());
         if let Some(stream) = stream {
-            stream.event_with_id(&format!("{tag}:{pos}"), data);
+            stream.event_with_id(&format!("{tag:08x}:{pos}"), data);
             self.last.set(Some(pos));
         }
     }
@@ -219,7 +227,7 @@ impl Outlet for ReplayStream {
     fn send(&self, _kind: MsgKind, write: &mut dyn FnMut(&mut Vec<u8>)) {
         let mut data = Vec::with_capacity(128);
         write(&mut data);
-        match self.events.append(&self.name, &data) {
+        match self.shared.events.append(&self.name, &data) {
             Lookup::Ready(Ok(id)) => {
                 if let Some(stream) = self.current() {
                     stream.event_with_id(&id, &data);
@@ -232,7 +240,7 @@ impl Outlet for ReplayStream {
                 }
             }
             Lookup::Later(id) => {
-                let live = self.live.clone();
+                let live = self.live().clone();
                 glommio::spawn_local(async move {
                     let stream = live.current.borrow().clone().filter(|s| !s.is_done());
                     match (id.await, stream) {
@@ -256,11 +264,12 @@ impl Outlet for ReplayStream {
         }
         let mut data = Vec::with_capacity(96);
         write(&mut data);
-        if let Some(held) = self.live.held.borrow_mut().as_mut() {
+        let live = self.live();
+        if let Some(held) = live.held.borrow_mut().as_mut() {
             held.push((pos, data));
             return;
         }
-        self.live.write_logged(&self.tag, pos, &data);
+        live.write_logged(self.tag, pos, &data);
     }
 
     fn is_closed(&self) -> bool {

@@ -9,6 +9,7 @@
 use super::config::HttpConfig;
 use super::exchange::{Exchange, Pending, ResponseSink, StatusMap};
 use super::forward::{Forwarding, HttpPort};
+use super::replay::ReplayShared;
 use super::security::Security;
 use super::sessions::HttpSession;
 use crate::auth::Principal;
@@ -30,17 +31,17 @@ use std::sync::Arc;
 pub(crate) struct HttpService {
     pub(super) engine: Rc<McpService>,
     pub(super) config: HttpConfig,
-    pub(super) sessions: RefCell<HashMap<String, Rc<HttpSession>>>,
-    /// Numbered unsolicited events of the sessions, for `Last-Event-ID`.
-    pub(super) events: Rc<dyn EventStore>,
+    /// Keyed by the session id, the same `Rc<str>` the session's parts hold.
+    pub(super) sessions: RefCell<HashMap<Rc<str>, Rc<HttpSession>>>,
+    /// Where the sessions' unsolicited events are numbered and kept, for `Last-Event-ID`: the
+    /// shard's event store, and the cluster's log of notices, from which GET streams resume.
+    pub(super) replay: Rc<ReplayShared>,
     /// The durable part of the sessions.
     pub(super) store: Rc<dyn SessionStore>,
     /// This node's id in a cluster (it starts the session ids minted here).
     pub(super) node: Option<Rc<str>>,
     /// Carries clients' answers to the node that awaits them (cluster mode).
     pub(super) relay: Option<Rc<dyn Relay>>,
-    /// The cluster's log of notices, from which GET streams resume (cluster mode).
-    pub(super) log: Option<Rc<dyn NoticeLog>>,
     pub(super) shard: usize,
     pub(super) forwarding: Forwarding,
     pub(super) security: Security,
@@ -81,15 +82,19 @@ impl HttpService {
     ) -> Rc<Self> {
         let shard = engine.shard().id;
         let events: Rc<dyn EventStore> = Rc::new(MemoryEventStore::new(config.replay_events));
+        let max_replay = config.replay_events;
         let this = Rc::new(HttpService {
             engine,
             config,
             sessions: RefCell::new(HashMap::new()),
-            events,
+            replay: Rc::new(ReplayShared {
+                events,
+                log: home.log,
+                max_replay,
+            }),
             store: home.store,
             node: home.node,
             relay: home.relay,
-            log: home.log,
             shard,
             forwarding: Forwarding::new(mesh),
             security: Security::new(),

@@ -82,7 +82,7 @@ impl HttpService {
         &self,
         principal: Option<&Principal>,
         transport: impl FnOnce() -> (Transport, T),
-    ) -> Result<(String, Rc<HttpSession>, T), NotOpened> {
+    ) -> Result<(Rc<str>, Rc<HttpSession>, T), NotOpened> {
         if self.sessions.borrow().len() >= self.config.max_sessions {
             tracing::warn!(
                 limit = self.config.max_sessions,
@@ -93,24 +93,19 @@ impl HttpService {
                 ErrorObject::new(code::SERVER_BUSY, "too many sessions"),
             ));
         }
-        let Some(id) = self.mint_session_id() else {
+        let Some(id) = self.mint_session_id().map(Rc::<str>::from) else {
             return Err((500, ErrorObject::internal("no randomness for a session id")));
         };
         let (transport, extra) = transport();
         let (notify, replay, stream): (Rc<dyn Outlet>, _, _) = match transport {
             Transport::Streamable => {
-                let replay = Rc::new(ReplayStream::new(
-                    &id,
-                    self.events.clone(),
-                    self.log.clone(),
-                    self.config.replay_events,
-                ));
+                let replay = Rc::new(ReplayStream::new(id.clone(), self.replay.clone()));
                 (replay.clone(), Some(replay), None)
             }
             Transport::Sse(stream) => (stream.clone(), None, Some(stream)),
         };
-        let durable =
-            Durable::new(self.store.clone(), &id, principal.cloned()).relayed(self.relay.clone());
+        let durable = Durable::new(self.store.clone(), id.clone(), principal.cloned())
+            .relayed(self.relay.clone());
         let hs = HttpSession {
             session: Rc::new(Session::stored(Some(notify), durable)),
             last_seen: Cell::new(Instant::now()),
@@ -125,7 +120,7 @@ impl HttpService {
     }
 
     /// Put an opened session in the table.
-    pub(super) fn insert_session(&self, id: String, hs: Rc<HttpSession>) {
+    pub(super) fn insert_session(&self, id: Rc<str>, hs: Rc<HttpSession>) {
         self.sessions.borrow_mut().insert(id, hs);
         self.sessions_changed();
     }
@@ -349,15 +344,11 @@ impl HttpService {
             self.mark_used(id, &hs);
             return Ok(hs);
         }
-        let replay = Rc::new(ReplayStream::new(
-            id,
-            self.events.clone(),
-            self.log.clone(),
-            self.config.replay_events,
-        ));
+        let id: Rc<str> = Rc::from(id);
+        let replay = Rc::new(ReplayStream::new(id.clone(), self.replay.clone()));
         let notify: Rc<dyn Outlet> = replay.clone();
-        let durable =
-            Durable::new(self.store.clone(), id, principal.cloned()).relayed(self.relay.clone());
+        let durable = Durable::new(self.store.clone(), id.clone(), principal.cloned())
+            .relayed(self.relay.clone());
         let session = Rc::new(Session::restore(Some(notify), durable, record));
         for uri in session.subscriptions.borrow().iter() {
             self.engine.shard().subscribe(uri, &session);
@@ -373,8 +364,8 @@ impl HttpService {
             stream: RefCell::new(None),
             principal: principal.cloned(),
         });
-        tracing::debug!(session = %short(id), "session loaded from the store");
-        self.insert_session(id.to_owned(), hs.clone());
+        tracing::debug!(session = %short(&id), "session loaded from the store");
+        self.insert_session(id, hs.clone());
         Ok(hs)
     }
 

@@ -46,10 +46,14 @@ pub(crate) struct Durable {
 
 impl Durable {
     /// Session `id` of `principal`, kept in `store`.
-    pub(crate) fn new(store: Rc<dyn SessionStore>, id: &str, principal: Option<Arc<str>>) -> Self {
+    pub(crate) fn new(
+        store: Rc<dyn SessionStore>,
+        id: Rc<str>,
+        principal: Option<Arc<str>>,
+    ) -> Self {
         Durable {
             store,
-            id: Rc::from(id),
+            id,
             principal,
             created: RefCell::new(None),
             relay: None,
@@ -242,7 +246,7 @@ mod tests {
     fn what_the_engine_changes_reaches_the_store_and_comes_back() {
         let store = Rc::new(MemorySessionStore::new());
         let durable = |store: &Rc<MemorySessionStore>| {
-            Durable::new(store.clone(), "00abc", Some(Arc::from("alice")))
+            Durable::new(store.clone(), Rc::from("00abc"), Some(Arc::from("alice")))
         };
         let session = Session::stored(None, durable(&store));
         let params: InitializeParams = serde_json::from_value(serde_json::json!({
