@@ -71,3 +71,54 @@ fn incremental_buffers(via: Via) {
 }
 
 for_each_transport!(incremental_buffers: tcp => Tcp, http => Http);
+
+/// Accepted sockets as registered descriptors: the sessions above, then, on one shard whose
+/// table has eight slots, twenty clients one after the other (each a session and a call, over a
+/// connection or three, closed before the next client starts): each closed connection's slot
+/// must be shut down and closed through the ring and reused, or the table fills and accepts
+/// fail; and a shutdown must not reach the socket that reuses its slot.
+fn direct_descriptors(via: Via) {
+    sessions_with(via, &["--direct-descriptors"]);
+    let server = Server::on(
+        via,
+        &[
+            "--cores",
+            "1",
+            "--direct-descriptors",
+            "--max-connections",
+            "8",
+        ],
+    );
+    for i in 0..20 {
+        let mut c = server.client(via);
+        c.initialize("2025-11-25");
+        let r = c.call(
+            1,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": format!("connection {i}")}}),
+        );
+        assert_eq!(text_of(&r), format!("connection {i}"));
+    }
+}
+
+for_each_transport!(direct_descriptors: tcp => Tcp, http => Http);
+
+#[test]
+fn direct_descriptors_refuse_settings_that_need_the_peer_address() {
+    for extra in [
+        &["--trusted-proxy", "10.0.0.0/8"][..],
+        &["--rate-limit-rps", "100"][..],
+    ] {
+        let out = std::process::Command::new(bin())
+            .args(["serve", "--http", "127.0.0.1:0", "--direct-descriptors"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{extra:?} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--direct-descriptors cannot be combined"),
+            "{stderr}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! The command line of each shard's net ring: queue sizes, provided receive buffers, the
-//! multishot recv cap and the kernel options for bare metal (submission polling). Parsing only:
+//! multishot recv cap and the kernel options for bare metal (submission polling, direct
+//! descriptors). Parsing only:
 //! what the settings do is the library's [`ringmcp::DriverConfig`].
 
 use clap::Args;
@@ -40,6 +41,12 @@ pub(crate) struct RingArgs {
     /// choice).
     #[arg(long, value_name = "CPU", env = "RINGMCP_SQPOLL_CPU")]
     sqpoll_cpu: Option<u32>,
+    /// Accept sockets as registered (direct) descriptors of each shard's ring: no file lookup
+    /// per operation, but no process fd, so the client's address is unknown (not with
+    /// --trusted-proxy, --proxy-protocol or --rate-limit-rps). Off by default: see
+    /// docs/BENCHMARKS.md, "Goal 9".
+    #[arg(long, env = "RINGMCP_DIRECT_DESCRIPTORS")]
+    direct_descriptors: bool,
 }
 
 impl RingArgs {
@@ -55,6 +62,7 @@ impl RingArgs {
             sqpoll_idle: (self.sqpoll_idle_ms > 0)
                 .then(|| Duration::from_millis(self.sqpoll_idle_ms)),
             sqpoll_cpu: self.sqpoll_cpu,
+            direct_descriptors: self.direct_descriptors,
             ..cfg
         }
     }

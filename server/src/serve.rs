@@ -138,6 +138,7 @@ fn serve_registry(registry: LiveRegistry, mut options: ServeOptions) -> Result<(
         let tls = options.driver.tls.is_some();
         options.http.tls = tls;
         check_proxy_settings(&options.http)?;
+        check_direct_descriptors(&options.driver, &options.http)?;
         for t in &options.transports {
             let (addr, wire, scheme) = match t {
                 Transport::Tcp(a) => (*a, Wire::Lines, if tls { "tls" } else { "tcp" }),
@@ -207,6 +208,30 @@ fn serve_registry(registry: LiveRegistry, mut options: ServeOptions) -> Result<(
         drain: options.drain,
     };
     runtime::run(config, registry, listen, sigfd)
+}
+
+/// A direct descriptor has no process fd, so the peer's address cannot be read (before Linux
+/// 6.19): a proxy could not be recognised as trusted, and the per-address rate limit would have
+/// no address to key on. Both are refused rather than silently not applied.
+fn check_direct_descriptors(driver: &DriverConfig, http: &HttpConfig) -> Result<(), ServeError> {
+    if !driver.direct_descriptors {
+        return Ok(());
+    }
+    if !http.trusted_proxies.is_empty() || http.proxy_protocol {
+        return Err(ServeError::Config(
+            "--direct-descriptors cannot be combined with --trusted-proxy or --proxy-protocol: \
+             a direct descriptor's peer address is unknown"
+                .into(),
+        ));
+    }
+    if http.rate_limit_rps > 0.0 {
+        return Err(ServeError::Config(
+            "--direct-descriptors cannot be combined with --rate-limit-rps: the HTTP limit is \
+             per client address, which a direct descriptor does not tell"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A PROXY header comes before any TLS record, which the net ring would take for the handshake,

@@ -187,7 +187,8 @@ fn raw(listen_fd: RawFd, stop_at: Instant, http: bool, opt: Options) -> std::io:
     };
     let recv = |fd: RawFd| -> io_uring::squeue::Entry {
         if opt.bundle {
-            on!(opt.direct, fd, |t| opcode::RecvMultiBundle::new(t, 0).build())
+            on!(opt.direct, fd, |t| opcode::RecvMultiBundle::new(t, 0)
+                .build())
         } else {
             on!(opt.direct, fd, |t| opcode::RecvMulti::new(t, 0).build())
         }
@@ -242,10 +243,7 @@ fn raw(listen_fd: RawFd, stop_at: Instant, http: bool, opt: Options) -> std::io:
                         // The buffers this completion filled: one, or a bundle's run.
                         let mut left = res.max(0) as usize;
                         let mut used = Vec::with_capacity(1);
-                        loop {
-                            let Some(next) = ring_order.pop_front() else {
-                                break;
-                            };
+                        while let Some(next) = ring_order.pop_front() {
                             debug_assert!(!used.is_empty() || next == bid, "ring order");
                             used.push(next);
                             left = left.saturating_sub(RECV_BUF_SIZE);

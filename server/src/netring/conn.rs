@@ -1,11 +1,12 @@
 //! [`Conn`]: one connection of the shard, its slot in the driver's slab, and opening and closing
 //! it. A slot is named by its key plus a generation ([`ConnRef`]), so that a late completion or
 //! outbox mark for a closed connection never lands on the connection that reused the slot. The fd
-//! is closed (by dropping its [`OwnedFd`]) only when no operation on it is in flight. Moving bytes
+//! is closed (by dropping its [`OwnedFd`], or for a direct descriptor by a close through the
+//! ring) only when no operation on it is in flight. Moving bytes
 //! is `io.rs`'s job, and what the bytes mean is the protocol's.
 
 use super::driver::NetDriver;
-use super::op::InFlight;
+use super::op::{self, InFlight, Sock};
 use super::outbox::{ConnRef, Outbox};
 use super::protocol::{Peer, Protocol, Protocols, Wire};
 use super::sys;
@@ -19,6 +20,9 @@ use std::time::Instant;
 pub(super) enum Kind {
     /// An accepted or dialed socket, closed when the connection is removed.
     Socket(OwnedFd),
+    /// An accepted socket as a registered (direct) descriptor: a slot of the ring's table, shut
+    /// down and closed through the ring (`--direct-descriptors`).
+    Direct(u32),
     /// The stdio pipes: left open (they are the process's), read into a buffer of their own
     /// because pipes take no provided buffers.
     Pipe {
@@ -67,12 +71,18 @@ pub(super) struct Conn<C> {
 }
 
 impl<C> Conn<C> {
-    /// The fd reads come from.
-    pub(super) fn fd(&self) -> RawFd {
+    /// What reads come from.
+    pub(super) fn sock(&self) -> Sock {
         match &self.kind {
-            Kind::Socket(fd) => fd.as_raw_fd(),
-            Kind::Pipe { input, .. } => *input,
+            Kind::Socket(fd) => Sock::Fd(fd.as_raw_fd()),
+            Kind::Direct(slot) => Sock::Fixed(*slot),
+            Kind::Pipe { input, .. } => Sock::Fd(*input),
         }
+    }
+
+    /// Whether the connection is a socket (not the stdio pipes).
+    pub(super) fn is_socket(&self) -> bool {
+        !matches!(self.kind, Kind::Pipe { .. })
     }
 
     /// This connection's name for outbox marks and draining lists.
@@ -144,7 +154,9 @@ impl<P: Protocols> NetDriver<P> {
         ));
         let socket = match &kind {
             Kind::Socket(fd) => Some(fd.as_fd()),
-            Kind::Pipe { .. } => None,
+            // No process fd to ask for the peer's address (getpeername on a direct descriptor
+            // needs Linux 6.19).
+            Kind::Direct(_) | Kind::Pipe { .. } => None,
         };
         let proto = open(&self.protocols, &outbox, Peer::new(socket));
         let now = Instant::now();
@@ -183,12 +195,26 @@ impl<P: Protocols> NetDriver<P> {
             c.closing = true;
             c.outbox.close();
             c.proto.close();
-            if let Kind::Socket(fd) = &c.kind {
-                // Ends the multishot recv and any pending send, so `ops` drains to zero.
-                sys::shutdown(fd.as_fd());
+            // Ends the multishot recv and any pending send, so `ops` drains to zero.
+            match &c.kind {
+                Kind::Socket(fd) => sys::shutdown(fd.as_fd()),
+                Kind::Direct(slot) => {
+                    let sqe = op::close::shutdown(*slot, libc::SHUT_RDWR, key);
+                    // SAFETY: a shutdown points at no memory.
+                    unsafe { c.ops.start(&mut self.ring, &sqe) };
+                }
+                Kind::Pipe { .. } => {}
             }
         }
+        let Some(c) = self.conns.get(key) else {
+            return;
+        };
         if c.ops.is_idle() {
+            if let Kind::Direct(slot) = c.kind {
+                // Nothing in flight names the slot anymore; the kernel reuses it once closed.
+                // SAFETY: a close points at no memory.
+                unsafe { op::push(&mut self.ring, &op::close::close(slot)) };
+            }
             // Dropping the connection closes its socket: nothing in flight names the fd anymore.
             drop(self.conns.remove(key));
             let open = &self.metrics.open;

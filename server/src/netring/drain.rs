@@ -115,7 +115,7 @@ impl<P: Protocols> NetDriver<P> {
                 continue;
             }
             if !c.flushed() {
-                let socket = matches!(c.kind, super::conn::Kind::Socket(_));
+                let socket = c.is_socket();
                 if socket && now.duration_since(c.send_progress) >= stall {
                     tracing::warn!(
                         key,

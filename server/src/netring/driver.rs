@@ -18,6 +18,7 @@ use super::listener::Listener;
 use super::op::{self, Op};
 use super::outbox::{ConnRef, ShardSignal};
 use super::protocol::{Protocols, Wire};
+use super::sys;
 use crate::metrics::ShardMetrics;
 use glommio::io::BufferedFile;
 use io_uring::IoUring;
@@ -25,7 +26,7 @@ use rustls::ServerConfig;
 use slab::Slab;
 use std::cell::Cell;
 use std::io;
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -82,6 +83,12 @@ pub struct DriverConfig {
     pub recv_cap_bytes: u32,
     /// Connections this shard holds at most; more are closed on accept.
     pub max_connections: usize,
+    /// Accept sockets as registered (direct) descriptors: slots of the ring's own table (as
+    /// many as `max_connections`, within the process's open-file limit) that every operation
+    /// names without a file lookup. They have no process fd, so the peer's address is unknown
+    /// (per-address limits do not apply, a PROXY header cannot be trusted). Dialed connections
+    /// keep their fds.
+    pub direct_descriptors: bool,
     /// Bytes queued for one connection before it is dropped. Answers stay far below it (input
     /// pauses at `pause_unsent_bytes`); what can reach it is output nobody asked for, such as
     /// notifications to a client that does not read.
@@ -127,6 +134,7 @@ impl Default for DriverConfig {
             recv_incremental: false,
             recv_cap_bytes: 16 * 1024,
             max_connections: 200_000,
+            direct_descriptors: false,
             max_queued_bytes: 16 << 20,
             pause_unsent_bytes: 256 << 10,
             write_stall_timeout: Duration::from_secs(60),
@@ -225,6 +233,11 @@ impl<P: Protocols> NetDriver<P> {
         let ring = build_ring(&cfg)?;
         ring.submitter()
             .register_eventfd(std::os::fd::AsRawFd::as_raw_fd(shard.signal.doorbell()))?;
+        if cfg.direct_descriptors {
+            let slots = cfg.max_connections.min(sys::open_file_limit()).max(1);
+            ring.submitter()
+                .register_files_sparse(u32::try_from(slots).unwrap_or(u32::MAX))?;
+        }
         // SAFETY: `ring` is declared before `bufs` in `NetDriver`, so it is dropped first.
         let bufs = unsafe {
             BufRing::new(
@@ -277,7 +290,14 @@ impl<P: Protocols> NetDriver<P> {
             Source::Listeners(fds) => {
                 driver.listeners = fds
                     .into_iter()
-                    .map(|(fd, wire)| Listener::new(fd, wire))
+                    .map(|(fd, wire)| {
+                        if driver.cfg.direct_descriptors {
+                            // Accepted sockets inherit it: a direct descriptor has no fd to set
+                            // it on.
+                            sys::set_nodelay(fd.as_fd());
+                        }
+                        Listener::new(fd, wire)
+                    })
                     .collect();
                 for i in 0..driver.listeners.len() {
                     driver.arm_accept(i);
@@ -393,7 +413,8 @@ impl<P: Protocols> NetDriver<P> {
                 Some(Op::Connect) => self.on_connect(key, cqe.result()),
                 // Whether the cancel found its connect or not, the connect's own completion says
                 // how it ended.
-                Some(Op::Cancel) | None => {}
+                Some(Op::Shutdown) => self.on_shutdown(key),
+                Some(Op::Cancel) | Some(Op::Close) | None => {}
             }
         }
         if returned {

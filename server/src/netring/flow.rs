@@ -34,7 +34,7 @@ impl<P: Protocols> NetDriver<P> {
             }
             c.paused = true;
             tracing::trace!(key, unsent, wants, "input paused");
-            if c.recv_armed && matches!(c.kind, Kind::Socket(_)) {
+            if c.recv_armed && c.is_socket() {
                 // A pipe's read is single-shot: not re-arming it is the pause.
                 // SAFETY: a cancel names no memory.
                 if !unsafe { op::push(&mut self.ring, &op::cancel::recv(key)) } {
@@ -51,7 +51,7 @@ impl<P: Protocols> NetDriver<P> {
             c.paused = false;
             tracing::trace!(key, unsent, "input resumed");
             match c.kind {
-                Kind::Socket(_) => self.arm_recv(key),
+                Kind::Socket(_) | Kind::Direct(_) => self.arm_recv(key),
                 Kind::Pipe { .. } => self.arm_read(key),
             }
         }

@@ -6,7 +6,7 @@
 
 use super::conn::{Conn, Kind};
 use super::driver::NetDriver;
-use super::op;
+use super::op::{self, Sock};
 use super::protocol::{Protocol, Protocols};
 use crate::metrics::ShardMetrics;
 use io_uring::cqueue;
@@ -26,7 +26,7 @@ impl<P: Protocols> NetDriver<P> {
         if c.recv_armed || c.closing || c.eof || c.paused {
             return;
         }
-        let sqe = op::recv::multishot(c.fd(), group, key, self.recv_cap);
+        let sqe = op::recv::multishot(c.sock(), group, key, self.recv_cap);
         // SAFETY: a multishot recv writes only into the shard's buffer ring, which outlives the
         // ring (see `NetDriver::new`); the socket stays open while the count is above zero.
         c.recv_armed = unsafe { c.ops.start(&mut self.ring, &sqe) };
@@ -167,6 +167,14 @@ impl<P: Protocols> NetDriver<P> {
         }
     }
 
+    /// A direct descriptor's shutdown has run: the connection may close now.
+    pub(super) fn on_shutdown(&mut self, key: usize) {
+        if let Some(c) = self.conns.get_mut(key) {
+            c.ops.finish();
+        }
+        self.finish_close(key);
+    }
+
     pub(super) fn on_read(&mut self, key: usize, res: i32) {
         let Some(c) = self.conns.get_mut(key) else {
             return;
@@ -259,7 +267,8 @@ impl<P: Protocols> NetDriver<P> {
         }
         let pending = &c.sending[c.sent..];
         let sqe = match &c.kind {
-            Kind::Socket(fd) => op::send::send(fd.as_raw_fd(), pending, key),
+            Kind::Socket(fd) => op::send::send(Sock::Fd(fd.as_raw_fd()), pending, key),
+            Kind::Direct(slot) => op::send::send(Sock::Fixed(*slot), pending, key),
             Kind::Pipe { output, .. } => op::send::write(*output, pending, key),
         };
         // SAFETY: `sending` is not touched (grown, cleared or freed) while `send_inflight` is set,

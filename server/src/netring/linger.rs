@@ -8,6 +8,7 @@
 
 use super::conn::Kind;
 use super::driver::NetDriver;
+use super::op;
 use super::protocol::Protocols;
 use super::sys;
 use std::os::fd::AsFd;
@@ -24,14 +25,19 @@ impl<P: Protocols> NetDriver<P> {
         if c.lingering.is_some() {
             return;
         }
-        let Kind::Socket(fd) = &c.kind else {
-            return self.close_conn(key, why);
-        };
-        if c.eof || linger.is_zero() {
+        if !c.is_socket() || c.eof || linger.is_zero() {
             return self.close_conn(key, why);
         }
         tracing::debug!(key, reason = why, "lingering before close");
-        sys::shutdown_write(fd.as_fd());
+        match &c.kind {
+            Kind::Socket(fd) => sys::shutdown_write(fd.as_fd()),
+            Kind::Direct(slot) => {
+                let sqe = op::close::shutdown(*slot, libc::SHUT_WR, key);
+                // SAFETY: a shutdown points at no memory.
+                unsafe { c.ops.start(&mut self.ring, &sqe) };
+            }
+            Kind::Pipe { .. } => {}
+        }
         c.lingering = Some(Instant::now() + linger);
         c.paused = false;
         c.outbox.close();

@@ -42,7 +42,7 @@ impl<P: Protocols> NetDriver<P> {
         if l.armed {
             return;
         }
-        let sqe = op::accept::multishot(l.fd.as_fd(), idx);
+        let sqe = op::accept::multishot(l.fd.as_fd(), idx, self.cfg.direct_descriptors);
         // SAFETY: a multishot accept names no memory of ours, only the listener's fd, which stays
         // open until the shard stops (closing it ends the accept with an error completion).
         l.armed = unsafe { op::push(&mut self.ring, &sqe) };
@@ -106,21 +106,33 @@ impl<P: Protocols> NetDriver<P> {
             }
             return true;
         }
-        // SAFETY: a non-negative accept result is a new fd the kernel just installed for us, and
-        // nothing else holds it.
-        let fd = unsafe { OwnedFd::from_raw_fd(res) };
+        let kind = if self.cfg.direct_descriptors {
+            // The slot of the ring's descriptor table the kernel put the socket in.
+            Kind::Direct(res as u32)
+        } else {
+            // SAFETY: a non-negative accept result is a new fd the kernel just installed for us,
+            // and nothing else holds it.
+            Kind::Socket(unsafe { OwnedFd::from_raw_fd(res) })
+        };
         if self.stop_requested() || self.conns.len() >= self.cfg.max_connections {
             tracing::warn!(
                 limit = self.cfg.max_connections,
                 "connection refused: shard at its connection limit"
             );
-            drop(fd);
+            if let Kind::Direct(slot) = kind {
+                // SAFETY: a close points at no memory.
+                unsafe { op::push(&mut self.ring, &op::close::close(slot)) };
+            }
             return true;
         }
-        sys::set_nodelay(fd.as_fd());
+        // A direct descriptor has no fd for setsockopt: it inherited TCP_NODELAY from its
+        // listener (set when the driver started).
+        if let Kind::Socket(fd) = &kind {
+            sys::set_nodelay(fd.as_fd());
+        }
         let wire = self.listeners.get(idx).map_or(Wire::Lines, |l| l.wire);
         ShardMetrics::add(&self.metrics.accepted, 1);
-        let key = self.open_conn(Kind::Socket(fd), wire);
+        let key = self.open_conn(kind, wire);
         let tls = match wire {
             Wire::Lines => self.tls_lines.clone(),
             Wire::Http => self.tls_http.clone(),

@@ -153,6 +153,21 @@ pub(super) fn peer_ip(fd: BorrowedFd<'_>) -> Option<IpAddr> {
     }
 }
 
+/// The process's open-file limit (the soft one, which bounds a ring's descriptor table too).
+pub(super) fn open_file_limit() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` into the live local it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    if ok {
+        usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
+    } else {
+        1024
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

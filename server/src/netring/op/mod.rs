@@ -6,6 +6,7 @@
 
 pub(super) mod accept;
 pub(super) mod cancel;
+pub(super) mod close;
 pub(super) mod connect;
 pub(super) mod read;
 pub(super) mod recv;
@@ -33,7 +34,39 @@ pub(super) enum Op {
     /// The cancel of a connect (key: pending dial) or of a recv (key: connection); its
     /// completion is ignored.
     Cancel = 6,
+    /// The shutdown of a direct descriptor (key: connection), counted in the connection's
+    /// operations: its slot is closed only after the shutdown has run, or a shutdown still
+    /// queued could hit the next socket the kernel puts in that slot.
+    Shutdown = 7,
+    /// The close of a direct descriptor (key: its slot); its completion is ignored.
+    Close = 8,
 }
+
+/// What an operation on a connection names: a process fd, or a slot of the ring's table of
+/// registered (direct) descriptors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sock {
+    Fd(std::os::fd::RawFd),
+    Fixed(u32),
+}
+
+/// Build `$body` with `$t` the `types::Fd` or `types::Fixed` that `$sock` names (io_uring's
+/// builders are generic over the two).
+macro_rules! on_sock {
+    ($sock:expr, |$t:ident| $body:expr) => {
+        match $sock {
+            $crate::netring::op::Sock::Fd(fd) => {
+                let $t = io_uring::types::Fd(fd);
+                $body
+            }
+            $crate::netring::op::Sock::Fixed(slot) => {
+                let $t = io_uring::types::Fixed(slot);
+                $body
+            }
+        }
+    };
+}
+pub(super) use on_sock;
 
 impl Op {
     fn from_tag(tag: u64) -> Option<Op> {
@@ -44,6 +77,8 @@ impl Op {
             4 => Some(Op::Read),
             5 => Some(Op::Connect),
             6 => Some(Op::Cancel),
+            7 => Some(Op::Shutdown),
+            8 => Some(Op::Close),
             _ => None,
         }
     }

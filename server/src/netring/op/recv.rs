@@ -4,9 +4,8 @@
 //! `sqe->optlen`; older kernels refuse the SQE with `EINVAL`): it bounds what one connection can
 //! post before a pause's cancel takes effect, and what one connection takes in a turn.
 
-use super::{user_data, Op};
-use io_uring::{opcode, squeue, types};
-use std::os::fd::RawFd;
+use super::{on_sock, user_data, Op, Sock};
+use io_uring::{opcode, squeue};
 
 /// Where `optlen` lies in the kernel's 64-byte SQE (the `file_index`/`optlen` union after
 /// `personality`). io-uring 0.7 has no setter for it on `RecvMulti`.
@@ -15,9 +14,8 @@ const _: () = assert!(std::mem::size_of::<squeue::Entry>() == 64);
 
 /// Receive on connection `key`'s socket into buffers of group `group`, at most `cap` bytes in all
 /// (0: no cap).
-pub(in crate::netring) fn multishot(fd: RawFd, group: u16, key: usize, cap: u32) -> squeue::Entry {
-    let sqe = opcode::RecvMulti::new(types::Fd(fd), group)
-        .build()
+pub(in crate::netring) fn multishot(sock: Sock, group: u16, key: usize, cap: u32) -> squeue::Entry {
+    let sqe = on_sock!(sock, |t| opcode::RecvMulti::new(t, group).build())
         .user_data(user_data(Op::Recv, key));
     if cap == 0 {
         return sqe;

@@ -1,7 +1,7 @@
 //! Send a connection's pending bytes: `send` on a socket (no SIGPIPE), `write` on the output pipe.
 //! One send per connection at a time; a short send is continued by the next.
 
-use super::{user_data, Op};
+use super::{on_sock, user_data, Op, Sock};
 use io_uring::{opcode, squeue, types};
 use std::os::fd::RawFd;
 
@@ -9,11 +9,11 @@ use std::os::fd::RawFd;
 ///
 /// The SQE points into `buf`: whoever pushes it must keep that memory alive and unmoved until the
 /// completion is reaped.
-pub(in crate::netring) fn send(fd: RawFd, buf: &[u8], key: usize) -> squeue::Entry {
-    opcode::Send::new(types::Fd(fd), buf.as_ptr(), len(buf))
+pub(in crate::netring) fn send(sock: Sock, buf: &[u8], key: usize) -> squeue::Entry {
+    on_sock!(sock, |t| opcode::Send::new(t, buf.as_ptr(), len(buf))
         .flags(libc::MSG_NOSIGNAL)
-        .build()
-        .user_data(user_data(Op::Send, key))
+        .build())
+    .user_data(user_data(Op::Send, key))
 }
 
 /// Write `buf` to pipe `fd` for connection `key`, at its current position. Same rule as [`send`].
