@@ -8,9 +8,9 @@
 //! use ringmcp::client::{run_on_shards, ShardClient, ShardConnectOptions, ShardsOptions};
 //! use ringmcp::proto::client::Era;
 //!
-//! let addr = "127.0.0.1:7000".parse().expect("an address");
+//! let url = "http://127.0.0.1:8080/mcp"; // or tcp://HOST:PORT, https://...
 //! let answers = run_on_shards(ShardsOptions::new(vec![0]), move |shard| async move {
-//!     let client = ShardClient::connect(&shard, addr, ShardConnectOptions::new(Era::Auto)).await?;
+//!     let client = ShardClient::connect_url(&shard, url, ShardConnectOptions::new(Era::Auto)).await?;
 //!     let result = client.call_tool("echo", serde_json::json!({ "text": "hi" })).await;
 //!     client.close().await;
 //!     result
