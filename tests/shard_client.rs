@@ -6,101 +6,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+use common::shard::*;
 use common::*;
-use ringmcp::client::{
-    run_on_shards, Shard, ShardClient, ShardClientError, ShardConnectOptions, ShardsOptions,
-};
+use ringmcp::client::{ShardClient, ShardClientError, ShardConnectOptions};
 use ringmcp::proto::client::Era;
 use ringmcp::proto::ProtocolVersion;
 use serde_json::{json, Value};
-use std::future::Future;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::rc::Rc;
 use std::sync::mpsc::channel;
 use std::time::Duration;
 
-const SESSIONS: usize = 1000;
-
-/// Run `f` on one client shard; the test fails (rather than hangs) if it is not done `within`.
-fn on_one_shard<F, Fut, T>(within: Duration, f: F) -> T
-where
-    F: Fn(Shard) -> Fut + Send + Clone + 'static,
-    Fut: Future<Output = T> + 'static,
-    T: Send + 'static,
-{
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(run_on_shards(ShardsOptions::new(vec![0]), f));
-    });
-    let mut outputs = rx
-        .recv_timeout(within)
-        .expect("the shard finished in time")
-        .expect("the shard ran");
-    outputs.pop().expect("one output")
-}
-
-/// A thousand sessions on one shard, all connected before any calls, then all calling at once.
-fn thousand_sessions(era: Era, version: &'static str) {
+/// A thousand TCP sessions on one shard against `ringmcp serve --tcp`.
+fn thousand_tcp_sessions(era: Era, version: &'static str) {
     let server = Server::tcp(&[]);
-    let addr: SocketAddr = ([127, 0, 0, 1], server.port.unwrap()).into();
-    let failures = on_one_shard(Duration::from_secs(120), move |shard| async move {
-        let mut failures = Vec::new();
-        let connecting: Vec<_> = (0..SESSIONS)
-            .map(|_| {
-                let shard = shard.clone();
-                glommio::spawn_local(async move {
-                    ShardClient::connect(&shard, addr, ShardConnectOptions::new(era)).await
-                })
-            })
-            .collect();
-        let mut clients = Vec::new();
-        for c in connecting {
-            match c.await {
-                Ok(client) => clients.push(Rc::new(client)),
-                Err(e) => failures.push(format!("connect: {e}")),
-            }
-        }
-        match clients.first().cloned() {
-            Some(first) => match first.list_tools().await {
-                Ok(tools) if tools.iter().any(|t| t["name"] == "echo") => {}
-                other => failures.push(format!("tools/list: {other:?}")),
-            },
-            None => failures.push("no session connected".into()),
-        }
-        let calls: Vec<_> = clients
-            .iter()
-            .enumerate()
-            .map(|(i, client)| {
-                let client = client.clone();
-                glommio::spawn_local(async move {
-                    if client.version().map(ProtocolVersion::as_str) != Some(version) {
-                        return Err(format!("session {i} speaks {:?}", client.version()));
-                    }
-                    let text = format!("session {i}: ü");
-                    let result = client
-                        .call_tool("echo", json!({ "text": text }))
-                        .await
-                        .map_err(|e| format!("session {i}: {e}"))?;
-                    if text_of(&result) != text {
-                        return Err(format!("session {i} got {result}"));
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for call in calls {
-            if let Err(e) = call.await {
-                failures.push(e);
-            }
-        }
-        for client in clients {
-            if let Ok(client) = Rc::try_unwrap(client) {
-                client.close().await;
-            }
-        }
-        failures
-    });
+    let url = format!("tcp://127.0.0.1:{}", server.port.unwrap());
+    let failures = thousand_sessions(url, era, version);
     assert!(
         failures.is_empty(),
         "{} failures, the first: {:?}",
@@ -111,13 +32,13 @@ fn thousand_sessions(era: Era, version: &'static str) {
 
 #[test]
 fn one_shard_holds_a_thousand_modern_sessions() {
-    thousand_sessions(Era::Auto, MODERN);
+    thousand_tcp_sessions(Era::Auto, MODERN);
 }
 
 #[test]
 fn one_shard_holds_a_thousand_legacy_sessions() {
     let legacy = ProtocolVersion::parse("2025-11-25").unwrap();
-    thousand_sessions(Era::Fixed(legacy), "2025-11-25");
+    thousand_tcp_sessions(Era::Fixed(legacy), "2025-11-25");
 }
 
 /// A legacy server that answers `initialize`, reads `count` more lines (returned through the

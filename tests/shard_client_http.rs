@@ -10,111 +10,27 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+use common::shard::*;
 use common::*;
-use ringmcp::client::{
-    run_on_shards, HttpEndpoint, Shard, ShardClient, ShardClientError, ShardConnectOptions,
-    ShardsOptions,
-};
+use ringmcp::client::{HttpEndpoint, ShardClient, ShardClientError, ShardConnectOptions};
 use ringmcp::proto::client::{ClientError, Era};
 use ringmcp::proto::ProtocolVersion;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::future::Future;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::rc::Rc;
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
-use std::time::Duration;
-
-const SESSIONS: usize = 1000;
-
-/// Run `f` on one client shard; the test fails (rather than hangs) if it is not done `within`.
-fn on_one_shard<F, Fut, T>(within: Duration, f: F) -> T
-where
-    F: Fn(Shard) -> Fut + Send + Clone + 'static,
-    Fut: Future<Output = T> + 'static,
-    T: Send + 'static,
-{
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(run_on_shards(ShardsOptions::new(vec![0]), f));
-    });
-    let mut outputs = rx
-        .recv_timeout(within)
-        .expect("the shard finished in time")
-        .expect("the shard ran");
-    outputs.pop().expect("one output")
-}
 
 fn legacy() -> Era {
     Era::Fixed(ProtocolVersion::parse("2025-11-25").unwrap())
 }
 
-/// A thousand HTTP sessions on one shard, all connected before any calls, then all calling.
-fn thousand_sessions(era: Era, version: &'static str) {
+/// A thousand HTTP sessions on one shard against `ringmcp serve --http`.
+fn thousand_http_sessions(era: Era, version: &'static str) {
     let server = Server::http(&[]);
     let url = format!("http://127.0.0.1:{}/mcp", server.port.unwrap());
-    let failures = on_one_shard(Duration::from_secs(180), move |shard| {
-        let url = url.clone();
-        async move {
-            let mut failures = Vec::new();
-            let connecting: Vec<_> = (0..SESSIONS)
-                .map(|_| {
-                    let (shard, url) = (shard.clone(), url.clone());
-                    glommio::spawn_local(async move {
-                        ShardClient::connect_url(&shard, &url, ShardConnectOptions::new(era)).await
-                    })
-                })
-                .collect();
-            let mut clients = Vec::new();
-            for c in connecting {
-                match c.await {
-                    Ok(client) => clients.push(Rc::new(client)),
-                    Err(e) => failures.push(format!("connect: {e}")),
-                }
-            }
-            match clients.first().cloned() {
-                Some(first) => match first.list_tools().await {
-                    Ok(tools) if tools.iter().any(|t| t["name"] == "echo") => {}
-                    other => failures.push(format!("tools/list: {other:?}")),
-                },
-                None => failures.push("no session connected".into()),
-            }
-            let calls: Vec<_> = clients
-                .iter()
-                .enumerate()
-                .map(|(i, client)| {
-                    let client = client.clone();
-                    glommio::spawn_local(async move {
-                        if client.version().map(ProtocolVersion::as_str) != Some(version) {
-                            return Err(format!("session {i} speaks {:?}", client.version()));
-                        }
-                        let text = format!("session {i}: ü");
-                        let result = client
-                            .call_tool("echo", json!({ "text": text }))
-                            .await
-                            .map_err(|e| format!("session {i}: {e}"))?;
-                        if text_of(&result) != text {
-                            return Err(format!("session {i} got {result}"));
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            for call in calls {
-                if let Err(e) = call.await {
-                    failures.push(e);
-                }
-            }
-            for client in clients {
-                if let Ok(client) = Rc::try_unwrap(client) {
-                    client.close().await;
-                }
-            }
-            failures
-        }
-    });
+    let failures = thousand_sessions(url, era, version);
     assert!(
         failures.is_empty(),
         "{} failures, the first: {:?}",
@@ -125,12 +41,12 @@ fn thousand_sessions(era: Era, version: &'static str) {
 
 #[test]
 fn one_shard_holds_a_thousand_modern_http_sessions() {
-    thousand_sessions(Era::Auto, MODERN);
+    thousand_http_sessions(Era::Auto, MODERN);
 }
 
 #[test]
 fn one_shard_holds_a_thousand_legacy_http_sessions() {
-    thousand_sessions(legacy(), "2025-11-25");
+    thousand_http_sessions(legacy(), "2025-11-25");
 }
 
 /// A self-signed certificate for `localhost`, in a fresh folder.

@@ -7,6 +7,7 @@
 pub mod cluster;
 pub mod http;
 pub mod nodes;
+pub mod shard;
 mod streamable;
 
 use ringmcp_testkit::expect;

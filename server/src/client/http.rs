@@ -285,22 +285,12 @@ impl HttpPool {
             headers.push((SESSION_HEADER, id));
         }
         headers.extend(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        match &exchange {
+        let (method, body) = match &exchange {
             Exchange::Post(out) => {
                 headers.push(("Content-Type", "application/json"));
                 headers.push(("Accept", "application/json, text/event-stream"));
                 headers.extend(out.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                outbox.send_raw(|buf| {
-                    write_request_head(
-                        buf,
-                        "POST",
-                        &endpoint.path,
-                        &endpoint.authority,
-                        &headers,
-                        Some(out.body.len()),
-                    );
-                    buf.extend_from_slice(&out.body);
-                });
+                ("POST", Some(out.body.as_slice()))
             }
             Exchange::Resume {
                 last_event_id,
@@ -309,35 +299,18 @@ impl HttpPool {
             } => {
                 headers.push(("Accept", "text/event-stream"));
                 headers.push(("Last-Event-ID", last_event_id));
-                if let Some(version) = version {
-                    headers.push((VERSION_HEADER, version));
-                }
-                outbox.send_raw(|buf| {
-                    write_request_head(
-                        buf,
-                        "GET",
-                        &endpoint.path,
-                        &endpoint.authority,
-                        &headers,
-                        None,
-                    );
-                });
+                headers.extend(version.map(|v| (VERSION_HEADER, v)));
+                ("GET", None)
             }
             Exchange::Delete { version, .. } => {
-                if let Some(version) = version {
-                    headers.push((VERSION_HEADER, version));
-                }
-                outbox.send_raw(|buf| {
-                    write_request_head(
-                        buf,
-                        "DELETE",
-                        &endpoint.path,
-                        &endpoint.authority,
-                        &headers,
-                        None,
-                    );
-                });
+                headers.extend(version.map(|v| (VERSION_HEADER, v)));
+                ("DELETE", None)
             }
-        }
+        };
+        outbox.send_raw(|buf| {
+            let (path, host) = (&endpoint.path, &endpoint.authority);
+            write_request_head(buf, method, path, host, &headers, body.map(<[u8]>::len));
+            buf.extend_from_slice(body.unwrap_or_default());
+        });
     }
 }
