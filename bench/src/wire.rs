@@ -1,8 +1,8 @@
 //! What the load generator says: the bytes of one request for a transport and workload (HTTP
 //! heads written by the client's own [`write_request_head`], with the Streamable HTTP header
 //! names of `ringmcp-proto`), and the set-up exchange of a connection (initialize, subscribe).
-//! How answers are read is [`reader`]'s. It does no I/O of its own except in [`handshake`],
-//! which runs on a blocking socket before the connection joins a worker's ring.
+//! How answers are read is [`ResponseReader`]'s. It does no I/O of its own except in
+//! [`handshake`], which runs on a blocking socket before the connection joins a worker's ring.
 
 use ringmcp_proto::framing::http::write_request_head;
 use ringmcp_proto::streamable_http::{METHOD_HEADER, NAME_HEADER, SESSION_HEADER, VERSION_HEADER};

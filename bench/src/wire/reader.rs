@@ -1,20 +1,20 @@
 //! Finds complete answers in the bytes one load-generator connection receives and says whether
 //! each is an error or a server notification. Framing is the client's own: ndjson lines through
 //! [`NdjsonCodec`], HTTP/1.1 responses through [`ResponseDecoder`]. What is left here is only
-//! the load generator's judgement of a message (a byte search, no JSON parsing: it must cost the
-//! generator next to nothing per answer). No I/O, no clocks.
+//! the load generator's judgement of a message: a byte search, no JSON parsing and no copy of
+//! a body, since it must cost the generator next to nothing per answer. No I/O, no clocks.
 
-use ringmcp_proto::framing::http::{
-    ResponseDecoder, ResponseError, ResponseEvent, ResponseHead, ResponseLimits,
-};
+use memchr::memmem::Finder;
+use ringmcp_proto::framing::http::{ResponseDecoder, ResponseError, ResponseEvent, ResponseLimits};
 use ringmcp_proto::framing::ndjson::{Frame, NdjsonCodec};
 use ringmcp_proto::streamable_http::SESSION_HEADER;
+use std::sync::LazyLock;
 
 use super::Transport;
 
-/// The longest line, JSON body or SSE event read (the server's answers are far shorter; this
-/// only bounds what a broken peer can make the generator hold).
-const MAX_MESSAGE: usize = 16 << 20;
+/// The longest line read (the server's answers are far shorter; this only bounds what a broken
+/// peer can make the generator hold).
+const MAX_LINE: usize = 16 << 20;
 
 /// One complete thing read from a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +31,8 @@ pub enum ReadError {
     /// Not an HTTP/1.1 response stream.
     #[error("unreadable HTTP response: {0}")]
     Http(#[from] ResponseError),
-    /// A line, JSON body or SSE event longer than [`MAX_MESSAGE`].
-    #[error("a message over 16 MiB")]
+    /// A line longer than 16 MiB.
+    #[error("a line over 16 MiB")]
     TooLong,
 }
 
@@ -40,129 +40,96 @@ pub enum ReadError {
 #[derive(Debug)]
 pub struct ResponseReader {
     framing: Framing,
-    /// HTTP: the `Mcp-Session-Id` of the last response head that carried one.
+    /// HTTP: the `Mcp-Session-Id` of the connection's first answer, if it had one (a session's
+    /// id comes with its initialize answer, and the generator never asks for another).
     pub session: Option<String>,
 }
 
 #[derive(Debug)]
 enum Framing {
     Lines(NdjsonCodec),
-    Http(Box<HttpReader>),
+    Http {
+        decoder: ResponseDecoder,
+        body: Body,
+        /// A response head has been read (the one the session id may come with).
+        answered: bool,
+    },
 }
 
-#[derive(Debug)]
-struct HttpReader {
-    decoder: ResponseDecoder,
-    body: Body,
-}
+const ERROR: &[u8] = b"\"error\":";
+const NOTIFICATION: &[u8] = b"\"method\":\"notifications";
 
-/// The response body being read.
-#[derive(Debug, Default)]
-struct Body {
-    /// The status is an error (>= 400), or an event or the body carried a JSON-RPC error.
-    failed: bool,
-    /// `text/event-stream`: events are judged one by one as they end.
-    sse: bool,
-    /// The JSON body, or the SSE event, read so far; kept between responses for its capacity.
-    unit: Vec<u8>,
-    /// Set when `unit` would outgrow [`MAX_MESSAGE`].
-    too_long: bool,
-}
+// Built once: building a searcher costs as much as searching a whole answer.
+static ERROR_FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(ERROR));
+static NOTIFICATION_FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(NOTIFICATION));
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
+/// Bytes of a body kept from one read to the next: a needle split between two reads starts in
+/// them.
+const TAIL: usize = NOTIFICATION.len() - 1;
 
 fn has_error(bytes: &[u8]) -> bool {
-    contains(bytes, b"\"error\":")
+    ERROR_FINDER.find(bytes).is_some()
 }
 
 fn is_notification(bytes: &[u8]) -> bool {
-    contains(bytes, b"\"method\":\"notifications")
+    NOTIFICATION_FINDER.find(bytes).is_some()
 }
 
-/// Where the first SSE event in `data` ends (after its blank line), looking for the blank line
-/// from `from` on. Servers end lines with LF or CRLF here; a bare-CR stream is not expected.
-fn event_end(data: &[u8], from: usize) -> Option<usize> {
-    let mut at = from;
-    while let Some(i) = data.get(at..)?.iter().position(|&b| b == b'\n') {
-        let nl = at + i;
-        match data.get(nl + 1..) {
-            Some([b'\n', ..]) => return Some(nl + 2),
-            Some([b'\r', b'\n', ..]) => return Some(nl + 3),
-            _ => at = nl + 1,
-        }
-    }
-    None
+/// The response body being read. A JSON body and an SSE body are read alike: every
+/// notification in it (one per SSE event: a listen stream's update, a progress notice ahead of
+/// an answer) is an [`Answer::Notification`] as it arrives, and `"error":` anywhere in it makes
+/// the answer an error. So neither the media type nor event boundaries need reading, and no
+/// body is copied.
+#[derive(Debug, Default)]
+struct Body {
+    /// The status is an error (>= 400), or the body so far carried a JSON-RPC error.
+    failed: bool,
+    /// The last bytes of the body so far (`tail_len` of them).
+    tail: [u8; TAIL],
+    tail_len: usize,
 }
 
 impl Body {
-    fn start(&mut self, head: &ResponseHead) {
-        self.failed = head.status >= 400;
-        self.sse = head
-            .header("content-type")
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"));
-        self.unit.clear();
+    fn start(&mut self, status: u16) {
+        self.failed = status >= 400;
+        self.tail_len = 0;
     }
 
     fn data(&mut self, bytes: &[u8], on_answer: &mut impl FnMut(Answer)) {
-        if self.unit.len() + bytes.len() > MAX_MESSAGE {
-            self.too_long = true;
-            return;
+        let held = self.tail_len;
+        if held > 0 {
+            // Only a needle that begins in the tail and ends in the new bytes is new here.
+            let mut join = [0u8; 2 * TAIL];
+            let next = bytes.len().min(TAIL);
+            join[..held].copy_from_slice(&self.tail[..held]);
+            join[held..held + next].copy_from_slice(&bytes[..next]);
+            let join = &join[..held + next];
+            let straddles = |at: usize, len: usize| at < held && at + len > held;
+            self.failed |= ERROR_FINDER
+                .find_iter(join)
+                .any(|at| straddles(at, ERROR.len()));
+            let split = NOTIFICATION_FINDER
+                .find_iter(join)
+                .filter(|&at| straddles(at, NOTIFICATION.len()))
+                .count();
+            for _ in 0..split {
+                on_answer(Answer::Notification);
+            }
         }
-        if !self.sse {
-            self.unit.extend_from_slice(bytes);
-            return;
-        }
-        if self.unit.is_empty() {
-            // Whole events are judged where they lie; only an unfinished one is copied.
-            let used = self.events(bytes, 0, on_answer);
-            self.unit.extend_from_slice(&bytes[used..]);
-        } else {
-            // The blank line may have begun in the bytes held.
-            let from = self.unit.len().saturating_sub(2);
-            let mut unit = std::mem::take(&mut self.unit);
-            unit.extend_from_slice(bytes);
-            let used = self.events(&unit, from, on_answer);
-            unit.drain(..used);
-            self.unit = unit;
-        }
-    }
-
-    /// Judge every complete event in `data` (searching for the first one's end from `from`);
-    /// returns the bytes they took.
-    fn events(&mut self, data: &[u8], from: usize, on_answer: &mut impl FnMut(Answer)) -> usize {
-        let mut used = 0;
-        let mut search = from;
-        while let Some(end) = event_end(data, search) {
-            self.event(&data[used..end], on_answer);
-            used = end;
-            search = end;
-        }
-        used
-    }
-
-    fn event(&mut self, event: &[u8], on_answer: &mut impl FnMut(Answer)) {
-        self.failed |= has_error(event);
-        // A notification on a listen stream, or a progress notice ahead of an answer.
-        if is_notification(event) {
+        self.failed |= has_error(bytes);
+        for _ in NOTIFICATION_FINDER.find_iter(bytes) {
             on_answer(Answer::Notification);
         }
-    }
-
-    fn end(&mut self, on_answer: &mut impl FnMut(Answer)) {
-        let unit = std::mem::take(&mut self.unit);
-        if self.sse {
-            if !unit.is_empty() {
-                self.event(&unit, on_answer);
-            }
+        if bytes.len() >= TAIL {
+            self.tail.copy_from_slice(&bytes[bytes.len() - TAIL..]);
+            self.tail_len = TAIL;
         } else {
-            self.failed |= has_error(&unit);
+            // Fewer new bytes than the tail holds: keep the newest of old and new.
+            let keep = (TAIL - bytes.len()).min(held);
+            self.tail.copy_within(held - keep..held, 0);
+            self.tail[keep..keep + bytes.len()].copy_from_slice(bytes);
+            self.tail_len = keep + bytes.len();
         }
-        self.unit = unit;
-        self.unit.clear();
-        on_answer(Answer::Response(self.failed));
     }
 }
 
@@ -170,11 +137,12 @@ impl ResponseReader {
     /// A reader for one connection, expecting nothing yet.
     pub fn new(transport: Transport) -> Self {
         let framing = match transport {
-            Transport::Tcp => Framing::Lines(NdjsonCodec::new(MAX_MESSAGE)),
-            Transport::Http => Framing::Http(Box::new(HttpReader {
+            Transport::Tcp => Framing::Lines(NdjsonCodec::new(MAX_LINE)),
+            Transport::Http => Framing::Http {
                 decoder: ResponseDecoder::new(ResponseLimits::default()),
                 body: Body::default(),
-            })),
+                answered: false,
+            },
         };
         ResponseReader {
             framing,
@@ -185,9 +153,9 @@ impl ResponseReader {
     /// `count` more requests went out: HTTP answers are matched to requests in order, so the
     /// reader must know how many it awaits. (Lines need no count.)
     pub fn sent(&mut self, count: usize) {
-        if let Framing::Http(http) = &mut self.framing {
+        if let Framing::Http { decoder, .. } = &mut self.framing {
             for _ in 0..count {
-                http.decoder.expect(false);
+                decoder.expect(false);
             }
         }
     }
@@ -212,25 +180,23 @@ impl ResponseReader {
                     false => Ok(()),
                 }
             }
-            Framing::Http(http) => {
-                let HttpReader { decoder, body } = &mut **http;
+            Framing::Http {
+                decoder,
+                body,
+                answered,
+            } => {
                 let session = &mut self.session;
                 decoder.decode(data, |event| match event {
                     ResponseEvent::Head(head) => {
-                        body.start(&head);
-                        if let Some(id) = head.header(SESSION_HEADER) {
-                            if session.as_deref() != Some(id) {
-                                *session = Some(id.to_owned());
-                            }
+                        if !std::mem::replace(answered, true) {
+                            *session = head.header(SESSION_HEADER).map(str::to_owned);
                         }
+                        body.start(head.status);
                     }
                     ResponseEvent::Data(bytes) => body.data(bytes, &mut on_answer),
-                    ResponseEvent::End { .. } => body.end(&mut on_answer),
+                    ResponseEvent::End { .. } => on_answer(Answer::Response(body.failed)),
                 })?;
-                match body.too_long {
-                    true => Err(ReadError::TooLong),
-                    false => Ok(()),
-                }
+                Ok(())
             }
         }
     }

@@ -149,3 +149,17 @@ fn listen_stream_events_are_notifications() {
         [Answer::Notification, Answer::Notification]
     );
 }
+
+#[test]
+fn json_bodies_are_judged_across_reads() {
+    let response = |body: &str| {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let ok = response(r#"{"jsonrpc":"2.0","id":1,"result":{"text":"error: \"error\" is text"}}"#);
+    let failed = response(r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602}}"#);
+    assert_eq!(every_split(1, ok.as_bytes()), [Answer::Response(false)]);
+    assert_eq!(every_split(1, failed.as_bytes()), [Answer::Response(true)]);
+}
