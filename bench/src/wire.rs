@@ -1,14 +1,19 @@
-//! What the load generator says and how it reads the answers: the bytes of one request for a
-//! transport and workload, the set-up exchange of a connection (initialize, subscribe), and
-//! [`ResponseReader`], which finds complete answers in received bytes (ndjson lines, or HTTP/1.1
-//! responses framed by `Content-Length` or chunked coding) and says whether each is an error.
-//! It does no I/O of its own except in [`handshake`], which runs on a blocking socket before the
-//! connection joins a worker's ring.
+//! What the load generator says: the bytes of one request for a transport and workload (HTTP
+//! heads written by the client's own [`write_request_head`], with the Streamable HTTP header
+//! names of `ringmcp-proto`), and the set-up exchange of a connection (initialize, subscribe).
+//! How answers are read is [`ResponseReader`]'s. It does no I/O of its own except in
+//! [`handshake`], which runs on a blocking socket before the connection joins a worker's ring.
 
+use ringmcp_proto::framing::http::write_request_head;
+use ringmcp_proto::streamable_http::{METHOD_HEADER, NAME_HEADER, SESSION_HEADER, VERSION_HEADER};
 use ringmcp_testkit::msg::{self, Msg};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
+
+mod reader;
+
+pub use reader::{Answer, ReadError, ResponseReader};
 
 /// How requests travel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -142,26 +147,19 @@ fn frame_with(
             line
         }
         Transport::Http => {
-            let mut head = format!(
-                "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-                 Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n",
-                json.len()
-            );
+            let mut headers = vec![
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json, text/event-stream"),
+            ];
             if let Some(s) = session {
-                head.push_str(&format!(
-                    "Mcp-Session-Id: {s}\r\nMCP-Protocol-Version: {LEGACY}\r\n"
-                ));
+                headers.extend([(SESSION_HEADER, s), (VERSION_HEADER, LEGACY)]);
             }
             if let Some((method, name)) = modern {
-                head.push_str(&format!(
-                    "MCP-Protocol-Version: {MODERN}\r\nMcp-Method: {method}\r\n"
-                ));
-                if let Some(name) = name {
-                    head.push_str(&format!("Mcp-Name: {name}\r\n"));
-                }
+                headers.extend([(VERSION_HEADER, MODERN), (METHOD_HEADER, method)]);
+                headers.extend(name.map(|name| (NAME_HEADER, name)));
             }
-            head.push_str("\r\n");
-            let mut bytes = head.into_bytes();
+            let mut bytes = Vec::new();
+            write_request_head(&mut bytes, "POST", path, host, &headers, Some(json.len()));
             bytes.extend_from_slice(json.as_bytes());
             bytes
         }
@@ -187,184 +185,9 @@ pub fn request(
     )
 }
 
-/// One complete thing read from a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    /// The answer to a request; `true` when it is a JSON-RPC error or an HTTP error status.
-    Response(bool),
-    /// A server notification (listen).
-    Notification,
-}
-
-#[derive(Debug)]
-enum HttpBody {
-    Length(usize),
-    Chunked,
-}
-
-/// Finds complete answers in received bytes.
-#[derive(Debug)]
-pub struct ResponseReader {
-    transport: Transport,
-    buf: Vec<u8>,
-    /// HTTP: the body being read, and whether the response so far is an error.
-    body: Option<(HttpBody, bool)>,
-    /// HTTP: the `Mcp-Session-Id` of the last response head that carried one.
-    pub session: Option<String>,
-}
-
 /// Whether a listener of `workload` over `transport` holds a 2026-07-28 listen stream.
 pub fn listens_on_stream(transport: Transport, workload: Workload) -> bool {
     transport == Transport::Http && workload == Workload::Listen
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn has_error(bytes: &[u8]) -> bool {
-    contains(bytes, b"\"error\":")
-}
-
-fn is_notification(line: &[u8]) -> bool {
-    contains(line, b"\"method\":\"notifications")
-}
-
-impl ResponseReader {
-    /// A reader for one connection.
-    pub fn new(transport: Transport) -> Self {
-        ResponseReader {
-            transport,
-            buf: Vec::new(),
-            body: None,
-            session: None,
-        }
-    }
-
-    /// A reader for a connection set up by [`handshake`]: on a 2026-07-28 listen stream it
-    /// starts inside the chunked body whose head the handshake already read.
-    pub fn after_handshake(transport: Transport, workload: Workload) -> Self {
-        let mut reader = ResponseReader::new(transport);
-        if listens_on_stream(transport, workload) {
-            reader.body = Some((HttpBody::Chunked, false));
-        }
-        reader
-    }
-
-    /// Feed received bytes; `on_answer` is called once per complete answer. `Err` when the bytes
-    /// cannot be framed (the connection is then useless).
-    pub fn feed(&mut self, data: &[u8], mut on_answer: impl FnMut(Answer)) -> Result<(), String> {
-        match self.transport {
-            Transport::Tcp => {
-                let mut rest = data;
-                while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
-                    let line: &[u8] = if self.buf.is_empty() {
-                        &rest[..pos]
-                    } else {
-                        self.buf.extend_from_slice(&rest[..pos]);
-                        &self.buf
-                    };
-                    let answer = if is_notification(line) {
-                        Answer::Notification
-                    } else {
-                        Answer::Response(has_error(line))
-                    };
-                    on_answer(answer);
-                    self.buf.clear();
-                    rest = &rest[pos + 1..];
-                }
-                self.buf.extend_from_slice(rest);
-                Ok(())
-            }
-            Transport::Http => {
-                self.buf.extend_from_slice(data);
-                let mut pos = 0;
-                while let Some((used, answer)) = self.http_step(pos)? {
-                    pos = used;
-                    if let Some(a) = answer {
-                        on_answer(a);
-                    }
-                }
-                self.buf.drain(..pos);
-                Ok(())
-            }
-        }
-    }
-
-    /// One step of HTTP framing from `pos`: `Some((new_pos, answer))` when progress was made.
-    fn http_step(&mut self, pos: usize) -> Result<Option<(usize, Option<Answer>)>, String> {
-        let data = &self.buf[pos..];
-        match &mut self.body {
-            None => {
-                let mut headers = [httparse::EMPTY_HEADER; 32];
-                let mut resp = httparse::Response::new(&mut headers);
-                let n = match resp.parse(data) {
-                    Ok(httparse::Status::Complete(n)) => n,
-                    Ok(httparse::Status::Partial) => return Ok(None),
-                    Err(e) => return Err(format!("bad HTTP response: {e}")),
-                };
-                let status = resp.code.unwrap_or(0);
-                let mut length = None;
-                let mut chunked = false;
-                for h in resp.headers.iter() {
-                    if h.name.eq_ignore_ascii_case("content-length") {
-                        length = std::str::from_utf8(h.value)
-                            .ok()
-                            .and_then(|v| v.trim().parse::<usize>().ok());
-                    } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                        chunked = h.value.eq_ignore_ascii_case(b"chunked");
-                    } else if h.name.eq_ignore_ascii_case("mcp-session-id") {
-                        self.session = std::str::from_utf8(h.value).ok().map(str::to_owned);
-                    }
-                }
-                let error = status >= 400;
-                if status == 100 {
-                    return Ok(Some((pos + n, None)));
-                }
-                self.body = Some(match (chunked, length) {
-                    (true, _) => (HttpBody::Chunked, error),
-                    (false, Some(l)) => (HttpBody::Length(l), error),
-                    (false, None) => (HttpBody::Length(0), error),
-                });
-                Ok(Some((pos + n, None)))
-            }
-            Some((HttpBody::Length(len), error)) => {
-                let len = *len;
-                if data.len() < len {
-                    return Ok(None);
-                }
-                let failed = *error || has_error(&data[..len]);
-                self.body = None;
-                Ok(Some((pos + len, Some(Answer::Response(failed)))))
-            }
-            Some((HttpBody::Chunked, error)) => {
-                let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
-                    return Ok(None);
-                };
-                let size_text = std::str::from_utf8(&data[..eol]).map_err(|e| e.to_string())?;
-                let size =
-                    usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-                        .map_err(|e| format!("bad chunk size {size_text:?}: {e}"))?;
-                let need = eol + 2 + size + 2;
-                if data.len() < need {
-                    return Ok(None);
-                }
-                if size == 0 {
-                    let failed = *error;
-                    self.body = None;
-                    return Ok(Some((pos + need, Some(Answer::Response(failed)))));
-                }
-                let chunk = &data[eol + 2..eol + 2 + size];
-                if has_error(chunk) {
-                    *error = true;
-                }
-                // An SSE event carrying a notification (a listen stream's update, a progress
-                // notice ahead of an answer); a stream sends one event a chunk.
-                let notice = is_notification(chunk).then_some(Answer::Notification);
-                Ok(Some((pos + need, notice)))
-            }
-        }
-    }
 }
 
 /// Read from a blocking socket until `want` answers arrived; returns them.
@@ -376,57 +199,67 @@ fn read_answers(
     let mut got = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     while got.len() < want {
-        let n = stream.read(&mut buf).map_err(|e| match e.kind() {
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                "no answer within the set-up read timeout".to_string()
-            }
-            _ => e.to_string(),
-        })?;
-        if n == 0 {
-            return Err("connection closed during set-up".into());
-        }
-        reader.feed(&buf[..n], |a| {
-            if let Answer::Response(_) = a {
-                got.push(a)
-            }
-        })?;
+        let n = read_some(stream, &mut buf, "no answer within the set-up read timeout")?;
+        reader
+            .feed(&buf[..n], |a| {
+                if let Answer::Response(_) = a {
+                    got.push(a)
+                }
+            })
+            .map_err(|e| e.to_string())?;
     }
     Ok(got)
 }
 
+/// One blocking read of set-up answers; `Err` on a timeout (`timeout` says which), an error or
+/// the peer's close.
+fn read_some(stream: &mut TcpStream, buf: &mut [u8], timeout: &str) -> Result<usize, String> {
+    let n = stream.read(buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => timeout.to_owned(),
+        _ => e.to_string(),
+    })?;
+    if n == 0 {
+        return Err("connection closed during set-up".into());
+    }
+    Ok(n)
+}
+
+/// Send one request of the set-up and tell `reader` it went.
+fn send(stream: &mut TcpStream, reader: &mut ResponseReader, bytes: &[u8]) -> Result<(), String> {
+    stream
+        .write_all(bytes)
+        .map_err(|e| format!("set-up write: {e}"))?;
+    reader.sent(1);
+    Ok(())
+}
+
 /// Set a fresh connection up for `workload`: initialize and `notifications/initialized` on
-/// legacy sessions, subscribe listeners. Returns the HTTP session id, if the server gave one.
+/// legacy sessions, subscribe listeners. Returns the connection's reader, which goes on from
+/// where the set-up left the connection (on a listen stream, inside its body) and holds the HTTP
+/// session id, if the server gave one.
 pub fn handshake(
     stream: &mut TcpStream,
     transport: Transport,
     workload: Workload,
     path: &str,
     host: &str,
-) -> Result<Option<String>, String> {
+) -> Result<ResponseReader, String> {
+    let mut reader = ResponseReader::new(transport);
     if listens_on_stream(transport, workload) {
-        return listen_stream(stream, path, host).map(|()| None);
+        listen_stream(stream, &mut reader, path, host)?;
+        return Ok(reader);
     }
     if !workload.needs_session() {
-        return Ok(None);
+        return Ok(reader);
     }
-    let mut reader = ResponseReader::new(transport);
-    let send = |stream: &mut TcpStream, bytes: Vec<u8>| {
-        stream
-            .write_all(&bytes)
-            .map_err(|e| format!("set-up write: {e}"))
-    };
-    send(
-        stream,
-        frame(transport, path, host, None, &initialize_body()),
-    )?;
+    let initialize = frame(transport, path, host, None, &initialize_body());
+    send(stream, &mut reader, &initialize)?;
     if read_answers(stream, &mut reader, 1)? != [Answer::Response(false)] {
         return Err("initialize failed".into());
     }
     let session = reader.session.clone();
-    send(
-        stream,
-        frame(transport, path, host, session.as_deref(), INITIALIZED),
-    )?;
+    let initialized = frame(transport, path, host, session.as_deref(), INITIALIZED);
+    send(stream, &mut reader, &initialized)?;
     if transport == Transport::Http {
         // 202 Accepted, no body.
         read_answers(stream, &mut reader, 1)?;
@@ -435,21 +268,25 @@ pub fn handshake(
         let subscribe = msg::request(1, "resources/subscribe")
             .param("uri", "demo://counter")
             .text();
-        send(
-            stream,
-            frame(transport, path, host, session.as_deref(), &subscribe),
-        )?;
+        let subscribe = frame(transport, path, host, session.as_deref(), &subscribe);
+        send(stream, &mut reader, &subscribe)?;
         let got = read_answers(stream, &mut reader, 1)?;
         if got != [Answer::Response(false)] {
             return Err(format!("resources/subscribe failed: {got:?}"));
         }
     }
-    Ok(session)
+    Ok(reader)
 }
 
 /// Open a 2026-07-28 `subscriptions/listen` stream for `demo://counter` and wait for its
-/// acknowledgement, so that the listener hears every update sent after set-up.
-fn listen_stream(stream: &mut TcpStream, path: &str, host: &str) -> Result<(), String> {
+/// acknowledgement, so that the listener hears every update sent after set-up. The stream's
+/// response stays open in `reader`, which reads its later events.
+fn listen_stream(
+    stream: &mut TcpStream,
+    reader: &mut ResponseReader,
+    path: &str,
+    host: &str,
+) -> Result<(), String> {
     let listen = stateless(msg::request(1, "subscriptions/listen").param(
         "notifications",
         json!({ "resourceSubscriptions": ["demo://counter"] }),
@@ -463,23 +300,15 @@ fn listen_stream(stream: &mut TcpStream, path: &str, host: &str) -> Result<(), S
         Some(("subscriptions/listen", None)),
         &listen,
     );
-    stream
-        .write_all(&bytes)
-        .map_err(|e| format!("set-up write: {e}"))?;
-    let mut reader = ResponseReader::new(Transport::Http);
+    send(stream, reader, &bytes)?;
     let mut buf = [0u8; 4096];
     loop {
-        let n = stream.read(&mut buf).map_err(|e| match e.kind() {
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                "no listen acknowledgement within the set-up read timeout".to_string()
-            }
-            _ => e.to_string(),
-        })?;
-        if n == 0 {
-            return Err("connection closed during set-up".into());
-        }
+        let timeout = "no listen acknowledgement within the set-up read timeout";
+        let n = read_some(stream, &mut buf, timeout)?;
         let mut got = None;
-        reader.feed(&buf[..n], |a| got = got.or(Some(a)))?;
+        reader
+            .feed(&buf[..n], |a| got = got.or(Some(a)))
+            .map_err(|e| e.to_string())?;
         match got {
             Some(Answer::Notification) => return Ok(()),
             // An answer ends the stream: the server refused the listen.
@@ -540,75 +369,74 @@ mod tests {
         assert!(Workload::Mixed.needs_session());
     }
 
-    fn answers(t: Transport, chunks: &[&[u8]]) -> Vec<Answer> {
-        let mut r = ResponseReader::new(t);
-        let mut out = Vec::new();
-        for c in chunks {
-            r.feed(c, |a| out.push(a)).unwrap();
-        }
-        out
+    /// The headers of a request as (lower-case name, value), sorted, and its body.
+    fn parsed(bytes: &[u8]) -> (Vec<(String, String)>, Vec<u8>) {
+        let mut headers = [httparse::EMPTY_HEADER; 16];
+        let mut req = httparse::Request::new(&mut headers);
+        let n = match req.parse(bytes).unwrap() {
+            httparse::Status::Complete(n) => n,
+            httparse::Status::Partial => panic!("incomplete head"),
+        };
+        assert_eq!((req.method, req.path), (Some("POST"), Some("/mcp")));
+        let mut list: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .map(|h| {
+                let value = std::str::from_utf8(h.value).unwrap();
+                (h.name.to_ascii_lowercase(), value.to_owned())
+            })
+            .collect();
+        list.sort();
+        (list, bytes[n..].to_vec())
     }
 
     #[test]
-    fn lines_split_anywhere() {
-        let a = answers(
-            Transport::Tcp,
-            &[
-                b"{\"id\":1,\"result\":{}}\n{\"id\":2,\"er",
-                b"ror\":{}}\n{\"method\":\"notifications/x\"}\n",
-            ],
+    fn http_requests_carry_the_headers_they_always_did() {
+        let owned = |pairs: &[(&str, &str)]| {
+            let mut v: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            v.sort();
+            v
+        };
+        let host = "127.0.0.1:7612";
+        let common = [
+            ("host", host),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+        ];
+        let echo = body(Workload::Echo, 0);
+        let legacy = request(
+            Transport::Http,
+            Workload::Echo,
+            0,
+            "/mcp",
+            host,
+            Some("s-1"),
         );
-        assert_eq!(
-            a,
-            [
-                Answer::Response(false),
-                Answer::Response(true),
-                Answer::Notification
-            ]
-        );
-    }
+        let len = echo.len().to_string();
+        let mut want = common.to_vec();
+        want.extend([
+            ("content-length", len.as_str()),
+            ("mcp-session-id", "s-1"),
+            ("mcp-protocol-version", LEGACY),
+        ]);
+        assert_eq!(parsed(&legacy), (owned(&want), echo.into_bytes()));
 
-    #[test]
-    fn http_length_and_chunked() {
-        let json =
-            b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nMcp-Session-Id: s1\r\n\r\n{\"result\":1}";
-        let sse = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\ndata:\r\n9\r\n\"error\":1\r\n0\r\n\r\n";
-        let mut r = ResponseReader::new(Transport::Http);
-        let mut out = Vec::new();
-        for piece in json[..json.len() - 1].chunks(7) {
-            r.feed(piece, |a| out.push(a)).unwrap();
-        }
-        r.feed(&json[json.len() - 1..], |a| out.push(a)).unwrap();
-        assert_eq!(r.session.as_deref(), Some("s1"));
-        r.feed(sse, |a| out.push(a)).unwrap();
-        r.feed(
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
-            |a| out.push(a),
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            [
-                Answer::Response(false),
-                Answer::Response(true),
-                Answer::Response(true)
-            ]
-        );
-    }
+        let modern = body(Workload::EchoModern, 0);
+        let bytes = request(Transport::Http, Workload::EchoModern, 0, "/mcp", host, None);
+        let len = modern.len().to_string();
+        let mut want = common.to_vec();
+        want.extend([
+            ("content-length", len.as_str()),
+            ("mcp-protocol-version", MODERN),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo"),
+        ]);
+        assert_eq!(parsed(&bytes), (owned(&want), modern.into_bytes()));
 
-    #[test]
-    fn listen_stream_events_are_notifications() {
-        let update = b"event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\"}\n\n";
-        let mut stream = format!("{:x}\r\n", update.len()).into_bytes();
-        stream.extend_from_slice(update);
-        stream.extend_from_slice(b"\r\n");
-        stream.extend_from_slice(b"f\r\n: keep-alive\n\n\n\r\n");
-        stream.extend_from_slice(&stream.clone());
-        let mut r = ResponseReader::after_handshake(Transport::Http, Workload::Listen);
-        let mut out = Vec::new();
-        for piece in stream.chunks(5) {
-            r.feed(piece, |a| out.push(a)).unwrap();
-        }
-        assert_eq!(out, [Answer::Notification, Answer::Notification]);
+        let tcp = request(Transport::Tcp, Workload::Ping, 0, "/mcp", host, None);
+        assert_eq!(tcp, format!("{}\n", body(Workload::Ping, 0)).into_bytes());
     }
 }

@@ -111,6 +111,8 @@ enum LoadError {
     NotLoopback(SocketAddr),
     #[error("connection set-up failed: {0}")]
     Setup(String),
+    #[error("unreadable answer: {0}")]
+    Read(#[from] wire::ReadError),
     #[error("worker failed: {0}")]
     Worker(String),
     #[error("histogram: {0}")]
@@ -235,12 +237,15 @@ fn new_hist() -> Result<Histogram<u64>, LoadError> {
         .map_err(|e| LoadError::Histogram(e.to_string()))
 }
 
-/// A connected, set-up socket and the request it repeats.
-fn open(
-    args: &Args,
-    source: Option<IpAddr>,
-    index: usize,
-) -> Result<(RawFd, Arc<Vec<u8>>), LoadError> {
+/// A connected, set-up socket, the request it repeats and the reader of its answers (which goes
+/// on from the set-up: on a listen stream it is inside the stream's body).
+struct Opened {
+    fd: RawFd,
+    request: Arc<Vec<u8>>,
+    reader: ResponseReader,
+}
+
+fn open(args: &Args, source: Option<IpAddr>, index: usize) -> Result<Opened, LoadError> {
     let socket = socket2::Socket::new(
         socket2::Domain::IPV4,
         socket2::Type::STREAM,
@@ -263,7 +268,7 @@ fn open(
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| LoadError::Io("timeout", e))?;
     let host = args.addr.to_string();
-    let session = wire::handshake(
+    let reader = wire::handshake(
         &mut stream,
         args.transport,
         args.workload,
@@ -277,14 +282,16 @@ fn open(
         index,
         &args.path,
         &host,
-        session.as_deref(),
+        reader.session.as_deref(),
     );
-    Ok((stream.into_raw_fd(), Arc::new(request)))
+    Ok(Opened {
+        fd: stream.into_raw_fd(),
+        request: Arc::new(request),
+        reader,
+    })
 }
 
 struct Plan {
-    transport: Transport,
-    workload: Workload,
     depth: usize,
     warmup: Duration,
     duration: Duration,
@@ -296,11 +303,7 @@ struct Plan {
     start: Instant,
 }
 
-fn worker(
-    cpu: usize,
-    conns: Vec<(RawFd, Arc<Vec<u8>>)>,
-    plan: Plan,
-) -> Result<WorkerResult, LoadError> {
+fn worker(cpu: usize, conns: Vec<Opened>, plan: Plan) -> Result<WorkerResult, LoadError> {
     core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
     let open_loop = plan.rate > 0.0;
     let sends = plan.listen.is_none();
@@ -316,14 +319,14 @@ fn worker(
     let mut r = Rings { ring, bufs };
     let mut conns: Vec<Conn> = conns
         .into_iter()
-        .map(|(fd, request)| Conn {
-            fd,
+        .map(|opened| Conn {
+            fd: opened.fd,
             sent_at: VecDeque::new(),
             out: Vec::new(),
             sending: false,
             queued: 0,
-            reader: ResponseReader::after_handshake(plan.transport, plan.workload),
-            request,
+            reader: opened.reader,
+            request: opened.request,
             closed: false,
         })
         .collect();
@@ -390,6 +393,7 @@ fn worker(
                 }
                 (c.out.as_ptr(), c.out.len())
             };
+            c.reader.sent(c.queued);
             c.queued = 0;
             c.sending = true;
             let e = opcode::Send::new(types::Fd(c.fd), ptr, len as u32)
@@ -529,9 +533,9 @@ fn connect_storm(
                 while Instant::now() < stop_at {
                     let began = Instant::now();
                     match open(&args, source, t) {
-                        Ok((fd, _)) => {
+                        Ok(opened) => {
                             // SAFETY: closing the socket `open` gave us.
-                            unsafe { libc::close(fd) };
+                            unsafe { libc::close(opened.fd) };
                             if began >= record_from {
                                 let _ = res.hist.record(began.elapsed().as_nanos() as u64);
                                 res.requests += 1;
@@ -562,7 +566,8 @@ fn run_share(args: &Args, source: Option<IpAddr>, go: Go) -> Result<WorkerResult
         (Some(path), Workload::Listen) => Some(Arc::new(ClockPage::open(path, false)?)),
         _ => None,
     };
-    let mut per_worker: Vec<Vec<(RawFd, Arc<Vec<u8>>)>> = vec![Vec::new(); args.cpus.len().max(1)];
+    let mut per_worker: Vec<Vec<Opened>> =
+        (0..args.cpus.len().max(1)).map(|_| Vec::new()).collect();
     let workers = per_worker.len();
     if args.workload != Workload::Connect {
         for i in 0..args.connections {
@@ -595,8 +600,6 @@ fn run_share(args: &Args, source: Option<IpAddr>, go: Go) -> Result<WorkerResult
         .zip(args.cpus.iter().copied())
         .map(|(conns, cpu)| {
             let plan = Plan {
-                transport: args.transport,
-                workload: args.workload,
                 depth: args.depth,
                 warmup: Duration::from_secs_f64(args.warmup),
                 duration: Duration::from_secs_f64(args.duration),
@@ -643,7 +646,7 @@ fn updater(args: &Args, clock: Arc<ClockPage>, stop_at: Instant) -> Result<u64, 
         .set_nodelay(true)
         .map_err(|e| LoadError::Io("nodelay", e))?;
     let host = addr.to_string();
-    let session = wire::handshake(
+    let mut reader = wire::handshake(
         &mut stream,
         args.transport,
         Workload::Echo,
@@ -651,9 +654,8 @@ fn updater(args: &Args, clock: Arc<ClockPage>, stop_at: Instant) -> Result<u64, 
         &host,
     )
     .map_err(LoadError::Setup)?;
-    let bump = wire::bump(args.transport, &args.path, &host, session.as_deref());
+    let bump = wire::bump(args.transport, &args.path, &host, reader.session.as_deref());
     let every = Duration::from_secs_f64(1.0 / args.updates_per_sec.max(0.01));
-    let mut reader = ResponseReader::new(args.transport);
     let mut buf = [0u8; 4096];
     let mut sent = 0u64;
     let mut next = Instant::now();
@@ -663,6 +665,7 @@ fn updater(args: &Args, clock: Arc<ClockPage>, stop_at: Instant) -> Result<u64, 
         stream
             .write_all(&bump)
             .map_err(|e| LoadError::Io("bump", e))?;
+        reader.sent(1);
         sent += 1;
         let mut answered = false;
         while !answered {
@@ -671,9 +674,7 @@ fn updater(args: &Args, clock: Arc<ClockPage>, stop_at: Instant) -> Result<u64, 
             if n == 0 {
                 return Err(LoadError::Setup("server closed the updater".into()));
             }
-            reader
-                .feed(&buf[..n], |a| answered |= matches!(a, Answer::Response(_)))
-                .map_err(LoadError::Setup)?;
+            reader.feed(&buf[..n], |a| answered |= matches!(a, Answer::Response(_)))?;
         }
         next += every;
     }
