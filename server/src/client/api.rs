@@ -155,12 +155,12 @@ impl ShardClient {
         let mut out = self.link.with_session(|s, _| s.handshake());
         loop {
             let cancellable = out.method.as_deref() != Some("initialize");
-            let answer = self.link.ask(&out, cancellable)?.await?;
+            let answer = self.link.ask(out, cancellable)?.await?;
             match self.link.with_session(|s, _| s.on_handshake(answer))? {
                 HandshakeStep::Send(next) => out = next,
                 HandshakeStep::Ready { initialized } => {
                     if let Some(note) = initialized {
-                        self.link.send(&note)?;
+                        self.link.send(note)?;
                     }
                     return Ok(());
                 }
@@ -183,12 +183,12 @@ impl ShardClient {
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, ShardClientError> {
         let mut out = self.link.with_session(|s, _| s.call(method, params))?;
         loop {
-            let answering = self.link.ask(&out, true);
-            let answer = match answering {
+            let id = out.id.clone();
+            let answer = match self.link.ask(out, true) {
                 Ok(answering) => answering.await,
                 Err(e) => Err(e),
             };
-            let Some(id) = out.id.as_ref() else {
+            let Some(id) = id.as_ref() else {
                 return Ok(Value::Null);
             };
             let answer: Answer = match answer {
@@ -213,7 +213,7 @@ impl ShardClient {
         let out = self
             .link
             .with_session(|s, _| s.notification(method, params));
-        self.link.send(&out)
+        self.link.send(out)
     }
 
     /// Every item of a paginated list (`key` names the array in each page).

@@ -164,19 +164,25 @@ impl Link {
                 Wire::Http(pool) => pool.finished(slot, reusable, &self.me),
                 Wire::Lines(_) => None,
             };
-            let answer = match carried.as_ref() {
-                Some(c) if c.resuming && status >= 400 => Err(format!(
+            // Built only for a request still waiting: most responses carried their answer.
+            let answer = |resuming: bool| match status {
+                400.. if resuming => Err(format!(
                     "the server refused to resume the answer's stream (status {status})"
                 )),
-                _ if status >= 400 => Ok(Answer::Refused(Some(status))),
-                _ if status == 202 => Err("the server accepted the request without answering \
-                                           it (answers on a GET stream are not followed)"
-                    .to_owned()),
+                400.. => Ok(Answer::Refused(Some(status))),
+                202 => Err(
+                    "the server accepted the request without answering it (answers on \
+                            a GET stream are not followed)"
+                        .to_owned(),
+                ),
                 _ => Err(format!(
                     "the server's response (status {status}) ended without the answer"
                 )),
             };
-            carried.and_then(|c| self.resume_or_settle(&mut inner, c, resume, answer))
+            carried.and_then(|c| {
+                let resuming = c.resuming;
+                self.resume_or_settle(&mut inner, c, resume, || answer(resuming))
+            })
         };
         settled.into_iter().for_each(Waker::wake);
     }
@@ -189,20 +195,21 @@ impl Link {
                 Wire::Http(pool) => pool.closed(slot, &self.me),
                 Wire::Lines(_) => None,
             };
-            carried.and_then(|c| self.resume_or_settle(&mut inner, c, resume, Err(why.to_owned())))
+            carried
+                .and_then(|c| self.resume_or_settle(&mut inner, c, resume, || Err(why.to_owned())))
         };
         settled.into_iter().for_each(Waker::wake);
     }
 
     /// A stream ended before the answer `carried` waits for: ask for the rest (`GET` with
     /// `Last-Event-ID`, after the server's `retry:` delay) while it makes progress, or settle
-    /// the request with `answer`. Returns the waker to wake.
+    /// the request with what `answer` makes. Returns the waker to wake.
     fn resume_or_settle(
         &self,
         inner: &mut Inner,
         carried: Carried,
         resume: Option<Resume>,
-        answer: Result<Answer, String>,
+        answer: impl FnOnce() -> Result<Answer, String>,
     ) -> Option<Waker> {
         let waiter = inner.waiters.get_mut(&carried.waiter)?;
         if waiter.answer.is_some() {
@@ -217,7 +224,7 @@ impl Link {
             })
         });
         let Some(resume) = resume.filter(|_| inner.down.is_none()) else {
-            return settle(inner, &carried.waiter, answer);
+            return settle(inner, &carried.waiter, answer());
         };
         // Resumes that brought no new event count against the limit; progress resets it.
         if waiter.resumed_from.as_deref() == Some(resume.last_event_id.as_str()) {
@@ -363,7 +370,7 @@ impl Link {
     }
 
     /// Queue one message for the server.
-    pub(super) fn send(&self, out: &Outgoing) -> Result<(), ShardClientError> {
+    pub(super) fn send(&self, out: Outgoing) -> Result<(), ShardClientError> {
         let mut inner = self.inner.borrow_mut();
         write(&mut inner, out, &self.me)
     }
@@ -372,7 +379,7 @@ impl Link {
     /// sends `notifications/cancelled` (never for `initialize`, which must not be cancelled).
     pub(super) fn ask(
         self: &Rc<Self>,
-        out: &Outgoing,
+        out: Outgoing,
         cancellable: bool,
     ) -> Result<Answering, ShardClientError> {
         let Some(id) = out.id.clone() else {
@@ -420,7 +427,7 @@ impl Link {
                         let reply = inner
                             .session
                             .answer_request(&request, inner.handler.as_mut());
-                        if let Err(e) = write(inner, &reply, &self.me) {
+                        if let Err(e) = write(inner, reply, &self.me) {
                             tracing::debug!(error = %e, "could not answer a server request");
                         }
                     }
@@ -447,7 +454,7 @@ impl Link {
                 "notifications/cancelled",
                 &json!({ "requestId": id, "reason": "the caller stopped waiting" }),
             );
-            if let Err(e) = write(&mut inner, &note, &self.me) {
+            if let Err(e) = write(&mut inner, note, &self.me) {
                 tracing::debug!(error = %e, "could not send notifications/cancelled");
             }
         }
@@ -456,7 +463,7 @@ impl Link {
 
 /// Queue `out` (as one line, or as a POST), unless the session is down or its connection not
 /// made.
-fn write(inner: &mut Inner, out: &Outgoing, me: &Weak<Link>) -> Result<(), ShardClientError> {
+fn write(inner: &mut Inner, out: Outgoing, me: &Weak<Link>) -> Result<(), ShardClientError> {
     if let Some(why) = &inner.down {
         return Err(ShardClientError::Closed(why.clone()));
     }
@@ -468,7 +475,7 @@ fn write(inner: &mut Inner, out: &Outgoing, me: &Weak<Link>) -> Result<(), Shard
                 .ok_or_else(|| ShardClientError::Closed("the connection is not open".into()))?;
             outbox.send_line(|buf| buf.extend_from_slice(&out.body));
         }
-        Wire::Http(pool) => pool.submit(Exchange::Post(out.clone()), me),
+        Wire::Http(pool) => pool.submit(Exchange::Post(out), me),
     }
     Ok(())
 }
